@@ -1,0 +1,36 @@
+# Two set-up commands (see README): `make run` and `make test`. Both are idempotent.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test lint bench clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamp files make re-runs skip the install unless a requirements file changed.
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed
+	$(PY) -m engine.workflows seed
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.runtime-installed
+	$(PY) -m engine.bench store
+
+clean-venv:
+	rm -rf $(VENV)

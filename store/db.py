@@ -1,0 +1,84 @@
+"""Opening the SQLite store and running writes in transactions.
+
+A Database is bound to the thread that opened it: open one per unit of work and close
+it (``with closing(open_db(path)) as db``), never share one across threads.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from store.migrations import migrate
+
+DB_ENV_VAR = "WORKBENCH_DB"
+DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workbench.db"
+BUSY_TIMEOUT_S = 30.0
+
+
+class StoreError(RuntimeError):
+    """The database could not be opened or written; the message says why."""
+
+
+def default_db_path() -> Path:
+    """``$WORKBENCH_DB`` if set, else ``data/workbench.db`` under the repository."""
+    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH)
+
+
+def open_db(path: str | Path | None = None) -> Database:
+    """Open (creating if needed) and migrate the store at ``path``.
+
+    WAL journal (readers never block the writer), a busy timeout so concurrent writers
+    wait instead of failing, foreign keys on. The connection is in driver autocommit
+    mode; group writes with ``write_transaction``.
+    """
+    path = Path(path) if path is not None else default_db_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn)
+        migrate(db, write_transaction)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"Cannot open the database at {path}: {exc}") from exc
+    return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """Run a block as one write transaction; roll everything back if it raises.
+
+    The outermost block takes the write lock up front (BEGIN IMMEDIATE), so a
+    read-then-write cannot fail half-way on a lock upgrade; nested blocks become
+    savepoints of the enclosing transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        name = f"sp_{secrets.token_hex(8)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

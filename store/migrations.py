@@ -1,0 +1,102 @@
+"""Versioned schema migrations. Re-running is safe: applied versions are skipped.
+
+Add a migration by appending to MIGRATIONS with the next version number; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlite_utils import Database
+
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "prices, ingestion log, watchlists",
+        (
+            """CREATE TABLE ingestion_log (
+                id INTEGER PRIMARY KEY,
+                source TEXT NOT NULL,
+                fetched_at_utc TEXT NOT NULL,
+                tickers TEXT NOT NULL,          -- JSON list of the tickers asked for
+                rows INTEGER NOT NULL,          -- price rows written
+                status TEXT NOT NULL CHECK (status IN ('ok', 'partial')),
+                message TEXT NOT NULL
+            )""",
+            """CREATE TABLE ingestion_findings (
+                ingestion_id INTEGER NOT NULL
+                    REFERENCES ingestion_log(id) ON DELETE CASCADE,
+                ticker TEXT NOT NULL,
+                check_name TEXT NOT NULL,
+                severity TEXT NOT NULL CHECK (severity IN ('error', 'warning', 'info')),
+                count INTEGER NOT NULL,
+                first_date TEXT,
+                message TEXT NOT NULL
+            )""",
+            "CREATE INDEX ingestion_findings_by_run ON ingestion_findings(ingestion_id)",
+            # Clustered on (ticker, date): one ticker's history is one contiguous range.
+            """CREATE TABLE prices (
+                ticker TEXT NOT NULL,
+                date TEXT NOT NULL,             -- ISO session date
+                open REAL, high REAL, low REAL, close REAL, volume REAL,
+                adjusted INTEGER NOT NULL CHECK (adjusted IN (0, 1)),
+                source TEXT NOT NULL,
+                ingestion_id INTEGER NOT NULL REFERENCES ingestion_log(id),
+                PRIMARY KEY (ticker, date)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE watchlists (
+                name TEXT PRIMARY KEY,
+                description TEXT NOT NULL DEFAULT '',
+                updated_utc TEXT NOT NULL
+            )""",
+            """CREATE TABLE watchlist_members (
+                watchlist TEXT NOT NULL
+                    REFERENCES watchlists(name) ON DELETE CASCADE ON UPDATE CASCADE,
+                ticker TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                PRIMARY KEY (watchlist, ticker)
+            )""",
+        ),
+    ),
+)
+
+
+def utc_now() -> str:
+    """Current UTC time as ISO 8601 text (the *_utc columns)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def applied_versions(db: Database) -> set[int]:
+    """Versions already applied to ``db``."""
+    if "schema_migrations" not in db.table_names():
+        return set()
+    return {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+
+
+def migrate(db: Database, transaction: Callable[[Database], AbstractContextManager]) -> list[int]:
+    """Apply all pending migrations in one transaction; return the versions applied.
+
+    ``transaction`` is the store's write-transaction context manager (passed in to keep
+    this module free of a circular import).
+    """
+    if {version for version, _, _ in MIGRATIONS} <= applied_versions(db):
+        return []  # the common case: nothing to write, not even a lock
+    done = []
+    with transaction(db):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_utc TEXT NOT NULL)"
+        )
+        pending = [m for m in MIGRATIONS if m[0] not in applied_versions(db)]
+        for version, name, statements in pending:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_utc) VALUES (?, ?, ?)",
+                (version, name, utc_now()),
+            )
+            done.append(version)
+    return done
