@@ -1,0 +1,121 @@
+"""The only shared Streamlit helpers: cached loaders, global sidebar, progress adapter.
+
+Cached loaders take small arguments plus ``version`` (the store's data version), so a
+write from any process shows up on the next rerun without clearing caches by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from engine import workflows
+from engine.data.providers import MARKET_SOURCES
+from store.db import default_db_path
+
+PARAMS_KEY = "global.params"
+
+
+@dataclass(frozen=True)
+class GlobalParams:
+    """What the sidebar selects for every page."""
+
+    db_path: str
+    watchlist: str
+    tickers: tuple[str, ...]
+    as_of: dt.date
+    source: str
+
+
+def db_path() -> str:
+    """The store this app instance uses ($WORKBENCH_DB or the repo default)."""
+    return str(default_db_path())
+
+
+def data_version() -> int:
+    """Uncached: changes whenever a batch is stored."""
+    return workflows.data_version(db_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_freshness(path: str, version: int, as_of: dt.date, tickers: tuple[str, ...] | None):
+    """Coverage and staleness (see workflows.load_freshness)."""
+    return workflows.load_freshness(path, pd.Timestamp(as_of), tickers)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
+    """Stored prices of ``tickers``."""
+    return workflows.load_prices(path, list(tickers))
+
+
+def ensure_store() -> None:
+    """Build the store from the offline sample on first start (a no-op afterwards)."""
+    if st.session_state.get("global.seeded"):
+        return
+    with st.spinner("First start: building the store from the offline sample data..."):
+        workflows.ensure_seeded(db_path())
+    st.session_state["global.seeded"] = True
+
+
+def render_sidebar() -> GlobalParams:
+    """Watchlist, as-of date and data source; the choice is kept for every page."""
+    path = db_path()
+    watchlists = workflows.load_watchlists(path)
+    names = watchlists["name"].tolist()
+    default = (
+        names.index(workflows.DEFAULT_WATCHLIST) if workflows.DEFAULT_WATCHLIST in names else 0
+    )
+    with st.sidebar:
+        watchlist = st.selectbox("Watchlist", names, index=default, key="global.watchlist")
+        coverage = cached_freshness(path, data_version(), dt.date.today(), None)
+        latest = pd.to_datetime(coverage["last_date"]).max()
+        default_as_of = latest.date() if pd.notna(latest) else dt.date.today()
+        as_of = st.date_input(
+            "As-of date", value=default_as_of, max_value=dt.date.today(), key="global.as_of",
+            help="Every page uses data dated on or before this day only.",
+        )  # fmt: skip
+        source = st.selectbox(
+            "Data source", list(MARKET_SOURCES), format_func=MARKET_SOURCES.get,
+            key="global.source",
+        )  # fmt: skip
+        st.caption(f"Database: `{path}`")
+    tickers = tuple(workflows.load_watchlist(path, watchlist)) if watchlist else ()
+    params = GlobalParams(path, watchlist or "", tickers, as_of, source)
+    st.session_state[PARAMS_KEY] = params
+    return params
+
+
+def global_params() -> GlobalParams:
+    """The sidebar's current choice (app.py renders the sidebar before any page)."""
+    return st.session_state[PARAMS_KEY]
+
+
+class StreamlitProgress:
+    """Turns engine ``progress(fraction, text)`` callbacks into st.status + st.progress."""
+
+    def __init__(self, label: str) -> None:
+        self.status = st.status(label, expanded=True)
+        self.bar = self.status.progress(0.0)
+
+    def __call__(self, fraction: float, text: str) -> None:
+        self.bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+        self.status.write(text)
+
+    def finish(self, label: str, ok: bool) -> None:
+        """Close the status box as complete or failed."""
+        self.status.update(label=label, state="complete" if ok else "error", expanded=not ok)
+
+
+def show_ingest_result(result: workflows.IngestResult) -> None:
+    """Message, per-ticker outcomes and quality findings of a refresh or import."""
+    show = {"ok": st.success, "partial": st.warning}.get(result.status, st.error)
+    show(result.message)
+    if not result.outcomes.empty:
+        st.dataframe(result.outcomes, hide_index=True)
+    if not result.findings.empty:
+        st.caption("Quality findings (errors reject a ticker; warnings are stored and shown)")
+        st.dataframe(result.findings, hide_index=True)
