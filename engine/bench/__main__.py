@@ -1,0 +1,39 @@
+"""``python -m engine.bench <name> [options]``: run one benchmark and print its JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from collections.abc import Sequence
+
+from engine.bench.store import run_store_bench
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m engine.bench")
+    commands = parser.add_subparsers(dest="name", required=True)
+    store = commands.add_parser("store", help="ingest a synthetic panel, read one, read all")
+    store.add_argument("--tickers", type=int, default=155)
+    store.add_argument("--days", type=int, default=1260)
+    store.add_argument("--repeats", type=int, default=50, help="reads of one ticker")
+    args = parser.parse_args(argv)
+    if args.name == "store":
+        result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
+    result = {"benchmark": args.name, **result, "machine": machine()}
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
