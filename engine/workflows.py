@@ -22,9 +22,10 @@ from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices
 from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
-from store.db import StoreError, open_db, write_transaction
+from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository
+from store.watchlists import WatchlistError as WatchlistError  # raised to pages
 from store.watchlists import WatchlistRepository
 
 DbPath = str | Path | None
@@ -190,6 +191,11 @@ def import_csv(
         return IngestResult("rejected", "csv", 0, f"Nothing stored: {exc}", empty,
                             _no_findings())  # fmt: skip
     return ingest(db_path, provider.fetch(), all_or_nothing=True)
+
+
+def store_path() -> str:
+    """The store the app uses: $WORKBENCH_DB, or data/workbench.db under the repo."""
+    return str(default_db_path())
 
 
 def seed_watchlists(db_path: DbPath) -> None:

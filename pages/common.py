@@ -14,7 +14,6 @@ import streamlit as st
 
 from engine import workflows
 from engine.data.providers import MARKET_SOURCES
-from store.db import default_db_path
 
 PARAMS_KEY = "global.params"
 
@@ -32,7 +31,7 @@ class GlobalParams:
 
 def db_path() -> str:
     """The store this app instance uses ($WORKBENCH_DB or the repo default)."""
-    return str(default_db_path())
+    return workflows.store_path()
 
 
 def data_version() -> int:

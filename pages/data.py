@@ -17,7 +17,6 @@ from pages.common import (
     global_params,
     show_ingest_result,
 )
-from store.watchlists import WatchlistError
 
 params = global_params()
 st.title("Data")
@@ -111,7 +110,7 @@ with lists:
             clean = workflows.save_watchlist(params.db_path, name,
                                              tickers.replace(",", " ").split())  # fmt: skip
             st.success(f"Saved {name!r} with {len(clean)} ticker(s)")
-        except (InvalidTickerError, WatchlistError) as exc:
+        except (InvalidTickerError, workflows.WatchlistError) as exc:
             st.error(str(exc))
     if not row.empty and delete.button("Delete watchlist", key="data.lists.delete"):
         workflows.delete_watchlist(params.db_path, pick)

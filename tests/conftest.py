@@ -1,0 +1,47 @@
+"""Shared fixtures: temporary stores, one of them seeded from the offline sample."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.data.synthetic import make_panel
+
+
+def store_digest(path: Path) -> str:
+    """SHA-256 of a closed store's file (a WAL file must not be left behind)."""
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Path of a new, empty store."""
+    return tmp_path / "store" / "test.db"
+
+
+@pytest.fixture(scope="session")
+def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("seeded") / "sample.db"
+    result = workflows.ensure_seeded(path)
+    assert result is not None and result.status == "ok", result
+    return path
+
+
+@pytest.fixture
+def seeded_db(_seeded_template: Path, tmp_path: Path) -> Path:
+    """A private copy of a store built from the offline sample (watchlists + prices)."""
+    path = tmp_path / "seeded.db"
+    shutil.copy(_seeded_template, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_panel() -> pd.DataFrame:
+    """A clean synthetic panel: 4 tickers x 60 sessions ending 2022-12-30."""
+    return make_panel(4, 60, seed=11).prices

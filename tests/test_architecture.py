@@ -1,0 +1,60 @@
+"""The import rules of ARCHITECTURE.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def package_imports(package: str) -> dict[str, set[str]]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"no Python files under {package}/"
+    return {str(f.relative_to(ROOT)): imported_modules(f) for f in files}
+
+
+def offenders(package: str, forbidden: str) -> list[str]:
+    return [
+        f"{file} imports {name}"
+        for file, names in package_imports(package).items()
+        for name in names
+        if name == forbidden or name.startswith(forbidden + ".")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("engine", "streamlit"), ("store", "streamlit"), ("store", "engine"), ("pages", "store")],
+)
+def test_imports_point_downward_only(package: str, forbidden: str) -> None:
+    assert offenders(package, forbidden) == []
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import streamlit as st\nfrom engine.data import schema\n")
+    assert imported_modules(bad) == {"streamlit", "engine.data"}
+
+
+def test_app_is_a_router_and_pages_stay_thin() -> None:
+    app = (ROOT / "app.py").read_text()
+    assert "st.navigation" in app and "set_page_config" in app
+    for page in (ROOT / "pages").glob("*.py"):
+        if page.name in ("__init__.py", "common.py"):
+            continue
+        lines = len(page.read_text().splitlines())
+        assert lines <= 160, f"{page.name} has {lines} lines; move logic into engine/"
