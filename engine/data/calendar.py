@@ -1,0 +1,88 @@
+"""The NYSE session calendar (exchange_calendars' XNYS) and staleness against it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+# exchange_calendars builds XNYS 20 years back unless given a start; the sample data
+# begins in 1990, so the calendar must too.
+CALENDAR_START = "1990-01-01"
+EXCHANGE_TZ = "America/New_York"
+
+
+@lru_cache(maxsize=1)
+def nyse_calendar() -> xcals.ExchangeCalendar:
+    """The XNYS calendar from 1990 to exchange_calendars' default end (about a year ahead)."""
+    return xcals.get_calendar("XNYS", start=CALENDAR_START)
+
+
+def exchange_today() -> pd.Timestamp:
+    """Today's date in New York, as a naive midnight timestamp."""
+    return pd.Timestamp.now(tz=EXCHANGE_TZ).tz_localize(None).normalize()
+
+
+def sessions_between(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """NYSE sessions in [start, end] (naive dates), clipped to the calendar's span."""
+    calendar = nyse_calendar()
+    lo = max(pd.Timestamp(start), calendar.first_session)
+    hi = min(pd.Timestamp(end), calendar.last_session)
+    if lo > hi:
+        return pd.DatetimeIndex([], dtype="datetime64[ns]")
+    return calendar.sessions_in_range(lo, hi).astype("datetime64[ns]")
+
+
+def is_session(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Boolean array: which of ``dates`` (naive midnights) are NYSE sessions.
+
+    Dates outside the calendar's span count as sessions when they are weekdays: the
+    calendar cannot judge them, and future dates are caught by their own check.
+    """
+    values = pd.DatetimeIndex(dates).astype("datetime64[ns]")
+    calendar = nyse_calendar()
+    sessions = calendar.sessions.astype("datetime64[ns]")
+    inside = (values >= calendar.first_session) & (values <= calendar.last_session)
+    weekday = values.day_of_week < 5
+    return np.where(inside, values.isin(sessions), weekday)
+
+
+def last_session_on_or_before(day: pd.Timestamp) -> pd.Timestamp:
+    """The latest NYSE session at or before ``day``."""
+    calendar = nyse_calendar()
+    day = min(pd.Timestamp(day).normalize(), calendar.last_session)
+    return calendar.date_to_session(day, direction="previous")
+
+
+def compute_staleness(coverage: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Sessions each ticker's data lags behind ``as_of``.
+
+    Parameters
+    ----------
+    coverage : pd.DataFrame
+        One row per ticker with at least ``ticker`` and ``last_date`` (ISO text or
+        datetime; NaN when the ticker has no data).
+    as_of : pd.Timestamp
+        The review date; its own session counts as the one the data should reach.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``coverage`` plus ``sessions_behind`` (float, NaN without data) and ``status``
+        ("fresh", "stale" or "no data"). Uses only dates <= as_of.
+    """
+    out = coverage.copy()
+    target = last_session_on_or_before(as_of)
+    sessions = nyse_calendar().sessions.astype("datetime64[ns]")
+    last = pd.DatetimeIndex(pd.to_datetime(out["last_date"])).astype("datetime64[ns]")
+    # sessions after last_date up to the target = rank(target) - rank(last_date)
+    ahead = sessions.searchsorted(target, side="right")
+    behind = np.clip(ahead - sessions.searchsorted(last, side="right"), 0, None).astype(float)
+    behind[last.isna()] = np.nan
+    out["sessions_behind"] = behind
+    out["status"] = np.select(
+        [np.isnan(behind), behind == 0], ["no data", "fresh"], default="stale"
+    )
+    return out
