@@ -4,8 +4,9 @@ import streamlit as st
 
 from pages.common import ensure_store, render_sidebar
 
-st.set_page_config(page_title="Forecasting workbench", page_icon=":material/insights:",
-                   layout="wide")  # fmt: skip
+st.set_page_config(
+    page_title="Forecasting workbench", page_icon=":material/insights:", layout="wide"
+)
 ensure_store()
 navigation = st.navigation(
     [

@@ -35,7 +35,7 @@ DEFAULT_WATCHLISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Sample benchmarks": (
         "Indices, VIX and factor ETFs of the offline sample",
         INDICES + FACTOR_ETFS,
-    ),  # fmt: skip
+    ),
     "Seed portfolio": ("The seed portfolio (live data)", ("KDK", "HOOD", "BA", "WMT")),
     "Re-entry": ("Re-entry candidates (live data)", ("AAPL", "YYAI", "SERV")),
     "Index ETFs": ("Broad-market ETFs (live data)", ("SPY", "QQQ", "IWM", "DIA")),
@@ -114,8 +114,9 @@ def ingest(
     stored = outcomes[outcomes["outcome"] == "stored"]
     if stored.empty:
         reasons = "; ".join(outcomes["reason"].head(5)) or "no rows"
-        return IngestResult("rejected", fetched.source, 0, f"Nothing stored: {reasons}",
-                            outcomes, gate.findings)  # fmt: skip
+        return IngestResult(
+            "rejected", fetched.source, 0, f"Nothing stored: {reasons}", outcomes, gate.findings
+        )
     status = "ok" if len(stored) == len(outcomes) else "partial"
     message = f"Stored {int(stored['rows'].sum()):,} rows for {len(stored)} ticker(s)"
     if status == "partial":
@@ -123,18 +124,28 @@ def ingest(
     try:
         with closing(open_db(db_path)) as db, write_transaction(db):
             log_id = IngestionRepository(db).record(
-                source=fetched.source, tickers=requested, rows=len(gate.accepted),
-                status=status, message=message, findings=gate.findings,
-            )  # fmt: skip
-            PriceRepository(db).upsert(gate.accepted, source=fetched.source,
-                                       adjusted=fetched.adjusted, ingestion_id=log_id)  # fmt: skip
+                source=fetched.source,
+                tickers=requested,
+                rows=len(gate.accepted),
+                status=status,
+                message=message,
+                findings=gate.findings,
+            )
+            PriceRepository(db).upsert(
+                gate.accepted, source=fetched.source, adjusted=fetched.adjusted, ingestion_id=log_id
+            )
     except (sqlite3.Error, StoreError) as exc:
-        return IngestResult("failed", fetched.source, 0,
-                            f"Nothing stored: the database write failed ({exc})",
-                            outcomes.assign(outcome="not stored", rows=0, reason=str(exc)),
-                            gate.findings)  # fmt: skip
-    return IngestResult(status, fetched.source, len(gate.accepted), message, outcomes,
-                        gate.findings, log_id)  # fmt: skip
+        return IngestResult(
+            "failed",
+            fetched.source,
+            0,
+            f"Nothing stored: the database write failed ({exc})",
+            outcomes.assign(outcome="not stored", rows=0, reason=str(exc)),
+            gate.findings,
+        )
+    return IngestResult(
+        status, fetched.source, len(gate.accepted), message, outcomes, gate.findings, log_id
+    )
 
 
 def refresh_data(
@@ -161,10 +172,12 @@ def refresh_data(
     try:
         fetched = provider.fetch(tickers, start=start, end=end, progress=fetch_progress)
     except Exception as exc:  # noqa: BLE001 - any provider failure is reported, not raised
-        outcomes = pd.DataFrame([(t, "not fetched", 0, str(exc)) for t in tickers],
-                                columns=list(OUTCOME_COLUMNS))  # fmt: skip
-        return IngestResult("failed", provider.name, 0, f"Fetching failed: {exc}", outcomes,
-                            _no_findings())  # fmt: skip
+        outcomes = pd.DataFrame(
+            [(t, "not fetched", 0, str(exc)) for t in tickers], columns=list(OUTCOME_COLUMNS)
+        )
+        return IngestResult(
+            "failed", provider.name, 0, f"Fetching failed: {exc}", outcomes, _no_findings()
+        )
     if progress:
         progress(0.9, "Checking quality and writing")
     result = ingest(db_path, fetched, requested=tickers)
@@ -184,12 +197,12 @@ def import_csv(
 ) -> IngestResult:
     """Import a user's CSV all-or-nothing: one bad ticker stores none of the file."""
     try:
-        provider = CsvProvider(data, adjusted=adjusted, mapping=mapping, ticker=ticker,
-                               date_format=date_format)  # fmt: skip
+        provider = CsvProvider(
+            data, adjusted=adjusted, mapping=mapping, ticker=ticker, date_format=date_format
+        )
     except CsvImportError as exc:
         empty = pd.DataFrame(columns=list(OUTCOME_COLUMNS))
-        return IngestResult("rejected", "csv", 0, f"Nothing stored: {exc}", empty,
-                            _no_findings())  # fmt: skip
+        return IngestResult("rejected", "csv", 0, f"Nothing stored: {exc}", empty, _no_findings())
     return ingest(db_path, provider.fetch(), all_or_nothing=True)
 
 

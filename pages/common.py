@@ -74,13 +74,18 @@ def render_sidebar() -> GlobalParams:
         latest = pd.to_datetime(coverage["last_date"]).max()
         default_as_of = latest.date() if pd.notna(latest) else dt.date.today()
         as_of = st.date_input(
-            "As-of date", value=default_as_of, max_value=dt.date.today(), key="global.as_of",
+            "As-of date",
+            value=default_as_of,
+            max_value=dt.date.today(),
+            key="global.as_of",
             help="Every page uses data dated on or before this day only.",
-        )  # fmt: skip
+        )
         source = st.selectbox(
-            "Data source", list(MARKET_SOURCES), format_func=MARKET_SOURCES.get,
+            "Data source",
+            list(MARKET_SOURCES),
+            format_func=MARKET_SOURCES.get,
             key="global.source",
-        )  # fmt: skip
+        )
         st.caption(f"Database: `{path}`")
     tickers = tuple(workflows.load_watchlist(path, watchlist)) if watchlist else ()
     params = GlobalParams(path, watchlist or "", tickers, as_of, source)
@@ -107,6 +112,15 @@ class StreamlitProgress:
     def finish(self, label: str, ok: bool) -> None:
         """Close the status box as complete or failed."""
         self.status.update(label=label, state="complete" if ok else "error", expanded=not ok)
+
+
+def render_freshness_metrics(freshness: pd.DataFrame) -> None:
+    """Counts of fresh, stale and missing tickers (rows of workflows.load_freshness)."""
+    counts = freshness["status"].value_counts()
+    columns = st.columns(4)
+    columns[0].metric("Tickers", len(freshness))
+    for column, status in zip(columns[1:], ("fresh", "stale", "no data"), strict=True):
+        column.metric(status.capitalize(), int(counts.get(status, 0)))
 
 
 def show_ingest_result(result: workflows.IngestResult) -> None:

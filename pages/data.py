@@ -7,7 +7,7 @@ from engine import workflows
 from engine.data.csv_file import DATE_FORMATS, FIELDS, CsvImportError, csv_columns, guess_mapping
 from engine.data.providers import REFRESHABLE_SOURCES
 from engine.data.sample import DESCRIPTIONS
-from engine.data.schema import InvalidTickerError
+from engine.data.schema import InvalidTickerError, parse_tickers
 from engine.display.prices import plot_price_chart
 from pages.common import (
     StreamlitProgress,
@@ -15,13 +15,15 @@ from pages.common import (
     cached_prices,
     data_version,
     global_params,
+    render_freshness_metrics,
     show_ingest_result,
 )
 
 params = global_params()
 st.title("Data")
-st.caption(f"Watchlist **{params.watchlist}** · as of **{params.as_of}** · source "
-           f"**{params.source}**")  # fmt: skip
+st.caption(
+    f"Watchlist **{params.watchlist}** · as of **{params.as_of}** · source **{params.source}**"
+)
 refresh, upload, fresh, lists, chart, log = st.tabs(
     ["Refresh", "Import CSV", "Freshness", "Watchlists", "Price chart", "Ingestion log"]
 )
@@ -35,10 +37,11 @@ with refresh:
         if st.button("Refresh prices", key="data.refresh.run", type="primary"):
             progress = StreamlitProgress(f"Refreshing from {params.source}")
             try:
+                tickers = parse_tickers(text)
+                start = pd.Timestamp(start) if start else None
                 result = workflows.refresh_data(
-                    params.db_path, params.source, text.replace(",", " ").split(),
-                    start=pd.Timestamp(start) if start else None, progress=progress,
-                )  # fmt: skip
+                    params.db_path, params.source, tickers, start=start, progress=progress
+                )
             except InvalidTickerError as exc:
                 progress.finish("Nothing refreshed", ok=False)
                 st.error(str(exc))
@@ -61,39 +64,41 @@ with upload:
             cols = st.columns(len(FIELDS))
             mapping = {}
             for col, field in zip(cols, FIELDS, strict=True):
-                pick = col.selectbox(field, choices, key=f"data.csv.map.{field}",
-                                     index=choices.index(guessed[field] or "(none)"))  # fmt: skip
+                index = choices.index(guessed[field] or "(none)")
+                pick = col.selectbox(field, choices, index=index, key=f"data.csv.map.{field}")
                 mapping[field] = None if pick == "(none)" else pick
-            ticker = st.text_input("Ticker (when the file has no ticker column)",
-                                   key="data.csv.ticker")  # fmt: skip
-            date_format = st.selectbox("Date format", ["infer", *DATE_FORMATS],
-                                       key="data.csv.date_format")  # fmt: skip
-            adjusted = st.checkbox("Prices are split- and dividend-adjusted",
-                                   key="data.csv.adjusted")  # fmt: skip
+            ticker = st.text_input(
+                "Ticker (when the file has no ticker column)", key="data.csv.ticker"
+            )
+            date_format = st.selectbox(
+                "Date format", ["infer", *DATE_FORMATS], key="data.csv.date_format"
+            )
+            adjusted = st.checkbox(
+                "Prices are split- and dividend-adjusted", key="data.csv.adjusted"
+            )
             if st.button("Import", key="data.csv.import", type="primary"):
+                fmt = None if date_format == "infer" else date_format
                 result = workflows.import_csv(
-                    params.db_path, data, adjusted=adjusted, mapping=mapping,
+                    params.db_path,
+                    data,
+                    adjusted=adjusted,
+                    mapping=mapping,
                     ticker=ticker or None,
-                    date_format=None if date_format == "infer" else date_format,
-                )  # fmt: skip
+                    date_format=fmt,
+                )
                 show_ingest_result(result)
 
 version = data_version()
 with fresh:
     table = cached_freshness(params.db_path, version, params.as_of, params.tickers)
-    counts = table["status"].value_counts()
-    a, b, c = st.columns(3)
-    a.metric("Fresh", int(counts.get("fresh", 0)))
-    b.metric("Stale", int(counts.get("stale", 0)))
-    c.metric("No data", int(counts.get("no data", 0)))
+    render_freshness_metrics(table)
     st.dataframe(table, hide_index=True, key="data.fresh.table")
     st.caption(
         "Sessions behind = NYSE sessions after the last stored date up to the as-of date. "
         "Close-only sources have no OHLC or volume (has_ohlc, has_volume)."
     )
     with st.expander("Every stored ticker"):
-        st.dataframe(cached_freshness(params.db_path, version, params.as_of, None),
-                     hide_index=True)  # fmt: skip
+        st.dataframe(cached_freshness(params.db_path, version, params.as_of, None), hide_index=True)
 
 with lists:
     existing = workflows.load_watchlists(params.db_path)
@@ -102,13 +107,13 @@ with lists:
     pick = st.selectbox("Edit", options, key="data.lists.pick")
     row = existing[existing["name"] == pick]
     name = st.text_input("Name", "" if row.empty else pick, key=f"data.lists.name.{pick}")
-    tickers = st.text_area("Tickers", "" if row.empty else row["tickers"].iloc[0],
-                           key=f"data.lists.tickers.{pick}")  # fmt: skip
+    tickers = st.text_area(
+        "Tickers", "" if row.empty else row["tickers"].iloc[0], key=f"data.lists.tickers.{pick}"
+    )
     save, delete = st.columns(2)
     if save.button("Save watchlist", key="data.lists.save"):
         try:
-            clean = workflows.save_watchlist(params.db_path, name,
-                                             tickers.replace(",", " ").split())  # fmt: skip
+            clean = workflows.save_watchlist(params.db_path, name, parse_tickers(tickers))
             st.success(f"Saved {name!r} with {len(clean)} ticker(s)")
         except (InvalidTickerError, workflows.WatchlistError) as exc:
             st.error(str(exc))
@@ -123,10 +128,9 @@ with chart:
         st.info("No prices stored yet: refresh or import some first.")
     else:
         first = params.tickers[0] if params.tickers and params.tickers[0] in available else None
-        ticker = st.selectbox("Ticker", available, key="data.chart.ticker",
-                              index=available.index(first) if first else 0)  # fmt: skip
-        years = st.radio("Window", [1, 3, 5, 10, 40], horizontal=True, key="data.chart.years",
-                         format_func=lambda y: f"{y}y" if y < 40 else "all")  # fmt: skip
+        index = available.index(first) if first else 0
+        ticker = st.selectbox("Ticker", available, index=index, key="data.chart.ticker")
+        years = st.radio("Years", [1, 3, 5, 10, 40], horizontal=True, key="data.chart.years")
         rows = cached_prices(params.db_path, version, (ticker,))
         end = pd.Timestamp(params.as_of)
         rows = rows[(rows["date"] <= end) & (rows["date"] > end - pd.DateOffset(years=years))]
@@ -138,7 +142,8 @@ with chart:
             st.caption(f"Offline sample: {DESCRIPTIONS[ticker]}")
 
 with log:
-    st.dataframe(workflows.load_ingestion_log(params.db_path), hide_index=True,
-                 key="data.log.table")  # fmt: skip
+    st.dataframe(
+        workflows.load_ingestion_log(params.db_path), hide_index=True, key="data.log.table"
+    )
     st.caption("Quality findings of stored batches")
     st.dataframe(workflows.load_findings(params.db_path), hide_index=True, key="data.log.findings")

@@ -5,35 +5,43 @@ import streamlit as st
 
 from engine.data.summary import compute_snapshot
 from engine.display.prices import plot_relative_performance
-from pages.common import cached_freshness, cached_prices, data_version, global_params
+from pages.common import (
+    cached_freshness,
+    cached_prices,
+    data_version,
+    global_params,
+    render_freshness_metrics,
+)
 
 params = global_params()
 version = data_version()
 st.title("Daily review")
-st.caption(f"Watchlist **{params.watchlist}** · as of **{params.as_of}** · "
-           "every figure uses data dated on or before the as-of date only")  # fmt: skip
+st.caption(
+    f"Watchlist **{params.watchlist}** · as of **{params.as_of}** · "
+    "every figure uses data dated on or before the as-of date only"
+)
 
 if not params.tickers:
     st.info("This watchlist is empty: add tickers on the Data page.")
     st.stop()
 
 freshness = cached_freshness(params.db_path, version, params.as_of, params.tickers)
+render_freshness_metrics(freshness)
 counts = freshness["status"].value_counts()
-fresh, stale, missing = (int(counts.get(k, 0)) for k in ("fresh", "stale", "no data"))
-a, b, c, d = st.columns(4)
-a.metric("Tickers", len(params.tickers))
-b.metric("Fresh", fresh)
-c.metric("Stale", stale)
-d.metric("No data", missing)
+stale, missing = int(counts.get("stale", 0)), int(counts.get("no data", 0))
 if missing:
     names = ", ".join(freshness.loc[freshness["status"] == "no data", "ticker"])
-    st.warning(f"No stored prices for {names}. Refresh them on the Data page "
-               "(the offline sample has only its 28 tickers; others need live data).")  # fmt: skip
+    st.warning(
+        f"No stored prices for {names}. Refresh them on the Data page "
+        "(the offline sample has only its 28 tickers; others need live data)."
+    )
 if stale:
     behind = freshness.loc[freshness["status"] == "stale", ["ticker", "sessions_behind"]]
     worst = behind.sort_values("sessions_behind").iloc[-1]
-    st.warning(f"{stale} ticker(s) lag the as-of date; the worst, {worst['ticker']}, by "
-               f"{int(worst['sessions_behind'])} NYSE session(s).")  # fmt: skip
+    st.warning(
+        f"{stale} ticker(s) lag the as-of date; the worst, {worst['ticker']}, by "
+        f"{int(worst['sessions_behind'])} NYSE session(s)."
+    )
 
 prices = cached_prices(params.db_path, version, params.tickers)
 as_of = pd.Timestamp(params.as_of)
@@ -54,13 +62,15 @@ st.dataframe(
     column_config={
         "last_close": st.column_config.NumberColumn("last close", format="%.2f"),
         "last_date": st.column_config.DateColumn("last date"),
-        "ret_1d": percent, "ret_5d": percent, "ret_20d": percent, "ret_252d": percent,
+        "ret_1d": percent,
+        "ret_5d": percent,
+        "ret_20d": percent,
+        "ret_252d": percent,
     },
-)  # fmt: skip
+)
 st.caption("Returns are over the last 1, 5, 20 and 252 stored closes; a gap stays a gap.")
 
 st.subheader("Relative performance")
-months = st.select_slider("Window (months)", [1, 3, 6, 12, 36, 60], value=12,
-                          key="review.window")  # fmt: skip
+months = st.select_slider("Window (months)", [1, 3, 6, 12, 36, 60], value=12, key="review.window")
 start = as_of - pd.DateOffset(months=months)
 st.plotly_chart(plot_relative_performance(prices, start), key="review.performance")

@@ -60,8 +60,16 @@ class IngestionRepository:
                 WHERE f.ingestion_id = l.id AND f.severity = 'warning') AS warnings
         FROM ingestion_log l ORDER BY l.id DESC LIMIT ?
         """
-        columns = ["id", "source", "fetched_at_utc", "tickers", "rows", "status", "message",
-                   "warnings"]  # fmt: skip
+        columns = [
+            "id",
+            "source",
+            "fetched_at_utc",
+            "tickers",
+            "rows",
+            "status",
+            "message",
+            "warnings",
+        ]
         return pd.DataFrame(list(self.db.query(sql, [limit])), columns=columns)
 
     def load_findings(self, ticker: str | None = None) -> pd.DataFrame:
@@ -73,8 +81,16 @@ class IngestionRepository:
         FROM ingestion_findings f JOIN ingestion_log l ON l.id = f.ingestion_id
         {where} ORDER BY f.ingestion_id DESC, f.ticker
         """
-        columns = ["ingestion_id", "fetched_at_utc", "ticker", "check", "severity", "count",
-                   "first_date", "message"]  # fmt: skip
+        columns = [
+            "ingestion_id",
+            "fetched_at_utc",
+            "ticker",
+            "check",
+            "severity",
+            "count",
+            "first_date",
+            "message",
+        ]
         return pd.DataFrame(list(self.db.query(sql, params)), columns=columns)
 
     def latest_id(self) -> int:

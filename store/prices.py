@@ -116,9 +116,18 @@ class PriceRepository:
         frame = pd.DataFrame(list(self.db.query(sql)))
         if frame.empty:
             return pd.DataFrame(
-                columns=["ticker", "first_date", "last_date", "rows", "closes",
-                         "has_ohlc", "has_volume", "adjusted", "source"]
-            )  # fmt: skip
+                columns=[
+                    "ticker",
+                    "first_date",
+                    "last_date",
+                    "rows",
+                    "closes",
+                    "has_ohlc",
+                    "has_volume",
+                    "adjusted",
+                    "source",
+                ]
+            )
         for column in ("has_ohlc", "has_volume", "adjusted"):
             frame[column] = frame[column].astype(bool)
         return frame

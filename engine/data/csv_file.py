@@ -47,8 +47,7 @@ def guess_mapping(columns: Sequence[str]) -> dict[str, str | None]:
     """Field -> the file's column for it (case- and space-insensitive), None if absent."""
     by_key = {str(c).strip().lower(): c for c in columns}
     return {
-        field: next((by_key[s] for s in SYNONYMS[field] if s in by_key), None)
-        for field in FIELDS
+        field: next((by_key[s] for s in SYNONYMS[field] if s in by_key), None) for field in FIELDS
     }
 
 
@@ -95,8 +94,14 @@ def _read_table(data: bytes | str | Path, *, nrows: int) -> pd.DataFrame:
     if not text.strip():
         raise CsvImportError("The file is empty")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                           na_values=_NA, nrows=nrows, skipinitialspace=True)  # fmt: skip
+        return pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=_NA,
+            nrows=nrows,
+            skipinitialspace=True,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CsvImportError(f"The file is not a readable CSV: {exc}") from exc
 
@@ -194,8 +199,7 @@ class CsvProvider:
         date_format: str | None = None,
     ) -> None:
         self.adjusted = adjusted
-        self.prices = read_price_csv(data, mapping=mapping, ticker=ticker,
-                                     date_format=date_format)  # fmt: skip
+        self.prices = read_price_csv(data, mapping=mapping, ticker=ticker, date_format=date_format)
 
     @property
     def tickers(self) -> list[str]:
@@ -219,5 +223,6 @@ class CsvProvider:
         errors = {t: f"{t} is not in the CSV file" for t in wanted if t not in self.tickers}
         if progress:
             progress(1.0, f"Read {int(mask.sum())} rows from the CSV file")
-        return FetchResult(self.name, self.prices[mask].reset_index(drop=True), self.adjusted,
-                           errors)  # fmt: skip
+        return FetchResult(
+            self.name, self.prices[mask].reset_index(drop=True), self.adjusted, errors
+        )

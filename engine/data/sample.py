@@ -16,13 +16,37 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import pandas as pd
+from arch.data import nasdaq, sp500, vix
+from skfolio.datasets import (
+    load_factors_dataset,
+    load_sp500_dataset,
+    load_sp500_index,
+)
 
 from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
 
 STOCKS = (
-    "AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO",
-    "LLY", "MRK", "MSFT", "PEP", "PFE", "PG", "RRC", "UNH", "WMT", "XOM",
-)  # fmt: skip
+    "AAPL",
+    "AMD",
+    "BAC",
+    "BBY",
+    "CVX",
+    "GE",
+    "HD",
+    "JNJ",
+    "JPM",
+    "KO",
+    "LLY",
+    "MRK",
+    "MSFT",
+    "PEP",
+    "PFE",
+    "PG",
+    "RRC",
+    "UNH",
+    "WMT",
+    "XOM",
+)
 INDICES = ("^GSPC", "^IXIC", "^VIX")
 FACTOR_ETFS = ("MTUM", "QUAL", "SIZE", "USMV", "VLUE")
 SAMPLE_TICKERS = STOCKS + INDICES + FACTOR_ETFS
@@ -50,9 +74,6 @@ def _ohlcv_to_long(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
 
 def _gspc() -> pd.DataFrame:
     """S&P 500: arch's OHLCV where it exists, skfolio's closes on the other dates."""
-    from arch.data import sp500
-    from skfolio.datasets import load_sp500_index
-
     ohlcv = _ohlcv_to_long(sp500.load(), "^GSPC")
     closes = load_sp500_index()["SP500"].rename("close").rename_axis("date").reset_index()
     outside = closes[~closes["date"].isin(ohlcv["date"])].assign(ticker="^GSPC")
@@ -62,15 +83,15 @@ def _gspc() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def load_sample_prices() -> pd.DataFrame:
     """Every sample ticker as one normalized frame (cached; about 230k rows)."""
-    from arch.data import nasdaq, vix
-    from skfolio.datasets import load_factors_dataset, load_sp500_dataset
-
     parts = [
         _closes_to_long(load_sp500_dataset()),
         _closes_to_long(load_factors_dataset()),
         _gspc(),
         _ohlcv_to_long(nasdaq.load(), "^IXIC"),
-        vix.load().rename(columns={"vix": "close"}).rename_axis("date").reset_index()
+        vix.load()
+        .rename(columns={"vix": "close"})
+        .rename_axis("date")
+        .reset_index()
         .assign(ticker="^VIX"),
     ]
     return to_normalized(pd.concat(parts, ignore_index=True))

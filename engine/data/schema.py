@@ -55,6 +55,11 @@ def normalize_tickers(raw: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def parse_tickers(text: str) -> list[str]:
+    """Tickers typed as one string, separated by commas, spaces or new lines; validated."""
+    return normalize_tickers(text.replace(",", " ").split())
+
+
 def empty_prices() -> pd.DataFrame:
     """A normalized price frame with no rows."""
     return to_normalized(pd.DataFrame(columns=list(PRICE_COLUMNS)))

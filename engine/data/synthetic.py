@@ -163,8 +163,9 @@ def make_panel(
     prices = to_normalized(long)
     if truth is not None:
         truth = truth.sort_values(["ticker", "date"]).reset_index(drop=True)
-    return SyntheticPanel(prices, truth, kind, beta if signal is not None else 0.0,
-                          phi if signal is not None else 0.0)  # fmt: skip
+    return SyntheticPanel(
+        prices, truth, kind, beta if signal is not None else 0.0, phi if signal is not None else 0.0
+    )
 
 
 def true_probability_up(signal: np.ndarray, horizon: int, beta: float, phi: float) -> np.ndarray:

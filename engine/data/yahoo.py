@@ -17,12 +17,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import yfinance as yf
 
 from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
 
 TZ_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "yfinance"
-_FIELDS = {"open": "open", "high": "high", "low": "low", "close": "close",
-           "adj close": "adj_close", "volume": "volume"}  # fmt: skip
+_FIELDS = {
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "adj close": "adj_close",
+    "volume": "volume",
+}
 _TRANSIENT = re.compile(r"RateLimit|Too Many Requests|Timeout|timed out", re.IGNORECASE)
 
 
@@ -42,10 +49,13 @@ def normalize_yf_frame(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     frame = raw
     if isinstance(frame.columns, pd.MultiIndex):
         field_level = next(
-            (i for i in range(frame.columns.nlevels)
-             if {str(v).lower() for v in frame.columns.get_level_values(i)} & {"close"}),
+            (
+                i
+                for i in range(frame.columns.nlevels)
+                if {str(v).lower() for v in frame.columns.get_level_values(i)} & {"close"}
+            ),
             None,
-        )  # fmt: skip
+        )
         if field_level is None:
             raise YahooFormatError(f"{ticker}: no 'Close' column level in the yfinance frame")
         other = 1 - field_level
@@ -117,8 +127,6 @@ class YFinanceProvider:
     def _download_fn(self) -> Callable[..., pd.DataFrame | None]:
         if self.download is not None:
             return self.download
-        import yfinance as yf
-
         TZ_CACHE_DIR.mkdir(parents=True, exist_ok=True)
         yf.set_tz_cache_location(str(TZ_CACHE_DIR))
         return yf.download
@@ -143,11 +151,16 @@ class YFinanceProvider:
             with _captured_yf_errors() as messages:
                 try:
                     raw = download(
-                        ticker, start=start_arg, end=end_arg, auto_adjust=True,
+                        ticker,
+                        start=start_arg,
+                        end=end_arg,
+                        auto_adjust=True,
                         period="max" if start_arg is None else None,
-                        multi_level_index=True, progress=False, threads=False,
+                        multi_level_index=True,
+                        progress=False,
+                        threads=False,
                         timeout=self.timeout_s,
-                    )  # fmt: skip
+                    )
                 except Exception as exc:  # noqa: BLE001 - classified just below
                     raw = None
                     messages.append(f"{type(exc).__name__}: {exc}")

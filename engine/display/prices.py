@@ -23,34 +23,47 @@ def plot_price_chart(prices: pd.DataFrame, ticker: str) -> go.Figure:
     has_volume = prices["volume"].notna().any()
     rows = 2 if has_volume else 1
     fig = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
         row_heights=[0.75, 0.25] if has_volume else [1.0],
-    )  # fmt: skip
+    )
     if has_ohlc:
         fig.add_trace(
             go.Candlestick(
-                x=prices["date"], open=prices["open"], high=prices["high"],
-                low=prices["low"], close=prices["close"], name=ticker,
+                x=prices["date"],
+                open=prices["open"],
+                high=prices["high"],
+                low=prices["low"],
+                close=prices["close"],
+                name=ticker,
             ),
-            row=1, col=1,
-        )  # fmt: skip
+            row=1,
+            col=1,
+        )
     else:
         fig.add_trace(
-            go.Scatter(x=prices["date"], y=prices["close"], mode="lines", name="close",
-                       connectgaps=False),
-            row=1, col=1,
-        )  # fmt: skip
+            go.Scatter(
+                x=prices["date"], y=prices["close"], mode="lines", name="close", connectgaps=False
+            ),
+            row=1,
+            col=1,
+        )
     if has_volume:
         fig.add_trace(
-            go.Bar(x=prices["date"], y=prices["volume"], name="volume",
-                   marker_color="#8da0b6"),
-            row=2, col=1,
-        )  # fmt: skip
+            go.Bar(x=prices["date"], y=prices["volume"], name="volume", marker_color="#8da0b6"),
+            row=2,
+            col=1,
+        )
     kind = "OHLC" if has_ohlc else "close only: open/high/low not in this source"
     fig.update_layout(
-        title=f"{ticker} ({kind})", showlegend=False, height=520,
-        xaxis_rangeslider_visible=False, margin={"l": 40, "r": 20, "t": 50, "b": 30},
-    )  # fmt: skip
+        title=f"{ticker} ({kind})",
+        showlegend=False,
+        height=520,
+        xaxis_rangeslider_visible=False,
+        margin={"l": 40, "r": 20, "t": 50, "b": 30},
+    )
     return fig
 
 
@@ -68,11 +81,14 @@ def plot_relative_performance(prices: pd.DataFrame, start: pd.Timestamp) -> go.F
     fig = go.Figure()
     for ticker, rows in window.groupby("ticker", sort=True):
         fig.add_trace(
-            go.Scatter(x=rows["date"], y=rows["close"] / rows["close"].iloc[0], mode="lines",
-                       name=ticker)
-        )  # fmt: skip
+            go.Scatter(
+                x=rows["date"], y=rows["close"] / rows["close"].iloc[0], mode="lines", name=ticker
+            )
+        )
     fig.update_layout(
-        title="Growth of 1 since the window start", height=420, yaxis_title="x start",
+        title="Growth of 1 since the window start",
+        height=420,
+        yaxis_title="x start",
         margin={"l": 40, "r": 20, "t": 50, "b": 30},
-    )  # fmt: skip
+    )
     return fig

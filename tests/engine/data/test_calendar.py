@@ -14,8 +14,9 @@ def test_calendar_covers_the_sample_span_from_1990() -> None:
 
 
 def test_holidays_and_weekends_are_not_sessions() -> None:
-    days = pd.DatetimeIndex(["2022-12-23", "2022-12-24", "2022-12-26", "2022-12-27",
-                             "2001-09-11", "1990-01-02"])  # fmt: skip
+    days = pd.DatetimeIndex(
+        ["2022-12-23", "2022-12-24", "2022-12-26", "2022-12-27", "2001-09-11", "1990-01-02"]
+    )
     assert is_session(days).tolist() == [True, False, False, True, False, True]
 
 
@@ -25,9 +26,11 @@ def test_sessions_between_counts_trading_days() -> None:
 
 def test_staleness_counts_sessions_after_the_last_date() -> None:
     coverage = pd.DataFrame(
-        {"ticker": ["A", "B", "C", "D"],
-         "last_date": ["2022-12-28", "2022-12-23", None, "2023-01-05"]}
-    )  # fmt: skip
+        {
+            "ticker": ["A", "B", "C", "D"],
+            "last_date": ["2022-12-28", "2022-12-23", None, "2023-01-05"],
+        }
+    )
     out = compute_staleness(coverage, pd.Timestamp("2022-12-28"))
     # B: 12-27 and 12-28 are missing (12-26 was the Christmas holiday)
     assert out["sessions_behind"].tolist()[:2] == [0.0, 2.0]

@@ -14,10 +14,10 @@ from engine.data import csv_file
 from engine.data.csv_file import CsvImportError, csv_columns, guess_mapping, read_price_csv
 
 GOOD = (
-    "Date,Open,High,Low,Close,Volume\n"
-    "2024-02-05,188.15,189.25,185.84,187.68,69668800\n"
-    "2024-02-06,186.86,189.31,186.77,189.30,43490800\n"
-).encode()
+    b"Date,Open,High,Low,Close,Volume\n"
+    b"2024-02-05,188.15,189.25,185.84,187.68,69668800\n"
+    b"2024-02-06,186.86,189.31,186.77,189.30,43490800\n"
+)
 
 
 def test_a_plain_file_reads_with_guessed_columns_and_the_given_ticker() -> None:
@@ -40,8 +40,11 @@ def test_explicit_mapping_and_ticker_column_with_missing_cells() -> None:
     with pytest.raises(CsvImportError, match="No column for 'date'"):
         read_price_csv(text)
     data = b"sym,d,px,v\nmsft,01/02/2024,370.87,\nMSFT,01/03/2024,,25000\n"
-    out = read_price_csv(data, mapping={"ticker": "sym", "date": "d", "close": "px",
-                                        "volume": "v"}, date_format="%m/%d/%Y")  # fmt: skip
+    out = read_price_csv(
+        data,
+        mapping={"ticker": "sym", "date": "d", "close": "px", "volume": "v"},
+        date_format="%m/%d/%Y",
+    )
     assert out["ticker"].tolist() == ["MSFT", "MSFT"]
     assert out["date"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03")]
     assert np.isnan(out["close"].iloc[1]) and np.isnan(out["volume"].iloc[0])  # stays missing
@@ -93,10 +96,11 @@ def test_csv_columns_reads_only_the_header() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    closes=st.lists(st.floats(min_value=0.01, max_value=1e6, allow_nan=False), min_size=1,
-                    max_size=30),
+    closes=st.lists(
+        st.floats(min_value=0.01, max_value=1e6, allow_nan=False), min_size=1, max_size=30
+    ),
     fmt=st.sampled_from(["%Y-%m-%d", "%Y%m%d", "%d.%m.%Y"]),
-)  # fmt: skip
+)
 def test_any_written_frame_reads_back_the_same(closes: list[float], fmt: str) -> None:
     dates = pd.bdate_range("2021-03-01", periods=len(closes))
     frame = pd.DataFrame({"Date": dates.strftime(fmt), "Close": closes})

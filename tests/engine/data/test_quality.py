@@ -56,9 +56,18 @@ def _break(frame: pd.DataFrame, defect: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "defect",
-    ["high_below_low", "non_positive_price", "outside_range", "nan_price_with_volume",
-     "negative_volume", "non_finite", "duplicate_date", "future_date", "non_trading_date"],
-)  # fmt: skip
+    [
+        "high_below_low",
+        "non_positive_price",
+        "outside_range",
+        "nan_price_with_volume",
+        "negative_volume",
+        "non_finite",
+        "duplicate_date",
+        "future_date",
+        "non_trading_date",
+    ],
+)
 def test_each_error_is_caught_and_rejects_only_its_ticker(clean: pd.DataFrame, defect: str) -> None:
     result = check_prices(_break(clean, defect), today=TODAY)
     found = result.findings[result.findings["check"] == defect]

@@ -12,8 +12,13 @@ from engine.data.schema import (
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("aapl", "AAPL"), (" brk-b ", "BRK-B"), ("^GSPC", "^GSPC"), ("EURUSD=X", "EURUSD=X"),
-     ("RDS.A", "RDS.A")],
+    [
+        ("aapl", "AAPL"),
+        (" brk-b ", "BRK-B"),
+        ("^GSPC", "^GSPC"),
+        ("EURUSD=X", "EURUSD=X"),
+        ("RDS.A", "RDS.A"),
+    ],
 )
 def test_plain_symbols_are_accepted_and_uppercased(raw: str, expected: str) -> None:
     assert normalize_ticker(raw) == expected
@@ -21,7 +26,18 @@ def test_plain_symbols_are_accepted_and_uppercased(raw: str, expected: str) -> N
 
 @pytest.mark.parametrize(
     "raw",
-    ["AAPL;rm -rf /", "../x", "", "   ", "A" * 5000, "ÄPPL", "AA\tPL", "a b", "'; DROP TABLE", "-X"],
+    [
+        "AAPL;rm -rf /",
+        "../x",
+        "",
+        "   ",
+        "A" * 5000,
+        "ÄPPL",
+        "AA\tPL",
+        "a b",
+        "'; DROP TABLE",
+        "-X",
+    ],
 )
 def test_hostile_tickers_are_refused_with_the_rule(raw: str) -> None:
     with pytest.raises(InvalidTickerError, match="Invalid ticker") as info:

@@ -27,8 +27,9 @@ def recorded(name: str) -> pd.DataFrame:
     headers, tz_aware = LAYOUTS[name]
     frame = pd.read_csv(FIXTURES / name, header=list(range(headers)), index_col=0)
     if headers == 2:
-        frame.columns = frame.columns.set_names(["Price", "Ticker"] if "groupby" not in name
-                                                else ["Ticker", "Price"])  # fmt: skip
+        frame.columns = frame.columns.set_names(
+            ["Price", "Ticker"] if "groupby" not in name else ["Ticker", "Price"]
+        )
     index = pd.to_datetime(frame.index, utc=tz_aware)
     frame.index = index.tz_convert("America/New_York") if tz_aware else index
     frame.index.name = "Date"
@@ -38,8 +39,7 @@ def recorded(name: str) -> pd.DataFrame:
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_every_recorded_layout_normalizes_to_the_same_frame(name: str) -> None:
     reference = normalize_yf_frame(recorded("download_multiindex_autoadjust.csv"), "AAPL")
-    pd.testing.assert_frame_equal(normalize_yf_frame(recorded(name), "AAPL"), reference,
-                                  rtol=1e-9)  # fmt: skip
+    pd.testing.assert_frame_equal(normalize_yf_frame(recorded(name), "AAPL"), reference, rtol=1e-9)
 
 
 def test_adjustment_matches_a_hand_computed_value() -> None:
@@ -105,8 +105,9 @@ def test_download_is_called_with_explicit_adjustment_and_column_layout() -> None
 def test_rate_limit_backs_off_then_succeeds() -> None:
     sleeps: list[float] = []
     limited = repr(YFRateLimitError())
-    prov, download = provider([limited, YFRateLimitError(), recorded(
-        "download_flat_autoadjust.csv")], sleeps)  # fmt: skip
+    prov, download = provider(
+        [limited, YFRateLimitError(), recorded("download_flat_autoadjust.csv")], sleeps
+    )
     result = prov.fetch(["AAPL"])
     assert len(download.calls) == 3
     assert len(result.prices) == 8 and not result.errors
@@ -128,10 +129,13 @@ def test_endless_rate_limit_fails_with_a_clear_message_after_bounded_attempts() 
 def test_timeout_is_retried_but_a_delisted_ticker_is_not() -> None:
     sleeps: list[float] = []
     prov, download = provider(
-        ["TimeoutError('Read timed out')", recorded("download_flat_autoadjust.csv"),
-         "YFPricesMissingError('possibly delisted; no price data found')"],
+        [
+            "TimeoutError('Read timed out')",
+            recorded("download_flat_autoadjust.csv"),
+            "YFPricesMissingError('possibly delisted; no price data found')",
+        ],
         sleeps,
-    )  # fmt: skip
+    )
     result = prov.fetch(["AAPL", "GONE"])
     assert [c[0] for c in download.calls] == ["AAPL", "AAPL", "GONE"]
     assert len(sleeps) == 1

@@ -1,0 +1,71 @@
+"""Opening, migrating and transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from store.db import StoreError, open_db, write_transaction
+from store.migrations import MIGRATIONS, applied_versions, migrate
+
+
+def test_open_creates_a_wal_store_with_foreign_keys_and_all_migrations(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 30000
+        assert applied_versions(db) == {v for v, _, _ in MIGRATIONS}
+        assert {
+            "prices",
+            "ingestion_log",
+            "ingestion_findings",
+            "watchlists",
+            "watchlist_members",
+        } <= set(db.table_names())
+
+
+def test_migrations_can_be_rerun(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        assert migrate(db, write_transaction) == []
+    with closing(open_db(db_path)) as db:
+        count = db.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+        assert count == len(MIGRATIONS)
+
+
+def test_transaction_rolls_back_everything_on_error(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        with pytest.raises(RuntimeError), write_transaction(db):
+            db.execute("INSERT INTO watchlists (name, updated_utc) VALUES ('a', 'now')")
+            raise RuntimeError("boom")
+        assert db.conn.execute("SELECT COUNT(*) FROM watchlists").fetchone()[0] == 0
+        assert not db.conn.in_transaction
+
+
+def test_nested_transaction_is_a_savepoint(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        with write_transaction(db):
+            db.execute("INSERT INTO watchlists (name, updated_utc) VALUES ('outer', 'now')")
+            with pytest.raises(ValueError), write_transaction(db):
+                db.execute("INSERT INTO watchlists (name, updated_utc) VALUES ('inner', 'now')")
+                raise ValueError("inner fails")
+        names = [r[0] for r in db.conn.execute("SELECT name FROM watchlists")]
+        assert names == ["outer"]
+
+
+def test_foreign_keys_are_enforced(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO watchlist_members VALUES ('nope', 'AAPL', 0)")
+
+
+def test_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="Cannot open the database at"):
+        open_db(blocker / "x.db")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a database"):
+        open_db(junk)
