@@ -2,17 +2,16 @@
 
 import streamlit as st
 
-from pages.common import ensure_store, render_sidebar
+from pages.common import render_frame
 
 st.set_page_config(
     page_title="Forecasting workbench", page_icon=":material/insights:", layout="wide"
 )
-ensure_store()
+render_frame()
 navigation = st.navigation(
     [
         st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ]
 )
-render_sidebar()
 navigation.run()

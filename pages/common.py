@@ -16,6 +16,7 @@ from engine import workflows
 from engine.data.providers import MARKET_SOURCES
 
 PARAMS_KEY = "global.params"
+ROUTED_KEY = "global.routed"
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,13 @@ def render_sidebar() -> GlobalParams:
     with st.sidebar:
         watchlist = st.selectbox("Watchlist", names, index=default, key="global.watchlist")
         coverage = cached_freshness(path, data_version(), dt.date.today(), None)
+        first = pd.to_datetime(coverage["first_date"]).min()
         latest = pd.to_datetime(coverage["last_date"]).max()
         default_as_of = latest.date() if pd.notna(latest) else dt.date.today()
         as_of = st.date_input(
             "As-of date",
             value=default_as_of,
+            min_value=first.date() if pd.notna(first) else None,
             max_value=dt.date.today(),
             key="global.as_of",
             help="Every page uses data dated on or before this day only.",
@@ -93,8 +96,25 @@ def render_sidebar() -> GlobalParams:
     return params
 
 
+def render_frame() -> GlobalParams:
+    """What every page shares: first-start seeding and the global sidebar (app.py)."""
+    ensure_store()
+    params = render_sidebar()
+    st.session_state[ROUTED_KEY] = True
+    return params
+
+
 def global_params() -> GlobalParams:
-    """The sidebar's current choice (app.py renders the sidebar before any page)."""
+    """The sidebar's choice for this run; pages call this first.
+
+    app.py renders the frame before the page. Because the layout keeps page files in
+    ``pages/``, Streamlit's legacy pages-directory mode can run a page file without
+    app.py (a fresh server's first request to a page URL; AppTest on every rerun). The
+    page then renders the frame itself, so the sidebar and its choices are always live.
+    """
+    if not st.session_state.pop(ROUTED_KEY, False):
+        render_frame()
+        st.session_state.pop(ROUTED_KEY)
     return st.session_state[PARAMS_KEY]
 
 

@@ -1,0 +1,157 @@
+"""The app in Streamlit's AppTest on a temporary store seeded from the offline sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from engine import workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+def start(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("WORKBENCH_DB", str(seeded_db))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app as a running server serves it.
+
+    A server leaves Streamlit's legacy pages/-directory mode for good at the first
+    st.navigation call; AppTest re-detects pages/ before every run. Clearing the flag
+    after that detection reproduces the server's steady state.
+    """
+    detect = PagesManager.__init__
+
+    def steady_state(self, *args, **kwargs) -> None:
+        detect(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", steady_state)
+    return start(seeded_db, monkeypatch)
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first dataframe on the page that has ``column``."""
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert frames, f"no dataframe with a {column!r} column"
+    return frames[0]
+
+
+def open_data_page(at: AppTest) -> AppTest:
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_review_is_the_landing_page_and_shows_the_universe(app: AppTest) -> None:
+    assert [t.value for t in app.title] == ["Daily review"]
+    assert metrics(app) == {"Tickers": "20", "Fresh": "20", "Stale": "0", "No data": "0"}
+    assert app.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
+    assert str(app.sidebar.date_input(key="global.as_of").value) == "2022-12-28"
+    universe = frame_with(app, "ret_20d")
+    assert len(universe) == 20 and universe["last_close"].notna().all()
+    assert not app.error
+
+
+def test_review_warns_about_tickers_without_data(app: AppTest) -> None:
+    app.sidebar.selectbox(key="global.watchlist").set_value("Seed portfolio").run()
+    assert metrics(app)["No data"] == "3"
+    assert any("KDK, HOOD, BA" in w.value for w in app.warning)
+
+
+def test_data_page_renders_every_tab(app: AppTest) -> None:
+    at = open_data_page(app)
+    assert [t.label for t in at.tabs] == [
+        "Refresh",
+        "Import CSV",
+        "Freshness",
+        "Watchlists",
+        "Price chart",
+        "Ingestion log",
+    ]
+    assert frame_with(at, "sessions_behind")["status"].eq("fresh").all()
+    assert len(at.get("plotly_chart")) == 1
+    log = frame_with(at, "fetched_at_utc")
+    assert log["source"].tolist() == ["sample"]
+    assert not at.error
+
+
+def test_refresh_from_the_data_page_reports_per_ticker(app: AppTest) -> None:
+    at = open_data_page(app)
+    at.text_input(key="data.refresh.tickers").set_value("KO, HOOD")
+    at.button(key="data.refresh.run").click().run()
+    assert not at.exception
+    assert any("Stored 8,313 rows for 1 ticker(s)" in w.value for w in at.warning)
+    assert frame_with(at, "fetched_at_utc")["status"].tolist()[0] == "partial"
+
+
+def test_refresh_with_a_hostile_ticker_shows_the_rule(app: AppTest, seeded_db: Path) -> None:
+    at = open_data_page(app)
+    at.text_input(key="data.refresh.tickers").set_value("AAPL;rm -rf /")
+    at.button(key="data.refresh.run").click().run()
+    assert any(
+        "Invalid ticker 'AAPL;rm' " in e.value or "Invalid ticker" in e.value for e in at.error
+    )
+    assert len(workflows.load_ingestion_log(seeded_db)) == 1
+
+
+def test_watchlist_editor_validates_and_saves(app: AppTest, seeded_db: Path) -> None:
+    at = open_data_page(app)
+    at.text_input(key="data.lists.name.(new watchlist)").set_value("Banks")
+    at.text_area(key="data.lists.tickers.(new watchlist)").set_value("jpm, ../x")
+    at.button(key="data.lists.save").click().run()
+    assert any("Invalid ticker '../x'" in e.value for e in at.error)
+    assert "Banks" not in workflows.load_watchlists(seeded_db)["name"].tolist()
+    at.text_area(key="data.lists.tickers.(new watchlist)").set_value("jpm, bac")
+    at.button(key="data.lists.save").click().run()
+    assert workflows.load_watchlist(seeded_db, "Banks") == ["JPM", "BAC"]
+
+
+def test_csv_upload_imports_a_file_and_refuses_a_bad_one(app: AppTest, seeded_db: Path) -> None:
+    at = open_data_page(app)
+    bad = b"Date,Close\n2022-12-01,1\n2022-12-02,oops\n"
+    at.file_uploader(key="data.csv.file").upload("bad.csv", bad, "text/csv").run()
+    at.text_input(key="data.csv.ticker").set_value("ZZZ")
+    at.button(key="data.csv.import").click().run()
+    assert any("line 3: 'oops'" in e.value for e in at.error)
+    good = b"Date,Close\n2022-12-01,1\n2022-12-02,2\n"
+    at.file_uploader(key="data.csv.file").upload("good.csv", good, "text/csv").run()
+    at.button(key="data.csv.import").click().run()
+    assert any("Stored 2 rows for 1 ticker(s)" in s.value for s in at.success)
+    assert workflows.load_prices(seeded_db, ["ZZZ"])["close"].tolist() == [1.0, 2.0]
+
+
+def test_pages_render_the_frame_when_legacy_mode_runs_them_directly(
+    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = start(seeded_db, monkeypatch)  # no steady-state patch: every rerun is legacy
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
+    assert metrics(at)["Tickers"] == "20"
+
+
+def test_as_of_date_reaches_back_to_the_first_stored_day(app: AppTest) -> None:
+    as_of = app.sidebar.date_input(key="global.as_of")
+    assert str(as_of.min) == "1990-01-02"
+    as_of.set_value(pd.Timestamp("2008-10-10").date()).run()
+    universe = frame_with(app, "ret_20d")
+    assert (universe["last_date"] == pd.Timestamp("2008-10-10")).all()
+    assert metrics(app)["Fresh"] == "20"
