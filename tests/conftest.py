@@ -19,6 +19,15 @@ def store_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
+    """No test, nor any process a test starts, may touch data/workbench.db."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("WORKBENCH_DB", str(tmp_path_factory.mktemp("default") / "default.db"))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """Path of a new, empty store."""

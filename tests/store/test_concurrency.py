@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 import traceback
+import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -41,7 +43,9 @@ def worker(db_path: str, worker_id: int, barrier) -> dict:
     return {"errors": errors, "spans": spans}
 
 
-def test_two_processes_write_and_read_without_lock_errors(db_path: Path) -> None:
+def test_two_processes_write_and_read_without_lock_errors(db_path: Path, monkeypatch) -> None:
+    # Spawned workers re-run __main__ from its file; after AppTest that is app.py.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     workflows.seed_watchlists(db_path)  # creates and migrates the store first
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(2, mp_context=context) as pool:
