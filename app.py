@@ -12,6 +12,7 @@ navigation = st.navigation(
     [
         st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
-    ]
+    ],
+    position="top",  # config.toml hides the sidebar menu (see its showSidebarNavigation)
 )
 navigation.run()

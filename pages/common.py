@@ -107,14 +107,13 @@ def render_frame() -> GlobalParams:
 def global_params() -> GlobalParams:
     """The sidebar's choice for this run; pages call this first.
 
-    app.py renders the frame before the page. Because the layout keeps page files in
-    ``pages/``, Streamlit's legacy pages-directory mode can run a page file without
-    app.py (a fresh server's first request to a page URL; AppTest on every rerun). The
-    page then renders the frame itself, so the sidebar and its choices are always live.
+    app.py renders the frame, then runs the page. Because page files live in ``pages/``,
+    Streamlit's legacy pages-directory mode can run a page file without app.py (a fresh
+    server's first request to a page URL; AppTest on every rerun). Such a run is handed
+    to app.py, whose st.navigation call ends legacy mode for the whole server.
     """
     if not st.session_state.pop(ROUTED_KEY, False):
-        render_frame()
-        st.session_state.pop(ROUTED_KEY)
+        st.switch_page("app.py")
     return st.session_state[PARAMS_KEY]
 
 

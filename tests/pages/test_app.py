@@ -138,14 +138,14 @@ def test_csv_upload_imports_a_file_and_refuses_a_bad_one(app: AppTest, seeded_db
     assert workflows.load_prices(seeded_db, ["ZZZ"])["close"].tolist() == [1.0, 2.0]
 
 
-def test_pages_render_the_frame_when_legacy_mode_runs_them_directly(
+def test_a_page_run_without_the_router_is_handed_to_it(
     seeded_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = start(seeded_db, monkeypatch)  # no steady-state patch: every rerun is legacy
-    at.run()
+    at = start(seeded_db, monkeypatch)  # unpatched: AppTest reruns in legacy pages/ mode
+    at.switch_page("pages/data.py").run()  # runs pages/data.py without app.py
     assert not at.exception
+    assert [t.value for t in at.title] == ["Daily review"]
     assert at.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
-    assert metrics(at)["Tickers"] == "20"
 
 
 def test_as_of_date_reaches_back_to_the_first_stored_day(app: AppTest) -> None:
