@@ -32,7 +32,8 @@ with refresh:
     if params.source not in REFRESHABLE_SOURCES:
         st.info("The CSV source is imported from a file: use the Import CSV tab.")
     else:
-        text = st.text_input("Tickers", ", ".join(params.tickers), key="data.refresh.tickers")
+        default = ", ".join(params.tickers)
+        text = st.text_input("Tickers to refresh", default, key="data.refresh.tickers")
         start = st.date_input("From (empty: whole history)", value=None, key="data.refresh.start")
         if st.button("Refresh prices", key="data.refresh.run", type="primary"):
             progress = StreamlitProgress(f"Refreshing from {params.source}")
@@ -107,9 +108,8 @@ with lists:
     pick = st.selectbox("Edit", options, key="data.lists.pick")
     row = existing[existing["name"] == pick]
     name = st.text_input("Name", "" if row.empty else pick, key=f"data.lists.name.{pick}")
-    tickers = st.text_area(
-        "Tickers", "" if row.empty else row["tickers"].iloc[0], key=f"data.lists.tickers.{pick}"
-    )
+    members = "" if row.empty else row["tickers"].iloc[0]
+    tickers = st.text_area("Watchlist tickers", members, key=f"data.lists.tickers.{pick}")
     save, delete = st.columns(2)
     if save.button("Save watchlist", key="data.lists.save"):
         try:
