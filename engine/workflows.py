@@ -19,7 +19,7 @@ import pandas as pd
 from engine.data.calendar import compute_staleness
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
-from engine.data.quality import FINDING_COLUMNS, check_prices
+from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
 from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
 from store.db import StoreError, default_db_path, open_db, write_transaction
@@ -88,6 +88,16 @@ def _outcomes(
     return pd.DataFrame(records, columns=list(OUTCOME_COLUMNS))
 
 
+def _splices(prices: PriceRepository, accepted: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
+    """Warnings where ``accepted`` would meet stored rows of another adjustment or level."""
+    tickers = sorted(accepted["ticker"].unique())
+    coverage = prices.load_coverage()
+    flags = dict(zip(coverage["ticker"], coverage["adjusted"], strict=True))
+    stored = prices.load(tickers, accepted["date"].min(), accepted["date"].max())
+    known = {t: bool(flags[t]) for t in tickers if t in flags}
+    return compare_with_stored(accepted, stored, known, adjusted)
+
+
 def ingest(
     db_path: DbPath,
     fetched: FetchResult,
@@ -121,17 +131,23 @@ def ingest(
     message = f"Stored {int(stored['rows'].sum()):,} rows for {len(stored)} ticker(s)"
     if status == "partial":
         message += f"; {len(outcomes) - len(stored)} ticker(s) not stored"
+    findings = gate.findings
     try:
         with closing(open_db(db_path)) as db, write_transaction(db):
+            prices = PriceRepository(db)
+            splices = _splices(prices, gate.accepted, fetched.adjusted)
+            findings = (
+                pd.concat([findings, splices], ignore_index=True) if len(splices) else findings
+            )
             log_id = IngestionRepository(db).record(
                 source=fetched.source,
                 tickers=requested,
                 rows=len(gate.accepted),
                 status=status,
                 message=message,
-                findings=gate.findings,
+                findings=findings,
             )
-            PriceRepository(db).upsert(
+            prices.upsert(
                 gate.accepted, source=fetched.source, adjusted=fetched.adjusted, ingestion_id=log_id
             )
     except (sqlite3.Error, StoreError) as exc:
@@ -144,7 +160,7 @@ def ingest(
             gate.findings,
         )
     return IngestResult(
-        status, fetched.source, len(gate.accepted), message, outcomes, gate.findings, log_id
+        status, fetched.source, len(gate.accepted), message, outcomes, findings, log_id
     )
 
 

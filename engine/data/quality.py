@@ -29,6 +29,9 @@ SPLIT_RATIOS = (2.0, 3.0, 4.0, 5.0, 10.0, 1.5)
 SPLIT_TOLERANCE = 0.01
 # Relative slack for open/close lying outside [low, high] because of rounding.
 RANGE_TOLERANCE = 1e-6
+# Median relative close difference on overlapping days above which a batch is said to
+# restate the stored history (a new dividend or split adjustment, another source).
+RESTATEMENT_TOLERANCE = 0.005
 
 
 @dataclass(frozen=True)
@@ -175,3 +178,48 @@ def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> 
     keep = ~empty & ~frame["ticker"].isin(list(rejected)).to_numpy()
     accepted = frame.loc[keep].reset_index(drop=True)
     return GateResult(accepted=accepted, findings=table, rejected=rejected)
+
+
+def compare_with_stored(
+    new: pd.DataFrame, stored: pd.DataFrame, stored_adjusted: Mapping[str, bool], adjusted: bool
+) -> pd.DataFrame:
+    """Warn where a batch would splice inconsistent history into the store.
+
+    Parameters
+    ----------
+    new : normalized rows about to be stored.
+    stored : normalized rows already stored for the same tickers and dates.
+    stored_adjusted : ticker -> whether its stored rows are adjusted.
+    adjusted : whether ``new`` is adjusted.
+
+    Returns
+    -------
+    pd.DataFrame
+        Findings (columns ``FINDING_COLUMNS``), all warnings: ``restated_history`` when
+        overlapping closes differ by more than RESTATEMENT_TOLERANCE (median), and
+        ``mixed_adjustment`` when adjusted and unadjusted rows would meet in one series.
+    """
+    rows = []
+    for ticker in sorted(set(new["ticker"]) & set(stored_adjusted)):
+        if stored_adjusted[ticker] != adjusted:
+            kinds = ("adjusted", "unadjusted")
+            rows.append({
+                "ticker": ticker, "check": "mixed_adjustment", "severity": "warning",
+                "count": int((new["ticker"] == ticker).sum()), "first_date": None,
+                "message": f"{ticker}: stored prices are {kinds[not stored_adjusted[ticker]]}, "
+                f"these are {kinds[not adjusted]}; returns across the seam will be wrong",
+            })  # fmt: skip
+    both = new.merge(stored, on=["ticker", "date"], suffixes=("", "_stored"))
+    both = both.dropna(subset=["close", "close_stored"])
+    both["diff"] = (both["close"] / both["close_stored"] - 1).abs()
+    for ticker, group in both.groupby("ticker", sort=True):
+        median = group["diff"].median()
+        if median > RESTATEMENT_TOLERANCE:
+            rows.append({
+                "ticker": ticker, "check": "restated_history", "severity": "warning",
+                "count": len(group), "first_date": group["date"].min().strftime("%Y-%m-%d"),
+                "message": f"{ticker}: closes differ from the stored ones by a median "
+                f"{median:.1%} on {len(group)} overlapping day(s); the new values replace "
+                "them. Refresh the whole history so the series stays consistent",
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))

@@ -130,5 +130,7 @@ class SampleProvider:
         for ticker in set(wanted) - set(prices["ticker"]):
             errors[ticker] = f"{ticker}: the sample source has no rows in the requested dates"
         if progress:
-            progress(1.0, f"Loaded {len(wanted)} ticker(s) from the offline sample")
+            counts = prices["ticker"].value_counts()
+            for i, ticker in enumerate(wanted):
+                progress((i + 1) / len(wanted), f"{ticker}: {int(counts.get(ticker, 0))} rows")
         return FetchResult(self.name, prices, self.adjusted, errors)

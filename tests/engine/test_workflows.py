@@ -139,3 +139,25 @@ def test_hostile_watchlist_tickers_change_nothing(seeded_db: Path) -> None:
 def test_freshness_of_a_watchlist_names_the_tickers_without_data(seeded_db: Path) -> None:
     table = workflows.load_freshness(seeded_db, pd.Timestamp("2022-12-28"), ["AAPL", "HOOD"])
     assert table["status"].tolist() == ["fresh", "no data"]
+
+
+def test_restated_history_is_stored_with_a_warning(seeded_db: Path) -> None:
+    again = workflows.refresh_data(seeded_db, "sample", ["KO"])
+    assert "restated_history" not in set(again.findings["check"])  # same data: no warning
+    ko = workflows.load_prices(seeded_db, ["KO"], start="2022-01-01")
+    restated = ko.assign(close=ko["close"] * 1.02)  # e.g. re-adjusted for a new dividend
+    result = workflows.ingest(seeded_db, FetchResult("yfinance", restated, True))
+    assert result.status == "ok"
+    found = result.findings.set_index("check").loc["restated_history"]
+    assert found["severity"] == "warning" and found["count"] == len(ko)
+    assert "median 2.0%" in found["message"]
+    logged = workflows.load_findings(seeded_db, "KO")
+    assert "restated_history" in set(logged["check"])
+
+
+def test_unadjusted_rows_meeting_adjusted_ones_are_flagged(seeded_db: Path) -> None:
+    data = b"Date,Close\n2022-12-29,130.0\n2022-12-30,129.9\n"
+    result = workflows.import_csv(seeded_db, data, adjusted=False, ticker="AAPL")
+    assert result.status == "ok"
+    found = result.findings.set_index("check").loc["mixed_adjustment"]
+    assert "stored prices are adjusted, these are unadjusted" in found["message"]
