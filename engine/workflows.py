@@ -90,12 +90,15 @@ def _outcomes(
 
 def _splices(prices: PriceRepository, accepted: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
     """Warnings where ``accepted`` would meet stored rows of another adjustment or level."""
-    tickers = sorted(accepted["ticker"].unique())
     coverage = prices.load_coverage()
     flags = dict(zip(coverage["ticker"], coverage["adjusted"], strict=True))
-    stored = prices.load(tickers, accepted["date"].min(), accepted["date"].max())
-    known = {t: bool(flags[t]) for t in tickers if t in flags}
-    return compare_with_stored(accepted, stored, known, adjusted)
+    overlap = accepted[accepted["ticker"].isin(list(flags))]
+    if overlap.empty:
+        return pd.DataFrame(columns=list(FINDING_COLUMNS))
+    tickers = sorted(overlap["ticker"].unique())
+    stored = prices.load(tickers, overlap["date"].min(), overlap["date"].max())
+    known = {t: bool(flags[t]) for t in tickers}
+    return compare_with_stored(overlap, stored, known, adjusted)
 
 
 def ingest(
