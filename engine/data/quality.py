@@ -203,23 +203,33 @@ def compare_with_stored(
     for ticker in sorted(set(new["ticker"]) & set(stored_adjusted)):
         if stored_adjusted[ticker] != adjusted:
             kinds = ("adjusted", "unadjusted")
-            rows.append({
-                "ticker": ticker, "check": "mixed_adjustment", "severity": "warning",
-                "count": int((new["ticker"] == ticker).sum()), "first_date": None,
-                "message": f"{ticker}: stored prices are {kinds[not stored_adjusted[ticker]]}, "
-                f"these are {kinds[not adjusted]}; returns across the seam will be wrong",
-            })  # fmt: skip
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "check": "mixed_adjustment",
+                    "severity": "warning",
+                    "count": int((new["ticker"] == ticker).sum()),
+                    "first_date": None,
+                    "message": f"{ticker}: stored prices are {kinds[not stored_adjusted[ticker]]}, "
+                    f"these are {kinds[not adjusted]}; returns across the seam will be wrong",
+                }
+            )
     both = new.merge(stored, on=["ticker", "date"], suffixes=("", "_stored"))
     both = both.dropna(subset=["close", "close_stored"])
     both["diff"] = (both["close"] / both["close_stored"] - 1).abs()
     for ticker, group in both.groupby("ticker", sort=True):
         median = group["diff"].median()
         if median > RESTATEMENT_TOLERANCE:
-            rows.append({
-                "ticker": ticker, "check": "restated_history", "severity": "warning",
-                "count": len(group), "first_date": group["date"].min().strftime("%Y-%m-%d"),
-                "message": f"{ticker}: closes differ from the stored ones by a median "
-                f"{median:.1%} on {len(group)} overlapping day(s); the new values replace "
-                "them. Refresh the whole history so the series stays consistent",
-            })  # fmt: skip
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "check": "restated_history",
+                    "severity": "warning",
+                    "count": len(group),
+                    "first_date": group["date"].min().strftime("%Y-%m-%d"),
+                    "message": f"{ticker}: closes differ from the stored ones by a median "
+                    f"{median:.1%} on {len(group)} overlapping day(s); the new values replace "
+                    "them. Refresh the whole history so the series stays consistent",
+                }
+            )
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
