@@ -94,7 +94,7 @@ def _splices(prices: PriceRepository, accepted: pd.DataFrame, adjusted: bool) ->
     flags = dict(zip(coverage["ticker"], coverage["adjusted"], strict=True))
     overlap = accepted[accepted["ticker"].isin(list(flags))]
     if overlap.empty:
-        return pd.DataFrame(columns=list(FINDING_COLUMNS))
+        return _no_findings()
     tickers = sorted(overlap["ticker"].unique())
     stored = prices.load(tickers, overlap["date"].min(), overlap["date"].max())
     known = {t: bool(flags[t]) for t in tickers}

@@ -28,6 +28,7 @@ class GlobalParams:
     tickers: tuple[str, ...]
     as_of: dt.date
     source: str
+    version: int  # the store's data version when the sidebar was drawn
 
 
 def db_path() -> str:
@@ -64,6 +65,7 @@ def ensure_store() -> None:
 def render_sidebar() -> GlobalParams:
     """Watchlist, as-of date and data source; the choice is kept for every page."""
     path = db_path()
+    version = data_version()
     watchlists = workflows.load_watchlists(path)
     names = watchlists["name"].tolist()
     default = (
@@ -71,7 +73,7 @@ def render_sidebar() -> GlobalParams:
     )
     with st.sidebar:
         watchlist = st.selectbox("Watchlist", names, index=default, key="global.watchlist")
-        coverage = cached_freshness(path, data_version(), dt.date.today(), None)
+        coverage = cached_freshness(path, version, dt.date.today(), None)
         first = pd.to_datetime(coverage["first_date"]).min()
         latest = pd.to_datetime(coverage["last_date"]).max()
         default_as_of = latest.date() if pd.notna(latest) else dt.date.today()
@@ -91,7 +93,7 @@ def render_sidebar() -> GlobalParams:
         )
         st.caption(f"Database: `{path}`")
     tickers = tuple(workflows.load_watchlist(path, watchlist)) if watchlist else ()
-    params = GlobalParams(path, watchlist or "", tickers, as_of, source)
+    params = GlobalParams(path, watchlist or "", tickers, as_of, source, version)
     st.session_state[PARAMS_KEY] = params
     return params
 

@@ -89,7 +89,7 @@ with upload:
                 )
                 show_ingest_result(result)
 
-version = data_version()
+version = data_version()  # read again: a refresh or import above may have just written
 with fresh:
     table = cached_freshness(params.db_path, version, params.as_of, params.tickers)
     render_freshness_metrics(table)

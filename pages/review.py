@@ -8,13 +8,11 @@ from engine.display.prices import plot_relative_performance
 from pages.common import (
     cached_freshness,
     cached_prices,
-    data_version,
     global_params,
     render_freshness_metrics,
 )
 
 params = global_params()
-version = data_version()
 st.title("Daily review")
 st.caption(
     f"Watchlist **{params.watchlist}** · as of **{params.as_of}** · "
@@ -25,7 +23,7 @@ if not params.tickers:
     st.info("This watchlist is empty: add tickers on the Data page.")
     st.stop()
 
-freshness = cached_freshness(params.db_path, version, params.as_of, params.tickers)
+freshness = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)
 render_freshness_metrics(freshness)
 counts = freshness["status"].value_counts()
 stale, missing = int(counts.get("stale", 0)), int(counts.get("no data", 0))
@@ -43,7 +41,7 @@ if stale:
         f"{int(worst['sessions_behind'])} NYSE session(s)."
     )
 
-prices = cached_prices(params.db_path, version, params.tickers)
+prices = cached_prices(params.db_path, params.version, params.tickers)
 as_of = pd.Timestamp(params.as_of)
 prices = prices[prices["date"] <= as_of]
 snapshot = compute_snapshot(prices, as_of)

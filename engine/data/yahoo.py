@@ -99,6 +99,13 @@ def _captured_yf_errors() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+def _configured_download() -> Callable[..., pd.DataFrame | None]:
+    """yfinance.download with its timezone cache kept inside the project."""
+    TZ_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    yf.set_tz_cache_location(str(TZ_CACHE_DIR))
+    return yf.download
+
+
 class YFinanceProvider:
     """Live provider. ``download`` and ``sleep`` are injectable for tests."""
 
@@ -116,20 +123,13 @@ class YFinanceProvider:
         timeout_s: float = 15.0,
         seed: int | None = None,
     ) -> None:
-        self.download = download
+        self.download = download or _configured_download()
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s
         self.timeout_s = timeout_s
         self.random = random.Random(seed)
-
-    def _download_fn(self) -> Callable[..., pd.DataFrame | None]:
-        if self.download is not None:
-            return self.download
-        TZ_CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        yf.set_tz_cache_location(str(TZ_CACHE_DIR))
-        return yf.download
 
     def backoff_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (0-based): capped
@@ -141,7 +141,6 @@ class YFinanceProvider:
         self, ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None
     ) -> tuple[pd.DataFrame, str | None]:
         """Rows for one ticker and None, or an empty frame and the reason."""
-        download = self._download_fn()
         # yfinance's end is exclusive, ours inclusive; with no start it would fetch only
         # one month, so ask for the whole history.
         end_arg = None if end is None else (pd.Timestamp(end) + pd.Timedelta(days=1)).date()
@@ -150,7 +149,7 @@ class YFinanceProvider:
         for attempt in range(self.max_attempts):
             with _captured_yf_errors() as messages:
                 try:
-                    raw = download(
+                    raw = self.download(
                         ticker,
                         start=start_arg,
                         end=end_arg,
