@@ -29,8 +29,9 @@ lint: $(VENV)/.dev-installed
 test: lint
 	$(PY) -m pytest
 
-bench: $(VENV)/.runtime-installed
+bench: $(VENV)/.dev-installed
 	$(PY) -m engine.bench store
+	$(PY) -m engine.bench features
 
 clean-venv:
 	rm -rf $(VENV)

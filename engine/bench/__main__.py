@@ -8,6 +8,7 @@ import os
 import platform
 from collections.abc import Sequence
 
+from engine.bench.features import run_features_bench
 from engine.bench.store import run_store_bench
 
 
@@ -27,9 +28,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     store.add_argument("--tickers", type=int, default=155)
     store.add_argument("--days", type=int, default=1260)
     store.add_argument("--repeats", type=int, default=50, help="reads of one ticker")
+    features = commands.add_parser("features", help="all signal families vs ta.add_all_ta_features")
+    features.add_argument("--tickers", type=int, default=155)
+    features.add_argument("--days", type=int, default=1260)
+    features.add_argument("--repeats", type=int, default=3, help="best of this many runs of ours")
     args = parser.parse_args(argv)
     if args.name == "store":
         result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
+    elif args.name == "features":
+        result = run_features_bench(args.tickers, args.days, repeats=args.repeats)
     result = {"benchmark": args.name, **result, "machine": machine()}
     print(json.dumps(result, indent=2))
     return result

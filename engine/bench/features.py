@@ -1,0 +1,66 @@
+"""Feature benchmark: every family on a synthetic panel against ``ta.add_all_ta_features``.
+
+Values are counted the same way on both sides: rows x feature columns produced (warm-up
+NaNs included), so the ratio compares like with like. Our availability flags are not
+counted. ``ta`` is a dev tool (requirements-dev.txt), imported only here.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import pandas as pd
+
+from engine.data.synthetic import make_panel
+from engine.features import FAMILY_NAMES, build_context, compute_features, feature_columns
+
+
+def _peer(prices: pd.DataFrame) -> tuple[float, int]:
+    """Seconds and feature values for ``ta.add_all_ta_features`` over every ticker."""
+    import ta  # noqa: PLC0415 - a dev-only peer, not a runtime dependency
+
+    values = 0
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ta divides by zero on flat windows
+        for _, rows in prices.groupby("ticker", sort=False):
+            frame = rows.reset_index(drop=True)
+            inputs = frame.shape[1]  # ta adds its columns to ``frame`` in place
+            out = ta.add_all_ta_features(
+                frame, open="open", high="high", low="low", close="close", volume="volume"
+            )
+            values += len(out) * (out.shape[1] - inputs)
+    return time.perf_counter() - started, values
+
+
+def run_features_bench(n_tickers: int = 155, n_days: int = 1260, *, repeats: int = 3) -> dict:
+    """Best-of-``repeats`` time for all families (context included) and the peer's time."""
+    prices = make_panel(n_tickers, n_days, seed=7).prices
+    columns = feature_columns()
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        context = build_context(prices)
+        features = compute_features(prices, context=context)
+        timings.append(time.perf_counter() - started)
+    features_s = min(timings)
+    values = len(features) * len(columns)
+    peer_s, peer_values = _peer(prices)
+    values_per_s = values / features_s
+    peer_values_per_s = peer_values / peer_s
+    return {
+        "tickers": n_tickers,
+        "days": n_days,
+        "rows": len(features),
+        "feature_columns": len(columns),
+        "families": list(FAMILY_NAMES),
+        "features_s": round(features_s, 4),
+        "values": values,
+        "values_per_s": round(values_per_s),
+        "peer": "ta.add_all_ta_features, one call per ticker",
+        "peer_s": round(peer_s, 4),
+        "peer_values": peer_values,
+        "peer_values_per_s": round(peer_values_per_s),
+        "ratio": round(values_per_s / peer_values_per_s, 2),
+    }

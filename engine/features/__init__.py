@@ -1,0 +1,44 @@
+"""Signal families: leak-free features by (ticker, date), their registry and context."""
+
+from engine.features.base import ColumnSpec, FeatureParams
+from engine.features.context import MarketContext, build_context
+from engine.features.cross_asset import compute_cross_asset
+from engine.features.flow import compute_flow, interpret_smi
+from engine.features.microstructure import compute_microstructure
+from engine.features.patterns import compute_patterns
+from engine.features.regime import REGIME_NAMES, compute_regime, compute_regime_history
+from engine.features.registry import (
+    CONTEXT_FAMILIES,
+    FAMILIES,
+    FAMILY_NAMES,
+    PER_TICKER_FAMILIES,
+    availability_column,
+    compute_features,
+    feature_columns,
+    feature_set_version,
+)
+from engine.features.technical import compute_technical
+
+__all__ = [
+    "CONTEXT_FAMILIES",
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "PER_TICKER_FAMILIES",
+    "REGIME_NAMES",
+    "ColumnSpec",
+    "FeatureParams",
+    "MarketContext",
+    "availability_column",
+    "build_context",
+    "compute_cross_asset",
+    "compute_features",
+    "compute_flow",
+    "compute_microstructure",
+    "compute_patterns",
+    "compute_regime",
+    "compute_regime_history",
+    "compute_technical",
+    "feature_columns",
+    "feature_set_version",
+    "interpret_smi",
+]

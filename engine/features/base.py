@@ -1,0 +1,79 @@
+"""What every family shares: column specs, parameters and the long-frame wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from engine.data.sample import FACTOR_ETFS
+from engine.features.panel import Array, WidePanel, to_long, to_wide
+
+if TYPE_CHECKING:
+    from engine.features.context import MarketContext
+
+# Inputs a column can need besides the ticker's own OHLCV fields.
+CONTEXT_INPUTS = ("index", "vix", "breadth", "factors")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One feature column: its name, the inputs it needs and what it means."""
+
+    name: str
+    needs: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Parameters that change feature values; part of the feature-set version.
+
+    Window lengths live in the family modules (whose source is hashed into the version).
+    """
+
+    index_ticker: str = "^GSPC"
+    vix_ticker: str = "^VIX"
+    factor_tickers: tuple[str, ...] = FACTOR_ETFS
+    large_volume_percentile: float = 0.90
+    breakout_window: int = 20
+    breakout_volume_multiple: float = 1.5
+    vix_low: float = 15.0
+    vix_high: float = 25.0
+    # The realized-volatility proxy (annualized %, 20 days) runs a few points below VIX.
+    proxy_low: float = 11.0
+    proxy_high: float = 20.0
+    breadth_min_names: int = 5
+    smi_accumulation: float = 60.0
+    smi_distribution: float = 40.0
+
+
+ArraysFn = Callable[[WidePanel, "MarketContext | None"], dict[str, Array]]
+
+
+def check_columns(arrays: dict[str, Array], columns: tuple[ColumnSpec, ...], family: str) -> None:
+    """A family must return exactly the columns its registry entry promises."""
+    expected = [c.name for c in columns]
+    if list(arrays) != expected:
+        raise RuntimeError(f"family {family!r} returned {list(arrays)}, registry says {expected}")
+
+
+def run_family(
+    arrays_fn: ArraysFn,
+    columns: tuple[ColumnSpec, ...],
+    prices: pd.DataFrame,
+    context: MarketContext | None,
+) -> pd.DataFrame:
+    """Compute one family on a long price frame; result indexed by (ticker, date)."""
+    panel = to_wide(prices)
+    arrays = arrays_fn(panel, context)
+    check_columns(arrays, columns, arrays_fn.__name__)
+    return to_long(panel, arrays)
+
+
+def broadcast(panel: WidePanel, column: Array) -> Array:
+    """A ``(T, 1)`` per-date column repeated for every ticker, as a fresh array."""
+    return np.repeat(column, len(panel.tickers), axis=1)
