@@ -54,3 +54,9 @@ def seeded_db(_seeded_template: Path, tmp_path: Path) -> Path:
 def small_panel() -> pd.DataFrame:
     """A clean synthetic panel: 4 tickers x 60 sessions ending 2022-12-30."""
     return make_panel(4, 60, seed=11).prices
+
+
+@pytest.fixture(scope="session")
+def market_panel() -> pd.DataFrame:
+    """14 synthetic tickers x 700 sessions, full OHLCV (see tests.builders.MARKET_PARAMS)."""
+    return make_panel(14, 700, seed=5).prices

@@ -28,7 +28,7 @@ IFI_VARIANT = "daily"
 HLCV = ("high", "low", "close", "volume")
 CV = ("close", "volume")
 WINDOW = 20
-HISTORY = 252
+HISTORY = 126  # half a year: keeps the SMI's whole look-back under 300 sessions
 
 
 def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:
@@ -37,7 +37,7 @@ def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:
             "ifi_20",
             CV,
             "Institutional Flow Index, 20 days: large up-volume minus large down-volume over "
-            "all volume; large = above the 90th percentile of a year's volume (daily bars)",
+            "all volume; large = above the 90th percentile of half a year's volume (daily bars)",
         ),
         ColumnSpec(
             "ad_slope_20", HLCV, "slope of the accumulation/distribution line, per day's volume"
@@ -52,7 +52,7 @@ def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:
         ColumnSpec(
             "smi",
             HLCV,
-            "Smart Money Index 0-100: mean yearly percentile of IFI, money flow, A/D slope and "
+            "Smart Money Index 0-100: mean half-year percentile of IFI, money flow, A/D slope, "
             "high-volume OBV; 60+ accumulation, 40- distribution",
         ),
     )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import bottleneck as bn
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.data.calendar import sessions_between
 from engine.data.schema import VALUE_COLUMNS
@@ -126,31 +125,37 @@ def log_return(x: Array, k: int = 1) -> Array:
         return np.log(x / shift(x, k))
 
 
+def _moving(move, x: Array, window: int, min_count: int | None = None, **kwargs) -> Array:
+    """A bottleneck ``move_*`` along axis 0; all NaN when there are fewer rows than the window."""
+    if len(x) < window:
+        return np.full(x.shape, np.nan)
+    return move(x, window, min_count=min_count or window, axis=0, **kwargs)
+
+
 def rolling_mean(x: Array, window: int) -> Array:
     """Mean of the last ``window`` rows; NaN unless all are present."""
-    return bn.move_mean(x, window, min_count=window, axis=0)
+    return _moving(bn.move_mean, x, window)
 
 
 def rolling_sum(x: Array, window: int) -> Array:
-    return bn.move_sum(x, window, min_count=window, axis=0)
+    return _moving(bn.move_sum, x, window)
 
 
 def rolling_std(x: Array, window: int, ddof: int = 0) -> Array:
-    return bn.move_std(x, window, min_count=window, axis=0, ddof=ddof)
+    return _moving(bn.move_std, x, window, ddof=ddof)
 
 
 def rolling_max(x: Array, window: int) -> Array:
-    return bn.move_max(x, window, min_count=window, axis=0)
+    return _moving(bn.move_max, x, window)
 
 
 def rolling_min(x: Array, window: int) -> Array:
-    return bn.move_min(x, window, min_count=window, axis=0)
+    return _moving(bn.move_min, x, window)
 
 
 def rolling_percentile(x: Array, window: int, min_count: int | None = None) -> Array:
     """Percentile (0-1) of row t within the last ``window`` rows, ties averaged."""
-    rank = bn.move_rank(x, window, min_count=min_count or window, axis=0)
-    return (rank + 1.0) / 2.0
+    return (_moving(bn.move_rank, x, window, min_count) + 1.0) / 2.0
 
 
 def rolling_zscore(x: Array, window: int) -> Array:
@@ -159,11 +164,15 @@ def rolling_zscore(x: Array, window: int) -> Array:
 
 def rolling_weighted_sum(x: Array, weights: Array) -> Array:
     """sum_j weights[j] * x_{t-len+1+j}: a fixed causal kernel; NaN if any input is NaN."""
-    width = len(weights)
+    width, rows = len(weights), len(x)
     out = np.full_like(x, np.nan, dtype=float)
-    if len(x) >= width:
-        windows = sliding_window_view(x, width, axis=0)  # (T-width+1, N, width)
-        out[width - 1 :] = windows @ weights
+    if rows >= width:
+        # Tap by tap, not a BLAS product: the sum for row t must not depend on the array's
+        # length (BLAS blocking does), or truncating the data would change past values.
+        total = np.zeros((rows - width + 1,) + x.shape[1:])
+        for j, weight in enumerate(weights):
+            total += weight * x[j : rows - width + 1 + j]
+        out[width - 1 :] = total
     return out
 
 

@@ -1,0 +1,24 @@
+"""Small frames that several test modules build."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.data.calendar import is_session
+from engine.features import FeatureParams
+
+# Synthetic names stand in for the market series so every family has inputs.
+MARKET_PARAMS = FeatureParams(
+    index_ticker="SYN0000", vix_ticker="SYN0001", factor_tickers=("SYN0002", "SYN0003")
+)
+
+
+def bars(
+    rows: list[tuple[float, ...]], start: str = "2022-01-03", ticker: str = "T"
+) -> pd.DataFrame:
+    """A one-ticker frame of (open, high, low, close, volume) rows on consecutive sessions."""
+    dates = pd.bdate_range(start, periods=len(rows) + 40)
+    sessions = dates[is_session(dates)][: len(rows)]
+    frame = pd.DataFrame(rows, columns=["open", "high", "low", "close", "volume"])
+    frame = frame.assign(ticker=ticker, date=sessions.astype("datetime64[ns]"))
+    return frame[["ticker", "date", "open", "high", "low", "close", "volume"]]
