@@ -61,6 +61,30 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        "feature cache",
+        (
+            """CREATE TABLE feature_sets (
+                version TEXT PRIMARY KEY,       -- hash of feature code + parameters
+                params_json TEXT NOT NULL,
+                columns_json TEXT NOT NULL,     -- JSON list of the cached columns
+                created_utc TEXT NOT NULL
+            )""",
+            # One Parquet block per (version, ticker): a ticker's features load in one read.
+            """CREATE TABLE feature_blocks (
+                version TEXT NOT NULL REFERENCES feature_sets(version) ON DELETE CASCADE,
+                ticker TEXT NOT NULL,
+                first_date TEXT NOT NULL,
+                last_date TEXT NOT NULL,
+                rows INTEGER NOT NULL,
+                input_digest TEXT NOT NULL,     -- SHA-256 of the price rows it was built from
+                data BLOB NOT NULL,
+                updated_utc TEXT NOT NULL,
+                PRIMARY KEY (version, ticker)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 

@@ -1,0 +1,84 @@
+"""Feature cache: one Parquet block of per-ticker features per (feature-set version, ticker)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlite_utils import Database
+
+from store.db import write_transaction
+from store.migrations import utc_now
+
+COVERAGE_COLUMNS = ("ticker", "first_date", "last_date", "rows", "input_digest")
+
+
+def _encode(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, engine="pyarrow", compression="zstd", index=True)
+    return buffer.getvalue()
+
+
+def _decode(blob: bytes) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+
+
+class FeatureRepository:
+    """The ``feature_sets`` and ``feature_blocks`` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def register(self, version: str, params: dict, columns: Sequence[str]) -> None:
+        """Record a feature set (idempotent) and drop the blocks of every other version."""
+        with write_transaction(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO feature_sets (version, params_json, columns_json, "
+                "created_utc) VALUES (?, ?, ?, ?)",
+                (version, json.dumps(params, sort_keys=True), json.dumps(list(columns)), utc_now()),
+            )
+            self.db.execute("DELETE FROM feature_sets WHERE version != ?", (version,))
+
+    def save_block(self, version: str, ticker: str, features: pd.DataFrame, digest: str) -> None:
+        """Store one ticker's features (indexed by date), replacing its previous block."""
+        if features.empty:
+            raise ValueError(f"no feature rows to store for {ticker}")
+        dates = features.index
+        with write_transaction(self.db):
+            self.db.execute(
+                "INSERT OR REPLACE INTO feature_blocks (version, ticker, first_date, last_date,"
+                " rows, input_digest, data, updated_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    version,
+                    ticker,
+                    dates.min().strftime("%Y-%m-%d"),
+                    dates.max().strftime("%Y-%m-%d"),
+                    len(features),
+                    digest,
+                    _encode(features),
+                    utc_now(),
+                ),
+            )
+
+    def coverage(self, version: str) -> pd.DataFrame:
+        """One row per cached ticker: ``COVERAGE_COLUMNS``."""
+        rows = self.db.conn.execute(
+            f"SELECT {', '.join(COVERAGE_COLUMNS)} FROM feature_blocks WHERE version = ? "
+            "ORDER BY ticker",
+            (version,),
+        ).fetchall()
+        return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
+
+    def load(self, version: str, tickers: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Ticker -> its cached features (indexed by date); absent tickers are left out."""
+        sql = "SELECT ticker, data FROM feature_blocks WHERE version = ?"
+        params: list = [version]
+        if tickers is not None:
+            if not tickers:
+                return {}
+            sql += f" AND ticker IN ({', '.join('?' * len(tickers))})"
+            params += list(tickers)
+        rows = self.db.conn.execute(sql + " ORDER BY ticker", params).fetchall()
+        return {ticker: _decode(blob) for ticker, blob in rows}
