@@ -7,13 +7,22 @@ counted. ``ta`` is a dev tool (requirements-dev.txt), imported only here.
 
 from __future__ import annotations
 
+import statistics
+import tempfile
 import time
 import warnings
+from contextlib import closing
+from pathlib import Path
 
 import pandas as pd
 
+from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.features import FAMILY_NAMES, build_context, compute_features, feature_columns
+from engine.features.cache import CacheSpec
+from engine.workflows import build_features, ingest
+from store.db import open_db
+from store.features import FeatureRepository
 
 
 def _peer(prices: pd.DataFrame) -> tuple[float, int]:
@@ -32,6 +41,34 @@ def _peer(prices: pd.DataFrame) -> tuple[float, int]:
             )
             values += len(out) * (out.shape[1] - inputs)
     return time.perf_counter() - started, values
+
+
+def _cache_figures(prices: pd.DataFrame, repeats: int = 20) -> dict:
+    """Build the feature cache of a fresh store, then read one ticker and all of them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        ingest(db_path, FetchResult("synthetic", prices, True))
+        started = time.perf_counter()
+        build_features(db_path)
+        build_s = time.perf_counter() - started
+        tickers = sorted(prices["ticker"].unique())
+        version = CacheSpec().version
+        with closing(open_db(db_path)) as db:
+            repo = FeatureRepository(db)
+            one = []
+            for i in range(repeats):
+                started = time.perf_counter()
+                repo.load(version, [tickers[i % len(tickers)]])
+                one.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            everything = repo.load(version)
+            all_s = time.perf_counter() - started
+    return {
+        "cache_build_s": round(build_s, 4),
+        "cache_load_one_ms": round(1000 * statistics.median(one), 2),
+        "cache_load_all_s": round(all_s, 4),
+        "cache_tickers": len(everything),
+    }
 
 
 def run_features_bench(n_tickers: int = 155, n_days: int = 1260, *, repeats: int = 3) -> dict:
@@ -63,4 +100,5 @@ def run_features_bench(n_tickers: int = 155, n_days: int = 1260, *, repeats: int
         "peer_values": peer_values,
         "peer_values_per_s": round(peer_values_per_s),
         "ratio": round(values_per_s / peer_values_per_s, 2),
+        **_cache_figures(prices),
     }

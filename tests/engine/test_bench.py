@@ -15,3 +15,15 @@ def test_store_benchmark_prints_its_figures(capsys) -> None:
     for key in ("ingest_s", "read_one_ms", "read_all_s", "peer_ingest_s", "ingest_ratio_vs_peer"):
         assert result[key] > 0
     assert result["machine"]["cpus"] >= 1
+
+
+def test_features_benchmark_reports_ratio_against_ta(capsys) -> None:
+    result = main(["features", "--tickers", "3", "--days", "300", "--repeats", "1"])
+    assert json.loads(capsys.readouterr().out) == result
+    assert result["rows"] == 900 and result["feature_columns"] >= 60
+    assert result["values"] == 900 * result["feature_columns"]
+    assert result["peer_values"] == 900 * 86  # ta adds 86 columns per ticker
+    for key in ("features_s", "values_per_s", "peer_values_per_s", "ratio", "cache_build_s"):
+        assert result[key] > 0
+    assert result["ratio"] == round(result["values_per_s"] / result["peer_values_per_s"], 2)
+    assert result["cache_tickers"] == 3
