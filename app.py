@@ -11,6 +11,7 @@ render_frame()
 navigation = st.navigation(
     [
         st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
+        st.Page("pages/signals.py", title="Signals", icon=":material/candlestick_chart:"),
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ],
     position="top",  # config.toml hides the sidebar menu (see its showSidebarNavigation)

@@ -53,6 +53,18 @@ def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataF
     return workflows.load_prices(path, list(tickers))
 
 
+@st.cache_data(show_spinner="Loading features...", max_entries=32)
+def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
+    """Every feature family of ``tickers`` by (ticker, date), cache built where missing."""
+    return workflows.load_features(path, list(tickers))
+
+
+@st.cache_data(show_spinner="Classifying market regimes...", max_entries=8)
+def cached_regime_history(path: str, version: int) -> pd.DataFrame:
+    """The 12-state regime by date (see workflows.load_regime_history)."""
+    return workflows.load_regime_history(path)
+
+
 def ensure_store() -> None:
     """Build the store from the offline sample on first start (a no-op afterwards)."""
     if st.session_state.get("global.seeded"):

@@ -25,6 +25,8 @@ from engine.features.panel import (
     rolling_zscore,
     safe_divide,
     shift,
+    to_long,
+    to_wide,
     true_range,
     wilder,
 )
@@ -133,3 +135,15 @@ def compute_technical(
 ) -> pd.DataFrame:
     """Technical features by (ticker, date); row t uses rows <= t of its own ticker only."""
     return run_family(technical_arrays, columns(), prices, context)
+
+
+def compute_overlays(prices: pd.DataFrame) -> pd.DataFrame:
+    """Price-level lines for charts (not features): EMA 8/21/50/200 and Bollinger(20, 2).
+
+    Indexed by (ticker, date); rows <= t only, like the features they illustrate.
+    """
+    panel = to_wide(prices)
+    middle, band = bollinger(panel.close)
+    lines = {f"ema_{span}": ema(panel.close, span) for span in (8, 21, 50, 200)}
+    lines |= {"bb_upper": middle + band, "bb_middle": middle, "bb_lower": middle - band}
+    return to_long(panel, lines)

@@ -1,0 +1,68 @@
+"""The Signals page in AppTest: an OHLCV ticker, a close-only ticker, an earlier date."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.features import REGIME_NAMES
+from tests.pages.test_app import app as app  # noqa: F401 - the fixture
+
+
+def open_signals(at: AppTest, watchlist: str, ticker: str) -> AppTest:
+    at.sidebar.selectbox(key="global.watchlist").set_value(watchlist).run()
+    at.switch_page("pages/signals.py")
+    at.run()
+    at.selectbox(key="signals.ticker").set_value(ticker).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_specs(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_index_with_ohlcv_shows_every_family(app: AppTest) -> None:
+    at = open_signals(app, "Sample benchmarks", "^GSPC")
+    at.date_input(key="signals.date").set_value("2018-06-29").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Signals"]
+    regime = {m.label: m.value for m in at.metric}["Market regime"]
+    assert regime in REGIME_NAMES
+    assert not at.info  # every family has its inputs in mid-2018
+    specs = chart_specs(at)
+    assert len(specs) == 4  # price chart, SMI gauge, regime strip, transitions
+    assert "Candlestick" in specs[0] or "candlestick" in specs[0]
+    assert "Smart Money Index" in specs[1]
+    tabs = [t.label for t in at.tabs]
+    assert tabs == [
+        "Technical",
+        "Institutional flow",
+        "Microstructure",
+        "Cross-asset",
+        "Patterns",
+        "Regime",
+    ]
+    technical = at.dataframe[0].value
+    assert {"rsi_14", "adx_14", "ema_stack"} <= set(technical["feature"])
+    assert technical["value"].notna().all()
+    assert technical["percentile"].between(0, 100).all()
+
+
+def test_close_only_stock_says_which_families_are_unavailable(app: AppTest) -> None:
+    at = open_signals(app, "Sample universe", "AAPL")
+    infos = " ".join(i.value for i in at.info)
+    assert "Institutional flow**: unavailable" in infos
+    assert "missing: high, low, volume" in infos
+    assert "Microstructure**: partial" in infos
+    assert "Smart Money Index unavailable" in infos
+    specs = chart_specs(at)
+    assert "close only" in specs[0]
+    flow = next(d.value for d in at.dataframe if "ifi_20" in set(d.value["feature"]))
+    assert flow["value"].isna().all()
+
+
+@pytest.mark.parametrize("ticker", ["^VIX"])
+def test_a_ticker_with_only_a_short_history_renders(app: AppTest, ticker: str) -> None:
+    at = open_signals(app, "Sample benchmarks", ticker)
+    assert not at.error
