@@ -51,13 +51,16 @@ regime = history["regime_name"].iloc[-1] if len(history) else None
 st.metric("Market regime", regime or "unknown (an input is missing)")
 
 availability = compute_family_availability(features, prices, day)
-for row in availability.itertuples():
-    if row.status != "available":
-        st.info(
-            f"**{row.title}**: {row.status} on {day:%Y-%m-%d} "
-            f"({row.share:.0%} of its columns have inputs; missing: {row.missing_inputs}). "
-            "Those columns are empty, not filled in."
-        )
+lacking = availability[availability["status"] != "available"]
+if len(lacking):
+    lines = [
+        f"- **{r.title}**: {r.status} ({r.share:.0%} of its columns); missing {r.missing_inputs}"
+        for r in lacking.itertuples()
+    ]
+    st.info(
+        f"Inputs this source lacks for {ticker} on {day:%Y-%m-%d}; those columns stay empty, "
+        "nothing is filled in:\n" + "\n".join(lines)
+    )
 
 start = day - pd.DateOffset(months=months)
 window = prices[prices["date"] >= start]

@@ -180,10 +180,15 @@ def plot_regime_strip(history: pd.DataFrame) -> go.Figure:
             zmax=N_REGIMES - 0.5,
             colorscale=scale,
             hovertemplate="%{x|%Y-%m-%d}: %{text}<extra></extra>",
-            colorbar={"tickvals": list(range(N_REGIMES)), "title": "id"},
+            colorbar={
+                "tickvals": list(range(N_REGIMES)),
+                "ticktext": [f"{i} {name}" for i, name in enumerate(REGIME_NAMES)],
+                "len": 1.0,
+                "thickness": 14,
+            },
         )
     )
-    fig.update_layout(height=180, margin={"l": 40, "r": 20, "t": 20, "b": 30})
+    fig.update_layout(height=330, margin={"l": 40, "r": 20, "t": 20, "b": 30})
     return fig
 
 

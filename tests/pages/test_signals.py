@@ -52,9 +52,11 @@ def test_index_with_ohlcv_shows_every_family(app: AppTest) -> None:
 def test_close_only_stock_says_which_families_are_unavailable(app: AppTest) -> None:
     at = open_signals(app, "Sample universe", "AAPL")
     infos = " ".join(i.value for i in at.info)
-    assert "Institutional flow**: unavailable" in infos
-    assert "missing: high, low, volume" in infos
-    assert "Microstructure**: partial" in infos
+    assert (
+        "**Institutional flow**: unavailable (0% of its columns); missing high, low, volume"
+        in infos
+    )
+    assert "**Microstructure**: partial" in infos
     assert "Smart Money Index unavailable" in infos
     specs = chart_specs(at)
     assert "close only" in specs[0]
