@@ -23,7 +23,13 @@ from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stor
 from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
 from engine.features import FeatureParams, build_context, compute_regime_history
-from engine.features.cache import CacheSpec, compute_blocks, plan_updates, price_digest
+from engine.features.cache import (
+    CacheSpec,
+    compute_blocks,
+    plan_updates,
+    price_digest,
+    split_by_ticker,
+)
 from engine.features.context import MarketContext
 from engine.features.panel import to_long, to_wide
 from engine.features.registry import (
@@ -354,7 +360,8 @@ def _build_features(
     prices = PriceRepository(db).load(tickers)
     repo = FeatureRepository(db)
     repo.register(spec.version, spec.params_dict(), spec.columns)
-    plans = plan_updates(prices, repo.coverage(spec.version))
+    by_ticker = split_by_ticker(prices)
+    plans = plan_updates(by_ticker, repo.coverage(spec.version))
     todo = sum(p.action != "reuse" for p in plans)
 
     def save(blocks: dict[str, pd.DataFrame], done: int) -> None:
@@ -365,12 +372,13 @@ def _build_features(
                 block = pd.concat([previous[ticker], new_rows]) if ticker in previous else new_rows
                 if block.empty:
                     continue
-                rows = prices[(prices["ticker"] == ticker) & (prices["date"] <= block.index.max())]
+                rows = by_ticker[ticker]
+                rows = rows[rows["date"] <= block.index.max()]
                 repo.save_block(spec.version, ticker, block, price_digest(rows))
         if progress:
             progress(done / todo, f"Computed features for {done} of {todo} tickers")
 
-    computed = compute_blocks(prices, plans, spec, save)
+    computed = compute_blocks(by_ticker, plans, spec, save)
     by_action = {
         a: tuple(p.ticker for p in plans if p.action == a) for a in ("build", "append", "reuse")
     }

