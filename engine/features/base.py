@@ -39,7 +39,6 @@ class FeatureParams:
     vix_ticker: str = "^VIX"
     factor_tickers: tuple[str, ...] = FACTOR_ETFS
     large_volume_percentile: float = 0.90
-    breakout_window: int = 20
     breakout_volume_multiple: float = 1.5
     vix_low: float = 15.0
     vix_high: float = 25.0
@@ -51,7 +50,9 @@ class FeatureParams:
     smi_distribution: float = 40.0
 
 
-ArraysFn = Callable[[WidePanel, "MarketContext | None"], dict[str, Array]]
+# (panel, market context or None, parameters) -> column name -> (T, N) array. Context
+# families read their parameters from the context; the others from ``params``.
+ArraysFn = Callable[[WidePanel, "MarketContext | None", FeatureParams], dict[str, Array]]
 
 
 def check_columns(arrays: dict[str, Array], columns: tuple[ColumnSpec, ...], family: str) -> None:
@@ -69,7 +70,7 @@ def run_family(
 ) -> pd.DataFrame:
     """Compute one family on a long price frame; result indexed by (ticker, date)."""
     panel = to_wide(prices)
-    arrays = arrays_fn(panel, context)
+    arrays = arrays_fn(panel, context, context.params if context else FeatureParams())
     check_columns(arrays, columns, arrays_fn.__name__)
     return to_long(panel, arrays)
 

@@ -92,7 +92,9 @@ def beta_and_correlation(returns: Array, index_returns: Array, window: int) -> t
     return beta, corr
 
 
-def cross_asset_arrays(panel: WidePanel, context: MarketContext | None = None) -> dict[str, Array]:
+def cross_asset_arrays(
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
+) -> dict[str, Array]:
     if context is None:
         raise ValueError("the cross_asset family needs a market context (build_context)")
     if context.index is not None:

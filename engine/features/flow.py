@@ -71,8 +71,10 @@ def _flag(condition: Array, valid: Array) -> Array:
     return np.where(valid, condition.astype(float), np.nan)
 
 
-def flow_arrays(panel: WidePanel, context: MarketContext | None = None) -> dict[str, Array]:
-    params = context.params if context is not None else FeatureParams()
+def flow_arrays(
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
+) -> dict[str, Array]:
+    params = params or FeatureParams()
     close, volume = panel.close, panel.volume
     change = close - shift(close)
     percentile = rolling_percentile(volume, HISTORY)

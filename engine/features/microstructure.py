@@ -68,7 +68,7 @@ def roll_spread(returns: Array, window: int) -> Array:
 
 
 def microstructure_arrays(
-    panel: WidePanel, context: MarketContext | None = None
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
 ) -> dict[str, Array]:
     close, volume = panel.close, panel.volume
     returns = log_return(close)

@@ -27,6 +27,7 @@ from engine.features.technical import bollinger
 
 OHLC = ("open", "high", "low", "close")
 HISTORY = 126
+BREAKOUT_WINDOW = 20
 
 
 def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:
@@ -101,17 +102,18 @@ def candle_arrays(panel: WidePanel) -> dict[str, Array]:
     }
 
 
-def patterns_arrays(panel: WidePanel, context: MarketContext | None = None) -> dict[str, Array]:
-    params = context.params if context is not None else FeatureParams()
-    window = params.breakout_window
+def patterns_arrays(
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
+) -> dict[str, Array]:
+    params = params or FeatureParams()
     close, volume = panel.close, panel.volume
     out = candle_arrays(panel)
-    prior_high = shift(rolling_max(close, window))
-    prior_low = shift(rolling_min(close, window))
+    prior_high = shift(rolling_max(close, BREAKOUT_WINDOW))
+    prior_low = shift(rolling_min(close, BREAKOUT_WINDOW))
     known = np.isfinite(prior_high) & np.isfinite(close)
     breakout = _flags(close > prior_high, known) - _flags(close < prior_low, known)
     out["breakout_20"] = breakout
-    prior_volume = shift(rolling_mean(volume, window))
+    prior_volume = shift(rolling_mean(volume, BREAKOUT_WINDOW))
     loud = _flags(
         volume > params.breakout_volume_multiple * prior_volume,
         np.isfinite(prior_volume) & np.isfinite(volume),

@@ -144,7 +144,9 @@ def regime_transitions(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(shares, index=range(N_REGIMES), columns=range(N_REGIMES))
 
 
-def regime_arrays(panel: WidePanel, context: MarketContext | None = None) -> dict[str, np.ndarray]:
+def regime_arrays(
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
+) -> dict[str, np.ndarray]:
     if context is None:
         raise ValueError("the regime family needs a market context (build_context)")
     history = compute_regime_history(context)

@@ -145,7 +145,7 @@ def compute_panel_features(
         raise ValueError(f"families {list(CONTEXT_FAMILIES)} need a market context")
     arrays: dict[str, Array] = {}
     for name in names:
-        family_arrays = FAMILIES[name].arrays(panel, context)
+        family_arrays = FAMILIES[name].arrays(panel, context, params)
         check_columns(family_arrays, family_columns(name, params), name)
         arrays.update(family_arrays)
     arrays.update(availability_arrays(panel, names, context, params))

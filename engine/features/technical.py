@@ -96,7 +96,9 @@ def ema(close: Array, span: int) -> Array:
     return ewm_mean(close, span=span, adjust=True, min_periods=span)
 
 
-def technical_arrays(panel: WidePanel, context: MarketContext | None = None) -> dict[str, Array]:
+def technical_arrays(
+    panel: WidePanel, context: MarketContext | None = None, params: FeatureParams | None = None
+) -> dict[str, Array]:
     close = panel.close
     out: dict[str, Array] = {f"ret_{k}d": pct_change(close, k) for k in (1, 5, 10, 20)}
     out["rsi_14"] = rsi(close)

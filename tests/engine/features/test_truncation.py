@@ -131,3 +131,12 @@ def test_a_tickers_own_families_do_not_depend_on_the_batch(market_panel) -> None
     one = market_panel[market_panel["ticker"] == "SYN0007"]
     alone = compute_features(one, families=["technical", "flow", "microstructure", "patterns"])
     pd.testing.assert_frame_equal(alone, together.loc[["SYN0007"]])
+
+
+def test_parameters_reach_the_per_ticker_families(market_panel) -> None:
+    default = compute_features(market_panel, families=["flow"])
+    looser = compute_features(
+        market_panel, families=["flow"], params=FeatureParams(large_volume_percentile=0.5)
+    )
+    assert not np.allclose(default["ifi_20"], looser["ifi_20"], equal_nan=True)
+    np.testing.assert_array_equal(default["cmf_20"], looser["cmf_20"])
