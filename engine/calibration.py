@@ -1,0 +1,199 @@
+"""Probability calibration (Platt, isotonic, beta), per regime with shrinkage, and its metrics.
+
+A calibrator is fitted on a held-out slice that comes after the model's training rows,
+never on training rows (the learner enforces that). Metrics are computed here; drawing
+them is ``engine.display``'s job.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, log_loss
+
+from engine.metrics import Interval, bootstrap_interval
+
+CALIBRATION_METHODS = ("platt", "isotonic", "beta")
+EPS = 1e-6
+
+
+def _clip(p: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(p, dtype=float), EPS, 1.0 - EPS)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = _clip(p)
+    return np.log(p / (1.0 - p))
+
+
+class _Platt:
+    def fit(self, s: np.ndarray, y: np.ndarray) -> _Platt:
+        self.model = LogisticRegression(C=1e6).fit(_logit(s)[:, None], y)
+        return self
+
+    def predict(self, s: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(_logit(s)[:, None])[:, 1]
+
+
+class _Isotonic:
+    def fit(self, s: np.ndarray, y: np.ndarray) -> _Isotonic:
+        self.model = IsotonicRegression(y_min=EPS, y_max=1 - EPS, out_of_bounds="clip").fit(s, y)
+        return self
+
+    def predict(self, s: np.ndarray) -> np.ndarray:
+        return self.model.predict(np.asarray(s, dtype=float))
+
+
+class _Beta:
+    """Beta calibration (Kull, Silva Filho and Flach, 2017): logistic regression on
+    ln(s) and -ln(1 - s) with both slopes kept non-negative (a negative one is dropped).
+    """
+
+    def fit(self, s: np.ndarray, y: np.ndarray) -> _Beta:
+        x = self._features(s)
+        self.keep = [0, 1]
+        self.model = LogisticRegression(C=1e6).fit(x, y)
+        negative = [i for i, c in enumerate(self.model.coef_[0]) if c < 0]
+        if negative:
+            self.keep = [i for i in (0, 1) if i not in negative] or [0]
+            self.model = LogisticRegression(C=1e6).fit(x[:, self.keep], y)
+        return self
+
+    @staticmethod
+    def _features(s: np.ndarray) -> np.ndarray:
+        s = _clip(s)
+        return np.column_stack([np.log(s), -np.log(1.0 - s)])
+
+    def predict(self, s: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(self._features(s)[:, self.keep])[:, 1]
+
+
+_METHODS = {"platt": _Platt, "isotonic": _Isotonic, "beta": _Beta}
+
+
+class ProbabilityCalibrator(BaseEstimator):
+    """Maps raw scores to calibrated P(up), optionally per regime.
+
+    Per-regime curves are shrunk to the global curve: a regime with ``n`` calibration rows
+    gets weight ``n / (n + shrinkage)`` on its own curve; regimes with fewer than
+    ``min_regime_rows`` rows (or only one class) use the global curve alone.
+    """
+
+    def __init__(
+        self,
+        method: str = "isotonic",
+        per_regime: bool = False,
+        shrinkage: float = 300.0,
+        min_regime_rows: int = 100,
+    ) -> None:
+        self.method = method
+        self.per_regime = per_regime
+        self.shrinkage = shrinkage
+        self.min_regime_rows = min_regime_rows
+
+    def fit(self, scores, y, regimes=None) -> ProbabilityCalibrator:
+        if self.method not in _METHODS:
+            raise ValueError(f"calibration method must be one of {CALIBRATION_METHODS}")
+        scores, y = np.asarray(scores, dtype=float), np.asarray(y, dtype=int)
+        if len(np.unique(y)) < 2:
+            raise ValueError("calibration needs both outcomes in its slice")
+        self.global_ = _METHODS[self.method]().fit(scores, y)
+        self.regime_models_: dict[int, tuple[float, object]] = {}
+        if self.per_regime and regimes is not None:
+            regimes = np.asarray(regimes, dtype=float)
+            for regime in np.unique(regimes[np.isfinite(regimes)]):
+                rows = regimes == regime
+                if rows.sum() < self.min_regime_rows or len(np.unique(y[rows])) < 2:
+                    continue
+                weight = rows.sum() / (rows.sum() + self.shrinkage)
+                model = _METHODS[self.method]().fit(scores[rows], y[rows])
+                self.regime_models_[int(regime)] = (float(weight), model)
+        return self
+
+    def predict_proba(self, scores, regimes=None) -> np.ndarray:
+        """Calibrated P(up), shape (n,)."""
+        scores = np.asarray(scores, dtype=float)
+        p = self.global_.predict(scores)
+        if regimes is not None and self.regime_models_:
+            regimes = np.asarray(regimes, dtype=float)
+            for regime, (weight, model) in self.regime_models_.items():
+                rows = regimes == regime
+                if rows.any():
+                    p[rows] = weight * model.predict(scores[rows]) + (1 - weight) * p[rows]
+        return np.clip(p, EPS, 1 - EPS)
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def equal_mass_bins(p: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin index per row: ``n_bins`` bins holding (nearly) equal numbers of rows."""
+    order = np.argsort(p, kind="stable")
+    bins = np.empty(len(p), dtype=int)
+    bins[order] = np.arange(len(p)) * n_bins // max(len(p), 1)
+    return bins
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    """ECE with equal-mass bins: sum over bins of share x |observed rate - mean forecast|."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    bins = equal_mass_bins(p, n_bins)
+    total = 0.0
+    for b in range(n_bins):
+        rows = bins == b
+        if rows.any():
+            total += rows.mean() * abs(y[rows].mean() - p[rows].mean())
+    return float(total)
+
+
+def reliability_curve(
+    y: np.ndarray, p: np.ndarray, n_bins: int = 10, level: float = 0.95
+) -> pd.DataFrame:
+    """Per equal-mass bin: mean forecast, observed up-rate with a Wilson interval, count."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    bins = equal_mass_bins(p, n_bins)
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for b in range(n_bins):
+        mask = bins == b
+        n = int(mask.sum())
+        if not n:
+            continue
+        rate = y[mask].mean()
+        centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+        rows.append((b, p[mask].mean(), rate, centre - half, centre + half, n))
+    return pd.DataFrame(rows, columns=["bin", "mean_forecast", "observed", "low", "high", "count"])
+
+
+def brier(y: np.ndarray, p: np.ndarray) -> float:
+    return float(brier_score_loss(y, p))
+
+
+def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
+    return float(log_loss(y, _clip(p), labels=[0, 1]))
+
+
+def calibration_metrics(
+    y: np.ndarray, p: np.ndarray, dates: np.ndarray, *, n_boot: int = 300, seed: int = 0
+) -> dict[str, Interval | float]:
+    """ECE, Brier and log-loss with date-block intervals, and the climatology baseline
+    (always forecasting the evaluation set's own up-rate) for Brier and log-loss.
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    rate = np.full(len(y), y.mean())
+    return {
+        "ece": bootstrap_interval(
+            expected_calibration_error, y, p, groups=dates, n_boot=n_boot, seed=seed
+        ),
+        "brier": bootstrap_interval(brier, y, p, groups=dates, n_boot=n_boot, seed=seed),
+        "log_loss": bootstrap_interval(
+            logarithmic_loss, y, p, groups=dates, n_boot=n_boot, seed=seed
+        ),
+        "brier_climatology": brier(y, rate),
+        "log_loss_climatology": logarithmic_loss(y, rate),
+    }
