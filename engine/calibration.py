@@ -13,7 +13,6 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss
 
 from engine.metrics import Interval, bootstrap_interval
 
@@ -171,11 +170,14 @@ def reliability_curve(
 
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(brier_score_loss(y, p))
+    """Mean squared error of P(up) against the 0/1 outcome."""
+    return float(np.mean((np.asarray(p, dtype=float) - np.asarray(y, dtype=float)) ** 2))
 
 
 def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
-    return float(log_loss(y, _clip(p), labels=[0, 1]))
+    """Mean negative log-likelihood, probabilities clipped to [1e-6, 1 - 1e-6]."""
+    y, p = np.asarray(y, dtype=float), _clip(p)
+    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
 
 
 def calibration_metrics(

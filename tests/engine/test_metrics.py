@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+from engine.calibration import brier, logarithmic_loss
 from engine.metrics import (
     accuracy,
+    auc,
     base_rate_accuracy,
     bootstrap_interval,
     classification_metrics,
@@ -62,3 +65,15 @@ def test_accuracy_against_the_base_rate() -> None:
     y = np.array([1, 1, 1, 0])
     assert accuracy(y, np.array([0.9, 0.6, 0.4, 0.2])) == 0.75
     assert base_rate_accuracy(y) == 0.75
+
+
+def test_fast_metrics_agree_with_scikit_learn() -> None:
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 2, 3000)
+    p = np.round(rng.uniform(size=3000), 2)  # with ties
+    assert auc(y, p) == pytest.approx(roc_auc_score(y, p))
+    assert brier(y, p) == pytest.approx(brier_score_loss(y, p))
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    assert logarithmic_loss(y, p) == pytest.approx(log_loss(y, clipped))
+    with pytest.raises(ValueError, match="both outcomes"):
+        auc(np.ones(5), p[:5])

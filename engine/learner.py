@@ -1,0 +1,225 @@
+"""The regime-aware XGBoost meta-learner, its in-fold feature selection, and a logistic baseline.
+
+Inside one training window (rows sorted by date) the learner cuts three time-ordered
+slices: fit | early-stopping | calibration. Each slice is purged against the next by label
+end date, so no label that the booster trains on ends inside the slices that judge it,
+and the calibrator only ever sees rows the booster did not train on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.base import BaseEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from engine.calibration import ProbabilityCalibrator
+from engine.features.registry import FAMILY_NAMES, feature_columns
+
+REGIME_COLUMN = "regime_id"
+
+
+@dataclass(frozen=True)
+class LearnerParams:
+    """Everything that shapes a fitted model (recorded in the run manifest)."""
+
+    families: tuple[str, ...] = FAMILY_NAMES
+    top_k: int = 20
+    max_correlation: float = 0.85
+    n_estimators: int = 600
+    learning_rate: float = 0.03
+    max_depth: int = 2  # one interaction per tree (a regime and a signal, say)
+    min_child_weight: float = 100.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    early_stopping_rounds: int = 60
+    validation_fraction: float = 0.15
+    calibration_fraction: float = 0.2
+    calibration: str = "platt"
+    per_regime_calibration: bool = True
+    device: str = "cpu"
+    n_jobs: int = 2
+    seed: int = 0
+
+    def booster_params(self) -> dict:
+        return {
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "tree_method": "hist",
+            "device": self.device,
+            "learning_rate": self.learning_rate,
+            "max_depth": self.max_depth,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "nthread": self.n_jobs,
+            "seed": self.seed,
+        }
+
+
+def time_slices(
+    dates: np.ndarray, ends: np.ndarray, fractions: tuple[float, ...]
+) -> list[np.ndarray]:
+    """Row positions of consecutive date slices: the first takes what the trailing ones,
+    sized by ``fractions`` of the sessions, leave. Each slice but the last is purged of
+    rows whose label ends on or after the next slice's first date.
+    """
+    sessions = np.unique(dates)
+    sizes = [max(1, round(f * len(sessions))) for f in fractions]
+    starts = [len(sessions) - sum(sizes[i:]) for i in range(len(sizes))]
+    if starts[0] < 1:
+        raise ValueError("too few dates to cut the training window into its slices")
+    bounds = [sessions[0], *sessions[starts], sessions[-1] + np.timedelta64(1, "D")]
+    slices = []
+    for k, (lo, hi) in enumerate(pairwise(bounds)):
+        rows = (dates >= lo) & (dates < hi)
+        if k < len(bounds) - 2:
+            rows &= ends < hi
+        slices.append(np.flatnonzero(rows))
+    return slices
+
+
+class FeatureSelector(BaseEstimator):
+    """Drop one of every pair with |correlation| > ``max_correlation`` (keeping the more
+    important), then keep the ``top_k`` most important. Importance is the gain of a small
+    booster fitted on the same training rows. The regime id is always kept.
+    """
+
+    def __init__(
+        self, top_k: int = 20, max_correlation: float = 0.85, seed: int = 0, n_jobs: int = 2
+    ):
+        self.top_k = top_k
+        self.max_correlation = max_correlation
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> FeatureSelector:
+        usable = [c for c in X.columns if X[c].notna().any() and X[c].nunique(dropna=True) > 1]
+        if not usable:
+            raise ValueError("no feature has any variation in the training rows")
+        quick = xgb.train(
+            {
+                "objective": "binary:logistic",
+                "tree_method": "hist",
+                "max_depth": 3,
+                "learning_rate": 0.1,
+                "nthread": self.n_jobs,
+                "seed": self.seed,
+            },
+            xgb.DMatrix(X[usable], label=y),
+            num_boost_round=40,
+        )
+        gain = quick.get_score(importance_type="total_gain")
+        ranked = sorted(usable, key=lambda c: -gain.get(c, 0.0))
+        corr = X[ranked].corr().abs()
+        chosen: list[str] = []
+        for column in ranked:
+            if all(not corr.at[column, kept] > self.max_correlation for kept in chosen):
+                chosen.append(column)
+            if len(chosen) == self.top_k:
+                break
+        if REGIME_COLUMN in X.columns and REGIME_COLUMN not in chosen:
+            chosen.append(REGIME_COLUMN)
+        self.columns_ = chosen
+        self.importance_ = {c: float(gain.get(c, 0.0)) for c in chosen}
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X[self.columns_]
+
+
+class MetaLearner(BaseEstimator):
+    """Selector -> XGBoost (early stopped) -> calibrator, all fitted on one training window.
+
+    ``fit(X, y, end_dates)``: ``X`` indexed by (ticker, date) with the feature columns of
+    ``params.families``; missing values stay NaN (XGBoost routes them natively).
+    """
+
+    def __init__(self, params: LearnerParams | None = None) -> None:
+        self.params = params
+
+    @property
+    def _params(self) -> LearnerParams:
+        return self.params or LearnerParams()
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X[[c for c in feature_columns(self._params.families) if c in X.columns]]
+
+    def fit(self, X: pd.DataFrame, y, end_dates) -> MetaLearner:
+        p = self._params
+        X = self._features(X)
+        y = np.asarray(y, dtype=int)
+        dates = X.index.get_level_values("date").to_numpy(dtype="datetime64[ns]")
+        ends = np.asarray(end_dates, dtype="datetime64[ns]")
+        fit_rows, val_rows, cal_rows = time_slices(
+            dates, ends, (p.validation_fraction, p.calibration_fraction)
+        )
+        if min(len(fit_rows), len(val_rows), len(cal_rows)) < 50:
+            raise ValueError(
+                "training window too short for fit, early-stopping and calibration slices"
+            )
+        self.selector_ = FeatureSelector(p.top_k, p.max_correlation, p.seed, p.n_jobs)
+        self.selector_.fit(X.iloc[fit_rows], y[fit_rows])
+        Z = self.selector_.transform(X)
+        self.booster_ = xgb.train(
+            p.booster_params(),
+            xgb.DMatrix(Z.iloc[fit_rows], label=y[fit_rows]),
+            num_boost_round=p.n_estimators,
+            evals=[(xgb.DMatrix(Z.iloc[val_rows], label=y[val_rows]), "validation")],
+            early_stopping_rounds=p.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        self.baseline_ = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=0.1, max_iter=500),
+        ).fit(Z.iloc[fit_rows], y[fit_rows])
+        regimes = self._regimes(X)
+        self.calibrator_ = ProbabilityCalibrator(p.calibration, per_regime=p.per_regime_calibration)
+        self.calibrator_.fit(self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])
+        self.slices_ = {
+            "fit": len(fit_rows),
+            "validation": len(val_rows),
+            "calibration": len(cal_rows),
+        }
+        self.last_fit_date_ = dates[fit_rows].max()
+        self.last_train_date_ = dates.max()
+        return self
+
+    @staticmethod
+    def _regimes(X: pd.DataFrame) -> np.ndarray:
+        if REGIME_COLUMN in X.columns:
+            return X[REGIME_COLUMN].to_numpy(dtype=float)
+        return np.full(len(X), np.nan)
+
+    def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
+        return xgb.DMatrix(self.selector_.transform(self._features(X)))
+
+    def _rounds(self) -> tuple[int, int]:
+        return (0, self.booster_.best_iteration + 1)
+
+    def raw_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """The booster's uncalibrated P(up)."""
+        return self.booster_.predict(self._matrix(X), iteration_range=self._rounds())
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(up), shape (n,)."""
+        return self.calibrator_.predict_proba(self.raw_proba(X), self._regimes(self._features(X)))
+
+    def baseline_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """P(up) of the logistic regression on the same selected features."""
+        return self.baseline_.predict_proba(self.selector_.transform(self._features(X)))[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature log-odds contributions (XGBoost's exact TreeSHAP) plus ``bias``."""
+        values = self.booster_.predict(
+            self._matrix(X), pred_contribs=True, iteration_range=self._rounds()
+        )
+        return pd.DataFrame(values, index=X.index, columns=[*self.selector_.columns_, "bias"])
