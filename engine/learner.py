@@ -153,7 +153,10 @@ class MetaLearner(BaseEstimator):
         return X[[c for c in feature_columns(self._params.families) if c in X.columns]]
 
     def fit(self, X: pd.DataFrame, y, end_dates) -> MetaLearner:
+        """Fit on one training window; ``X`` may carry ``ret`` (forward returns), used
+        only to record the mean return of up and down outcomes for expected returns."""
         p = self._params
+        returns = X["ret"].to_numpy(dtype=float) if "ret" in X.columns else None
         X = self._features(X)
         y = np.asarray(y, dtype=int)
         dates = X.index.get_level_values("date").to_numpy(dtype="datetime64[ns]")
@@ -184,6 +187,14 @@ class MetaLearner(BaseEstimator):
         regimes = self._regimes(X)
         self.calibrator_ = ProbabilityCalibrator(p.calibration, per_regime=p.per_regime_calibration)
         self.calibrator_.fit(self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])
+        if returns is not None:
+            fit_y, fit_ret = y[fit_rows], returns[fit_rows]
+            self.outcome_returns_ = (
+                float(np.nanmean(fit_ret[fit_y == 1])),
+                float(np.nanmean(fit_ret[fit_y == 0])),
+            )
+        else:
+            self.outcome_returns_ = (np.nan, np.nan)
         self.slices_ = {
             "fit": len(fit_rows),
             "validation": len(val_rows),

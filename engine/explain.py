@@ -1,0 +1,137 @@
+"""Forecasts with their reasons: direction from calibrated P(up), and the top SHAP terms
+turned into plain words ("RSI 14 at 27, oversold: +3.1 pp").
+
+Contributions are XGBoost's exact TreeSHAP values in log-odds (a test checks they equal
+shap's TreeExplainer). A term's effect in percentage points is how far P(up) would move if
+that term were removed: 100 x (sigmoid(margin) - sigmoid(margin - term)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.features.flow import interpret_smi
+from engine.features.regime import REGIME_NAMES
+from engine.features.registry import column_specs
+
+FORECAST_COLUMNS = (
+    "p_up",
+    "direction",
+    "confidence",
+    "expected_return",
+    "regime",
+    "reasons",
+)
+PERCENT_PREFIXES = ("ret_", "dist_", "index_ret", "index_trend", "factor_", "gap_", "vwap_dev")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """P(up) at or above ``buy`` is BUY, at or below ``sell`` is SELL, else HOLD."""
+
+    buy: float = 0.55
+    sell: float = 0.45
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sell < self.buy < 1:
+            raise ValueError("thresholds need 0 < sell < buy < 1")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _reading(feature: str, value: float) -> str:
+    """A short qualitative reading for features that have a conventional one."""
+    if not np.isfinite(value):
+        return "missing"
+    rules = {
+        "rsi_14": ((30, "oversold"), (70, "overbought")),
+        "stoch_k_14": ((20, "oversold"), (80, "overbought")),
+        "bb_pctb_20": ((0, "below the lower band"), (1, "above the upper band")),
+        "adx_14": ((0, ""), (25, "trending")),
+    }
+    if feature in rules:
+        (low, low_word), (high, high_word) = rules[feature]
+        return low_word if value < low else high_word if value > high else ""
+    if feature == "smi":
+        return interpret_smi(value)
+    if feature == "ema_stack":
+        return "rising stack" if value >= 2 else "falling stack" if value <= -2 else "mixed stack"
+    return ""
+
+
+def format_value(feature: str, value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if feature == "regime_id":
+        return REGIME_NAMES[int(value)]
+    if feature.startswith(PERCENT_PREFIXES) or feature.endswith("_pct_14"):
+        return f"{value:+.1%}"
+    return f"{value:.3g}"
+
+
+def describe(feature: str, value: float, effect_pp: float) -> str:
+    """'RSI 14 at 27, oversold: +3.1 pp'."""
+    specs = column_specs()
+    name = (
+        specs[feature][1].description.split(":")[0].split(",")[0] if feature in specs else feature
+    )
+    reading = _reading(feature, value)
+    shown = format_value(feature, value)
+    text = f"{name} is {shown}" if feature == "regime_id" else f"{name} at {shown}"
+    if reading:
+        text += f", {reading}"
+    return f"{text}: {effect_pp:+.1f} pp"
+
+
+def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int = 5) -> pd.Series:
+    """Per row, the ``top`` terms by absolute effect, as one string of sentences.
+
+    ``contributions``: log-odds terms per feature plus ``bias`` (rows as ``values``).
+    """
+    terms = contributions.drop(columns="bias")
+    margin = contributions.sum(axis=1).to_numpy()[:, None]
+    effect = 100.0 * (_sigmoid(margin) - _sigmoid(margin - terms.to_numpy()))
+    order = np.argsort(-np.abs(effect), axis=1)[:, :top]
+    names = terms.columns.to_numpy()
+    reasons = []
+    for i in range(len(terms)):
+        sentences = [
+            describe(names[j], float(values.iloc[i][names[j]]), float(effect[i, j]))
+            for j in order[i]
+            if abs(effect[i, j]) >= 0.05
+        ]
+        reasons.append("; ".join(sentences) if sentences else "no feature moved the forecast")
+    return pd.Series(reasons, index=terms.index)
+
+
+def compute_forecast_frame(
+    p_up: np.ndarray,
+    reasons: pd.Series,
+    regimes: np.ndarray,
+    outcome_returns: tuple[float, float],
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Direction, confidence (0 at P = 0.5, 1 at certainty), and the expected return
+    p x (mean return of up outcomes) + (1 - p) x (mean return of down outcomes), both
+    measured on the model's training rows."""
+    thresholds = thresholds or Thresholds()
+    p = np.asarray(p_up, dtype=float)
+    direction = np.where(p >= thresholds.buy, "BUY", np.where(p <= thresholds.sell, "SELL", "HOLD"))
+    up, down = outcome_returns
+    names = [REGIME_NAMES[int(r)] if np.isfinite(r) else "unknown" for r in regimes]
+    return pd.DataFrame(
+        {
+            "p_up": p,
+            "direction": direction,
+            "confidence": np.abs(p - 0.5) * 2.0,
+            "expected_return": p * up + (1.0 - p) * down,
+            "regime": names,
+            "reasons": reasons.to_numpy(),
+        },
+        index=reasons.index,
+    )
