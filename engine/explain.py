@@ -76,13 +76,15 @@ def format_value(feature: str, value: float) -> str:
 
 def describe(feature: str, value: float, effect_pp: float) -> str:
     """'RSI 14 at 27, oversold: +3.1 pp'."""
+    shown = format_value(feature, value)
+    if feature == "regime_id":
+        return f"Market regime is {shown}: {effect_pp:+.1f} pp"
     specs = column_specs()
     name = (
         specs[feature][1].description.split(":")[0].split(",")[0] if feature in specs else feature
     )
     reading = _reading(feature, value)
-    shown = format_value(feature, value)
-    text = f"{name} is {shown}" if feature == "regime_id" else f"{name} at {shown}"
+    text = f"{name} at {shown}"
     if reading:
         text += f", {reading}"
     return f"{text}: {effect_pp:+.1f} pp"
