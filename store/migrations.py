@@ -85,6 +85,36 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        3,
+        "model runs and the training lock",
+        (
+            """CREATE TABLE model_runs (
+                run_id TEXT PRIMARY KEY,
+                created_utc TEXT NOT NULL,
+                finished_utc TEXT,
+                status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+                origin TEXT NOT NULL DEFAULT 'local',   -- 'local' or 'imported'
+                params_json TEXT NOT NULL,
+                metrics_json TEXT,
+                files_json TEXT,                        -- file name -> SHA-256
+                artifact_dir TEXT,
+                feature_version TEXT,
+                data_hash TEXT,
+                code_version TEXT,
+                message TEXT NOT NULL DEFAULT '',
+                active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))
+            )""",
+            "CREATE UNIQUE INDEX model_runs_one_active ON model_runs(active) WHERE active = 1",
+            # At most one training job: the row exists while a job runs (id is always 1).
+            """CREATE TABLE training_lock (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                run_id TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started_utc TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 
