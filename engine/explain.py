@@ -25,6 +25,7 @@ FORECAST_COLUMNS = (
     "regime",
     "reasons",
 )
+NO_REASON = "no feature moved the forecast by 0.05 pp or more"
 PERCENT_PREFIXES = ("ret_", "dist_", "index_ret", "index_trend", "factor_", "gap_", "vwap_dev")
 
 
@@ -107,7 +108,7 @@ def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int 
             for j in order[i]
             if abs(effect[i, j]) >= 0.05
         ]
-        reasons.append("; ".join(sentences) if sentences else "no feature moved the forecast")
+        reasons.append("; ".join(sentences) if sentences else NO_REASON)
     return pd.Series(reasons, index=terms.index)
 
 

@@ -8,20 +8,28 @@ that fails while writing, leaves the database exactly as it was.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+import secrets
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from engine.artifacts import ArtifactError, manifest_hashes, read_bundle, write_bundle
 from engine.data.calendar import compute_staleness
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
 from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
+from engine.explain import FORECAST_COLUMNS, Thresholds, compute_forecast_frame, compute_reasons
 from engine.features import FeatureParams, build_context, compute_regime_history
 from engine.features.cache import (
     CacheSpec,
@@ -39,14 +47,19 @@ from engine.features.registry import (
     feature_columns,
     resolve_families,
 )
+from engine.learner import REGIME_COLUMN, MetaLearner
+from engine.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.features import FeatureRepository
 from store.ingestion import IngestionRepository
+from store.models import ModelRunRepository
 from store.prices import PriceRepository
 from store.watchlists import WatchlistError as WatchlistError  # raised to pages
 from store.watchlists import WatchlistRepository
 
 DbPath = str | Path | None
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
 
 DEFAULT_WATCHLISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Sample universe": ("The 20 US large caps of the offline sample", STOCKS),
@@ -438,6 +451,191 @@ def load_features(
         frame = frame.join(extra)
     ordered = feature_columns(names) + [availability_column(n) for n in names]
     return frame[ordered]
+
+
+# --- model runs ---------------------------------------------------------------------------
+
+
+def artifacts_root() -> Path:
+    """Where bundles live: $WORKBENCH_ARTIFACTS, or models/artifacts under the repo."""
+    return Path(os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "models" / "artifacts")
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def code_version() -> str:
+    """The git commit of the repository, or 'unknown' outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def train_model(
+    db_path: DbPath,
+    config: TrainConfig,
+    *,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Train, score out of sample, write the bundle and register the run; return its record.
+
+    Holds the store's training lock for the whole run (TrainingBusyError if another job
+    has it). Any failure marks the run failed, leaves no bundle, and is raised.
+    """
+    run_id = run_id or new_run_id()
+    root = artifacts_root()
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        runs.acquire_lock(run_id, os.getpid())
+        try:
+            runs.start(run_id, config.as_dict())
+        except BaseException:
+            runs.release_lock(run_id)
+            raise
+    try:
+        if progress:
+            progress(0.01, f"Loading features for {len(config.tickers)} tickers")
+        features = load_features(db_path, config.tickers)
+        prices = load_prices(db_path, list(config.tickers))
+        regimes = load_regime_history(db_path)["regime_id"]
+        data = build_dataset(features, prices, regimes, config)
+        result = train(data, config, progress)
+        used = prices[prices["date"] <= result.as_of]
+        metrics = summarize_scores(result.scores)
+        manifest = {
+            "config": config.as_dict(),
+            "metrics": metrics,
+            "data_hash": data_hash(used),
+            "code_version": code_version(),
+            "feature_version": CacheSpec().version,
+            "trained_through": result.as_of,
+            "rows": result.rows,
+        }
+        hashes = write_bundle(result.model, root, run_id, manifest)
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).complete(
+                run_id,
+                metrics=metrics,
+                files=hashes,
+                artifact_dir=str(root / run_id),
+                feature_version=manifest["feature_version"],
+                data_hash=manifest["data_hash"],
+                code_version=manifest["code_version"],
+            )
+        if progress:
+            progress(1.0, f"Run {run_id} registered")
+    except BaseException as exc:
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).fail(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).release_lock(run_id)
+    return load_run(db_path, run_id)
+
+
+def load_run(db_path: DbPath, run_id: str) -> dict:
+    with closing(open_db(db_path)) as db:
+        record = ModelRunRepository(db).get(run_id)
+    if record is None:
+        raise StoreError(f"no model run {run_id!r} in the store")
+    return record
+
+
+def load_runs(db_path: DbPath) -> pd.DataFrame:
+    """Every registered run, newest first."""
+    with closing(open_db(db_path)) as db:
+        return ModelRunRepository(db).load_all()
+
+
+def activate_run(db_path: DbPath, run_id: str) -> None:
+    with closing(open_db(db_path)) as db:
+        ModelRunRepository(db).activate(run_id)
+
+
+def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, dict]:
+    """A registered model (the active one by default), after its files pass the hash check."""
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        record = runs.get(run_id) if run_id else runs.active()
+    if record is None:
+        raise StoreError(
+            f"no model run {run_id!r}"
+            if run_id
+            else "no active model: train one or make one active"
+        )
+    if record["status"] != "complete":
+        raise StoreError(f"model run {record['run_id']} is {record['status']}, not complete")
+    model, _ = read_bundle(Path(record["artifact_dir"]), record["files"])
+    return model, record
+
+
+def import_bundle(db_path: DbPath, folder: Path) -> dict:
+    """Register a bundle trained elsewhere (e.g. Colab) after checking its files against its
+    manifest; it is copied under the artifacts root and registered as 'imported'."""
+    hashes = manifest_hashes(folder)
+    manifest = read_bundle(Path(folder), hashes)[1]
+    run_id = str(manifest.get("run_id") or new_run_id())
+    target = artifacts_root() / run_id
+    if target.exists():
+        raise ArtifactError(f"run {run_id} is already in {target.parent}")
+    temp = target.with_name(f".tmp-import-{run_id}")
+    shutil.copytree(folder, temp)
+    os.rename(temp, target)
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        runs.start(run_id, manifest.get("config", {}), origin="imported")
+        runs.complete(
+            run_id,
+            metrics=manifest.get("metrics", {}),
+            files=hashes,
+            artifact_dir=str(target),
+            feature_version=str(manifest.get("feature_version", "")),
+            data_hash=str(manifest.get("data_hash", "")),
+            code_version=str(manifest.get("code_version", "")),
+        )
+    return load_run(db_path, run_id)
+
+
+def forecast(
+    db_path: DbPath,
+    tickers: Sequence[str],
+    as_of: pd.Timestamp,
+    *,
+    run_id: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Calibrated forecasts with reasons for ``tickers`` from their last session <= as_of.
+
+    Indexed by ticker; columns ``date`` (the session forecast from), FORECAST_COLUMNS and
+    ``run_id``. Tickers with no stored session on or before ``as_of`` are left out.
+    """
+    model, record = load_model(db_path, run_id)
+    features = load_features(db_path, list(tickers))
+    dates = features.index.get_level_values("date")
+    past = features[dates <= pd.Timestamp(as_of)]
+    if past.empty:
+        return pd.DataFrame(columns=["date", *FORECAST_COLUMNS, "run_id"])
+    rows = past.groupby(level="ticker").tail(1)
+    p_up = model.predict_proba(rows)
+    reasons = compute_reasons(model.contributions(rows), rows)
+    regimes = (
+        rows[REGIME_COLUMN].to_numpy() if REGIME_COLUMN in rows else np.full(len(rows), np.nan)
+    )
+    frame = compute_forecast_frame(p_up, reasons, regimes, model.outcome_returns_, thresholds)
+    frame.insert(0, "date", rows.index.get_level_values("date"))
+    frame.index = rows.index.get_level_values("ticker")
+    return frame.assign(run_id=record["run_id"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -21,9 +21,11 @@ def store_digest(path: Path) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
-    """No test, nor any process a test starts, may touch data/workbench.db."""
+    """No test, nor any process a test starts, may touch data/workbench.db or the real
+    models/artifacts folder."""
     patch = pytest.MonkeyPatch()
     patch.setenv("WORKBENCH_DB", str(tmp_path_factory.mktemp("default") / "default.db"))
+    patch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path_factory.mktemp("artifacts")))
     yield
     patch.undo()
 

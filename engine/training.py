@@ -1,0 +1,119 @@
+"""Training as of a date: labelled rows knowable then, walk-forward scores, the final model.
+
+Training "as of" t uses only labels whose outcome was known by t (``end_date <= t``), so a
+model trained as of t is the same whether or not later prices exist. The walk-forward
+scores are out-of-sample; the final model is then fitted on the most recent training window
+and is the one that forecasts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
+from engine.labels import LabelParams, compute_labels
+from engine.learner import LearnerParams, MetaLearner
+from engine.metrics import Interval
+from engine.model_selection import PurgedWalkForward
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What a training run is asked to do (recorded in the registry)."""
+
+    tickers: tuple[str, ...]
+    start: pd.Timestamp | None = None
+    as_of: pd.Timestamp | None = None
+    label: LabelParams = field(default_factory=LabelParams)
+    learner: LearnerParams = field(default_factory=LearnerParams)
+    train_months: int = 18
+    test_months: int = 3
+    embargo: int = 5
+    n_boot: int = 300
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["tickers"] = list(self.tickers)
+        return out
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: MetaLearner
+    walk_forward: WalkForwardResult
+    scores: dict
+    rows: int
+    as_of: pd.Timestamp
+
+
+def build_dataset(
+    features: pd.DataFrame,
+    prices: pd.DataFrame,
+    regime_ids: pd.Series | None,
+    config: TrainConfig,
+) -> pd.DataFrame:
+    """Labelled rows of ``config.tickers`` in [start, as_of] whose outcome is known by as_of."""
+    prices = prices[prices["ticker"].isin(config.tickers)]
+    if config.as_of is not None:
+        prices = prices[prices["date"] <= config.as_of]
+    if prices.empty:
+        raise ValueError("no stored prices for the chosen tickers and dates")
+    labels = compute_labels(prices, config.label, regime_ids)
+    data = make_dataset(features, labels)
+    dates = data.index.get_level_values("date")
+    keep = np.ones(len(data), dtype=bool)
+    if config.start is not None:
+        keep &= dates >= config.start
+    if config.as_of is not None:
+        keep &= (dates <= config.as_of) & (data["end_date"] <= config.as_of).to_numpy()
+    return data[keep]
+
+
+def data_hash(prices: pd.DataFrame) -> str:
+    """SHA-256 of the price rows a run used (sorted, values as float64)."""
+    rows = prices.sort_values(["ticker", "date"])
+    digest = hashlib.sha256("\n".join(rows["ticker"]).encode())
+    digest.update(rows["date"].to_numpy(dtype="datetime64[ns]").tobytes())
+    digest.update(rows[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float).tobytes())
+    return digest.hexdigest()
+
+
+def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = None) -> TrainResult:
+    """Walk forward for out-of-sample scores, then fit the final model on the last window."""
+    splitter = PurgedWalkForward(config.train_months, config.test_months, embargo=config.embargo)
+    inner = None if progress is None else (lambda f, text: progress(0.85 * f, text))
+    result = walk_forward(data, splitter, config.learner, inner)
+    if progress:
+        progress(0.87, "Scoring the out-of-sample forecasts")
+    scores = evaluate(result, n_boot=config.n_boot)
+    dates = data.index.get_level_values("date")
+    last = dates.max()
+    window = data[dates > last - pd.DateOffset(months=config.train_months)]
+    if progress:
+        progress(0.92, f"Fitting the final model on {len(window):,} rows up to {last:%Y-%m-%d}")
+    model = MetaLearner(config.learner).fit(window, window["label"], window["end_date"])
+    return TrainResult(model, result, scores, len(data), last)
+
+
+def summarize_scores(scores: dict) -> dict:
+    """The evaluation as plain JSON: intervals become {estimate, low, high}."""
+
+    def plain(value):
+        if isinstance(value, Interval):
+            return value.as_dict()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, pd.DataFrame):
+            return value.to_dict(orient="records")
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    return plain(scores)

@@ -1,0 +1,161 @@
+"""Training through the store: registered runs, the lock, failures, tampering, and a
+forecast at t that does not depend on whether later data exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.artifacts import ArtifactError
+from engine.data.sample import load_sample_prices
+from engine.data.schema import FetchResult
+from engine.explain import NO_REASON
+from engine.learner import LearnerParams
+from engine.training import TrainConfig
+from store.db import StoreError, open_db
+from store.models import ModelRunRepository, TrainingBusyError
+
+TICKERS = ("AAPL", "JPM", "KO", "XOM", "MSFT", "PG")
+AS_OF = pd.Timestamp("2017-06-30")
+
+
+def small_config(**changes) -> TrainConfig:
+    base = dict(
+        tickers=TICKERS,
+        start=pd.Timestamp("2013-01-01"),
+        as_of=AS_OF,
+        train_months=12,
+        test_months=6,
+        n_boot=50,
+        learner=LearnerParams(n_estimators=200),
+    )
+    return TrainConfig(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def trained(_seeded_template, tmp_path_factory):
+    db = tmp_path_factory.mktemp("trained") / "store.db"
+    db.write_bytes(Path(_seeded_template).read_bytes())
+    record = workflows.train_model(db, small_config())
+    return db, record
+
+
+def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
+    db, record = trained
+    assert record["status"] == "complete" and record["origin"] == "local"
+    assert Path(record["artifact_dir"]).is_dir()
+    assert set(record["files"]) == {
+        "booster.ubj",
+        "selector.joblib",
+        "calibrator.joblib",
+        "baseline.joblib",
+        "manifest.json",
+    }
+    metrics = record["metrics"]
+    assert (
+        0
+        < metrics["model"]["auc"]["low"]
+        <= metrics["model"]["auc"]["estimate"]
+        <= metrics["model"]["auc"]["high"]
+        < 1
+    )
+    assert {"ic", "rank_ic", "calibrated", "raw", "baseline", "per_regime", "reliability"} <= set(
+        metrics
+    )
+    assert record["params"]["tickers"] == list(TICKERS)
+    assert len(record["data_hash"]) == 64 and record["feature_version"]
+    with open_db(db) as handle:
+        assert ModelRunRepository(handle).lock() is None
+
+
+def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
+    db, record = trained
+    workflows.activate_run(db, record["run_id"])
+    frame = workflows.forecast(db, TICKERS, AS_OF)
+    assert list(frame.index) == sorted(TICKERS)
+    assert ((frame["p_up"] > 0) & (frame["p_up"] < 1)).all()
+    expected = np.where(
+        frame["p_up"] >= 0.55, "BUY", np.where(frame["p_up"] <= 0.45, "SELL", "HOLD")
+    )
+    assert (frame["direction"] == expected).all()
+    assert (frame["date"] == AS_OF).all() and (frame["run_id"] == record["run_id"]).all()
+    model, _ = workflows.load_model(db, record["run_id"])
+    moved = model.booster_.best_iteration > 0
+    assert (
+        frame["reasons"].str.contains(" pp").all()
+        if moved
+        else (frame["reasons"] == NO_REASON).all()
+    )
+
+
+def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> None:
+    db, record = trained
+    later = workflows.forecast(db, TICKERS, AS_OF, run_id=record["run_id"])
+    # A second store that never saw anything after AS_OF, trained the same way.
+    short = tmp_path / "short.db"
+    prices = load_sample_prices()
+    assert (
+        workflows.ingest(short, FetchResult("sample", prices[prices["date"] <= AS_OF], True)).status
+        == "ok"
+    )
+    again = workflows.train_model(short, small_config())
+    before = workflows.forecast(short, TICKERS, AS_OF, run_id=again["run_id"])
+    pd.testing.assert_frame_equal(before.drop(columns="run_id"), later.drop(columns="run_id"))
+    assert again["metrics"]["model"] == record["metrics"]["model"]
+
+
+def test_one_training_job_at_a_time(seeded_db) -> None:
+    with open_db(seeded_db) as handle:
+        ModelRunRepository(handle).acquire_lock("someone-else", 4242)
+    with pytest.raises(TrainingBusyError, match="someone-else .*4242.* already running"):
+        workflows.train_model(seeded_db, small_config())
+    assert workflows.load_runs(seeded_db).empty
+
+
+def test_a_failed_run_is_marked_and_leaves_no_bundle(seeded_db, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(workflows, "train", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        workflows.train_model(seeded_db, small_config(), run_id="doomed")
+    runs = workflows.load_runs(seeded_db)
+    assert runs.loc[0, "status"] == "failed" and "out of memory" in runs.loc[0, "message"]
+    assert not (workflows.artifacts_root() / "doomed").exists()
+    with open_db(seeded_db) as handle:
+        assert ModelRunRepository(handle).lock() is None
+    with pytest.raises(StoreError, match="failed, not complete"):
+        workflows.load_model(seeded_db, "doomed")
+
+
+def test_a_tampered_bundle_is_refused(trained, tmp_path) -> None:
+    db, record = trained
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(db).read_bytes())
+    calibrator = Path(record["artifact_dir"]) / "calibrator.joblib"
+    original = calibrator.read_bytes()
+    try:
+        calibrator.write_bytes(original + b"tampered")
+        with pytest.raises(ArtifactError, match="calibrator.joblib .* not loaded"):
+            workflows.load_model(copy, record["run_id"])
+    finally:
+        calibrator.write_bytes(original)
+    assert workflows.load_model(copy, record["run_id"])[1]["run_id"] == record["run_id"]
+
+
+def test_an_exported_bundle_imports_into_another_store(
+    trained, seeded_db, tmp_path, monkeypatch
+) -> None:
+    _, record = trained
+    monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "elsewhere"))
+    imported = workflows.import_bundle(seeded_db, Path(record["artifact_dir"]))
+    assert imported["origin"] == "imported" and imported["run_id"] == record["run_id"]
+    assert Path(imported["artifact_dir"]).parent == tmp_path / "elsewhere"
+    with pytest.raises(ArtifactError, match="already"):
+        workflows.import_bundle(seeded_db, Path(record["artifact_dir"]))
+    assert os.listdir(tmp_path / "elsewhere") == [record["run_id"]]
