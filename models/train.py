@@ -1,0 +1,158 @@
+"""Train the meta-learner from the command line, here or in Colab.
+
+    python models/train.py --source sample --watchlist "Sample universe" --end 2018-12-31
+    python models/train.py --source yfinance --tickers AAPL,MSFT,KO --device cuda
+
+Needs only this repository and requirements.txt. Writes models/artifacts/<run_id>/ (or
+--output) atomically and registers the run in the store (--db). ``--json-progress``
+prints one JSON object per line (what the Training page follows); otherwise a progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+import pandas as pd  # noqa: E402
+
+from engine import workflows  # noqa: E402
+from engine.calibration import CALIBRATION_METHODS  # noqa: E402
+from engine.data.sample import FACTOR_ETFS, INDICES  # noqa: E402
+from engine.data.schema import parse_tickers  # noqa: E402
+from engine.features import FAMILY_NAMES  # noqa: E402
+from engine.labels import LABEL_KINDS, LabelParams  # noqa: E402
+from engine.learner import LearnerParams  # noqa: E402
+from engine.training import TrainConfig  # noqa: E402
+
+SOURCES = ("store", "sample", "yfinance")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="models/train.py", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="sample",
+        help="store: use stored prices; sample/yfinance: fetch first",
+    )
+    parser.add_argument("--db", help="store path (default: $WORKBENCH_DB or data/workbench.db)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--watchlist", default=workflows.DEFAULT_WATCHLIST)
+    group.add_argument("--tickers", help="comma-separated tickers instead of a watchlist")
+    parser.add_argument("--start", help="first date of training data (YYYY-MM-DD)")
+    parser.add_argument("--end", help="train as of this date (default: newest stored day)")
+    parser.add_argument("--horizon", type=int, default=5, help="label horizon in sessions")
+    parser.add_argument("--label", choices=LABEL_KINDS, default="direction")
+    parser.add_argument(
+        "--families",
+        default=",".join(FAMILY_NAMES),
+        help=f"comma-separated, from {', '.join(FAMILY_NAMES)}",
+    )
+    parser.add_argument("--calibration", choices=CALIBRATION_METHODS, default="platt")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--train-months", type=int, default=18)
+    parser.add_argument("--test-months", type=int, default=3)
+    parser.add_argument("--n-boot", type=int, default=300, help="bootstrap replicates")
+    parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
+    parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
+    parser.add_argument("--json-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def reporter(as_json: bool):
+    """progress(fraction, text) printing JSON lines or a one-line bar on stderr."""
+
+    def report(fraction: float, text: str) -> None:
+        if as_json:
+            print(json.dumps({"progress": round(fraction, 4), "message": text}), flush=True)
+        else:
+            bar = "#" * int(30 * fraction)
+            sys.stderr.write(f"\r[{bar:<30}] {fraction:4.0%} {text[:70]:<70}")
+            sys.stderr.flush()
+
+    return report
+
+
+def seed(args: argparse.Namespace, db: str | None, progress) -> None:
+    """Default watchlists, and for the sample source its data too (no-ops once done)."""
+    if args.source == "sample":
+        workflows.ensure_seeded(db, progress)
+    else:
+        workflows.seed_watchlists(db)
+
+
+def fetch(args: argparse.Namespace, db: str | None, tickers: list[str], progress) -> None:
+    """Fetch the tickers and the market context (index, VIX, factor ETFs) live."""
+    if args.source != "yfinance":
+        return
+    wanted = sorted(set(tickers) | set(INDICES) | set(FACTOR_ETFS))
+    result = workflows.refresh_data(db, "yfinance", wanted, progress=progress)
+    if result.status in ("rejected", "failed"):
+        raise SystemExit(f"data refresh failed: {result.message}")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.output:
+        os.environ[workflows.ARTIFACTS_ENV_VAR] = str(Path(args.output).resolve())
+    db = args.db
+    progress = reporter(args.json_progress)
+    seed(args, db, progress)
+    tickers = (
+        parse_tickers(args.tickers)
+        if args.tickers
+        else workflows.load_watchlist(db, args.watchlist)
+    )
+    if not tickers:
+        raise SystemExit(f"no tickers: watchlist {args.watchlist!r} is empty or unknown")
+    fetch(args, db, tickers, progress)
+    end = pd.Timestamp(args.end) if args.end else None
+    config = TrainConfig(
+        tickers=tuple(tickers),
+        start=pd.Timestamp(args.start) if args.start else None,
+        as_of=end,
+        label=LabelParams(kind=args.label, horizon=args.horizon),
+        learner=LearnerParams(
+            families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
+            calibration=args.calibration,
+            device=args.device,
+        ),
+        train_months=args.train_months,
+        test_months=args.test_months,
+        n_boot=args.n_boot,
+    )
+    record = workflows.train_model(db, config, run_id=args.run_id, progress=progress)
+    model = record["metrics"]["model"]["auc"]
+    summary = {
+        "done": True,
+        "run_id": record["run_id"],
+        "artifact_dir": record["artifact_dir"],
+        "auc": model,
+    }
+    if args.json_progress:
+        print(json.dumps(summary), flush=True)
+    else:
+        sys.stderr.write("\n")
+        print(
+            f"run {record['run_id']}: out-of-sample AUC {model['estimate']:.3f} "
+            f"[{model['low']:.3f}, {model['high']:.3f}], bundle in {record['artifact_dir']}"
+        )
+    return record
+
+
+def cli() -> None:
+    """Entry point: a bad request ends with one line naming it, not a traceback."""
+    try:
+        main()
+    except (ValueError, workflows.StoreError) as exc:  # bad tickers, watchlist, dates, busy lock
+        sys.exit(f"models/train.py: error: {exc}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,81 @@
+"""models/train.py end to end, as a separate process, on the offline sample."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from engine import workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = [
+    "--tickers",
+    "AAPL,KO,XOM,JPM",
+    "--start",
+    "2014-01-01",
+    "--end",
+    "2018-06-29",
+    "--train-months",
+    "12",
+    "--test-months",
+    "6",
+    "--n-boot",
+    "30",
+]
+
+
+def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "models" / "train.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_trains_on_the_sample_source_from_a_fresh_store(tmp_path: Path) -> None:
+    db, out = tmp_path / "fresh.db", tmp_path / "bundles"
+    done = run_script(
+        "--source",
+        "sample",
+        "--db",
+        str(db),
+        "--output",
+        str(out),
+        "--json-progress",
+        *SMALL,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    fractions = [line["progress"] for line in lines if "progress" in line]
+    assert fractions[-1] == 1.0 and len(fractions) > 10
+    summary = lines[-1]
+    assert summary["done"] and (out / summary["run_id"] / "manifest.json").is_file()
+    record = workflows.load_run(db, summary["run_id"])
+    assert record["status"] == "complete" and record["params"]["tickers"] == [
+        "AAPL",
+        "KO",
+        "XOM",
+        "JPM",
+    ]
+
+
+def test_bad_arguments_are_named(tmp_path: Path) -> None:
+    bad = run_script(
+        "--source", "store", "--db", str(tmp_path / "x.db"), "--label", "sideways", cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "invalid choice: 'sideways'" in bad.stderr
+    empty = run_script(
+        "--source", "store", "--db", str(tmp_path / "x.db"), "--watchlist", "Nope", cwd=tmp_path
+    )
+    assert empty.returncode == 1 and "error: No watchlist named 'Nope'" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    hostile = run_script(
+        "--source", "store", "--db", str(tmp_path / "x.db"), "--tickers", "AAPL;rm", cwd=tmp_path
+    )
+    assert hostile.returncode == 1 and "Invalid ticker 'AAPL;rm'" in hostile.stderr
