@@ -101,12 +101,11 @@ def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int 
     effect = 100.0 * (_sigmoid(margin) - _sigmoid(margin - terms.to_numpy()))
     order = np.argsort(-np.abs(effect), axis=1)[:, :top]
     names = terms.columns.to_numpy()
+    shown = values[list(names)].to_numpy(dtype=float)
     reasons = []
-    for i in range(len(terms)):
+    for i, row in enumerate(order):
         sentences = [
-            describe(names[j], float(values.iloc[i][names[j]]), float(effect[i, j]))
-            for j in order[i]
-            if abs(effect[i, j]) >= 0.05
+            describe(names[j], shown[i, j], effect[i, j]) for j in row if abs(effect[i, j]) >= 0.05
         ]
         reasons.append("; ".join(sentences) if sentences else NO_REASON)
     return pd.Series(reasons, index=terms.index)

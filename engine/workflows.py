@@ -31,13 +31,7 @@ from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
 from engine.explain import FORECAST_COLUMNS, Thresholds, compute_forecast_frame, compute_reasons
 from engine.features import FeatureParams, build_context, compute_regime_history
-from engine.features.cache import (
-    CacheSpec,
-    compute_blocks,
-    plan_updates,
-    price_digest,
-    split_by_ticker,
-)
+from engine.features.cache import CacheSpec, PriceRows, compute_blocks, plan_updates
 from engine.features.context import MarketContext
 from engine.features.panel import to_long, to_wide
 from engine.features.registry import (
@@ -365,16 +359,13 @@ class FeatureBuildResult:
     rows_computed: int
 
 
-def _build_features(
-    db, tickers: Sequence[str] | None, progress: Progress | None
-) -> tuple[FeatureBuildResult, pd.DataFrame]:
-    """Bring the cache up to date for ``tickers``; also return their prices."""
+def _build_features(db, prices: pd.DataFrame, progress: Progress | None) -> FeatureBuildResult:
+    """Bring the cache up to date for the tickers of ``prices`` (their stored rows)."""
     spec = CacheSpec()
-    prices = PriceRepository(db).load(tickers)
     repo = FeatureRepository(db)
     repo.register(spec.version, spec.params_dict(), spec.columns)
-    by_ticker = split_by_ticker(prices)
-    plans = plan_updates(by_ticker, repo.coverage(spec.version))
+    price_rows = PriceRows(prices)
+    plans = plan_updates(price_rows, repo.coverage(spec.version))
     todo = sum(p.action != "reuse" for p in plans)
 
     def save(blocks: dict[str, pd.DataFrame], done: int) -> None:
@@ -385,20 +376,18 @@ def _build_features(
                 block = pd.concat([previous[ticker], new_rows]) if ticker in previous else new_rows
                 if block.empty:
                     continue
-                rows = by_ticker[ticker]
-                rows = rows[rows["date"] <= block.index.max()]
-                repo.save_block(spec.version, ticker, block, price_digest(rows))
+                digest = price_rows.digest(ticker, block.index.max())
+                repo.save_block(spec.version, ticker, block, digest)
         if progress:
             progress(done / todo, f"Computed features for {done} of {todo} tickers")
 
-    computed = compute_blocks(by_ticker, plans, spec, save)
+    computed = compute_blocks(price_rows, plans, spec, save)
     by_action = {
         a: tuple(p.ticker for p in plans if p.action == a) for a in ("build", "append", "reuse")
     }
-    result = FeatureBuildResult(
+    return FeatureBuildResult(
         spec.version, by_action["build"], by_action["append"], by_action["reuse"], computed
     )
-    return result, prices
 
 
 def build_features(
@@ -410,7 +399,7 @@ def build_features(
     changed is rebuilt. Each batch of tickers is written in one transaction.
     """
     with closing(open_db(db_path)) as db:
-        return _build_features(db, tickers, progress)[0]
+        return _build_features(db, PriceRepository(db).load(tickers), progress)
 
 
 def load_market_context(db_path: DbPath, params: FeatureParams | None = None) -> MarketContext:
@@ -436,20 +425,18 @@ def load_features(
     """
     names = resolve_families(families)
     with closing(open_db(db_path)) as db:
-        _, prices = _build_features(db, tickers, progress)
-        blocks = FeatureRepository(db).load(CacheSpec().version, list(tickers))
-    if not blocks:
-        return pd.DataFrame(
-            columns=feature_columns(names) + [availability_column(n) for n in names]
-        )
-    frame = pd.concat(blocks, names=["ticker", "date"])
+        everything = PriceRepository(db).load()  # the market context needs every ticker
+        prices = everything[everything["ticker"].isin(list(tickers))]
+        _build_features(db, prices, progress)
+        frame = FeatureRepository(db).load_frame(CacheSpec().version, list(tickers))
+    ordered = feature_columns(names) + [availability_column(n) for n in names]
+    if frame.empty:
+        return pd.DataFrame(columns=ordered)
     context_names = [n for n in names if n in CONTEXT_FAMILIES]
     if context_names:
         panel = to_wide(prices)
-        context = load_market_context(db_path)
-        extra = to_long(panel, compute_panel_features(panel, context_names, context))
-        frame = frame.join(extra)
-    ordered = feature_columns(names) + [availability_column(n) for n in names]
+        context = build_context(everything)
+        frame = frame.join(to_long(panel, compute_panel_features(panel, context_names, context)))
     return frame[ordered]
 
 

@@ -1,8 +1,8 @@
 """Feature cache: one block of per-ticker features per (feature-set version, ticker).
 
-A block is an Arrow IPC (Feather v2) file compressed with zstd: about three times faster
-to write than Parquet here, and read back without conversion surprises (float64 stays
-float64, NaN stays NaN).
+A block is an Arrow IPC (Feather v2) file compressed with LZ4: about three times faster
+to write than Parquet here, quick to decompress, and read back without conversion
+surprises (float64 stays float64, NaN stays NaN).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyarrow import feather
@@ -28,7 +29,7 @@ def _encode(frame: pd.DataFrame) -> bytes:
     arrays += [pa.array(frame[column].to_numpy(dtype="float64")) for column in frame.columns]
     table = pa.Table.from_arrays(arrays, names=["date", *map(str, frame.columns)])
     buffer = io.BytesIO()
-    feather.write_feather(table, buffer, compression="zstd")
+    feather.write_feather(table, buffer, compression="lz4")
     return buffer.getvalue()
 
 
@@ -82,14 +83,31 @@ class FeatureRepository:
         ).fetchall()
         return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
 
-    def load(self, version: str, tickers: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
-        """Ticker -> its cached features (indexed by date); absent tickers are left out."""
+    def _blobs(self, version: str, tickers: Sequence[str] | None) -> list[tuple[str, bytes]]:
         sql = "SELECT ticker, data FROM feature_blocks WHERE version = ?"
         params: list = [version]
         if tickers is not None:
             if not tickers:
-                return {}
+                return []
             sql += f" AND ticker IN ({', '.join('?' * len(tickers))})"
             params += list(tickers)
-        rows = self.db.conn.execute(sql + " ORDER BY ticker", params).fetchall()
-        return {ticker: _decode(blob) for ticker, blob in rows}
+        return self.db.conn.execute(sql + " ORDER BY ticker", params).fetchall()
+
+    def load_frame(self, version: str, tickers: Sequence[str] | None = None) -> pd.DataFrame:
+        """Cached features of ``tickers`` (all when None) as one frame by (ticker, date).
+
+        The blocks are joined as Arrow tables and converted once, much faster than
+        converting each block to pandas.
+        """
+        rows = self._blobs(version, tickers)
+        if not rows:
+            return pd.DataFrame()
+        tables = [feather.read_table(io.BytesIO(blob)) for _, blob in rows]
+        frame = pa.concat_tables(tables).to_pandas()
+        names = np.repeat([ticker for ticker, _ in rows], [t.num_rows for t in tables])
+        index = pd.MultiIndex.from_arrays([names, frame.pop("date")], names=["ticker", "date"])
+        return frame.set_axis(index)
+
+    def load(self, version: str, tickers: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Ticker -> its cached features (indexed by date); absent tickers are left out."""
+        return {ticker: _decode(blob) for ticker, blob in self._blobs(version, tickers)}

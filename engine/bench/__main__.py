@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from engine.bench.features import run_features_bench
 from engine.bench.store import run_store_bench
+from engine.bench.train import run_forecast_bench, run_train_bench
 
 
 def machine() -> dict:
@@ -32,11 +33,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
     features.add_argument("--tickers", type=int, default=155)
     features.add_argument("--days", type=int, default=1260)
     features.add_argument("--repeats", type=int, default=3, help="best of this many runs of ours")
+    train = commands.add_parser("train", help="default walk-forward vs one plain XGBoost fit")
+    train.add_argument("--tickers", type=int, default=155)
+    train.add_argument("--days", type=int, default=1260)
+    fc = commands.add_parser("forecast", help="forecasts with reasons from a warm store")
+    fc.add_argument("--tickers", type=int, default=155)
+    fc.add_argument("--days", type=int, default=1260)
     args = parser.parse_args(argv)
     if args.name == "store":
         result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
     elif args.name == "features":
         result = run_features_bench(args.tickers, args.days, repeats=args.repeats)
+    elif args.name == "train":
+        result = run_train_bench(args.tickers, args.days)
+    elif args.name == "forecast":
+        result = run_forecast_bench(args.tickers, args.days)
     result = {"benchmark": args.name, **result, "machine": machine()}
     print(json.dumps(result, indent=2))
     return result

@@ -66,32 +66,59 @@ class TickerPlan:
     since: pd.Timestamp | None = None
 
 
-def price_digest(rows: pd.DataFrame) -> str:
-    """SHA-256 of one ticker's rows (dates and values, in date order)."""
-    rows = rows.sort_values("date")
-    digest = hashlib.sha256(rows["date"].to_numpy(dtype="datetime64[ns]").tobytes())
-    digest.update(rows[list(VALUE_COLUMNS)].to_numpy(dtype="float64").tobytes())
-    return digest.hexdigest()
+class PriceRows:
+    """Prices sorted by (ticker, date) with each ticker's row range: slicing a ticker and
+    hashing its rows cost no pandas work per ticker."""
+
+    def __init__(self, prices: pd.DataFrame) -> None:
+        self.frame = prices.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+        self.dates = self.frame["date"].to_numpy(dtype="datetime64[ns]")
+        self.values = np.ascontiguousarray(
+            self.frame[list(VALUE_COLUMNS)].to_numpy(dtype="float64")
+        )
+        names = self.frame["ticker"].to_numpy()
+        self.ranges: dict[str, tuple[int, int]] = {}
+        if len(names):
+            starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+            ends = np.r_[starts[1:], len(names)]
+            self.ranges = {names[a]: (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
+
+    def rows(self, ticker: str) -> pd.DataFrame:
+        start, stop = self.ranges[ticker]
+        return self.frame.iloc[start:stop]
+
+    def _stop(self, ticker: str, through: pd.Timestamp | None) -> int:
+        start, stop = self.ranges[ticker]
+        if through is None:
+            return stop
+        return start + int(
+            np.searchsorted(self.dates[start:stop], through.to_datetime64(), "right")
+        )
+
+    def digest(self, ticker: str, through: pd.Timestamp | None = None) -> str:
+        """SHA-256 of the ticker's dates and values (in date order) up to ``through``."""
+        start = self.ranges[ticker][0]
+        stop = self._stop(ticker, through)
+        digest = hashlib.sha256(self.dates[start:stop].tobytes())
+        digest.update(self.values[start:stop].tobytes())
+        return digest.hexdigest()
+
+    def has_rows_after(self, ticker: str, day: pd.Timestamp) -> bool:
+        return self._stop(ticker, day) < self.ranges[ticker][1]
 
 
-def split_by_ticker(prices: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Ticker -> its rows in date order."""
-    return {t: rows.sort_values("date") for t, rows in prices.groupby("ticker", sort=True)}
-
-
-def plan_updates(by_ticker: dict[str, pd.DataFrame], coverage: pd.DataFrame) -> list[TickerPlan]:
-    """One plan per ticker of ``by_ticker`` given the cache ``coverage`` (store.features)."""
+def plan_updates(prices: PriceRows, coverage: pd.DataFrame) -> list[TickerPlan]:
+    """One plan per ticker of ``prices`` given the cache ``coverage`` (store.features)."""
     cached = coverage.set_index("ticker") if len(coverage) else None
     plans = []
-    for ticker, rows in by_ticker.items():
+    for ticker in prices.ranges:
         if cached is None or ticker not in cached.index:
             plans.append(TickerPlan(ticker, "build"))
             continue
         last = pd.Timestamp(cached.at[ticker, "last_date"])
-        old = rows[rows["date"] <= last]
-        if price_digest(old) != cached.at[ticker, "input_digest"]:
+        if prices.digest(ticker, last) != cached.at[ticker, "input_digest"]:
             plans.append(TickerPlan(ticker, "build"))  # history restated or rows removed
-        elif (rows["date"] > last).any():
+        elif prices.has_rows_after(ticker, last):
             plans.append(TickerPlan(ticker, "append", last))
         else:
             plans.append(TickerPlan(ticker, "reuse"))
@@ -109,7 +136,7 @@ def _input_rows(rows: pd.DataFrame, plan: TickerPlan) -> pd.DataFrame:
 
 
 def compute_blocks(
-    by_ticker: dict[str, pd.DataFrame],
+    prices: PriceRows,
     plans: Iterable[TickerPlan],
     spec: CacheSpec,
     on_batch: Callable[[dict[str, pd.DataFrame], int], None],
@@ -123,7 +150,7 @@ def compute_blocks(
     computed = 0
     for start in range(0, len(todo), BATCH_TICKERS):
         batch = todo[start : start + BATCH_TICKERS]
-        rows = pd.concat([_input_rows(by_ticker[p.ticker], p) for p in batch], ignore_index=True)
+        rows = pd.concat([_input_rows(prices.rows(p.ticker), p) for p in batch], ignore_index=True)
         panel = to_wide(rows)
         arrays = compute_panel_features(panel, spec.families, None, spec.params)
         features = to_long(panel, arrays)

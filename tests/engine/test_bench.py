@@ -27,3 +27,14 @@ def test_features_benchmark_reports_ratio_against_ta(capsys) -> None:
         assert result[key] > 0
     assert result["ratio"] == round(result["values_per_s"] / result["peer_values_per_s"], 2)
     assert result["cache_tickers"] == 3
+
+
+def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
+    train = main(["train", "--tickers", "12", "--days", "520"])
+    assert train["folds"] >= 1 and train["rows"] > 0
+    for key in ("walk_forward_s", "single_fit_s", "ratio"):
+        assert train[key] > 0
+    assert train["ratio"] == round(train["walk_forward_s"] / train["single_fit_s"], 2)
+    forecast = main(["forecast", "--tickers", "12", "--days", "700"])
+    assert forecast["tickers"] == 12 and forecast["forecast_s"] > 0 and forecast["with_reasons"]
+    capsys.readouterr()
