@@ -1,8 +1,10 @@
 """Model bundles on disk: written whole or not at all, read only after every hash matches.
 
 A bundle is a folder ``<root>/<run_id>/``: the booster in XGBoost's native format
-(``booster.ubj``), the selector, calibrator and logistic baseline with joblib, and
-``manifest.json`` (parameters, data hash, code version, metrics, SHA-256 of every file).
+(``booster.ubj``), the selector, calibrator and logistic baseline with joblib, the
+walk-forward's out-of-sample predictions (``oos_predictions.arrow``, for the Calibration
+page), and ``manifest.json`` (parameters, data hash, code version, metrics, SHA-256 of
+every file).
 It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
 file against the hashes it is given (the store's record) before it unpickles anything.
 """
@@ -18,13 +20,16 @@ import shutil
 from pathlib import Path
 
 import joblib
+import pandas as pd
 import xgboost as xgb
+from pyarrow import feather
 
 from engine.learner import LearnerParams, MetaLearner
 
-BOOSTER, MANIFEST = "booster.ubj", "manifest.json"
+BOOSTER, MANIFEST, PREDICTIONS = "booster.ubj", "manifest.json", "oos_predictions.arrow"
 PICKLES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
-BUNDLE_FILES = (BOOSTER, *PICKLES, MANIFEST)
+DATA_FILES = (BOOSTER, *PICKLES, PREDICTIONS)
+BUNDLE_FILES = (*DATA_FILES, MANIFEST)
 
 
 class ArtifactError(ValueError):
@@ -39,8 +44,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_bundle(model: MetaLearner, root: Path, run_id: str, manifest: dict) -> dict[str, str]:
-    """Write ``model`` to ``root/run_id`` atomically; return file name -> SHA-256."""
+def write_bundle(
+    model: MetaLearner, predictions: pd.DataFrame, root: Path, run_id: str, manifest: dict
+) -> dict[str, str]:
+    """Write ``model`` and its out-of-sample ``predictions`` to ``root/run_id`` atomically;
+    return file name -> SHA-256."""
     root = Path(root)
     final = root / run_id
     if final.exists():
@@ -54,7 +62,8 @@ def write_bundle(model: MetaLearner, root: Path, run_id: str, manifest: dict) ->
             PICKLES, (model.selector_, model.calibrator_, model.baseline_), strict=True
         ):
             joblib.dump(part, temp / name)
-        hashes = {name: sha256_file(temp / name) for name in (BOOSTER, *PICKLES)}
+        feather.write_feather(predictions.reset_index(), temp / PREDICTIONS, compression="lz4")
+        hashes = {name: sha256_file(temp / name) for name in DATA_FILES}
         body = {
             **manifest,
             "run_id": run_id,
@@ -118,12 +127,19 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
     return model, manifest
 
 
+def read_predictions(folder: Path, expected: dict[str, str]) -> pd.DataFrame:
+    """The run's out-of-sample predictions by (ticker, date), after the hash check."""
+    verify_files(folder, expected)
+    frame = feather.read_table(Path(folder) / PREDICTIONS).to_pandas()
+    return frame.set_index(["ticker", "date"])
+
+
 def manifest_hashes(folder: Path) -> dict[str, str]:
     """For importing a bundle trained elsewhere: the hashes its own manifest records, plus
     the manifest's own hash, checked against the files before anything is unpickled."""
     manifest = read_manifest(folder)
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != {BOOSTER, *PICKLES}:
+    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
         raise ArtifactError(f"{MANIFEST} in {folder} does not list the bundle's files")
     hashes = {**files, MANIFEST: sha256_file(Path(folder) / MANIFEST)}
     verify_files(folder, hashes)

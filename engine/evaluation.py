@@ -14,18 +14,37 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from engine.calibration import calibration_metrics, expected_calibration_error, reliability_curve
+from engine.calibration import (
+    CALIBRATION_METHODS,
+    calibration_metrics,
+    expected_calibration_error,
+    reliability_curve,
+)
 from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.metrics import auc, bootstrap_interval, classification_metrics, daily_ic, ic_summary
 
 Progress = Callable[[float, str], None]
-PREDICTION_COLUMNS = ("p", "p_raw", "p_baseline", "label", "ret", "end_date", REGIME_COLUMN, "fold")
+PREDICTION_COLUMNS = (
+    "p",
+    "p_raw",
+    *(f"p_{m}" for m in CALIBRATION_METHODS),
+    "p_baseline",
+    "label",
+    "ret",
+    "end_date",
+    REGIME_COLUMN,
+    "fold",
+)
 
 
 @dataclass(frozen=True)
 class WalkForwardResult:
     """Pooled out-of-sample predictions (``PREDICTION_COLUMNS``, indexed by (ticker, date))
-    and one row per fold (dates, rows, early-stopping round, selected features)."""
+    and one row per fold (dates, rows, early-stopping round, selected features).
+
+    ``p`` is calibrated with the run's method; ``p_platt``, ``p_isotonic`` and ``p_beta``
+    are the same raw scores calibrated by each method on each fold's own held-out slice,
+    so the methods can be compared out of sample."""
 
     predictions: pd.DataFrame
     folds: pd.DataFrame
@@ -57,18 +76,23 @@ def walk_forward(
             progress(number / len(splits), f"Fold {number + 1} of {len(splits)}: fitting")
         train_rows, test_rows = data.iloc[train], data.iloc[test]
         model = MetaLearner(params).fit(train_rows, train_rows["label"], train_rows["end_date"])
+        raw = model.raw_proba(test_rows)
+        regimes = test_rows.get(REGIME_COLUMN, pd.Series(np.nan, test_rows.index)).to_numpy()
+        alternatives = {
+            f"p_{method}": model.fit_calibrator(method).predict_proba(raw, regimes)
+            for method in CALIBRATION_METHODS
+        }
         parts.append(
             pd.DataFrame(
                 {
                     "p": model.predict_proba(test_rows),
-                    "p_raw": model.raw_proba(test_rows),
+                    "p_raw": raw,
+                    **alternatives,
                     "p_baseline": model.baseline_proba(test_rows),
                     "label": test_rows["label"].to_numpy(),
                     "ret": test_rows["ret"].to_numpy(),
                     "end_date": test_rows["end_date"].to_numpy(),
-                    REGIME_COLUMN: test_rows.get(
-                        REGIME_COLUMN, pd.Series(np.nan, test_rows.index)
-                    ).to_numpy(),
+                    REGIME_COLUMN: regimes,
                     "fold": number,
                 },
                 index=test_rows.index,

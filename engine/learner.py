@@ -185,8 +185,9 @@ class MetaLearner(BaseEstimator):
             LogisticRegression(C=0.1, max_iter=500),
         ).fit(Z.iloc[fit_rows], y[fit_rows])
         regimes = self._regimes(X)
-        self.calibrator_ = ProbabilityCalibrator(p.calibration, per_regime=p.per_regime_calibration)
-        self.calibrator_.fit(self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])
+        # kept so other calibration methods can be compared on the same held-out slice
+        self.calibration_slice_ = (self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])
+        self.calibrator_ = self.fit_calibrator(p.calibration)
         if returns is not None:
             fit_y, fit_ret = y[fit_rows], returns[fit_rows]
             self.outcome_returns_ = (
@@ -203,6 +204,12 @@ class MetaLearner(BaseEstimator):
         self.last_fit_date_ = dates[fit_rows].max()
         self.last_train_date_ = dates.max()
         return self
+
+    def fit_calibrator(self, method: str) -> ProbabilityCalibrator:
+        """A calibrator of ``method`` fitted on this model's held-out calibration slice."""
+        scores, labels, regimes = self.calibration_slice_
+        calibrator = ProbabilityCalibrator(method, per_regime=self._params.per_regime_calibration)
+        return calibrator.fit(scores, labels, regimes)
 
     @staticmethod
     def _regimes(X: pd.DataFrame) -> np.ndarray:

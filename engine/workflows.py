@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.artifacts import ArtifactError, manifest_hashes, read_bundle, write_bundle
+from engine.artifacts import (
+    ArtifactError,
+    manifest_hashes,
+    read_bundle,
+    read_predictions,
+    write_bundle,
+)
 from engine.data.calendar import compute_staleness
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
@@ -508,7 +514,7 @@ def train_model(
             "trained_through": result.as_of,
             "rows": result.rows,
         }
-        hashes = write_bundle(result.model, root, run_id, manifest)
+        hashes = write_bundle(result.model, result.walk_forward.predictions, root, run_id, manifest)
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).complete(
                 run_id,
@@ -565,6 +571,16 @@ def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner,
         raise StoreError(f"model run {record['run_id']} is {record['status']}, not complete")
     model, _ = read_bundle(Path(record["artifact_dir"]), record["files"])
     return model, record
+
+
+def load_oos_predictions(db_path: DbPath, run_id: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """A run's walk-forward out-of-sample predictions (the active run by default)."""
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        record = runs.get(run_id) if run_id else runs.active()
+    if record is None or record["status"] != "complete":
+        raise StoreError("no complete model run to show: train one or make one active")
+    return read_predictions(Path(record["artifact_dir"]), record["files"]), record
 
 
 def import_bundle(db_path: DbPath, folder: Path) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine import artifacts
@@ -26,14 +27,27 @@ def model_and_rows():
     return model, data.tail(100)
 
 
+def bundle(model, root, run_id, manifest=None):
+    predictions = pd.DataFrame(
+        {"p": [0.4, 0.6], "label": [0.0, 1.0]},
+        index=pd.MultiIndex.from_tuples(
+            [("A", pd.Timestamp("2020-01-02")), ("B", pd.Timestamp("2020-01-02"))],
+            names=["ticker", "date"],
+        ),
+    )
+    return write_bundle(model, predictions, root, run_id, manifest or {})
+
+
 def test_bundle_round_trip_predicts_identically(tmp_path: Path, model_and_rows) -> None:
     model, rows = model_and_rows
-    hashes = write_bundle(model, tmp_path, "run1", {"metrics": {"auc": 0.55}})
+    hashes = bundle(model, tmp_path, "run1", {"metrics": {"auc": 0.55}})
     assert set(hashes) == set(artifacts.BUNDLE_FILES)
     loaded, manifest = read_bundle(tmp_path / "run1", hashes)
     np.testing.assert_array_equal(loaded.predict_proba(rows), model.predict_proba(rows))
     np.testing.assert_array_equal(loaded.contributions(rows), model.contributions(rows))
     assert manifest["metrics"] == {"auc": 0.55} and manifest["run_id"] == "run1"
+    predictions = artifacts.read_predictions(tmp_path / "run1", hashes)
+    assert predictions.loc[("B", pd.Timestamp("2020-01-02")), "p"] == 0.6
     assert [p.name for p in tmp_path.iterdir()] == ["run1"]
 
 
@@ -42,7 +56,7 @@ def test_a_changed_file_is_refused_before_unpickling(
     tmp_path, model_and_rows, monkeypatch, victim
 ) -> None:
     model, _ = model_and_rows
-    hashes = write_bundle(model, tmp_path, "run2", {})
+    hashes = bundle(model, tmp_path, "run2", {})
     path = tmp_path / "run2" / victim
     path.write_bytes(path.read_bytes() + b"\x00")
 
@@ -56,7 +70,7 @@ def test_a_changed_file_is_refused_before_unpickling(
 
 def test_missing_file_and_missing_record_are_named(tmp_path, model_and_rows) -> None:
     model, _ = model_and_rows
-    hashes = write_bundle(model, tmp_path, "run3", {})
+    hashes = bundle(model, tmp_path, "run3", {})
     (tmp_path / "run3" / "selector.joblib").unlink()
     with pytest.raises(ArtifactError, match="selector.joblib is missing"):
         read_bundle(tmp_path / "run3", hashes)
@@ -77,17 +91,17 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, model_and_rows, monkeypa
 
     monkeypatch.setattr(artifacts.joblib, "dump", failing)
     with pytest.raises(OSError, match="disk full"):
-        write_bundle(model, tmp_path, "run4", {})
+        bundle(model, tmp_path, "run4", {})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_imported_bundle_is_checked_against_its_own_manifest(tmp_path, model_and_rows) -> None:
     model, _ = model_and_rows
-    recorded = write_bundle(model, tmp_path, "run5", {})
+    recorded = bundle(model, tmp_path, "run5", {})
     assert manifest_hashes(tmp_path / "run5") == recorded
     booster = tmp_path / "run5" / "booster.ubj"
     booster.write_bytes(booster.read_bytes()[::-1])
     with pytest.raises(ArtifactError, match="booster.ubj"):
         manifest_hashes(tmp_path / "run5")
     with pytest.raises(ArtifactError, match="already exists"):
-        write_bundle(model, tmp_path, "run5", {})
+        bundle(model, tmp_path, "run5", {})

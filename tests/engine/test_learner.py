@@ -94,7 +94,10 @@ def test_selection_and_calibration_never_see_test_rows(monkeypatch) -> None:
     for (train, test), selected in zip(splits, seen["select"], strict=True):
         assert selected.max() < dates[test].min()
         assert set(selected) <= set(dates[train])
-    assert len(seen["calibrate"]) == len(splits) == len(result.folds)
+    # per fold: the run's calibrator and one of each method for the comparison, all on the
+    # held-out calibration slice of that fold's training window
+    assert len(seen["calibrate"]) == 4 * len(splits) == 4 * len(result.folds)
+    assert len(set(seen["calibrate"][0:4])) == 1
 
 
 def test_time_slices_are_ordered_and_purged() -> None:

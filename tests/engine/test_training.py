@@ -54,6 +54,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
         "selector.joblib",
         "calibrator.joblib",
         "baseline.joblib",
+        "oos_predictions.arrow",
         "manifest.json",
     }
     metrics = record["metrics"]
