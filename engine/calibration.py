@@ -199,3 +199,48 @@ def calibration_metrics(
         "brier_climatology": brier(y, rate),
         "log_loss_climatology": logarithmic_loss(y, rate),
     }
+
+
+METHOD_COLUMNS = {
+    "run's method": "p",
+    "uncalibrated": "p_raw",
+    "platt": "p_platt",
+    "isotonic": "p_isotonic",
+    "beta": "p_beta",
+}
+
+
+def compare_methods(predictions: pd.DataFrame, *, n_boot: int = 200) -> pd.DataFrame:
+    """ECE, Brier and log-loss (with intervals) of each calibration of the same out-of-sample
+    scores, with the climatology baseline; one row per method present in ``predictions``."""
+    y = predictions["label"].to_numpy(dtype=float)
+    dates = predictions.index.get_level_values("date").to_numpy()
+    rows = []
+    for name, column in METHOD_COLUMNS.items():
+        if column not in predictions:
+            continue
+        m = calibration_metrics(y, predictions[column].to_numpy(), dates, n_boot=n_boot)
+        row = {"method": name}
+        for key in ("ece", "brier", "log_loss"):
+            row |= {key: m[key].estimate, f"{key}_low": m[key].low, f"{key}_high": m[key].high}
+        row |= {
+            "brier_climatology": m["brier_climatology"],
+            "log_loss_climatology": m["log_loss_climatology"],
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reliability_by_regime(
+    predictions: pd.DataFrame, column: str = "p", min_rows: int = 200, n_bins: int = 10
+) -> dict[int, pd.DataFrame]:
+    """Regime id -> reliability curve of ``column`` on that regime's rows (regimes with at
+    least ``min_rows`` rows; fewer bins when a regime is small)."""
+    curves = {}
+    for regime, rows in predictions.groupby("regime_id"):
+        if len(rows) >= min_rows:
+            bins = max(3, min(n_bins, len(rows) // 100))
+            curves[int(regime)] = reliability_curve(
+                rows["label"].to_numpy(), rows[column].to_numpy(), bins
+            )
+    return curves

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,8 +147,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return record
 
 
+def _cancelled(signum, frame) -> None:
+    raise SystemExit("cancelled")  # unwinds through train_model, which marks the run failed
+
+
 def cli() -> None:
     """Entry point: a bad request ends with one line naming it, not a traceback."""
+    signal.signal(signal.SIGTERM, _cancelled)
     try:
         main()
     except (ValueError, workflows.StoreError) as exc:  # bad tickers, watchlist, dates, busy lock

@@ -129,9 +129,16 @@ class ModelRunRepository:
     # --- the training lock -----------------------------------------------------------
 
     def acquire_lock(self, run_id: str, pid: int) -> None:
-        """Take the one training slot, or raise TrainingBusyError naming the holder."""
+        """Take the one training slot, or raise TrainingBusyError naming the holder.
+
+        A lock already held for the same ``run_id`` (the page takes it before starting the
+        training process) passes to ``pid``.
+        """
         with write_transaction(self.db):
             held = self.lock()
+            if held is not None and held.run_id == run_id:
+                self.db.execute("UPDATE training_lock SET pid = ? WHERE id = 1", (pid,))
+                return
             if held is not None:
                 raise TrainingBusyError(
                     f"training run {held.run_id} (process {held.pid}) is already running"

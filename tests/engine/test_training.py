@@ -122,7 +122,7 @@ def test_a_failed_run_is_marked_and_leaves_no_bundle(seeded_db, monkeypatch) -> 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(workflows, "train", broken)
+    monkeypatch.setattr(workflows.models, "train", broken)
     with pytest.raises(RuntimeError, match="out of memory"):
         workflows.train_model(seeded_db, small_config(), run_id="doomed")
     runs = workflows.load_runs(seeded_db)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from engine import workflows
+from engine.data.sample import DESCRIPTIONS
 from engine.data.schema import FetchResult, InvalidTickerError
 from engine.data.synthetic import SyntheticProvider
 from store.db import open_db
@@ -126,7 +127,7 @@ def test_seeding_happens_once(seeded_db: Path) -> None:
     assert names == sorted(workflows.DEFAULT_WATCHLISTS)
     assert workflows.load_watchlist(seeded_db, "Seed portfolio") == ["KDK", "HOOD", "BA", "WMT"]
     with closing(open_db(seeded_db)) as db:
-        assert set(PriceRepository(db).load_coverage()["ticker"]) == set(workflows.DESCRIPTIONS)
+        assert set(PriceRepository(db).load_coverage()["ticker"]) == set(DESCRIPTIONS)
 
 
 def test_hostile_watchlist_tickers_change_nothing(seeded_db: Path) -> None:

@@ -1,0 +1,102 @@
+"""Use cases that combine the engine and the store. Pages and models/train.py call these.
+
+``data``: prices in (refresh, CSV import, quality gate), watchlists, stored prices out.
+``features``: the feature cache, market context and regime.
+``models``: training (in-process or as a job), the run registry, bundles, forecasts.
+"""
+
+from engine.workflows.data import (
+    DEFAULT_WATCHLIST,
+    DEFAULT_WATCHLISTS,
+    OUTCOME_COLUMNS,
+    DbPath,
+    IngestResult,
+    data_version,
+    delete_watchlist,
+    ensure_seeded,
+    import_csv,
+    ingest,
+    load_findings,
+    load_freshness,
+    load_ingestion_log,
+    load_prices,
+    load_watchlist,
+    load_watchlists,
+    refresh_data,
+    save_watchlist,
+    seed_watchlists,
+    store_path,
+)
+from engine.workflows.features import (
+    FeatureBuildResult,
+    build_features,
+    load_features,
+    load_market_context,
+    load_regime_history,
+)
+from engine.workflows.models import (
+    ARTIFACTS_ENV_VAR,
+    TrainingJob,
+    activate_run,
+    artifacts_root,
+    cancel_training,
+    forecast,
+    import_bundle,
+    launch_training,
+    load_model,
+    load_oos_predictions,
+    load_run,
+    load_runs,
+    read_training_log,
+    train_model,
+    training_status,
+)
+from store.db import StoreError
+from store.models import TrainingBusyError
+from store.watchlists import WatchlistError
+
+__all__ = [
+    "ARTIFACTS_ENV_VAR",
+    "DEFAULT_WATCHLIST",
+    "DEFAULT_WATCHLISTS",
+    "OUTCOME_COLUMNS",
+    "DbPath",
+    "FeatureBuildResult",
+    "IngestResult",
+    "StoreError",
+    "TrainingBusyError",
+    "TrainingJob",
+    "WatchlistError",
+    "activate_run",
+    "artifacts_root",
+    "build_features",
+    "cancel_training",
+    "data_version",
+    "delete_watchlist",
+    "ensure_seeded",
+    "forecast",
+    "import_bundle",
+    "import_csv",
+    "ingest",
+    "launch_training",
+    "load_features",
+    "load_findings",
+    "load_freshness",
+    "load_ingestion_log",
+    "load_market_context",
+    "load_model",
+    "load_oos_predictions",
+    "load_prices",
+    "load_regime_history",
+    "load_run",
+    "load_runs",
+    "load_watchlist",
+    "load_watchlists",
+    "read_training_log",
+    "refresh_data",
+    "save_watchlist",
+    "seed_watchlists",
+    "store_path",
+    "train_model",
+    "training_status",
+]
