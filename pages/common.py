@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.data.providers import MARKET_SOURCES
+from engine.explain import Thresholds
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"
@@ -63,6 +64,42 @@ def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.Dat
 def cached_regime_history(path: str, version: int) -> pd.DataFrame:
     """The 12-state regime by date (see workflows.load_regime_history)."""
     return workflows.load_regime_history(path)
+
+
+@st.cache_data(show_spinner="Forecasting...", max_entries=32)
+def cached_forecasts(
+    path: str,
+    *,
+    version: int,
+    run_id: str,
+    as_of: dt.date,
+    tickers: tuple[str, ...],
+    buy: float,
+    sell: float,
+) -> pd.DataFrame:
+    """Forecasts with reasons (see workflows.forecast); keyed by data version and run."""
+    thresholds = Thresholds(buy=buy, sell=sell)
+    return workflows.forecast(
+        path, tickers, pd.Timestamp(as_of), run_id=run_id, thresholds=thresholds
+    )
+
+
+@st.cache_data(show_spinner="Loading out-of-sample predictions...", max_entries=8)
+def cached_oos_predictions(path: str, run_id: str) -> pd.DataFrame:
+    """A run's walk-forward predictions (a finished run never changes)."""
+    return workflows.load_oos_predictions(path, run_id)[0]
+
+
+def select_run(key: str) -> dict | None:
+    """A selectbox of complete model runs, the active one first; its record, or None."""
+    runs = workflows.load_runs(db_path())
+    runs = runs[runs["status"] == "complete"].sort_values("active", ascending=False)
+    if runs.empty:
+        st.info("No trained model yet: train one on the Training page.")
+        return None
+    labels = {r.run_id: f"{r.run_id}{'  (active)' if r.active else ''}" for r in runs.itertuples()}
+    run_id = st.selectbox("Model run", list(labels), format_func=labels.get, key=key)
+    return runs.set_index("run_id").loc[run_id].to_dict() | {"run_id": run_id}
 
 
 def ensure_store() -> None:
@@ -165,3 +202,52 @@ def show_ingest_result(result: workflows.IngestResult) -> None:
     if not result.findings.empty:
         st.caption("Quality findings (errors reject a ticker; warnings are stored and shown)")
         st.dataframe(result.findings, hide_index=True)
+
+
+def render_job(job: workflows.TrainingJob) -> None:
+    """Progress bar, message and log tail of the running training job."""
+    st.progress(min(max(job.progress, 0.0), 1.0), text=job.message)
+    st.caption(f"Run {job.run_id} · process {job.pid} · started {job.started_utc}")
+    if job.log_tail:
+        st.code("\n".join(job.log_tail), language="text")
+
+
+def _interval(metric: dict | None) -> str:
+    if not metric or metric.get("estimate") is None:
+        return ""
+    return f"{metric['estimate']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def render_runs(path: str) -> None:
+    """The run registry with out-of-sample scores, and "make active"."""
+    runs = workflows.load_runs(path)
+    if runs.empty:
+        st.info("No runs yet.")
+        return
+    rows = []
+    for run in runs.itertuples():
+        m = run.metrics or {}
+        rows.append(
+            {
+                "run": run.run_id,
+                "status": run.status,
+                "active": run.active,
+                "origin": run.origin,
+                "created (UTC)": run.created_utc,
+                "AUC [95%]": _interval(m.get("model", {}).get("auc")),
+                "baseline AUC": _interval(m.get("baseline", {}).get("auc")),
+                "mean IC [95%]": _interval(m.get("ic", {}).get("mean")),
+                "ECE": _interval(m.get("calibrated", {}).get("ece")),
+                "Brier": _interval(m.get("calibrated", {}).get("brier")),
+                "Brier climatology": m.get("calibrated", {}).get("brier_climatology"),
+                "message": run.message,
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="runs.table")
+    complete = runs.loc[runs["status"] == "complete", "run_id"].tolist()
+    if complete:
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox("Run", complete, key="runs.choice", label_visibility="collapsed")
+        if right.button("Make active", key="runs.activate"):
+            workflows.activate_run(path, chosen)
+            st.rerun()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import secrets
@@ -11,15 +12,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from engine.artifacts import (
+    BUNDLE_FILES,
     ArtifactError,
     manifest_hashes,
     read_bundle,
@@ -326,6 +330,34 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
             code_version=str(manifest.get("code_version", "")),
         )
     return load_run(db_path, run_id)
+
+
+MAX_BUNDLE_BYTES = 200 * 2**20
+
+
+def import_bundle_archive(db_path: DbPath, archive: bytes) -> dict:
+    """Import a zipped bundle (the files of one run folder, at the top level or inside one
+    folder). Only the bundle's own file names are accepted and nothing is written outside a
+    temporary folder before the hash check passes."""
+    try:
+        zipped = zipfile.ZipFile(io.BytesIO(archive))
+    except zipfile.BadZipFile as exc:
+        raise ArtifactError(f"the upload is not a zip archive: {exc}") from exc
+    members = [m for m in zipped.infolist() if not m.is_dir()]
+    names = {PurePosixPath(m.filename).name for m in members}
+    folders = {PurePosixPath(m.filename).parent for m in members}
+    if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
+        raise ArtifactError(
+            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} in one folder; "
+            f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
+        )
+    if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
+        raise ArtifactError(f"the bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        for member in members:
+            target = Path(tmp) / PurePosixPath(member.filename).name
+            target.write_bytes(zipped.read(member))
+        return import_bundle(db_path, Path(tmp))
 
 
 def forecast(

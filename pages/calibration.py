@@ -1,0 +1,66 @@
+"""Calibration: is P(up) what it says? Out-of-sample reliability, overall and per regime."""
+
+import streamlit as st
+
+from engine import workflows
+from engine.calibration import (
+    METHOD_COLUMNS,
+    compare_methods,
+    reliability_by_regime,
+    reliability_curve,
+)
+from engine.display.calibration import plot_reliability, plot_reliability_by_regime
+from pages.common import cached_oos_predictions, global_params, select_run
+
+params = global_params()
+st.title("Calibration")
+run = select_run("calibration.run")
+if run is None:
+    st.stop()
+try:
+    predictions = cached_oos_predictions(params.db_path, run["run_id"])
+except (workflows.StoreError, ValueError) as exc:
+    st.error(f"Cannot read run {run['run_id']}: {exc}")
+    st.stop()
+
+dates = predictions.index.get_level_values("date")
+st.caption(
+    f"Run **{run['run_id']}** · {len(predictions):,} out-of-sample forecasts on "
+    f"{dates.nunique():,} sessions ({dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}), from "
+    f"{predictions['fold'].nunique()} walk-forward folds. Each calibrator was fitted on a held-out "
+    "slice of its fold's training window and never on the rows scored here."
+)
+
+st.subheader("Methods side by side")
+table = compare_methods(predictions)
+st.dataframe(
+    table,
+    hide_index=True,
+    key="calibration.methods",
+    column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns[1:]},
+)
+st.caption(
+    "ECE uses 10 equal-mass bins. Intervals (low/high) resample whole dates. Climatology "
+    "always forecasts the evaluation period's own up-rate: a forecast that does not beat it "
+    "on Brier and log-loss adds no information."
+)
+
+st.subheader("Reliability diagram")
+methods = st.multiselect(
+    "Show", list(METHOD_COLUMNS), ["run's method", "uncalibrated"], key="calibration.show"
+)
+y = predictions["label"].to_numpy()
+curves = {m: reliability_curve(y, predictions[METHOD_COLUMNS[m]].to_numpy()) for m in methods}
+if curves:
+    st.plotly_chart(plot_reliability(curves), key="calibration.reliability")
+st.caption("Bars: 95% Wilson intervals of each bin's observed up-rate.")
+
+st.subheader("Per regime")
+by_regime = reliability_by_regime(predictions)
+if by_regime:
+    st.plotly_chart(plot_reliability_by_regime(by_regime), key="calibration.regimes")
+    skipped = predictions["regime_id"].nunique() - len(by_regime)
+    if skipped > 0:
+        st.caption(f"{skipped} regime(s) with fewer than 200 forecasts are not drawn.")
+else:
+    st.info("No regime has 200 or more out-of-sample forecasts in this run.")

@@ -1,0 +1,111 @@
+"""Training: launch models/train.py as a job, follow it, and manage the run registry."""
+
+import datetime as dt
+
+import streamlit as st
+
+from engine import workflows
+from engine.calibration import CALIBRATION_METHODS
+from engine.features import FAMILY_NAMES
+from engine.labels import LABEL_KINDS
+from pages.common import global_params, render_job, render_runs
+
+params = global_params()
+st.title("Training")
+job = workflows.training_status(params.db_path)
+
+
+@st.fragment(run_every=2)
+def follow() -> None:
+    """Progress of the running job, refreshed every 2 s; a full rerun when it ends."""
+    current = workflows.training_status(params.db_path)
+    if current is None:
+        st.rerun()
+    render_job(current)
+    if st.button("Cancel training", key="training.cancel", type="secondary"):
+        workflows.cancel_training(params.db_path)
+        st.toast("Asked the training process to stop")
+
+
+if job is not None:
+    follow()
+else:
+    with st.form("training.form"):
+        st.write(f"Train on watchlist **{params.watchlist}** ({len(params.tickers)} tickers)")
+        c1, c2, c3 = st.columns(3)
+        start = c1.date_input(
+            "First date",
+            params.as_of - dt.timedelta(days=5 * 365),
+            min_value=dt.date(1990, 1, 1),
+            key="training.start",
+        )
+        as_of = c2.date_input(
+            "Train as of", params.as_of, min_value=dt.date(1990, 1, 1), key="training.as_of"
+        )
+        device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
+        c1, c2, c3 = st.columns(3)
+        label = c1.selectbox("Label", LABEL_KINDS, key="training.label")
+        horizon = c2.number_input("Horizon (sessions)", 1, 15, 5, key="training.horizon")
+        calibration = c3.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
+        c1, c2 = st.columns(2)
+        train_months = c1.number_input("Train window (months)", 6, 60, 18, key="training.train")
+        test_months = c2.number_input("Test window (months)", 1, 12, 3, key="training.test")
+        families = st.multiselect("Families", FAMILY_NAMES, FAMILY_NAMES, key="training.families")
+        submitted = st.form_submit_button("Start training", type="primary")
+    if submitted:
+        if not params.tickers or not families:
+            st.error("Choose a watchlist with tickers and at least one family.")
+        elif label == "triple_barrier" and not 5 <= horizon <= 15:
+            st.error("Triple-barrier labels need a vertical barrier of 5-15 sessions.")
+        elif start >= as_of:
+            st.error("The first date must come before the as-of date.")
+        else:
+            options = [
+                "--start",
+                str(start),
+                "--end",
+                str(as_of),
+                "--label",
+                label,
+                "--horizon",
+                str(horizon),
+                "--calibration",
+                calibration,
+                "--device",
+                device,
+                "--train-months",
+                str(train_months),
+                "--test-months",
+                str(test_months),
+                "--families",
+                ",".join(families),
+            ]
+            try:
+                run_id = workflows.launch_training(params.db_path, params.tickers, options)
+            except workflows.TrainingBusyError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["training.launched"] = run_id
+                st.rerun()
+
+launched = st.session_state.get("training.launched")
+if launched and job is None:
+    progress, message, tail = workflows.read_training_log(launched)
+    run = workflows.load_runs(params.db_path).set_index("run_id")
+    status = run.at[launched, "status"] if launched in run.index else "did not start"
+    (st.success if status == "complete" else st.error)(f"Run {launched}: {status}. {message}")
+    if status != "complete" and tail:
+        st.code("\n".join(tail), language="text")
+
+st.subheader("Registered runs")
+render_runs(params.db_path)
+with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
+    upload = st.file_uploader("Zipped run folder", type=["zip"], key="training.bundle")
+    if upload is not None and st.button("Check and import", key="training.import"):
+        try:
+            record = workflows.import_bundle_archive(params.db_path, upload.getvalue())
+        except (ValueError, workflows.StoreError) as exc:
+            st.error(f"Not imported: {exc}")
+        else:
+            st.success(f"Imported run {record['run_id']} after checking every file's SHA-256.")
+st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

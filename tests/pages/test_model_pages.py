@@ -1,0 +1,110 @@
+"""Training, Forecasts and Calibration pages in AppTest on a seeded store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import workflows
+from engine.learner import LearnerParams
+from engine.training import TrainConfig
+from tests.pages.test_app import app as app  # noqa: F401 - the fixture
+
+SMALL = TrainConfig(
+    tickers=("AAPL", "JPM", "KO", "XOM", "MSFT", "PG"),
+    start=pd.Timestamp("2014-01-01"),
+    as_of=pd.Timestamp("2018-06-29"),
+    train_months=12,
+    test_months=6,
+    n_boot=50,
+    learner=LearnerParams(n_estimators=200),
+)
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def trained_app(app: AppTest, seeded_db: Path) -> tuple[AppTest, dict]:
+    record = workflows.train_model(seeded_db, SMALL)
+    workflows.activate_run(seeded_db, record["run_id"])
+    return app, record
+
+
+def test_pages_without_a_model_say_so(app: AppTest) -> None:
+    for page in ("forecasts", "calibration"):
+        at = open_page(app, page)
+        assert any("No trained model yet" in i.value for i in at.info)
+
+
+def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:
+    app, record = trained_app
+    at = open_page(app, "forecasts")
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["Tickers"] == 20
+    assert metrics["BUY"] + metrics["SELL"] + metrics["HOLD"] == 20
+    table = at.dataframe[0].value
+    assert len(table) == 20 and table["p_up"].between(0, 1).all()
+    assert table["confidence"].is_monotonic_decreasing
+    assert record["run_id"] in " ".join(c.value for c in at.caption)
+    at.multiselect(key="forecasts.directions").set_value(["HOLD"]).run()
+    assert set(at.dataframe[0].value["direction"]) <= {"HOLD"}
+    at.slider(key="forecasts.sell").set_value(0.5).run()
+    at.slider(key="forecasts.buy").set_value(0.5).run()
+    assert any("must be below" in e.value for e in at.error)
+
+
+def test_forecasts_page_refuses_a_tampered_bundle(trained_app) -> None:
+    app, record = trained_app
+    booster = Path(record["artifact_dir"]) / "booster.ubj"
+    original = booster.read_bytes()
+    booster.write_bytes(original[:-10])
+    try:
+        at = open_page(app, "forecasts")
+        assert any("booster.ubj" in e.value and "not loaded" in e.value for e in at.error)
+    finally:
+        booster.write_bytes(original)
+
+
+def test_calibration_page_compares_methods_and_regimes(trained_app) -> None:
+    app, _ = trained_app
+    at = open_page(app, "calibration")
+    methods = at.dataframe[0].value
+    assert list(methods["method"]) == ["run's method", "uncalibrated", "platt", "isotonic", "beta"]
+    assert (methods["ece_low"] <= methods["ece"]).all() and (
+        methods["ece"] <= methods["ece_high"]
+    ).all()
+    assert len(at.get("plotly_chart")) == 2
+    at.multiselect(key="calibration.show").set_value(["platt", "isotonic", "beta"]).run()
+    assert not at.exception
+
+
+def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded_db: Path) -> None:
+    at = open_page(app, "training")
+    at.date_input(key="training.start").set_value(pd.Timestamp("2015-01-01").date())
+    at.date_input(key="training.as_of").set_value(pd.Timestamp("2018-06-29").date())
+    at.number_input(key="training.train").set_value(12)
+    at.number_input(key="training.test").set_value(6)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    launched = at.session_state["training.launched"]
+    deadline = time.monotonic() + 240
+    while workflows.training_status(seeded_db) is not None and time.monotonic() < deadline:
+        assert any(p for p in at.get("progress")) or at.code  # the job is followed
+        time.sleep(2)
+        at.run()
+    assert workflows.training_status(seeded_db) is None, "training did not finish in 240 s"
+    at.run()
+    assert any(f"Run {launched}: complete" in s.value for s in at.success)
+    runs = at.dataframe[0].value
+    assert runs.loc[runs["run"] == launched, "status"].item() == "complete"
+    at.button(key="runs.activate").click().run()
+    assert workflows.load_runs(seeded_db).set_index("run_id").at[launched, "active"]
