@@ -311,6 +311,9 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     hashes = manifest_hashes(folder)
     manifest = read_bundle(Path(folder), hashes)[1]
     run_id = str(manifest.get("run_id") or new_run_id())
+    with closing(open_db(db_path)) as db:
+        if ModelRunRepository(db).get(run_id) is not None:
+            raise ArtifactError(f"run {run_id} is already registered in this store")
     target = artifacts_root() / run_id
     if target.exists():
         raise ArtifactError(f"run {run_id} is already in {target.parent}")

@@ -1,0 +1,105 @@
+"""Training as a background job: cancel, a killed process, one job at a time, zip import."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.artifacts import ArtifactError
+from engine.training import TrainConfig
+from store.db import open_db
+from store.models import ModelRunRepository, TrainingBusyError
+
+TICKERS = ("AAPL", "KO", "XOM", "JPM")
+OPTIONS = [
+    "--start",
+    "2010-01-01",
+    "--end",
+    "2018-06-29",
+    "--train-months",
+    "12",
+    "--test-months",
+    "3",
+]
+
+
+def wait_for(condition, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def running(db) -> bool:
+    job = workflows.training_status(db)
+    return job is not None and job.progress > 0.05
+
+
+@pytest.mark.parametrize("stop", ["cancel", "kill"])
+def test_a_stopped_job_is_marked_failed_and_leaves_no_bundle(seeded_db, stop) -> None:
+    run_id = workflows.launch_training(seeded_db, TICKERS, OPTIONS)
+    with pytest.raises(TrainingBusyError, match=run_id):
+        workflows.launch_training(seeded_db, TICKERS, OPTIONS)
+    wait_for(lambda: running(seeded_db))
+    job = workflows.training_status(seeded_db)
+    if stop == "cancel":
+        assert workflows.cancel_training(seeded_db)
+    else:
+        os.killpg(job.pid, signal.SIGKILL)  # no chance to clean up
+    wait_for(lambda: workflows.training_status(seeded_db) is None, 60)
+    record = workflows.load_run(seeded_db, run_id)
+    assert record["status"] == "failed"
+    assert ("cancelled" if stop == "cancel" else "ended without finishing") in record["message"]
+    root = workflows.artifacts_root()
+    assert not (root / run_id).exists()
+    assert not [p for p in root.glob(f".tmp-{run_id}*")]
+
+
+def test_a_lock_left_by_a_dead_process_is_reaped(seeded_db) -> None:
+    with open_db(seeded_db) as db:
+        runs = ModelRunRepository(db)
+        runs.start("ghost", {})
+        runs.acquire_lock("ghost", 2**22 + 12345)  # no such process
+    assert workflows.training_status(seeded_db) is None
+    assert workflows.load_run(seeded_db, "ghost")["status"] == "failed"
+
+
+def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
+    seeded_db, tmp_path, monkeypatch
+) -> None:
+    config = TrainConfig(
+        TICKERS,
+        pd.Timestamp("2014-01-01"),
+        pd.Timestamp("2017-06-30"),
+        train_months=12,
+        test_months=6,
+        n_boot=20,
+    )
+    other = tmp_path / "other.db"
+    other.write_bytes(Path(seeded_db).read_bytes())
+    record = workflows.train_model(seeded_db, config)
+    folder = Path(record["artifact_dir"])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in folder.iterdir():
+            zipped.write(path, f"{record['run_id']}/{path.name}")
+    monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "other"))
+    with pytest.raises(ArtifactError, match="already registered"):
+        workflows.import_bundle_archive(seeded_db, archive.getvalue())
+    imported = workflows.import_bundle_archive(other, archive.getvalue())
+    assert imported["origin"] == "imported" and imported["status"] == "complete"
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zipped:
+        zipped.writestr("../../etc/passwd", "x")
+    with pytest.raises(ArtifactError, match="holds exactly"):
+        workflows.import_bundle_archive(other, evil.getvalue())
+    with pytest.raises(ArtifactError, match="not a zip"):
+        workflows.import_bundle_archive(other, b"plain text")
