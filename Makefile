@@ -32,6 +32,8 @@ test: lint
 bench: $(VENV)/.dev-installed
 	$(PY) -m engine.bench store
 	$(PY) -m engine.bench features
+	$(PY) -m engine.bench train
+	$(PY) -m engine.bench forecast
 
 clean-venv:
 	rm -rf $(VENV)
