@@ -34,7 +34,8 @@ except (workflows.StoreError, ValueError) as exc:  # a refused bundle names its 
     st.error(f"Cannot forecast with run {run['run_id']}: {exc}")
     st.stop()
 
-trained = str((run.get("params") or {}).get("as_of") or "the newest data")[:10]
+trained_as_of = (run.get("params") or {}).get("as_of")
+trained = str(trained_as_of)[:10] if trained_as_of else "its newest data"
 st.caption(
     f"Run **{run['run_id']}** (trained as of {trained}) · as of **{params.as_of}** · "
     f"BUY if P(up) >= {buy:.2f}, SELL if <= {sell:.2f}, else HOLD · confidence = "
@@ -82,3 +83,7 @@ st.download_button(
     mime="text/csv",
     key="forecasts.download",
 )
+with st.expander("Reasons in full"):
+    for row in shown.head(50).itertuples():
+        st.markdown(f"**{row.ticker}** · {row.direction} · P(up) {row.p_up:.3f}")
+        st.caption(row.reasons.replace("; ", "  \n"))
