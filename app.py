@@ -2,21 +2,24 @@
 
 import streamlit as st
 
-from pages.common import render_frame
+from pages.common import REQUESTED_KEY, render_frame
 
 st.set_page_config(
     page_title="Forecasting workbench", page_icon=":material/insights:", layout="wide"
 )
 render_frame()
-navigation = st.navigation(
-    [
-        st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
-        st.Page("pages/signals.py", title="Signals", icon=":material/candlestick_chart:"),
-        st.Page("pages/forecasts.py", title="Forecasts", icon=":material/trending_up:"),
-        st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
-        st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
-        st.Page("pages/data.py", title="Data", icon=":material/database:"),
-    ],
-    position="top",  # config.toml hides the sidebar menu (see its showSidebarNavigation)
-)
+PAGES = [
+    st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
+    st.Page("pages/signals.py", title="Signals", icon=":material/candlestick_chart:"),
+    st.Page("pages/forecasts.py", title="Forecasts", icon=":material/trending_up:"),
+    st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
+    st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
+]
+# config.toml hides the sidebar menu (see its showSidebarNavigation)
+navigation = st.navigation(PAGES, position="top")
+requested = st.session_state.pop(REQUESTED_KEY, None)  # a page run before routing existed
+target = next((p for p in PAGES if requested and p.url_path == requested), None)
+if target is not None:  # the default page has an empty url_path, so never matches here
+    st.switch_page(target)
 navigation.run()

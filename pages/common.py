@@ -7,7 +7,9 @@ write from any process shows up on the next rerun without clearing caches by han
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +20,7 @@ from engine.explain import Thresholds
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"
+REQUESTED_KEY = "global.requested"
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,13 @@ def global_params() -> GlobalParams:
     app.py renders the frame, then runs the page. Because page files live in ``pages/``,
     Streamlit's legacy pages-directory mode can run a page file without app.py (a fresh
     server's first request to a page URL; AppTest on every rerun). Such a run is handed
-    to app.py, whose st.navigation call ends legacy mode for the whole server.
+    to app.py, whose st.navigation call ends legacy mode for the whole server and then
+    opens the page that was asked for.
     """
     if not st.session_state.pop(ROUTED_KEY, False):
+        # remember which page was asked for, so app.py can open it once routing is set up
+        caller = sys._getframe(1).f_globals.get("__file__") or ""
+        st.session_state[REQUESTED_KEY] = Path(caller).stem
         st.switch_page("app.py")
     return st.session_state[PARAMS_KEY]
 

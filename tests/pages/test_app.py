@@ -144,7 +144,7 @@ def test_a_page_run_without_the_router_is_handed_to_it(
     at = start(seeded_db, monkeypatch)  # unpatched: AppTest reruns in legacy pages/ mode
     at.switch_page("pages/data.py").run()  # runs pages/data.py without app.py
     assert not at.exception
-    assert [t.value for t in at.title] == ["Daily review"]
+    assert [t.value for t in at.title] == ["Data"]  # app.py routed, then opened the page
     assert at.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
 
 
