@@ -58,16 +58,16 @@ def _cache_figures(prices: pd.DataFrame, repeats: int = 20) -> dict:
             one = []
             for i in range(repeats):
                 started = time.perf_counter()
-                repo.load(version, [tickers[i % len(tickers)]])
+                repo.load_frame(version, [tickers[i % len(tickers)]])
                 one.append(time.perf_counter() - started)
             started = time.perf_counter()
-            everything = repo.load(version)
+            everything = repo.load_frame(version)
             all_s = time.perf_counter() - started
     return {
         "cache_build_s": round(build_s, 4),
         "cache_load_one_ms": round(1000 * statistics.median(one), 2),
         "cache_load_all_s": round(all_s, 4),
-        "cache_tickers": len(everything),
+        "cache_tickers": everything.index.get_level_values("ticker").nunique(),
     }
 
 
