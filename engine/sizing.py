@@ -1,0 +1,177 @@
+"""Position sizing: fractional Kelly from calibrated P(up), volatility targeting, caps,
+ATR stops by regime and take-profits at a reward:risk multiple.
+
+Every cap that binds is named in ``binding`` so the analyst sees why a weight is what it
+is. Inputs are one row per ticker at the decision date (data <= that date only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.features.regime import is_bull
+
+SIZING_COLUMNS = (
+    "side",
+    "kelly",
+    "weight",
+    "shares",
+    "stop",
+    "take_profit",
+    "trailing",
+    "binding",
+)
+
+
+@dataclass(frozen=True)
+class SizingParams:
+    """Sizing rules; defaults follow the seeds (0.25 Kelly, 15% vol target, 5% per ticker)."""
+
+    kelly_fraction: float = 0.25
+    kelly_cap: float = 0.20
+    min_edge: float = 0.0  # |P(up) - 0.5| below this -> no position
+    long_short: bool = False
+    target_vol: float = 0.15
+    assumed_correlation: float = 0.3
+    max_weight: float = 0.05
+    gross_limit: float = 1.0
+    sector_limit_bull: float = 0.40
+    sector_limit_bear: float = 0.20
+    stop_atr: float = 2.0
+    stop_atr_bull: float = 2.5
+    stop_atr_bear: float = 1.5
+    reward_risk: float = 2.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "kelly_fraction": 0 < self.kelly_fraction <= 1,
+            "max_weight": 0 < self.max_weight <= 1,
+            "gross_limit": 0 < self.gross_limit <= 2,
+            "target_vol": self.target_vol > 0,
+            "reward_risk": 2.0 <= self.reward_risk <= 2.5,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"sizing parameters out of range: {', '.join(bad)}")
+
+
+def kelly_fraction(p_up: np.ndarray, win_loss_ratio: float) -> np.ndarray:
+    """Full-Kelly stake for a bet won with probability p paying ``win_loss_ratio`` per unit
+    lost: f* = p - (1 - p) / b (negative means the bet has no edge)."""
+    p = np.asarray(p_up, dtype=float)
+    return p - (1.0 - p) / win_loss_ratio
+
+
+def ewma_volatility(returns: pd.DataFrame, halflife: int = 20) -> pd.Series:
+    """Annualized EWMA volatility of each column at its last row (rows <= t only)."""
+    variance = (returns**2).ewm(halflife=halflife, min_periods=halflife).mean().iloc[-1]
+    return np.sqrt(variance * 252.0)
+
+
+def garch_volatility(returns: pd.Series) -> float:
+    """Annualized one-step GARCH(1,1) volatility forecast (arch), from rows <= t only."""
+    from arch import arch_model  # noqa: PLC0415 - optional and slow to import
+
+    fitted = arch_model(100.0 * returns.dropna(), vol="GARCH", p=1, q=1, rescale=False).fit(
+        disp="off"
+    )
+    return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * 252.0) / 100.0)
+
+
+def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
+    risk = np.abs(weights) * vols
+    total = np.sum(risk) ** 2
+    own = np.sum(risk**2)
+    return float(np.sqrt(own + rho * (total - own)))
+
+
+def size_positions(
+    book: pd.DataFrame,
+    equity: float,
+    win_loss_ratio: float,
+    params: SizingParams | None = None,
+) -> pd.DataFrame:
+    """Weights, shares, stops and take-profits for one decision date.
+
+    Parameters
+    ----------
+    book : DataFrame indexed by ticker with columns ``p_up`` (calibrated), ``price``,
+        ``atr`` (in price units), ``volatility`` (annualized), ``regime_id`` and ``sector``.
+    equity : portfolio value to size against.
+    win_loss_ratio : average win over average loss, measured on training outcomes.
+
+    Returns
+    -------
+    DataFrame indexed by ticker with ``SIZING_COLUMNS``.
+    """
+    params = params or SizingParams()
+    p = book["p_up"].to_numpy(dtype=float)
+    edge_long = kelly_fraction(p, win_loss_ratio)
+    edge_short = kelly_fraction(1.0 - p, win_loss_ratio)
+    side = np.where(edge_long > 0, 1.0, 0.0)
+    if params.long_short:
+        side = np.where(edge_short > 0, -1.0, side)
+    side[np.abs(p - 0.5) < params.min_edge] = 0.0
+    edge = np.where(side > 0, edge_long, np.where(side < 0, edge_short, 0.0))
+    stake = np.clip(params.kelly_fraction * edge, 0.0, params.kelly_cap)
+    binding = [[] for _ in range(len(book))]
+    for i in np.flatnonzero(stake == params.kelly_cap):
+        binding[i].append("kelly cap")
+    weight = stake.copy()
+    over = weight > params.max_weight
+    weight[over] = params.max_weight
+    for i in np.flatnonzero(over):
+        binding[i].append("max weight per ticker")
+    regimes = book["regime_id"].to_numpy(dtype=float)
+    bull = np.isfinite(regimes) & is_bull(np.nan_to_num(regimes))
+    bear = np.isfinite(regimes) & ~bull
+    sector_limit = np.where(bull, params.sector_limit_bull, params.sector_limit_bear)
+    sectors = book["sector"].to_numpy()
+    for sector in pd.unique(sectors):
+        rows = sectors == sector
+        limit = sector_limit[rows].min()
+        total = weight[rows].sum()
+        if total > limit:
+            weight[rows] *= limit / total
+            for i in np.flatnonzero(rows & (weight > 0)):
+                binding[i].append(f"sector limit {limit:.0%} ({sector})")
+    vols = book["volatility"].to_numpy(dtype=float)
+    known = np.isfinite(vols)
+    weight[~known] = 0.0
+    for i in np.flatnonzero(~known & (stake > 0)):
+        binding[i].append("no volatility estimate")
+    portfolio_vol = _portfolio_vol(weight, np.nan_to_num(vols), params.assumed_correlation)
+    if portfolio_vol > params.target_vol:
+        weight *= params.target_vol / portfolio_vol
+        for i in np.flatnonzero(weight > 0):
+            binding[i].append(f"volatility target {params.target_vol:.0%}")
+    gross = weight.sum()
+    if gross > params.gross_limit:
+        weight *= params.gross_limit / gross
+        for i in np.flatnonzero(weight > 0):
+            binding[i].append(f"gross limit {params.gross_limit:.0%}")
+    price = book["price"].to_numpy(dtype=float)
+    # whole shares; the epsilon keeps 399.99999... (float error) from becoming 399
+    shares = np.where(price > 0, np.floor(weight * equity / price + 1e-9), 0.0) * side
+    multiple = np.where(
+        bull, params.stop_atr_bull, np.where(bear, params.stop_atr_bear, params.stop_atr)
+    )
+    risk = multiple * book["atr"].to_numpy(dtype=float)
+    stop = np.where(side != 0, price - side * risk, np.nan)
+    take_profit = np.where(side != 0, price + side * params.reward_risk * risk, np.nan)
+    return pd.DataFrame(
+        {
+            "side": side,
+            "kelly": edge,
+            "weight": weight * side,
+            "shares": shares,
+            "stop": stop,
+            "take_profit": take_profit,
+            "trailing": (side != 0) & bull,
+            "binding": [", ".join(reasons) for reasons in binding],
+        },
+        index=book.index,
+    )
