@@ -34,6 +34,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) -m engine.bench features
 	$(PY) -m engine.bench train
 	$(PY) -m engine.bench forecast
+	$(PY) -m engine.bench backtest
 
 clean-venv:
 	rm -rf $(VENV)

@@ -8,6 +8,7 @@ import os
 import platform
 from collections.abc import Sequence
 
+from engine.bench.backtest import run_backtest_bench
 from engine.bench.features import run_features_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
@@ -39,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     fc = commands.add_parser("forecast", help="forecasts with reasons from a warm store")
     fc.add_argument("--tickers", type=int, default=155)
     fc.add_argument("--days", type=int, default=1260)
+    backtest = commands.add_parser("backtest", help="155 x 1260 daily weights vs vectorbt")
+    backtest.add_argument("--tickers", type=int, default=155)
+    backtest.add_argument("--days", type=int, default=1260)
     args = parser.parse_args(argv)
     if args.name == "store":
         result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
@@ -48,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         result = run_train_bench(args.tickers, args.days)
     elif args.name == "forecast":
         result = run_forecast_bench(args.tickers, args.days)
+    elif args.name == "backtest":
+        result = run_backtest_bench(args.tickers, args.days)
     result = {"benchmark": args.name, **result, "machine": machine()}
     print(json.dumps(result, indent=2))
     return result

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from engine.bench.__main__ import main
 
 
@@ -38,3 +40,12 @@ def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
     forecast = main(["forecast", "--tickers", "12", "--days", "700"])
     assert forecast["tickers"] == 12 and forecast["forecast_s"] > 0 and forecast["with_reasons"]
     capsys.readouterr()
+
+
+def test_backtest_benchmark_agrees_with_vectorbt(capsys) -> None:
+    result = main(["backtest", "--tickers", "10", "--days", "200"])
+    capsys.readouterr()
+    for key in ("backtest_s", "peer_s", "ratio", "full_costs_backtest_s"):
+        assert result[key] > 0
+    assert result["equity_rel_diff"] < 1e-6
+    assert result["ratio"] == pytest.approx(result["backtest_s"] / result["peer_s"], rel=0.1)
