@@ -115,6 +115,67 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        4,
+        "paper trading ledger and backtest trials",
+        (
+            """CREATE TABLE paper_account (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                initial_cash REAL NOT NULL CHECK (initial_cash > 0),
+                created_utc TEXT NOT NULL,
+                halted INTEGER NOT NULL DEFAULT 0 CHECK (halted IN (0, 1)),
+                halt_reason TEXT NOT NULL DEFAULT ''
+            )""",
+            """CREATE TABLE paper_orders (
+                client_order_id TEXT PRIMARY KEY,
+                step_date TEXT NOT NULL,
+                ticker TEXT NOT NULL,
+                quantity REAL NOT NULL CHECK (quantity != 0),   -- signed: buy > 0
+                status TEXT NOT NULL CHECK (status IN ('open', 'filled', 'cancelled')),
+                stop REAL, take_profit REAL,
+                p_up REAL, run_id TEXT, reasons TEXT NOT NULL DEFAULT '',
+                note TEXT NOT NULL DEFAULT '',
+                created_utc TEXT NOT NULL
+            )""",
+            """CREATE TABLE paper_fills (
+                fill_id TEXT PRIMARY KEY,
+                client_order_id TEXT NOT NULL UNIQUE REFERENCES paper_orders(client_order_id),
+                fill_date TEXT NOT NULL,
+                ticker TEXT NOT NULL,
+                quantity REAL NOT NULL,
+                price REAL NOT NULL CHECK (price > 0),
+                fees REAL NOT NULL CHECK (fees >= 0),
+                created_utc TEXT NOT NULL
+            )""",
+            """CREATE TABLE paper_positions (
+                ticker TEXT PRIMARY KEY,
+                quantity REAL NOT NULL,
+                stop REAL, take_profit REAL
+            )""",
+            """CREATE TABLE paper_cash (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                balance REAL NOT NULL
+            )""",
+            """CREATE TABLE paper_steps (
+                step_date TEXT PRIMARY KEY,
+                equity REAL NOT NULL,
+                cash REAL NOT NULL,
+                peak_equity REAL NOT NULL,
+                orders INTEGER NOT NULL,
+                fills INTEGER NOT NULL,
+                guardrail TEXT NOT NULL DEFAULT '',
+                completed_utc TEXT NOT NULL
+            )""",
+            """CREATE TABLE backtest_trials (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,                     -- 'backtest' or 'ablation'
+                label TEXT NOT NULL,
+                sharpe_per_period REAL,
+                days INTEGER,
+                created_utc TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

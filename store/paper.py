@@ -1,0 +1,196 @@
+"""The paper-trading ledger: account, orders, fills, positions, cash, daily steps.
+
+Positions and cash are kept up to date with every fill, and ``replay`` rebuilds both from
+the fills alone, so the two can be compared at any time. A fill id can be recorded once:
+a duplicate is ignored.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlite_utils import Database
+
+from store.db import StoreError, write_transaction
+from store.migrations import utc_now
+
+ORDER_COLUMNS = (
+    "client_order_id", "step_date", "ticker", "quantity", "status", "stop", "take_profit",
+    "p_up", "run_id", "reasons", "note", "created_utc",
+)  # fmt: skip
+FILL_COLUMNS = ("fill_id", "client_order_id", "fill_date", "ticker", "quantity", "price", "fees")
+STEP_COLUMNS = ("step_date", "equity", "cash", "peak_equity", "orders", "fills", "guardrail")
+
+
+class PaperLedger:
+    """Tables ``paper_*``. Writes run inside the caller's transaction, or their own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _frame(self, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pd.DataFrame:
+        return pd.DataFrame(self.db.execute(sql, params).fetchall(), columns=list(columns))
+
+    # --- account ---------------------------------------------------------------------
+
+    def open_account(self, initial_cash: float) -> None:
+        """Create the account with its starting cash (a no-op if it exists)."""
+        if initial_cash <= 0:
+            raise StoreError("initial cash must be positive")
+        with write_transaction(self.db):
+            if self.account() is None:
+                self.db.execute(
+                    "INSERT INTO paper_account (id, initial_cash, created_utc) VALUES (1, ?, ?)",
+                    (initial_cash, utc_now()),
+                )
+                self.db.execute(
+                    "INSERT INTO paper_cash (id, balance) VALUES (1, ?)", (initial_cash,)
+                )
+
+    def account(self) -> dict | None:
+        row = self.db.execute(
+            "SELECT initial_cash, created_utc, halted, halt_reason FROM paper_account"
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "initial_cash": row[0],
+            "created_utc": row[1],
+            "halted": bool(row[2]),
+            "halt_reason": row[3],
+        }
+
+    def set_halt(self, halted: bool, reason: str = "") -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE paper_account SET halted = ?, halt_reason = ? WHERE id = 1",
+                (int(halted), reason),
+            )
+
+    # --- orders and fills ------------------------------------------------------------
+
+    def add_order(self, order: dict) -> bool:
+        """Insert an open order; False (and nothing written) if its id exists already."""
+        values = {**order, "status": "open", "created_utc": utc_now()}
+        values.setdefault("note", "")
+        names = [c for c in ORDER_COLUMNS if c in values]
+        with write_transaction(self.db):
+            cursor = self.db.execute(
+                f"INSERT OR IGNORE INTO paper_orders ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' * len(names))})",
+                tuple(values[n] for n in names),
+            )
+        return cursor.rowcount == 1
+
+    def record_fill(self, fill: dict) -> bool:
+        """Book a fill: position, cash and order status change with it, in one transaction.
+
+        Returns False, changing nothing, when the fill id (or a fill of the same order) is
+        already recorded.
+        """
+        with write_transaction(self.db):
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO paper_fills (fill_id, client_order_id, fill_date, ticker,"
+                " quantity, price, fees, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (fill["fill_id"], fill["client_order_id"], fill["fill_date"], fill["ticker"],
+                 fill["quantity"], fill["price"], fill["fees"], utc_now()),
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                return False
+            self.db.execute(
+                "INSERT INTO paper_positions (ticker, quantity) VALUES (?, ?) "
+                "ON CONFLICT (ticker) DO UPDATE SET quantity = quantity + excluded.quantity",
+                (fill["ticker"], fill["quantity"]),
+            )
+            self.db.execute(
+                "UPDATE paper_cash SET balance = balance - ? WHERE id = 1",
+                (fill["quantity"] * fill["price"] + fill["fees"],),
+            )
+            self.db.execute(
+                "UPDATE paper_orders SET status = 'filled' WHERE client_order_id = ?",
+                (fill["client_order_id"],),
+            )
+            self.db.execute("DELETE FROM paper_positions WHERE quantity = 0")
+        return True
+
+    def set_levels(self, ticker: str, stop: float | None, take_profit: float | None) -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE paper_positions SET stop = ?, take_profit = ? WHERE ticker = ?",
+                (stop, take_profit, ticker),
+            )
+
+    def set_note(self, client_order_id: str, note: str) -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE paper_orders SET note = ? WHERE client_order_id = ?",
+                (note[:2000], client_order_id),
+            )
+
+    def cancel_open_orders(self) -> int:
+        with write_transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE paper_orders SET status = 'cancelled' WHERE status = 'open'"
+            )
+        return cursor.rowcount
+
+    # --- steps -----------------------------------------------------------------------
+
+    def record_step(self, step: dict) -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                f"INSERT INTO paper_steps ({', '.join(STEP_COLUMNS)}, completed_utc) "
+                f"VALUES ({', '.join('?' * len(STEP_COLUMNS))}, ?)",
+                (*(step[c] for c in STEP_COLUMNS), utc_now()),
+            )
+
+    def step_done(self, step_date: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM paper_steps WHERE step_date = ?", (step_date,)
+            ).fetchone()
+            is not None
+        )
+
+    # --- reads -----------------------------------------------------------------------
+
+    def cash(self) -> float:
+        row = self.db.execute("SELECT balance FROM paper_cash WHERE id = 1").fetchone()
+        if row is None:
+            raise StoreError("no paper account: open one first")
+        return float(row[0])
+
+    def positions(self) -> pd.DataFrame:
+        return self._frame(
+            "SELECT ticker, quantity, stop, take_profit FROM paper_positions ORDER BY ticker",
+            ("ticker", "quantity", "stop", "take_profit"),
+        )
+
+    def orders(self, status: str | None = None) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(ORDER_COLUMNS)} FROM paper_orders"
+        params: tuple = ()
+        if status:
+            sql += " WHERE status = ?"
+            params = (status,)
+        return self._frame(sql + " ORDER BY step_date, client_order_id", ORDER_COLUMNS, params)
+
+    def fills(self) -> pd.DataFrame:
+        return self._frame(
+            f"SELECT {', '.join(FILL_COLUMNS)} FROM paper_fills ORDER BY fill_date, fill_id",
+            FILL_COLUMNS,
+        )
+
+    def steps(self) -> pd.DataFrame:
+        return self._frame(
+            f"SELECT {', '.join(STEP_COLUMNS)} FROM paper_steps ORDER BY step_date", STEP_COLUMNS
+        )
+
+    def replay(self) -> tuple[dict[str, float], float]:
+        """Positions and cash rebuilt from the account's starting cash and its fills only."""
+        account = self.account()
+        if account is None:
+            raise StoreError("no paper account: open one first")
+        fills = self.fills()
+        positions = fills.groupby("ticker")["quantity"].sum()
+        cash = account["initial_cash"] - float((fills["quantity"] * fills["price"]).sum())
+        cash -= float(fills["fees"].sum())
+        return {t: float(q) for t, q in positions.items() if q != 0}, cash

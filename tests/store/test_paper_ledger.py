@@ -1,0 +1,133 @@
+"""The paper ledger under random orders, fills, price moves and steps (Hypothesis)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from engine.paper import equity_of
+from store.db import StoreError, open_db
+from store.paper import PaperLedger
+
+TICKERS = ("AAA", "BBB", "CCC")
+INITIAL = 100_000.0
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.TemporaryDirectory()
+        self.db = open_db(Path(self.folder.name) / "ledger.db")
+        self.ledger = PaperLedger(self.db)
+        self.ledger.open_account(INITIAL)
+        self.open: list[tuple[str, str, float]] = []
+        self.fills: list[tuple[str, float, float, float]] = []
+        self.marks = {t: 50.0 for t in TICKERS}
+        self.counter = 0
+        self.step = 0
+
+    def teardown(self) -> None:
+        self.db.close()
+        self.folder.cleanup()
+
+    @rule(ticker=st.sampled_from(TICKERS), quantity=st.integers(-200, 200).filter(bool))
+    def place_order(self, ticker: str, quantity: int) -> None:
+        self.counter += 1
+        order_id = f"o{self.counter}"
+        assert self.ledger.add_order(
+            {
+                "client_order_id": order_id,
+                "step_date": "2024-01-02",
+                "ticker": ticker,
+                "quantity": quantity,
+            }
+        )
+        assert not self.ledger.add_order(  # the same client order id is refused
+            {
+                "client_order_id": order_id,
+                "step_date": "2024-01-02",
+                "ticker": ticker,
+                "quantity": 1,
+            }
+        )
+        self.open.append((order_id, ticker, float(quantity)))
+
+    @precondition(lambda self: self.open)
+    @rule(data=st.data(), price=st.floats(1.0, 500.0), fees=st.floats(0.0, 20.0))
+    def fill(self, data, price: float, fees: float) -> None:
+        order_id, ticker, quantity = self.open.pop(data.draw(st.integers(0, len(self.open) - 1)))
+        fill = {
+            "fill_id": f"f-{order_id}",
+            "client_order_id": order_id,
+            "fill_date": "2024-01-03",
+            "ticker": ticker,
+            "quantity": quantity,
+            "price": price,
+            "fees": fees,
+        }
+        assert self.ledger.record_fill(fill)
+        assert not self.ledger.record_fill(fill)  # a duplicate fill id is ignored
+        assert not self.ledger.record_fill(
+            {**fill, "fill_id": f"g-{order_id}"}
+        )  # one fill per order
+        self.fills.append((ticker, quantity, price, fees))
+
+    @rule(ticker=st.sampled_from(TICKERS), price=st.floats(1.0, 500.0))
+    def move_price(self, ticker: str, price: float) -> None:
+        self.marks[ticker] = price
+
+    @rule()
+    def step(self) -> None:
+        self.step += 1
+        positions = self.ledger.positions()
+        equity = equity_of(self.ledger.cash(), positions, pd.Series(self.marks))
+        self.ledger.record_step(
+            {
+                "step_date": f"s{self.step:04d}",
+                "equity": equity,
+                "cash": self.ledger.cash(),
+                "peak_equity": equity,
+                "orders": 0,
+                "fills": 0,
+                "guardrail": "",
+            }
+        )
+        assert self.ledger.step_done(f"s{self.step:04d}")
+
+    @invariant()
+    def books_balance(self) -> None:
+        expected = {}
+        for ticker, quantity, _, _ in self.fills:
+            expected[ticker] = expected.get(ticker, 0.0) + quantity
+        expected = {t: q for t, q in expected.items() if q != 0}
+        stored = dict(
+            zip(self.ledger.positions()["ticker"], self.ledger.positions()["quantity"], strict=True)
+        )
+        assert stored == pytest.approx(expected)
+        cash = INITIAL - sum(q * p + f for _, q, p, f in self.fills)
+        assert self.ledger.cash() == pytest.approx(cash, rel=1e-12, abs=1e-6)
+        marked = sum(q * self.marks[t] for t, q in expected.items())
+        equity = equity_of(self.ledger.cash(), self.ledger.positions(), pd.Series(self.marks))
+        assert equity == pytest.approx(cash + marked, rel=1e-12, abs=1e-6)
+        replayed_positions, replayed_cash = self.ledger.replay()
+        assert replayed_positions == pytest.approx(stored)
+        assert replayed_cash == pytest.approx(self.ledger.cash(), rel=1e-12, abs=1e-6)
+
+
+LedgerMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+TestLedger = LedgerMachine.TestCase
+
+
+def test_ledger_refuses_reads_without_an_account(db_path) -> None:
+    with open_db(db_path) as db:
+        ledger = PaperLedger(db)
+        with pytest.raises(StoreError, match="no paper account"):
+            ledger.cash()
+        with pytest.raises(StoreError, match="initial cash must be positive"):
+            ledger.open_account(0)
