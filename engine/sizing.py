@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.features.panel import shift, to_wide, true_range, wilder
 from engine.features.regime import is_bull
 
 SIZING_COLUMNS = (
@@ -79,6 +80,16 @@ def garch_volatility(returns: pd.Series) -> float:
         disp="off"
     )
     return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * 252.0) / 100.0)
+
+
+def average_true_range(prices: pd.DataFrame, period: int = 14) -> pd.Series:
+    """ATR (price units) of each ticker at its last row; close-only tickers get Wilder's
+    average of absolute close-to-close moves instead (a proxy: no high/low to measure)."""
+    panel = to_wide(prices)
+    true_atr = wilder(true_range(panel), period)
+    proxy = wilder(np.abs(panel.close - shift(panel.close)), period)
+    last = np.where(np.isfinite(true_atr[-1]), true_atr[-1], proxy[-1])
+    return pd.Series(last, index=list(panel.tickers))
 
 
 def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:

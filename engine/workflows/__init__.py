@@ -3,6 +3,7 @@
 ``data``: prices in (refresh, CSV import, quality gate), watchlists, stored prices out.
 ``features``: the feature cache, market context and regime.
 ``models``: training (in-process or as a job), the run registry, bundles, forecasts.
+``paper``: the paper-trading step, its guardrails and journal.
 """
 
 from engine.workflows.data import (
@@ -52,6 +53,13 @@ from engine.workflows.models import (
     train_model,
     training_status,
 )
+from engine.workflows.paper import (
+    PaperStepResult,
+    load_paper_state,
+    paper_step,
+    resume_paper_trading,
+    set_order_note,
+)
 from store.db import StoreError
 from store.models import TrainingBusyError
 from store.watchlists import WatchlistError
@@ -61,6 +69,7 @@ __all__ = [
     "DEFAULT_WATCHLIST",
     "DEFAULT_WATCHLISTS",
     "OUTCOME_COLUMNS",
+    "PaperStepResult",
     "DbPath",
     "FeatureBuildResult",
     "IngestResult",
@@ -88,16 +97,20 @@ __all__ = [
     "load_market_context",
     "load_model",
     "load_oos_predictions",
+    "load_paper_state",
     "load_prices",
     "load_regime_history",
     "load_run",
     "load_runs",
     "load_watchlist",
     "load_watchlists",
+    "paper_step",
     "read_training_log",
     "refresh_data",
+    "resume_paper_trading",
     "save_watchlist",
     "seed_watchlists",
+    "set_order_note",
     "store_path",
     "train_model",
     "training_status",

@@ -1,0 +1,150 @@
+"""The paper step on the sample store: orders, fills at the next session, idempotence,
+stale data, guardrails, and a SIGKILL in the middle of steps."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.data.calendar import sessions_between
+from engine.learner import LearnerParams
+from engine.paper import PaperParams
+from engine.training import TrainConfig
+from store.db import open_db
+from store.paper import PaperLedger
+from tests.conftest import store_digest
+
+TICKERS = ["AAPL", "JPM", "KO", "XOM", "MSFT", "PG"]
+CONFIG = TrainConfig(
+    tuple(TICKERS),
+    pd.Timestamp("2014-01-01"),
+    pd.Timestamp("2018-06-29"),
+    train_months=12,
+    test_months=6,
+    n_boot=20,
+    learner=LearnerParams(n_estimators=150),
+)
+DAYS = sessions_between(pd.Timestamp("2018-07-02"), pd.Timestamp("2018-08-31"))
+LOOSE = PaperParams(daily_loss_limit=0.5, circuit_breaker=0.9)
+
+
+@pytest.fixture(scope="module")
+def trained_store(_seeded_template, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("paper") / "template.db"
+    path.write_bytes(Path(_seeded_template).read_bytes())
+    record = workflows.train_model(path, CONFIG)
+    workflows.activate_run(path, record["run_id"])
+    return path
+
+
+@pytest.fixture
+def store(trained_store, tmp_path) -> Path:
+    path = tmp_path / "paper.db"
+    path.write_bytes(trained_store.read_bytes())
+    return path
+
+
+def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
+    first = workflows.paper_step(store, DAYS[0], TICKERS, params=LOOSE)
+    assert first.status == "done" and first.fills == 0
+    state = workflows.load_paper_state(store)
+    placed = state["orders"]
+    assert len(placed) == first.orders and (placed["status"] == "open").all()
+    assert placed["client_order_id"].str.startswith("20180702-").all()
+    second = workflows.paper_step(store, DAYS[1], TICKERS, params=LOOSE)
+    assert second.fills == first.orders
+    state = workflows.load_paper_state(store)
+    fills = state["fills"]
+    assert (fills["fill_date"] == "2018-07-03").all()
+    prices = workflows.load_prices(store, TICKERS)
+    close = prices[prices["date"] == DAYS[1]].set_index("ticker")["close"]  # close-only source
+    for fill in fills.itertuples():
+        slip = 1 + (0.0005 if fill.quantity > 0 else -0.0005)
+        assert fill.price == pytest.approx(close[fill.ticker] * slip)
+    positions, cash = state["replay"]
+    assert positions == dict(
+        zip(state["positions"]["ticker"], state["positions"]["quantity"], strict=True)
+    )
+    assert cash == pytest.approx(state["cash"])
+    assert state["positions"]["stop"].notna().all()
+
+
+def test_the_same_step_twice_changes_nothing(store) -> None:
+    workflows.paper_step(store, DAYS[0], TICKERS, params=LOOSE)
+    before = store_digest(store)
+    again = workflows.paper_step(store, DAYS[0], TICKERS, params=LOOSE)
+    assert again.status == "already done"
+    assert store_digest(store) == before
+
+
+def test_stale_data_blocks_the_step(store) -> None:
+    result = workflows.paper_step(store, pd.Timestamp("2023-01-04"), TICKERS, params=LOOSE)
+    assert result.status == "blocked" and "Stale data" in result.message
+    assert "AAPL (last close 2022-12-28)" in result.message
+
+
+def test_a_tripped_circuit_breaker_blocks_new_orders_until_resumed(store) -> None:
+    workflows.paper_step(store, DAYS[0], TICKERS, params=LOOSE)
+    tight = PaperParams(circuit_breaker=1e-9)  # any dip from the peak trips it
+    tripped = None
+    for day in DAYS[1:15]:
+        result = workflows.paper_step(store, day, TICKERS, params=tight)
+        if result.guardrail:
+            tripped = result
+            break
+    assert tripped is not None and "circuit breaker" in tripped.guardrail and tripped.orders == 0
+    state = workflows.load_paper_state(store)
+    assert state["account"]["halted"]
+    nxt = DAYS[DAYS.get_loc(tripped.step_date) + 1]
+    blocked = workflows.paper_step(store, nxt, TICKERS, params=LOOSE)
+    assert blocked.orders == 0 and "paused by the circuit breaker" in blocked.guardrail
+    workflows.resume_paper_trading(store)
+    resumed = workflows.paper_step(store, DAYS[DAYS.get_loc(nxt) + 1], TICKERS, params=LOOSE)
+    assert resumed.guardrail == "" and not workflows.load_paper_state(store)["account"]["halted"]
+
+
+def _run_steps(path: str, days: list) -> None:
+    for day in days:
+        workflows.paper_step(path, day, TICKERS, params=LOOSE)
+
+
+def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "__main__", type(sys)("__main__"))  # AppTest leaks app.py
+    days = list(DAYS[:12])
+    context = multiprocessing.get_context("spawn")
+    rng = random.Random(5)
+    for _ in range(3):
+        child = context.Process(target=_run_steps, args=(str(store), days))
+        child.start()
+        time.sleep(rng.uniform(1.0, 6.0))
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        with sqlite3.connect(store) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        state = workflows.load_paper_state(store)
+        orders, fills = state["orders"], state["fills"]
+        filled = set(orders.loc[orders["status"] == "filled", "client_order_id"])
+        assert filled == set(fills["client_order_id"])  # an order is filled iff its fill exists
+        steps = state["steps"]["step_date"].tolist()
+        assert steps == sorted(set(steps))
+        assert set(orders["step_date"]) <= set(steps)  # no order without its step
+        positions, cash = state["replay"]
+        assert cash == pytest.approx(state["cash"])
+    _run_steps(str(store), days)  # finish what was interrupted
+    steps = workflows.load_paper_state(store)["steps"]["step_date"].tolist()
+    assert steps == [f"{d:%Y-%m-%d}" for d in days]
+    with open_db(store) as db:
+        ledger = PaperLedger(db)
+        fill = ledger.fills().iloc[0].to_dict()
+        assert not ledger.record_fill({**fill, "client_order_id": fill["client_order_id"]})
