@@ -14,6 +14,8 @@ PAGES = [
     st.Page("pages/forecasts.py", title="Forecasts", icon=":material/trending_up:"),
     st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+    st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
+    st.Page("pages/paper.py", title="Paper trading", icon=":material/account_balance:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 # config.toml hides the sidebar menu (see its showSidebarNavigation)

@@ -1,7 +1,8 @@
 """Daily portfolio backtest with costs that are never zero.
 
 A target weight decided at the close of day t is traded on day t+1, at the open or at the
-close (``execution``). Orders rebalance to the target weight of the portfolio's value at
+close (``execution``; a bar with no open, as in close-only sources, trades at its close).
+Orders rebalance to the target weight of the portfolio's value at
 the execution prices, sells before buys; a buy larger than the cash left is cut to what the
 cash pays for. Stops and take-profits set at entry trigger on later bars' low/high (a bar
 that touches both counts as the stop; a gap through fills at the open). After an exit the
@@ -162,8 +163,10 @@ def run_backtest(
     measured = np.isfinite(impact_scale)
     fallback = config.costs.impact_unknown_bps / 1e4
 
+    # a close-only source has no open to trade at: such a bar trades at its close
+    opens = np.where(np.isfinite(panel.open), panel.open, panel.close)
     equity, cash, held, costs, *log = simulate(
-        panel.open,
+        opens,
         panel.high,
         panel.low,
         panel.close,

@@ -258,3 +258,16 @@ def render_runs(path: str) -> None:
         if right.button("Make active", key="runs.activate"):
             workflows.activate_run(path, chosen)
             st.rerun()
+
+
+def statistics_table(statistics: dict) -> pd.DataFrame:
+    """Backtest statistics as rows: estimate and interval, or a single value."""
+    rows = []
+    for name, value in statistics.items():
+        if hasattr(value, "estimate"):
+            rows.append(
+                {"statistic": name, "value": value.estimate, "low": value.low, "high": value.high}
+            )
+        else:
+            rows.append({"statistic": name, "value": float(value), "low": None, "high": None})
+    return pd.DataFrame(rows)

@@ -6,6 +6,7 @@
 ``paper``: the paper-trading step, its guardrails and journal.
 """
 
+from engine.workflows.backtests import ModelBacktest, run_model_backtest
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
     DEFAULT_WATCHLISTS,
@@ -73,6 +74,7 @@ __all__ = [
     "DbPath",
     "FeatureBuildResult",
     "IngestResult",
+    "ModelBacktest",
     "StoreError",
     "TrainingBusyError",
     "TrainingJob",
@@ -108,6 +110,7 @@ __all__ = [
     "read_training_log",
     "refresh_data",
     "resume_paper_trading",
+    "run_model_backtest",
     "save_watchlist",
     "seed_watchlists",
     "set_order_note",

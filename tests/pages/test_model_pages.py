@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from engine import workflows
 from engine.learner import LearnerParams
 from engine.training import TrainConfig
+from store.db import open_db
+from store.paper import PaperLedger
 from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 SMALL = TrainConfig(
@@ -108,3 +110,45 @@ def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded
     assert runs.loc[runs["run"] == launched, "status"].item() == "complete"
     at.button(key="runs.activate").click().run()
     assert workflows.load_runs(seeded_db).set_index("run_id").at[launched, "active"]
+
+
+def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> None:
+    app, record = trained_app
+    at = open_page(app, "backtest")
+    assert any("Run backtest" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Run backtest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Trials counted"] == "1"
+    stats = at.dataframe[0].value.set_index("statistic")
+    assert stats.loc["sharpe", "low"] <= stats.loc["sharpe", "value"] <= stats.loc["sharpe", "high"]
+    assert stats.loc["costs", "value"] > 0
+    assert len(at.get("plotly_chart")) == 1
+    next(b for b in at.button if b.label == "Run backtest").click().run()
+    assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
+
+
+def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
+    trained_app, seeded_db
+) -> None:
+    app, _ = trained_app
+    app.sidebar.date_input(key="global.as_of").set_value(pd.Timestamp("2022-12-27").date())
+    at = open_page(app, "paper")
+    assert any("No paper account yet" in i.value for i in at.info)
+    at.button(key="paper.step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Step 2022-12-27" in s.value for s in at.success)
+    journal = next(d.value for d in at.dataframe if "client_order_id" in d.value.columns)
+    steps = workflows.load_paper_state(seeded_db)["steps"]
+    assert len(steps) == 1 and len(journal) == steps["orders"].iloc[0]
+    assert (journal["status"] == "open").all()
+    with open_db(seeded_db) as db:
+        PaperLedger(db).set_halt(True, "circuit breaker: equity -10.4% from its peak")
+    at.sidebar.date_input(key="global.as_of").set_value(pd.Timestamp("2022-12-28").date())
+    at.run()
+    at.button(key="paper.step").click().run()
+    assert any("paused by the circuit breaker" in w.value for w in at.warning)
+    assert any("Trading is paused" in e.value for e in at.error)
+    assert workflows.load_paper_state(seeded_db)["steps"]["orders"].iloc[-1] == 0
+    at.button(key="paper.resume").click().run()
+    assert not workflows.load_paper_state(seeded_db)["account"]["halted"]

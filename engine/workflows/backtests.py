@@ -1,0 +1,120 @@
+"""Backtesting a registered model: its walk-forward predictions, sized, traded with costs."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    buy_and_hold,
+    compute_statistics,
+    run_backtest,
+)
+from engine.data.sample import SECTORS
+from engine.features.panel import shift, to_wide, true_range, wilder
+from engine.sizing import SizingParams, size_positions
+from engine.workflows.data import DbPath, load_prices
+from engine.workflows.models import load_model, load_oos_predictions
+from store.db import open_db
+from store.trials import TrialRepository
+
+INDEX_TICKER = "^GSPC"
+
+
+@dataclass(frozen=True)
+class ModelBacktest:
+    """The strategy, its benchmarks, statistics with intervals and the trial count."""
+
+    run_id: str
+    result: BacktestResult
+    statistics: dict
+    benchmarks: dict[str, pd.Series]
+    n_trials: int
+
+
+def _sized_weights(panel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams):
+    """Target weights, stops, take-profits and trailing flags (T x N) from P(up) by date."""
+    shape = panel.close.shape
+    weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
+    trailing = np.zeros(shape, dtype=bool)
+    atr = wilder(true_range(panel), 14)
+    proxy = wilder(np.abs(panel.close - shift(panel.close)), 14)
+    atr = np.where(np.isfinite(atr), atr, proxy)
+    returns = pd.DataFrame(panel.close).pct_change(fill_method=None)
+    vol = np.sqrt((returns**2).ewm(halflife=20, min_periods=20).mean().to_numpy() * 252.0)
+    p_up = (
+        predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
+    )
+    regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
+    sectors = [SECTORS.get(t, t) for t in panel.tickers]
+    for i in np.flatnonzero(p_up.notna().any(axis=1).to_numpy()):
+        book = pd.DataFrame(
+            {
+                "p_up": p_up.iloc[i].to_numpy(),
+                "price": panel.close[i],
+                "atr": atr[i],
+                "volatility": vol[i],
+                "regime_id": regime.iloc[i],
+                "sector": sectors,
+            },
+            index=list(panel.tickers),
+        )
+        known = book["p_up"].notna().to_numpy()
+        sized = size_positions(book[known], 1.0, ratio, sizing)
+        weights[i] = 0.0
+        weights[i, known] = sized["weight"].to_numpy()
+        stops[i, known] = sized["stop"].to_numpy()
+        targets[i, known] = sized["take_profit"].to_numpy()
+        trailing[i, known] = sized["trailing"].to_numpy()
+    return weights, stops, targets, trailing
+
+
+def run_model_backtest(
+    db_path: DbPath,
+    run_id: str | None = None,
+    *,
+    config: BacktestConfig | None = None,
+    sizing: SizingParams | None = None,
+    n_boot: int = 300,
+) -> ModelBacktest:
+    """Backtest a run's out-of-sample forecasts (never its in-sample fit) with costs, and
+    record the trial. Benchmarks: equal-weight buy-and-hold of the same tickers, and the
+    index where it is stored."""
+    config = config or BacktestConfig()
+    predictions, record = load_oos_predictions(db_path, run_id)
+    model, _ = load_model(db_path, record["run_id"])
+    tickers = sorted(predictions.index.get_level_values("ticker").unique())
+    dates = predictions.index.get_level_values("date")
+    prices = load_prices(db_path, [*tickers, INDEX_TICKER], start=dates.min(), end=dates.max())
+    panel = to_wide(prices[prices["ticker"].isin(tickers)])
+    up, down = model.outcome_returns_
+    ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
+    weights, stops, targets, trailing = _sized_weights(
+        panel, predictions, ratio, sizing or SizingParams()
+    )
+    result = run_backtest(
+        panel, weights, stops=stops, take_profits=targets, trailing=trailing, config=config
+    )
+    returns = result.equity.pct_change().dropna().to_numpy()
+    per_period = (
+        float(np.mean(returns) / np.std(returns, ddof=1)) if np.std(returns) > 0 else np.nan
+    )
+    with closing(open_db(db_path)) as db:
+        trials = TrialRepository(db)
+        trials.record("backtest", record["run_id"], per_period, len(returns))
+        n_trials, variance = trials.summary()
+    statistics = compute_statistics(
+        result, n_trials=n_trials, trial_sharpe_variance=variance, n_boot=n_boot
+    )
+    benchmarks = {"equal-weight buy and hold": buy_and_hold(panel).equity}
+    index = prices[prices["ticker"] == INDEX_TICKER]
+    if len(index):
+        benchmarks["index (^GSPC)"] = (
+            buy_and_hold(to_wide(index)).equity.reindex(panel.dates).ffill()
+        )
+    return ModelBacktest(record["run_id"], result, statistics, benchmarks, n_trials)

@@ -1,0 +1,103 @@
+"""Paper trading: run the daily step, follow equity, positions, orders and fills."""
+
+import pandas as pd
+import streamlit as st
+
+from engine import workflows
+from engine.display.trading import plot_equity_curves
+from engine.paper import equity_of
+from pages.common import cached_prices, global_params
+
+params = global_params()
+st.title("Paper trading")
+as_of = pd.Timestamp(params.as_of)
+left, right = st.columns([2, 3])
+if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.step"):
+    try:
+        with st.spinner("Filling, marking, checking guardrails, forecasting..."):
+            result = workflows.paper_step(params.db_path, as_of, list(params.tickers))
+    except (ValueError, workflows.StoreError) as exc:
+        st.error(str(exc))
+    else:
+        show = {"done": st.success, "already done": st.info}.get(result.status, st.error)
+        show(result.message)
+        if result.guardrail:
+            st.warning(f"Guardrail: {result.guardrail}")
+try:
+    state = workflows.load_paper_state(params.db_path)
+except workflows.StoreError:
+    st.info("No paper account yet: run a first step (it opens the account with $1,000,000).")
+    st.stop()
+
+account, steps = state["account"], state["steps"]
+if account["halted"]:
+    st.error(f"Trading is paused. {account['halt_reason']}")
+    if right.button("Resume trading", key="paper.resume"):
+        workflows.resume_paper_trading(params.db_path)
+        st.rerun()
+held = state["positions"]
+tickers = tuple(sorted(set(held["ticker"]) | set(params.tickers)))
+prices = cached_prices(params.db_path, params.version, tickers)
+prices = prices[prices["date"] <= as_of]
+marks = prices.groupby("ticker")["close"].last()
+equity = equity_of(state["cash"], held, marks)
+initial = account["initial_cash"]
+previous = float(steps["equity"].iloc[-2]) if len(steps) > 1 else initial
+cols = st.columns(4)
+cols[0].metric("Equity", f"{equity:,.0f}")
+cols[1].metric("Cash", f"{state['cash']:,.0f}")
+cols[2].metric("P&L today", f"{equity - previous:+,.0f}")
+cols[3].metric("P&L since start", f"{equity - initial:+,.0f}", f"{equity / initial - 1:+.2%}")
+
+if len(steps) > 1:
+    curve = steps.set_index(pd.to_datetime(steps["step_date"]))["equity"]
+    watched = prices[prices["ticker"].isin(params.tickers)].pivot(
+        index="date", columns="ticker", values="close"
+    )
+    watched = watched.loc[curve.index.min() :]
+    benchmark = (watched / watched.iloc[0]).mean(axis=1) * initial
+    st.plotly_chart(
+        plot_equity_curves({"paper account": curve, "watchlist, equal weight": benchmark}),
+        key="paper.equity",
+    )
+
+st.subheader("Positions")
+positions = held.assign(mark=held["ticker"].map(marks), value=lambda f: f["quantity"] * f["mark"])
+st.dataframe(positions, hide_index=True, key="paper.positions")
+
+st.subheader("Journal")
+orders, fills = state["orders"], state["fills"]
+journal = orders.merge(
+    fills[["client_order_id", "fill_date", "price", "fees"]], on="client_order_id", how="left"
+)
+c1, c2 = st.columns(2)
+status = c1.multiselect(
+    "Status", ["open", "filled", "cancelled"], ["open", "filled"], key="paper.status"
+)
+ticker = c2.text_input("Ticker contains", key="paper.ticker").strip().upper()
+shown = journal[journal["status"].isin(status)]
+if ticker:
+    shown = shown[shown["ticker"].str.contains(ticker, regex=False)]
+st.dataframe(
+    shown.sort_values("created_utc", ascending=False), hide_index=True, key="paper.journal"
+)
+st.download_button(
+    "Journal as CSV",
+    shown.to_csv(index=False).encode(),
+    file_name="paper_journal.csv",
+    mime="text/csv",
+    key="paper.download",
+)
+if len(journal):
+    with st.form("paper.note_form"):
+        order_id = st.selectbox("Order", journal["client_order_id"], key="paper.note_order")
+        note = st.text_input("Note", key="paper.note")
+        if st.form_submit_button("Save note"):
+            workflows.set_order_note(params.db_path, order_id, note)
+            st.rerun()
+replayed, replay_cash = state["replay"]
+stored = dict(zip(held["ticker"], held["quantity"], strict=True))
+if replayed != stored or abs(replay_cash - state["cash"]) > 1e-6:
+    st.error("The journal's replay does not match the stored positions and cash.")
+else:
+    st.caption("Replaying the journal rebuilds these positions and this cash exactly.")

@@ -1,0 +1,34 @@
+"""Every backtest and ablation run is a trial: the Deflated Sharpe counts them all."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlite_utils import Database
+
+from store.db import write_transaction
+from store.migrations import utc_now
+
+
+class TrialRepository:
+    """The ``backtest_trials`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, kind: str, label: str, sharpe_per_period: float, days: int) -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                "INSERT INTO backtest_trials (kind, label, sharpe_per_period, days, created_utc) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (kind, label, float(sharpe_per_period), int(days), utc_now()),
+            )
+
+    def summary(self) -> tuple[int, float]:
+        """Number of trials and the variance of their per-period Sharpe ratios."""
+        values = np.array(
+            [r[0] for r in self.db.execute("SELECT sharpe_per_period FROM backtest_trials")],
+            dtype=float,
+        )
+        values = values[np.isfinite(values)]
+        variance = float(np.var(values, ddof=1)) if len(values) > 1 else 0.0
+        return len(values), variance
