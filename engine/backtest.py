@@ -238,7 +238,11 @@ def compute_statistics(
         "sortino": interval(sortino),
         "max_drawdown": interval(max_drawdown),
         "calmar": interval(calmar),
-        "win_rate": float((closes["realized_pnl"] > 0).mean()) if len(closes) else np.nan,
+        "win_rate": bootstrap_interval(
+            np.mean, (closes["realized_pnl"] > 0).to_numpy(dtype=float), n_boot=n_boot, seed=seed
+        )
+        if len(closes)
+        else Interval(np.nan, np.nan, np.nan),
         "trades": len(result.trades),
         "turnover": float(traded / result.equity.mean() / years) if years > 0 else np.nan,
         "exposure": float(result.gross_exposure.mean()),

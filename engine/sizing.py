@@ -45,6 +45,7 @@ class SizingParams:
     stop_atr_bull: float = 2.5
     stop_atr_bear: float = 1.5
     reward_risk: float = 2.0
+    vol_model: str = "ewma"  # or "garch" (arch's GARCH(1,1), one fit per ticker and date)
 
     def __post_init__(self) -> None:
         checks = {
@@ -53,6 +54,7 @@ class SizingParams:
             "gross_limit": 0 < self.gross_limit <= 2,
             "target_vol": self.target_vol > 0,
             "reward_risk": 2.0 <= self.reward_risk <= 2.5,
+            "vol_model": self.vol_model in ("ewma", "garch"),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -66,9 +68,9 @@ def kelly_fraction(p_up: np.ndarray, win_loss_ratio: float) -> np.ndarray:
     return p - (1.0 - p) / win_loss_ratio
 
 
-def ewma_volatility(returns: pd.DataFrame, halflife: int = 20) -> pd.Series:
-    """Annualized EWMA volatility of each column at its last row (rows <= t only)."""
-    variance = (returns**2).ewm(halflife=halflife, min_periods=halflife).mean().iloc[-1]
+def ewma_volatility(returns: pd.DataFrame, halflife: int = 20) -> pd.DataFrame:
+    """Annualized EWMA volatility of each column at every row (rows <= t only)."""
+    variance = (returns**2).ewm(halflife=halflife, min_periods=halflife).mean()
     return np.sqrt(variance * 252.0)
 
 

@@ -31,6 +31,9 @@ with st.form("backtest.form"):
     kelly = c2.number_input("Kelly fraction", 0.05, 1.0, 0.25, 0.05, key="backtest.kelly")
     cap = c3.number_input("Max weight per ticker", 0.01, 0.5, 0.05, 0.01, key="backtest.cap")
     long_short = c4.checkbox("Long-short", key="backtest.long_short")
+    estimated = st.checkbox(
+        "Half-spread from the Corwin-Schultz estimate where high/low exist", key="backtest.cs"
+    )
     submitted = st.form_submit_button("Run backtest", type="primary")
 
 if submitted:
@@ -47,6 +50,7 @@ if submitted:
                 params.db_path,
                 run["run_id"],
                 config=BacktestConfig(execution, costs=costs),
+                corwin_schultz_spread=estimated,
                 sizing=sizing,
             )
     except (ValueError, workflows.StoreError) as exc:

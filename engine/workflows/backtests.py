@@ -16,8 +16,9 @@ from engine.backtest import (
     run_backtest,
 )
 from engine.data.sample import SECTORS
-from engine.features.panel import shift, to_wide, true_range, wilder
-from engine.sizing import SizingParams, size_positions
+from engine.features.microstructure import corwin_schultz
+from engine.features.panel import rolling_mean, shift, to_wide, true_range, wilder
+from engine.sizing import SizingParams, ewma_volatility, size_positions
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import load_model, load_oos_predictions
 from store.db import open_db
@@ -45,8 +46,7 @@ def _sized_weights(panel, predictions: pd.DataFrame, ratio: float, sizing: Sizin
     atr = wilder(true_range(panel), 14)
     proxy = wilder(np.abs(panel.close - shift(panel.close)), 14)
     atr = np.where(np.isfinite(atr), atr, proxy)
-    returns = pd.DataFrame(panel.close).pct_change(fill_method=None)
-    vol = np.sqrt((returns**2).ewm(halflife=20, min_periods=20).mean().to_numpy() * 252.0)
+    vol = ewma_volatility(pd.DataFrame(panel.close).pct_change(fill_method=None)).to_numpy()
     p_up = (
         predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
     )
@@ -80,11 +80,14 @@ def run_model_backtest(
     *,
     config: BacktestConfig | None = None,
     sizing: SizingParams | None = None,
+    corwin_schultz_spread: bool = False,
     n_boot: int = 300,
 ) -> ModelBacktest:
     """Backtest a run's out-of-sample forecasts (never its in-sample fit) with costs, and
     record the trial. Benchmarks: equal-weight buy-and-hold of the same tickers, and the
-    index where it is stored."""
+    index where it is stored. With ``corwin_schultz_spread`` the half-spread is half the
+    20-day Corwin-Schultz estimate up to the day before (the fixed one where high/low are
+    missing)."""
     config = config or BacktestConfig()
     predictions, record = load_oos_predictions(db_path, run_id)
     model, _ = load_model(db_path, record["run_id"])
@@ -97,8 +100,17 @@ def run_model_backtest(
     weights, stops, targets, trailing = _sized_weights(
         panel, predictions, ratio, sizing or SizingParams()
     )
+    spread = None
+    if corwin_schultz_spread:
+        spread = shift(rolling_mean(corwin_schultz(panel.high, panel.low), 20)) / 2.0
     result = run_backtest(
-        panel, weights, stops=stops, take_profits=targets, trailing=trailing, config=config
+        panel,
+        weights,
+        stops=stops,
+        take_profits=targets,
+        trailing=trailing,
+        half_spread=spread,
+        config=config,
     )
     returns = result.equity.pct_change().dropna().to_numpy()
     per_period = (

@@ -12,7 +12,13 @@ from engine.data.calendar import last_session_on_or_before
 from engine.data.sample import SECTORS
 from engine.features.regime import REGIME_NAMES
 from engine.paper import PaperParams, check_guardrails, equity_of, fill_for, plan_orders
-from engine.sizing import SizingParams, average_true_range, ewma_volatility, size_positions
+from engine.sizing import (
+    SizingParams,
+    average_true_range,
+    ewma_volatility,
+    garch_volatility,
+    size_positions,
+)
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import forecast, load_model
 from store.db import StoreError, open_db, write_transaction
@@ -72,19 +78,24 @@ def _exits(positions: pd.DataFrame, today: pd.DataFrame) -> set[str]:
     return hit
 
 
-def _book(db_path: DbPath, tickers: list[str], day: pd.Timestamp, run_id: str | None):
+def _book(
+    db_path: DbPath, tickers: list[str], day: pd.Timestamp, run_id: str, sizing: SizingParams
+):
     """Forecasts and the sizing inputs for ``tickers`` as of ``day``."""
     forecasts = forecast(db_path, tickers, day, run_id=run_id)
     history = load_prices(db_path, list(forecasts.index), end=day)
     closes = history.pivot(index="date", columns="ticker", values="close")
+    returns = closes.pct_change(fill_method=None)
+    if sizing.vol_model == "garch":
+        volatility = pd.Series({t: garch_volatility(returns[t]) for t in returns.columns})
+    else:
+        volatility = ewma_volatility(returns).iloc[-1]
     book = pd.DataFrame(
         {
             "p_up": forecasts["p_up"],
             "price": closes.iloc[-1].reindex(forecasts.index),
             "atr": average_true_range(history).reindex(forecasts.index),
-            "volatility": ewma_volatility(closes.pct_change(fill_method=None)).reindex(
-                forecasts.index
-            ),
+            "volatility": volatility.reindex(forecasts.index),
             "regime_id": [
                 float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan
                 for n in forecasts["regime"]
@@ -144,7 +155,8 @@ def paper_step(
     orders = []
     if guard.allow_orders:
         model, record = load_model(db_path, run_id)
-        forecasts, book = _book(db_path, tickers, day, record["run_id"])
+        sizing = sizing or SizingParams()
+        forecasts, book = _book(db_path, tickers, day, record["run_id"], sizing)
         up, down = model.outcome_returns_
         ratio = abs(up / down) if down and np.isfinite(down) and down != 0 else 1.0
         sized = size_positions(book, equity, ratio, sizing)

@@ -1,0 +1,51 @@
+"""Backtesting a registered run: out-of-sample signals only, trials counted, spread options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.data.schema import FetchResult
+from engine.data.synthetic import make_panel
+from engine.learner import LearnerParams
+from engine.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    db = tmp_path_factory.mktemp("model_backtest") / "store.db"
+    panel = make_panel(12, 700, kind="planted", seed=31)
+    assert workflows.ingest(db, FetchResult("synthetic", panel.prices, True)).status == "ok"
+    tickers = tuple(sorted(panel.prices["ticker"].unique()))
+    config = TrainConfig(
+        tickers, train_months=12, test_months=3, n_boot=20, learner=LearnerParams(n_estimators=150)
+    )
+    record = workflows.train_model(db, config)
+    workflows.activate_run(db, record["run_id"])
+    return db, record
+
+
+def test_signals_start_where_the_walk_forward_starts_and_trials_add_up(synthetic_run) -> None:
+    db, record = synthetic_run
+    first = workflows.run_model_backtest(db, n_boot=50)
+    predictions, _ = workflows.load_oos_predictions(db)
+    first_signal = predictions.index.get_level_values("date").min()
+    trades = first.result.trades
+    assert trades["date"].min() > first_signal  # traded the session after the first forecast
+    assert first.result.equity.index.min() == first_signal
+    assert first.n_trials == 1 and first.statistics["n_trials"] == 1
+    second = workflows.run_model_backtest(db, n_boot=50)
+    assert second.n_trials == 2
+    assert second.statistics["dsr"] <= second.statistics["psr"] + 1e-12
+    assert set(first.benchmarks) == {"equal-weight buy and hold"}  # no index stored here
+
+
+def test_corwin_schultz_spread_changes_the_spread_cost(synthetic_run) -> None:
+    db, _ = synthetic_run
+    fixed = workflows.run_model_backtest(db, n_boot=20).result.costs["spread"].sum()
+    estimated = workflows.run_model_backtest(db, n_boot=20, corwin_schultz_spread=True)
+    assert estimated.result.costs["spread"].sum() != pytest.approx(fixed)
+    assert np.isfinite(estimated.result.equity).all()
+    assert isinstance(estimated.result.equity, pd.Series)
