@@ -257,3 +257,27 @@ def test_final_equity_matches_vectorbt() -> None:
         ).value()
     assert abs(ours.iloc[-1] / peer.iloc[-1] - 1) < 1e-6
     np.testing.assert_allclose(ours.to_numpy(), peer.to_numpy(), rtol=1e-9)
+
+
+def test_trade_statistics_by_hand() -> None:
+    rows = flat(3) + [(10, 10, 10, 10, 1e6), (10, 12.5, 9.9, 12, 1e6)] + flat(5, 12.0)
+    panel = to_wide(bars(rows))
+    kw = {
+        "stops": np.full(panel.close.shape, 9.0),
+        "take_profits": np.full(panel.close.shape, 12.0),
+    }
+    result = run_backtest(
+        panel, weights_for(panel, 2, 0.5), config=BacktestConfig(costs=SPREAD_ONLY), **kw
+    )
+    stats = compute_statistics(result, n_boot=50)
+    buy, sell = result.trades.iloc[0], result.trades.iloc[1]
+    traded = abs(buy["shares"]) * buy["price"] + abs(sell["shares"]) * sell["price"]
+    days = len(result.equity) - 1
+    assert stats["turnover"] == pytest.approx(traded / result.equity.mean() / (days / 252))
+    assert stats["win_rate"].estimate == 1.0 and stats["trades"] == 2
+    held_value = buy["shares"] * 10.0  # held through day 3's close only
+    assert result.gross_exposure.iloc[3] == pytest.approx(held_value / result.equity.iloc[3])
+    assert stats["exposure"] == pytest.approx(result.gross_exposure.mean())
+    returns = result.equity.pct_change().dropna().to_numpy()
+    assert stats["volatility"].estimate == pytest.approx(np.std(returns, ddof=1) * np.sqrt(252))
+    assert stats["costs"] == pytest.approx(buy["spread"] + sell["spread"])
