@@ -3,10 +3,11 @@
 A bundle is a folder ``<root>/<run_id>/``: the booster in XGBoost's native format
 (``booster.ubj``), the selector, calibrator and logistic baseline with joblib, the
 walk-forward's out-of-sample predictions (``oos_predictions.arrow``, for the Calibration
-page), and ``manifest.json`` (parameters, data hash, code version, metrics, SHA-256 of
-every file).
-It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
-file against the hashes it is given (the store's record) before it unpickles anything.
+page), a sample of the final training window's features (``feature_baseline.arrow``, the
+drift monitor's baseline), and ``manifest.json`` (parameters, data hash, code version,
+metrics, SHA-256 of every file). It is written under a temporary name and renamed into
+place. ``read_bundle`` hashes every file against the hashes it is given (the store's
+record) before it unpickles anything.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from pyarrow import feather
 from engine.learner import LearnerParams, MetaLearner
 
 BOOSTER, MANIFEST, PREDICTIONS = "booster.ubj", "manifest.json", "oos_predictions.arrow"
+FEATURE_BASELINE = "feature_baseline.arrow"
 PICKLES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
-DATA_FILES = (BOOSTER, *PICKLES, PREDICTIONS)
+DATA_FILES = (BOOSTER, *PICKLES, PREDICTIONS, FEATURE_BASELINE)
 BUNDLE_FILES = (*DATA_FILES, MANIFEST)
 
 
@@ -45,10 +47,16 @@ def sha256_file(path: Path) -> str:
 
 
 def write_bundle(
-    model: MetaLearner, predictions: pd.DataFrame, root: Path, run_id: str, manifest: dict
+    model: MetaLearner,
+    root: Path,
+    run_id: str,
+    manifest: dict,
+    *,
+    predictions: pd.DataFrame,
+    baseline: pd.DataFrame,
 ) -> dict[str, str]:
-    """Write ``model`` and its out-of-sample ``predictions`` to ``root/run_id`` atomically;
-    return file name -> SHA-256."""
+    """Write ``model``, its out-of-sample ``predictions`` and its feature ``baseline`` to
+    ``root/run_id`` atomically; return file name -> SHA-256."""
     root = Path(root)
     final = root / run_id
     if final.exists():
@@ -63,6 +71,7 @@ def write_bundle(
         ):
             joblib.dump(part, temp / name)
         feather.write_feather(predictions.reset_index(), temp / PREDICTIONS, compression="lz4")
+        feather.write_feather(baseline.reset_index(), temp / FEATURE_BASELINE, compression="lz4")
         hashes = {name: sha256_file(temp / name) for name in DATA_FILES}
         body = {
             **manifest,
@@ -127,10 +136,13 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
     return model, manifest
 
 
-def read_predictions(folder: Path, expected: dict[str, str]) -> pd.DataFrame:
-    """The run's out-of-sample predictions by (ticker, date), after the hash check."""
+def read_predictions(
+    folder: Path, expected: dict[str, str], name: str = PREDICTIONS
+) -> pd.DataFrame:
+    """The run's out-of-sample predictions (or, with ``name=FEATURE_BASELINE``, its feature
+    baseline) by (ticker, date), after the hash check."""
     verify_files(folder, expected)
-    frame = feather.read_table(Path(folder) / PREDICTIONS).to_pandas()
+    frame = feather.read_table(Path(folder) / name).to_pandas()
     return frame.set_index(["ticker", "date"])
 
 

@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 
 from engine.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
+from engine.features.registry import feature_columns
 from engine.labels import LabelParams, compute_labels
 from engine.learner import LearnerParams, MetaLearner
 from engine.metrics import Interval
 from engine.model_selection import PurgedWalkForward
 
 Progress = Callable[[float, str], None]
+BASELINE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class TrainResult:
     scores: dict
     rows: int
     as_of: pd.Timestamp
+    baseline: pd.DataFrame  # features of the final training window (a sample), for drift
 
 
 def build_dataset(
@@ -99,7 +102,9 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     if progress:
         progress(0.92, f"Fitting the final model on {len(window):,} rows up to {last:%Y-%m-%d}")
     model = MetaLearner(config.learner).fit(window, window["label"], window["end_date"])
-    return TrainResult(model, result, scores, len(data), last)
+    columns = [c for c in feature_columns(config.learner.families) if c in window.columns]
+    step = max(1, len(window) // BASELINE_ROWS)
+    return TrainResult(model, result, scores, len(data), last, window[columns].iloc[::step])
 
 
 def summarize_scores(scores: dict) -> dict:

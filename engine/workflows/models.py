@@ -112,7 +112,14 @@ def train_model(
             "trained_through": result.as_of,
             "rows": result.rows,
         }
-        hashes = write_bundle(result.model, result.walk_forward.predictions, root, run_id, manifest)
+        hashes = write_bundle(
+            result.model,
+            root,
+            run_id,
+            manifest,
+            predictions=result.walk_forward.predictions,
+            baseline=result.baseline,
+        )
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).complete(
                 run_id,

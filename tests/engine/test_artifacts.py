@@ -35,7 +35,10 @@ def bundle(model, root, run_id, manifest=None):
             names=["ticker", "date"],
         ),
     )
-    return write_bundle(model, predictions, root, run_id, manifest or {})
+    baseline = predictions.rename(columns={"p": "rsi_14", "label": "ret_5d"})
+    return write_bundle(
+        model, root, run_id, manifest or {}, predictions=predictions, baseline=baseline
+    )
 
 
 def test_bundle_round_trip_predicts_identically(tmp_path: Path, model_and_rows) -> None:

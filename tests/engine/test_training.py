@@ -55,6 +55,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
         "calibrator.joblib",
         "baseline.joblib",
         "oos_predictions.arrow",
+        "feature_baseline.arrow",
         "manifest.json",
     }
     metrics = record["metrics"]
