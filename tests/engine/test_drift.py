@@ -1,0 +1,92 @@
+"""Drift: PSI near 0 for the same distribution, above 0.2 for a shifted feature, and the
+retrain recommendation that names it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.drift import (
+    DriftThresholds,
+    feature_drift,
+    population_stability,
+    recommend_retrain,
+    rolling_forecast_quality,
+)
+
+
+def frames(shift: float = 0.0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    baseline = pd.DataFrame(
+        {
+            "rsi_14": rng.normal(50, 10, 5000),
+            "ret_5d": rng.normal(0, 0.02, 5000),
+            "vol_ratio_5_20": rng.lognormal(0, 0.3, 5000),
+        }
+    )
+    recent = pd.DataFrame(
+        {
+            "rsi_14": rng.normal(50, 10, 1500) + shift * 10,
+            "ret_5d": rng.normal(0, 0.02, 1500),
+            "vol_ratio_5_20": rng.lognormal(0, 0.3, 1500),
+        }
+    )
+    return baseline, recent
+
+
+def quality(n_days: int = 120, calibrated: bool = True, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2021-01-04", periods=n_days)
+    index = pd.MultiIndex.from_product(
+        [[f"T{i}" for i in range(20)], dates], names=["ticker", "date"]
+    )
+    p = rng.uniform(0.3, 0.7, len(index))
+    up = rng.uniform(size=len(index)) < (p if calibrated else 1 - p)
+    ret = np.where(up, 1, -1) * rng.uniform(0.001, 0.03, len(index))
+    return rolling_forecast_quality(
+        pd.DataFrame({"p": p, "label": up.astype(float), "ret": ret}, index=index)
+    )
+
+
+def test_same_distribution_gives_psi_near_zero_and_no_recommendation() -> None:
+    baseline, recent = frames()
+    drift = feature_drift(baseline, recent)
+    assert (drift["psi"] < 0.02).all() and not drift["drifted"].any()
+    assert (drift["ks_pvalue"] > 0.001).all()
+    retrain, reasons = recommend_retrain(drift, quality(), baseline_sharpe=0.0)
+    assert not retrain and reasons == []
+
+
+def test_a_shifted_feature_is_named_in_the_recommendation() -> None:
+    baseline, recent = frames(shift=1.0)
+    drift = feature_drift(baseline, recent)
+    assert drift.iloc[0]["feature"] == "rsi_14" and drift.iloc[0]["psi"] > 0.2
+    assert drift.iloc[0]["ks_pvalue"] < 1e-6
+    retrain, reasons = recommend_retrain(drift, quality(), baseline_sharpe=0.0)
+    assert retrain and "rsi_14" in reasons[0] and "1 of 3 features" in reasons[0]
+
+
+def test_psi_by_hand() -> None:
+    baseline = np.arange(100.0)
+    recent = np.arange(50.0, 100.0)  # all in the top five deciles
+    e, a = np.full(10, 0.1), np.r_[np.full(5, 1e-4), np.full(5, 0.2)]
+    assert population_stability(baseline, recent) == pytest.approx(
+        float(np.sum((a - e) * np.log(a / e)))
+    )
+
+
+def test_rolling_quality_and_its_thresholds() -> None:
+    good, bad = quality(calibrated=True), quality(calibrated=False)
+    assert good["hit_rate"].iloc[-1] > 0.55 and bad["hit_rate"].iloc[-1] < 0.45
+    assert good["ece"].iloc[-1] < 0.05 < bad["ece"].iloc[-1]
+    assert good["sharpe"].iloc[-1] > 0 > bad["sharpe"].iloc[-1]
+    empty = feature_drift(*frames())
+    retrain, reasons = recommend_retrain(empty, bad, baseline_sharpe=1.0)
+    assert (
+        retrain
+        and any("rolling ECE" in r for r in reasons)
+        and any("rolling Sharpe" in r for r in reasons)
+    )
+    loose = DriftThresholds(ece=0.99, sharpe_drop=99.0)
+    assert recommend_retrain(empty, bad, 1.0, loose) == (False, [])
