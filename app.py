@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
     st.Page("pages/paper.py", title="Paper trading", icon=":material/account_balance:"),
+    st.Page("pages/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 # config.toml hides the sidebar menu (see its showSidebarNavigation)

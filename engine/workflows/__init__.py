@@ -54,6 +54,7 @@ from engine.workflows.models import (
     train_model,
     training_status,
 )
+from engine.workflows.monitor import MonitorReport, monitor_model
 from engine.workflows.paper import (
     PaperStepResult,
     load_paper_state,
@@ -75,6 +76,7 @@ __all__ = [
     "FeatureBuildResult",
     "IngestResult",
     "ModelBacktest",
+    "MonitorReport",
     "StoreError",
     "TrainingBusyError",
     "TrainingJob",
@@ -106,6 +108,7 @@ __all__ = [
     "load_runs",
     "load_watchlist",
     "load_watchlists",
+    "monitor_model",
     "paper_step",
     "read_training_log",
     "refresh_data",

@@ -152,3 +152,19 @@ def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
     assert workflows.load_paper_state(seeded_db)["steps"]["orders"].iloc[-1] == 0
     at.button(key="paper.resume").click().run()
     assert not workflows.load_paper_state(seeded_db)["account"]["halted"]
+
+
+def test_monitor_page_reports_drift_and_opens_training_prefilled(trained_app) -> None:
+    app, record = trained_app
+    at = open_page(app, "monitor")
+    drift = at.dataframe[0].value
+    assert {"feature", "psi", "ks_statistic", "ks_pvalue", "drifted"} <= set(drift.columns)
+    assert len(drift) > 20 and drift["psi"].dropna().is_monotonic_decreasing
+    assert len(at.get("plotly_chart")) == 1
+    # a model trained as of mid-2018 looked at in December 2022: the features have moved
+    assert "Retraining is recommended" in at.error[0].value
+    at.button(key="monitor.retrain").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Training"]
+    assert str(at.date_input(key="training.as_of").value) == "2022-12-28"
+    assert not at.warning  # prefilled without a default-value clash

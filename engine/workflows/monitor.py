@@ -1,0 +1,73 @@
+"""The drift monitor for a registered model: recent features against its training
+baseline, and the recent forecasts whose outcome is known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.artifacts import FEATURE_BASELINE, read_predictions
+from engine.drift import DriftThresholds, feature_drift, recommend_retrain, rolling_forecast_quality
+from engine.labels import LabelParams, compute_labels
+from engine.workflows.data import DbPath, load_prices
+from engine.workflows.features import load_features
+from engine.workflows.models import load_model, load_oos_predictions
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    run_id: str
+    as_of: pd.Timestamp
+    drift: pd.DataFrame
+    quality: pd.DataFrame
+    baseline_sharpe: float
+    retrain: bool
+    reasons: tuple[str, ...]
+
+
+def _sign_sharpe(frame: pd.DataFrame) -> float:
+    """Annualized Sharpe of trading each forecast's sign, averaged per date."""
+    pnl = (np.sign(frame["p"] - 0.5) * frame["ret"]).groupby(level="date").mean()
+    return float(pnl.mean() / pnl.std() * np.sqrt(252)) if pnl.std() > 0 else np.nan
+
+
+def monitor_model(
+    db_path: DbPath,
+    as_of: pd.Timestamp,
+    *,
+    run_id: str | None = None,
+    window: int = 63,
+    thresholds: DriftThresholds | None = None,
+) -> MonitorReport:
+    """Drift of the last ``window`` sessions up to ``as_of`` and the rolling quality of
+    forecasts whose outcome was known by then, for the active (or a chosen) run."""
+    as_of = pd.Timestamp(as_of)
+    model, record = load_model(db_path, run_id)
+    folder = Path(record["artifact_dir"])
+    baseline = read_predictions(folder, record["files"], FEATURE_BASELINE)
+    oos, _ = load_oos_predictions(db_path, record["run_id"])
+    tickers = list(record["params"]["tickers"])
+    features = load_features(db_path, tickers)
+    features = features[features.index.get_level_values("date") <= as_of]
+    sessions = np.sort(features.index.get_level_values("date").unique())
+    recent = features[features.index.get_level_values("date") >= sessions[-window]]
+    drift = feature_drift(baseline, recent, thresholds)
+    horizon = int(record["params"]["label"]["horizon"])
+    prices = load_prices(db_path, tickers, end=as_of)
+    labels = compute_labels(prices, LabelParams(horizon=horizon))
+    known = labels[labels["end_date"] <= as_of].dropna(subset=["label"])
+    span = features[features.index.get_level_values("date") >= sessions[-3 * window]]
+    rows = span.join(known[["label", "ret"]], how="inner")
+    outcomes = pd.DataFrame(
+        {"p": model.predict_proba(rows), "label": rows["label"], "ret": rows["ret"]},
+        index=rows.index,
+    )
+    quality = rolling_forecast_quality(outcomes, window)
+    baseline_sharpe = _sign_sharpe(oos)
+    retrain, reasons = recommend_retrain(drift, quality, baseline_sharpe, thresholds)
+    return MonitorReport(
+        record["run_id"], as_of, drift, quality, baseline_sharpe, retrain, tuple(reasons)
+    )

@@ -1,0 +1,78 @@
+"""Monitor: is the active model still valid? Feature drift and recent forecast quality."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from engine import workflows
+from engine.display.monitor import plot_rolling_quality
+from engine.drift import DriftThresholds
+from pages.common import global_params, select_run
+
+params = global_params()
+st.title("Monitor")
+run = select_run("monitor.run")
+if run is None:
+    st.stop()
+window = st.select_slider(
+    "Recent window (sessions)", [21, 42, 63, 126, 252], 63, key="monitor.window"
+)
+with st.expander("Thresholds"):
+    c1, c2, c3, c4 = st.columns(4)
+    thresholds = DriftThresholds(
+        psi=c1.number_input("PSI per feature", 0.05, 1.0, 0.2, 0.05, key="monitor.psi"),
+        drifted_share=c2.number_input(
+            "Share of drifted features", 0.05, 1.0, 0.2, 0.05, key="monitor.share"
+        ),
+        ece=c3.number_input("Rolling ECE", 0.01, 0.5, 0.10, 0.01, key="monitor.ece"),
+        sharpe_drop=c4.number_input("Sharpe drop", 0.0, 5.0, 0.15, 0.05, key="monitor.drop"),
+    )
+try:
+    with st.spinner("Comparing recent data with the training baseline..."):
+        report = workflows.monitor_model(
+            params.db_path,
+            pd.Timestamp(params.as_of),
+            run_id=run["run_id"],
+            window=window,
+            thresholds=thresholds,
+        )
+except (ValueError, workflows.StoreError, KeyError, IndexError) as exc:
+    st.error(f"Cannot monitor run {run['run_id']} as of {params.as_of}: {exc}")
+    st.stop()
+
+if report.retrain:
+    st.error("Retraining is recommended:\n" + "\n".join(f"- {r}" for r in report.reasons))
+    if st.button("Open the Training page prefilled", key="monitor.retrain"):
+        st.session_state["training.as_of"] = params.as_of
+        st.session_state["training.start"] = params.as_of - dt.timedelta(days=5 * 365)
+        st.switch_page("pages/training.py")
+else:
+    st.success("No retrain needed: drift and recent forecast quality are within the thresholds.")
+
+drifted = int(report.drift["drifted"].sum())
+cols = st.columns(3)
+cols[0].metric("Drifted features", f"{drifted} of {len(report.drift)}")
+cols[1].metric("Out-of-sample Sharpe (sign of P(up) - 0.5)", f"{report.baseline_sharpe:.2f}")
+latest = report.quality.dropna(how="all").iloc[-1] if len(report.quality) else None
+cols[2].metric("Rolling Sharpe now", f"{latest['sharpe']:.2f}" if latest is not None else "n/a")
+st.subheader(f"Feature drift: last {window} sessions vs the training baseline")
+st.dataframe(
+    report.drift,
+    hide_index=True,
+    key="monitor.drift",
+    column_config={
+        "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+        "ks_pvalue": st.column_config.NumberColumn("KS p-value", format="%.2e"),
+    },
+)
+st.subheader("Forecasts whose outcome is known")
+if len(report.quality):
+    floor = report.baseline_sharpe - thresholds.sharpe_drop
+    st.plotly_chart(
+        plot_rolling_quality(report.quality, thresholds.ece, floor), key="monitor.quality"
+    )
+st.caption(
+    "PSI bins are the baseline's deciles; KS is the two-sample test. Forecasts count only once "
+    f"their outcome is known by {params.as_of}."
+)
