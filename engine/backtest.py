@@ -107,6 +107,19 @@ class BacktestResult:
     gross_exposure: pd.Series  # sum of |position value| over equity, by date
     config: BacktestConfig
 
+    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> BacktestResult:
+        """The same simulation seen over [start, end] only (statistics of a sub-window)."""
+        dates = self.trades["date"]
+        return BacktestResult(
+            equity=self.equity.loc[start:end],
+            cash=self.cash.loc[start:end],
+            positions=self.positions.loc[start:end],
+            trades=self.trades[(dates >= start) & (dates <= end)],
+            costs=self.costs.loc[start:end],
+            gross_exposure=self.gross_exposure.loc[start:end],
+            config=self.config,
+        )
+
 
 def _trade_frame(log: tuple, panel: WidePanel) -> pd.DataFrame:
     """One row per fill from the simulation's trade log."""

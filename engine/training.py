@@ -96,15 +96,20 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     if progress:
         progress(0.87, "Scoring the out-of-sample forecasts")
     scores = evaluate(result, n_boot=config.n_boot)
-    dates = data.index.get_level_values("date")
-    last = dates.max()
-    window = data[dates > last - pd.DateOffset(months=config.train_months)]
     if progress:
-        progress(0.92, f"Fitting the final model on {len(window):,} rows up to {last:%Y-%m-%d}")
-    model = MetaLearner(config.learner).fit(window, window["label"], window["end_date"])
+        progress(0.92, "Fitting the final model on the last training window")
+    model, window = fit_final_model(data, config)
     columns = [c for c in feature_columns(config.learner.families) if c in window.columns]
     step = max(1, len(window) // BASELINE_ROWS)
+    last = data.index.get_level_values("date").max()
     return TrainResult(model, result, scores, len(data), last, window[columns].iloc[::step])
+
+
+def fit_final_model(data: pd.DataFrame, config: TrainConfig) -> tuple[MetaLearner, pd.DataFrame]:
+    """The model fitted on the last ``train_months`` of ``data`` (and that window)."""
+    dates = data.index.get_level_values("date")
+    window = data[dates > dates.max() - pd.DateOffset(months=config.train_months)]
+    return MetaLearner(config.learner).fit(window, window["label"], window["end_date"]), window
 
 
 def summarize_scores(scores: dict) -> dict:

@@ -62,6 +62,7 @@ from engine.workflows.paper import (
     resume_paper_trading,
     set_order_note,
 )
+from engine.workflows.scenarios import ScenarioResult, run_scenario
 from store.db import StoreError
 from store.models import TrainingBusyError
 from store.watchlists import WatchlistError
@@ -72,6 +73,7 @@ __all__ = [
     "DEFAULT_WATCHLISTS",
     "OUTCOME_COLUMNS",
     "PaperStepResult",
+    "ScenarioResult",
     "DbPath",
     "FeatureBuildResult",
     "IngestResult",
@@ -114,6 +116,7 @@ __all__ = [
     "refresh_data",
     "resume_paper_trading",
     "run_model_backtest",
+    "run_scenario",
     "save_watchlist",
     "seed_watchlists",
     "set_order_note",

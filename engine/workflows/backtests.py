@@ -38,7 +38,7 @@ class ModelBacktest:
     n_trials: int
 
 
-def _sized_weights(panel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams):
+def sized_weights(panel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams):
     """Target weights, stops, take-profits and trailing flags (T x N) from P(up) by date."""
     shape = panel.close.shape
     weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
@@ -97,7 +97,7 @@ def run_model_backtest(
     panel = to_wide(prices[prices["ticker"].isin(tickers)])
     up, down = model.outcome_returns_
     ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
-    weights, stops, targets, trailing = _sized_weights(
+    weights, stops, targets, trailing = sized_weights(
         panel, predictions, ratio, sizing or SizingParams()
     )
     spread = None

@@ -1,0 +1,134 @@
+"""Scenario replays: a model trained only on data before the window, traded through it."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    buy_and_hold,
+    compute_statistics,
+    run_backtest,
+)
+from engine.data.calendar import last_session_on_or_before
+from engine.features.panel import to_wide
+from engine.labels import LabelParams, compute_labels
+from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
+from engine.scenarios import Scenario, pass_criteria
+from engine.sizing import SizingParams
+from engine.training import TrainConfig, build_dataset, fit_final_model
+from engine.workflows.backtests import INDEX_TICKER, sized_weights
+from engine.workflows.data import DbPath, load_prices
+from engine.workflows.features import load_features, load_regime_history
+from store.db import open_db
+from store.trials import TrialRepository
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: Scenario
+    model: MetaLearner
+    trained_through: pd.Timestamp  # the last label outcome the model learned from
+    forecasts: pd.DataFrame  # p and regime_id by (ticker, date) inside the window
+    backtest: BacktestResult  # over the window only
+    statistics: dict
+    benchmarks: dict[str, pd.Series]
+    regimes: pd.DataFrame
+    hit_rate: float
+    checks: list[dict]
+
+
+def run_scenario(
+    db_path: DbPath,
+    scenario: Scenario,
+    tickers: list[str],
+    *,
+    history_years: int = 5,
+    learner: LearnerParams | None = None,
+    config: BacktestConfig | None = None,
+    sizing: SizingParams | None = None,
+    n_boot: int = 200,
+) -> ScenarioResult:
+    """Train on the ``history_years`` before the window (labels known before it starts),
+    forecast each session inside it, trade the forecasts with costs, and judge the seeds'
+    criteria. Recorded as a trial."""
+    as_of = last_session_on_or_before(scenario.start - pd.Timedelta(days=1))
+    features = load_features(db_path, tickers)
+    prices = load_prices(db_path, tickers)
+    regimes = load_regime_history(db_path)
+    train_config = TrainConfig(
+        tuple(tickers),
+        start=as_of - pd.DateOffset(years=history_years),
+        as_of=as_of,
+        label=LabelParams(),
+        learner=learner or LearnerParams(),
+    )
+    data = build_dataset(features, prices, regimes["regime_id"], train_config)
+    model, _ = fit_final_model(data, train_config)
+    dates = features.index.get_level_values("date")
+    inside = features[(dates >= scenario.start) & (dates <= scenario.end)]
+    if inside.empty:
+        span = f"{scenario.start:%Y-%m-%d} to {scenario.end:%Y-%m-%d}"
+        raise ValueError(f"no stored data inside {scenario.name} ({span})")
+    forecasts = pd.DataFrame(
+        {"p": model.predict_proba(inside), REGIME_COLUMN: inside.get(REGIME_COLUMN, np.nan)},
+        index=inside.index,
+    )
+    span = prices[
+        (prices["date"] >= as_of - pd.DateOffset(years=1)) & (prices["date"] <= scenario.end)
+    ]
+    panel = to_wide(span)
+    up, down = model.outcome_returns_
+    ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
+    weights, stops, targets, trailing = sized_weights(
+        panel, forecasts, ratio, sizing or SizingParams()
+    )
+    full = run_backtest(
+        panel,
+        weights,
+        stops=stops,
+        take_profits=targets,
+        trailing=trailing,
+        config=config or BacktestConfig(),
+    )
+    window = full.between(scenario.start, scenario.end)
+    returns = window.equity.pct_change().dropna().to_numpy()
+    with closing(open_db(db_path)) as db:
+        trials = TrialRepository(db)
+        per_period = (
+            float(np.mean(returns) / np.std(returns, ddof=1)) if np.std(returns) > 0 else np.nan
+        )
+        trials.record("scenario", scenario.name, per_period, len(returns))
+        n_trials, variance = trials.summary()
+    statistics = compute_statistics(
+        window, n_trials=n_trials, trial_sharpe_variance=variance, n_boot=n_boot
+    )
+    inside_prices = span[span["date"] >= scenario.start]
+    benchmarks = {"equal-weight buy and hold": buy_and_hold(to_wide(inside_prices)).equity}
+    index = load_prices(db_path, [INDEX_TICKER], start=scenario.start, end=scenario.end)
+    if len(index):
+        benchmarks["index (^GSPC)"] = buy_and_hold(to_wide(index)).equity
+    labels = compute_labels(prices, LabelParams()).reindex(forecasts.index)
+    known = labels["label"].notna()
+    hit_rate = float(((forecasts["p"] >= 0.5) == (labels["label"] == 1))[known].mean())
+    checks = pass_criteria(
+        scenario, statistics["sharpe"].estimate, statistics["max_drawdown"].estimate
+    )
+    history = regimes.loc[scenario.start : scenario.end]
+    return ScenarioResult(
+        scenario,
+        model,
+        data["end_date"].max(),
+        forecasts,
+        window,
+        statistics,
+        benchmarks,
+        history,
+        hit_rate,
+        checks,
+    )
