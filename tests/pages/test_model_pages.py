@@ -168,3 +168,17 @@ def test_monitor_page_reports_drift_and_opens_training_prefilled(trained_app) ->
     assert [t.value for t in at.title] == ["Training"]
     assert str(at.date_input(key="training.as_of").value) == "2022-12-28"
     assert not at.warning  # prefilled without a default-value clash
+
+
+def test_scenarios_page_replays_covid_with_its_verdict(app: AppTest) -> None:
+    at = open_page(app, "scenarios")
+    choices = at.selectbox(key="scenarios.choice").options
+    assert "2008-09 GFC" in choices and "2023 AI melt-up" not in choices
+    at.selectbox(key="scenarios.choice").set_value("2020-02..04 COVID crash").run()
+    at.slider(key="scenarios.years").set_value(3).run()
+    at.button(key="scenarios.run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    verdicts = [m.value for m in at.success] + [m.value for m in at.error]
+    assert any("drawdown under 25%" in v for v in verdicts)
+    assert "2020-01-31" in " ".join(c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2
