@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.features.panel import shift, to_wide, true_range, wilder
+from engine.data.sample import SECTORS
+from engine.features.panel import WidePanel, shift, to_wide, true_range, wilder
 from engine.features.regime import is_bull
 
 SIZING_COLUMNS = (
@@ -188,3 +189,43 @@ def size_positions(
         },
         index=book.index,
     )
+
+
+def sized_weight_arrays(
+    panel: WidePanel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Target weights, stops, take-profits and trailing flags (T x N) for a backtest, from
+    ``predictions`` (``p`` and ``regime_id`` by (ticker, date)); ATR and volatility use
+    rows <= each date only."""
+    shape = panel.close.shape
+    weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
+    trailing = np.zeros(shape, dtype=bool)
+    atr = wilder(true_range(panel), 14)
+    proxy = wilder(np.abs(panel.close - shift(panel.close)), 14)
+    atr = np.where(np.isfinite(atr), atr, proxy)
+    vol = ewma_volatility(pd.DataFrame(panel.close).pct_change(fill_method=None)).to_numpy()
+    p_up = (
+        predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
+    )
+    regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
+    sectors = [SECTORS.get(t, t) for t in panel.tickers]
+    for i in np.flatnonzero(p_up.notna().any(axis=1).to_numpy()):
+        book = pd.DataFrame(
+            {
+                "p_up": p_up.iloc[i].to_numpy(),
+                "price": panel.close[i],
+                "atr": atr[i],
+                "volatility": vol[i],
+                "regime_id": regime.iloc[i],
+                "sector": sectors,
+            },
+            index=list(panel.tickers),
+        )
+        known = book["p_up"].notna().to_numpy()
+        sized = size_positions(book[known], 1.0, ratio, sizing)
+        weights[i] = 0.0
+        weights[i, known] = sized["weight"].to_numpy()
+        stops[i, known] = sized["stop"].to_numpy()
+        targets[i, known] = sized["take_profit"].to_numpy()
+        trailing[i, known] = sized["trailing"].to_numpy()
+    return weights, stops, targets, trailing

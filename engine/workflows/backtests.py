@@ -15,10 +15,9 @@ from engine.backtest import (
     compute_statistics,
     run_backtest,
 )
-from engine.data.sample import SECTORS
 from engine.features.microstructure import corwin_schultz
-from engine.features.panel import rolling_mean, shift, to_wide, true_range, wilder
-from engine.sizing import SizingParams, ewma_volatility, size_positions
+from engine.features.panel import rolling_mean, shift, to_wide
+from engine.sizing import SizingParams, sized_weight_arrays
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import load_model, load_oos_predictions
 from store.db import open_db
@@ -36,42 +35,6 @@ class ModelBacktest:
     statistics: dict
     benchmarks: dict[str, pd.Series]
     n_trials: int
-
-
-def sized_weights(panel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams):
-    """Target weights, stops, take-profits and trailing flags (T x N) from P(up) by date."""
-    shape = panel.close.shape
-    weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
-    trailing = np.zeros(shape, dtype=bool)
-    atr = wilder(true_range(panel), 14)
-    proxy = wilder(np.abs(panel.close - shift(panel.close)), 14)
-    atr = np.where(np.isfinite(atr), atr, proxy)
-    vol = ewma_volatility(pd.DataFrame(panel.close).pct_change(fill_method=None)).to_numpy()
-    p_up = (
-        predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
-    )
-    regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
-    sectors = [SECTORS.get(t, t) for t in panel.tickers]
-    for i in np.flatnonzero(p_up.notna().any(axis=1).to_numpy()):
-        book = pd.DataFrame(
-            {
-                "p_up": p_up.iloc[i].to_numpy(),
-                "price": panel.close[i],
-                "atr": atr[i],
-                "volatility": vol[i],
-                "regime_id": regime.iloc[i],
-                "sector": sectors,
-            },
-            index=list(panel.tickers),
-        )
-        known = book["p_up"].notna().to_numpy()
-        sized = size_positions(book[known], 1.0, ratio, sizing)
-        weights[i] = 0.0
-        weights[i, known] = sized["weight"].to_numpy()
-        stops[i, known] = sized["stop"].to_numpy()
-        targets[i, known] = sized["take_profit"].to_numpy()
-        trailing[i, known] = sized["trailing"].to_numpy()
-    return weights, stops, targets, trailing
 
 
 def run_model_backtest(
@@ -97,7 +60,7 @@ def run_model_backtest(
     panel = to_wide(prices[prices["ticker"].isin(tickers)])
     up, down = model.outcome_returns_
     ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
-    weights, stops, targets, trailing = sized_weights(
+    weights, stops, targets, trailing = sized_weight_arrays(
         panel, predictions, ratio, sizing or SizingParams()
     )
     spread = None

@@ -20,9 +20,9 @@ from engine.features.panel import to_wide
 from engine.labels import LabelParams, compute_labels
 from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.scenarios import Scenario, pass_criteria
-from engine.sizing import SizingParams
+from engine.sizing import SizingParams, sized_weight_arrays
 from engine.training import TrainConfig, build_dataset, fit_final_model
-from engine.workflows.backtests import INDEX_TICKER, sized_weights
+from engine.workflows.backtests import INDEX_TICKER
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history
 from store.db import open_db
@@ -85,7 +85,7 @@ def run_scenario(
     panel = to_wide(span)
     up, down = model.outcome_returns_
     ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
-    weights, stops, targets, trailing = sized_weights(
+    weights, stops, targets, trailing = sized_weight_arrays(
         panel, forecasts, ratio, sizing or SizingParams()
     )
     full = run_backtest(
