@@ -1,0 +1,287 @@
+"""One-click ablation: does each part of the stack earn its place, out of sample?
+
+The seeds' stack of variants, each a cumulative step: patterns only -> + regime ->
++ research families (technical, microstructure, cross-asset) -> + flow -> + calibration ->
++ position sizing. Every variant uses the same purged walk-forward (so the same test rows)
+and the same costs. A step's delta is the mean of its per-fold deltas with a Student-t interval
+over folds, Bonferroni-adjusted for the number of deltas judged together; a delta whose
+interval straddles zero is "no evidence", not a gain.
+
+Walk-forwards for distinct family sets run in parallel on Dask (a local cluster by default,
+or the scheduler at ``scheduler_address``), or serially.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from engine.backtest import BacktestConfig, run_backtest
+from engine.calibration import expected_calibration_error
+from engine.evaluation import WalkForwardResult, walk_forward
+from engine.features.panel import WidePanel
+from engine.learner import LearnerParams
+from engine.metrics import Interval, auc, bootstrap_interval, daily_ic, max_drawdown, sharpe
+from engine.model_selection import PurgedWalkForward
+from engine.sizing import SizingParams, sized_weight_arrays
+
+Progress = Callable[[float, str], None]
+RESEARCH = ("technical", "microstructure", "cross_asset")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    families: tuple[str, ...]
+    calibrated: bool
+    sized: bool
+
+
+VARIANTS = (
+    Variant("patterns only", ("patterns",), False, False),
+    Variant("+ regime", ("patterns", "regime"), False, False),
+    Variant("+ research families", ("patterns", "regime", *RESEARCH), False, False),
+    Variant("+ flow", ("patterns", "regime", *RESEARCH, "flow"), False, False),
+    Variant("+ calibration", ("patterns", "regime", *RESEARCH, "flow"), True, False),
+    Variant("+ position sizing", ("patterns", "regime", *RESEARCH, "flow"), True, True),
+)
+VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    variants: tuple[str, ...] = VARIANT_NAMES
+    train_months: int = 18
+    test_months: int = 3
+    learner: LearnerParams = field(default_factory=LearnerParams)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    sizing: SizingParams = field(default_factory=SizingParams)
+    n_boot: int = 300
+    use_dask: bool = True
+    workers: int = 2
+    scheduler_address: str | None = None
+
+    def chosen(self) -> list[Variant]:
+        unknown = sorted(set(self.variants) - set(VARIANT_NAMES))
+        if unknown:
+            raise ValueError(f"unknown ablation variants {unknown}; known: {list(VARIANT_NAMES)}")
+        return [v for v in VARIANTS if v.name in self.variants]
+
+
+@dataclass(frozen=True)
+class AblationResult:
+    """One row per variant (``table``), one per step between consecutive variants
+    (``steps``), and each variant's daily strategy returns."""
+
+    table: pd.DataFrame
+    steps: pd.DataFrame
+    returns: dict[str, pd.Series]
+
+
+def run_walk_forward(
+    data: pd.DataFrame, families: tuple[str, ...], config: AblationConfig
+) -> WalkForwardResult:
+    """One walk-forward for a family set (the unit of parallel work)."""
+    params = LearnerParams(**{**config.learner.__dict__, "families": families})
+    splitter = PurgedWalkForward(config.train_months, config.test_months)
+    return walk_forward(data, splitter, params)
+
+
+def _run_all(
+    data: pd.DataFrame,
+    family_sets: list[tuple[str, ...]],
+    config: AblationConfig,
+    progress: Progress | None,
+) -> dict[tuple[str, ...], WalkForwardResult]:
+    results = {}
+    if not config.use_dask:
+        for k, families in enumerate(family_sets):
+            if progress:
+                progress(
+                    k / len(family_sets),
+                    f"Walk-forward {k + 1} of {len(family_sets)}: {', '.join(families)}",
+                )
+            results[families] = run_walk_forward(data, families, config)
+        return results
+    from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
+
+    cluster = None
+    if config.scheduler_address:
+        client = Client(config.scheduler_address)
+    else:
+        cluster = LocalCluster(
+            n_workers=config.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
+        client = Client(cluster)
+    try:
+        shared = client.scatter(data, broadcast=True)
+        futures = {
+            client.submit(run_walk_forward, shared, f, config, pure=False): f for f in family_sets
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress:
+                progress(
+                    done / len(family_sets), f"Walk-forward {done} of {len(family_sets)} finished"
+                )
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
+
+
+def _strategy(
+    panel: WidePanel,
+    predictions: pd.DataFrame,
+    variant: Variant,
+    ratio: float,
+    config: AblationConfig,
+) -> pd.Series:
+    """Daily net returns of trading a variant's forecasts with the shared costs."""
+    column = "p" if variant.calibrated else "p_raw"
+    signals = predictions.assign(p=predictions[column])
+    if variant.sized:
+        weights, stops, targets, trailing = sized_weight_arrays(
+            panel, signals, ratio, config.sizing
+        )
+        result = run_backtest(
+            panel,
+            weights,
+            stops=stops,
+            take_profits=targets,
+            trailing=trailing,
+            config=config.backtest,
+        )
+    else:  # equal weight across the names forecast up
+        p_up = (
+            signals["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
+        )
+        longs = (p_up > 0.5).astype(float).where(p_up.notna())
+        weights = longs.div(longs.sum(axis=1).where(lambda n: n > 0), axis=0).fillna(0.0)
+        weights = weights.where(p_up.notna().any(axis=1), np.nan, axis=0).to_numpy() * 0.98
+        result = run_backtest(
+            panel,
+            weights,
+            config=BacktestConfig(
+                config.backtest.execution,
+                config.backtest.initial_cash,
+                config.backtest.costs,
+                use_exits=False,
+            ),
+        )
+    first = predictions.index.get_level_values("date").min()
+    return result.equity.loc[first:].pct_change().dropna()
+
+
+def _scores(predictions: pd.DataFrame, variant: Variant, returns: pd.Series, n_boot: int) -> dict:
+    column = "p" if variant.calibrated else "p_raw"
+    y = predictions["label"].to_numpy(dtype=int)
+    p = predictions[column].to_numpy()
+    dates = predictions.index.get_level_values("date").to_numpy()
+    ic = daily_ic(dates, p, predictions["ret"].to_numpy())["ic"]
+    auc_interval = bootstrap_interval(auc, y, p, groups=dates, n_boot=n_boot)
+    return {
+        "variant": variant.name,
+        "families": ", ".join(variant.families),
+        "auc": auc_interval.estimate,
+        "auc_low": auc_interval.low,
+        "auc_high": auc_interval.high,
+        "ic": float(ic.mean()),
+        "ece": expected_calibration_error(y, p),
+        "net_sharpe": sharpe(returns.to_numpy()),
+        "max_drawdown": max_drawdown(returns.to_numpy()),
+    }
+
+
+def _verdict(low: float, high: float) -> str:
+    if low > 0:
+        return "gain"
+    if high < 0:
+        return "loss"
+    return "no evidence"
+
+
+def fold_interval(deltas: np.ndarray, level: float) -> Interval:
+    """Mean of per-fold deltas with a Student-t interval: folds are the independent units
+    (each has its own fitted model), and there are few of them, so t, not normal."""
+    deltas = deltas[np.isfinite(deltas)]
+    if len(deltas) < 2:
+        return Interval(float(np.mean(deltas)) if len(deltas) else np.nan, np.nan, np.nan, level)
+    mean = float(np.mean(deltas))
+    half = (
+        stats.t.ppf(0.5 + level / 2, len(deltas) - 1)
+        * np.std(deltas, ddof=1)
+        / np.sqrt(len(deltas))
+    )
+    return Interval(mean, mean - half, mean + half, level)
+
+
+def _step(before: tuple, after: tuple, level: float) -> dict:
+    """Per-fold deltas of AUC and net Sharpe between consecutive variants, with intervals
+    over folds: rows of one fold share its model's luck, so resampling rows or days would
+    understate how uncertain a step is."""
+    (name_a, pred_a, col_a, ret_a), (name_b, pred_b, col_b, ret_b) = before, after
+    other = pred_b[col_b].reindex(pred_a.index)
+    fold_of_day = pred_a["fold"].groupby(level="date").first()
+    paired = pd.concat([ret_a, ret_b], axis=1, join="inner")
+    day_folds = fold_of_day.reindex(paired.index).ffill().bfill()
+    auc_deltas, sharpe_deltas = [], []
+    for fold, rows in pred_a.groupby("fold"):
+        y = rows["label"].to_numpy(dtype=int)
+        if len(np.unique(y)) == 2:
+            auc_deltas.append(
+                auc(y, other.loc[rows.index].to_numpy()) - auc(y, rows[col_a].to_numpy())
+            )
+        days = paired[day_folds == fold].to_numpy()
+        if len(days) > 5:
+            sharpe_deltas.append(sharpe(days[:, 1]) - sharpe(days[:, 0]))
+    delta_auc = fold_interval(np.array(auc_deltas), level)
+    delta_sharpe = fold_interval(np.array(sharpe_deltas), level)
+    return {
+        "step": f"{name_a} -> {name_b}",
+        "delta_auc": delta_auc.estimate,
+        "auc_low": delta_auc.low,
+        "auc_high": delta_auc.high,
+        "auc_verdict": _verdict(delta_auc.low, delta_auc.high),
+        "delta_sharpe": delta_sharpe.estimate,
+        "sharpe_low": delta_sharpe.low,
+        "sharpe_high": delta_sharpe.high,
+        "sharpe_verdict": _verdict(delta_sharpe.low, delta_sharpe.high),
+        "folds": len(auc_deltas),
+    }
+
+
+def run_ablation(
+    data: pd.DataFrame,
+    panel: WidePanel,
+    config: AblationConfig | None = None,
+    *,
+    win_loss_ratio: float = 1.0,
+    progress: Progress | None = None,
+) -> AblationResult:
+    """Run the chosen variants on ``make_dataset`` output and a price panel of its tickers."""
+    config = config or AblationConfig()
+    variants = config.chosen()
+    family_sets = list(dict.fromkeys(v.families for v in variants))
+    walks = _run_all(data, family_sets, config, progress)
+    rows, chain, returns = [], [], {}
+    for variant in variants:
+        predictions = walks[variant.families].predictions
+        daily = _strategy(panel, predictions, variant, win_loss_ratio, config)
+        returns[variant.name] = daily
+        rows.append(_scores(predictions, variant, daily, config.n_boot))
+        chain.append((variant.name, predictions, "p" if variant.calibrated else "p_raw", daily))
+    # Bonferroni: every step is judged on two metrics at once, so each interval is widened
+    # to keep the chance of any false "gain" across the whole table at 5%.
+    level = 1.0 - 0.05 / max(1, 2 * (len(chain) - 1))
+    steps = [_step(a, b, level) for a, b in zip(chain, chain[1:], strict=False)]
+    return AblationResult(pd.DataFrame(rows), pd.DataFrame(steps), returns)
