@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
+    st.Page("pages/ablation.py", title="Ablation", icon=":material/science:"),
     st.Page("pages/scenarios.py", title="Scenarios", icon=":material/storm:"),
     st.Page("pages/paper.py", title="Paper trading", icon=":material/account_balance:"),
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitor_heart:"),

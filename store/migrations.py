@@ -176,6 +176,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        5,
+        "ablation studies",
+        (
+            """CREATE TABLE ablation_runs (
+                id INTEGER PRIMARY KEY,
+                created_utc TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                table_json TEXT NOT NULL,     -- one row per variant
+                steps_json TEXT NOT NULL      -- one row per step between variants
+            )""",
+        ),
+    ),
 )
 
 

@@ -6,6 +6,11 @@
 ``paper``: the paper-trading step, its guardrails and journal.
 """
 
+from engine.workflows.ablations import (
+    load_ablation_studies,
+    load_ablation_study,
+    run_ablation_study,
+)
 from engine.workflows.backtests import ModelBacktest, run_model_backtest
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
@@ -96,6 +101,8 @@ __all__ = [
     "import_csv",
     "ingest",
     "launch_training",
+    "load_ablation_studies",
+    "load_ablation_study",
     "load_features",
     "load_findings",
     "load_freshness",
@@ -115,6 +122,7 @@ __all__ = [
     "read_training_log",
     "refresh_data",
     "resume_paper_trading",
+    "run_ablation_study",
     "run_model_backtest",
     "run_scenario",
     "save_watchlist",

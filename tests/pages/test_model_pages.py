@@ -182,3 +182,19 @@ def test_scenarios_page_replays_covid_with_its_verdict(app: AppTest) -> None:
     assert any("drawdown under 25%" in v for v in verdicts)
     assert "2020-01-31" in " ".join(c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_ablation_page_runs_a_small_study_and_reloads_it(app: AppTest, seeded_db: Path) -> None:
+    at = open_page(app, "ablation")
+    assert any("No ablation study yet" in i.value for i in at.info)
+    at.multiselect(key="ablation.variants").set_value(["patterns only", "+ research families"])
+    at.date_input(key="ablation.start").set_value(pd.Timestamp("2016-01-01").date())
+    at.number_input(key="ablation.train").set_value(12)
+    at.checkbox(key="ablation.dask").uncheck()
+    next(b for b in at.button if b.label == "Run ablation").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "variant" in d.value.columns)
+    assert list(table["variant"]) == ["patterns only", "+ research families"]
+    steps = next(d.value for d in at.dataframe if "step" in d.value.columns)
+    assert steps.loc[0, "auc_verdict"] in {"gain", "loss", "no evidence"}
+    assert len(workflows.load_ablation_studies(seeded_db)) == 1

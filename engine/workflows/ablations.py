@@ -1,0 +1,65 @@
+"""The ablation study through the store: data, the study, trials, saved results."""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import closing
+
+import numpy as np
+import pandas as pd
+
+from engine.ablation import AblationConfig, AblationResult, run_ablation
+from engine.evaluation import make_dataset
+from engine.features.panel import to_wide
+from engine.labels import LabelParams, compute_labels
+from engine.workflows.data import DbPath, load_prices
+from engine.workflows.features import load_features, load_regime_history
+from store.ablations import AblationRepository
+from store.db import open_db
+from store.trials import TrialRepository
+
+
+def run_ablation_study(
+    db_path: DbPath,
+    tickers: list[str],
+    config: AblationConfig | None = None,
+    *,
+    start: pd.Timestamp | None = None,
+    progress=None,
+) -> tuple[int, AblationResult]:
+    """Run the study on stored data, count every variant as a trial, save the tables.
+
+    The "+ position sizing" variant sizes with a neutral win/loss ratio of 1: measuring
+    the ratio on the same rows would let test outcomes into the sizing.
+    """
+    config = config or AblationConfig()
+    features = load_features(db_path, tickers)
+    prices = load_prices(db_path, tickers)
+    if start is not None:
+        features = features[features.index.get_level_values("date") >= start]
+        prices = prices[prices["date"] >= start]
+    regimes = load_regime_history(db_path)["regime_id"]
+    data = make_dataset(features, compute_labels(prices, LabelParams(), regimes))
+    result = run_ablation(data, to_wide(prices), config, progress=progress)
+    with closing(open_db(db_path)) as db:
+        trials = TrialRepository(db)
+        for name, returns in result.returns.items():
+            values = returns.to_numpy()
+            per_period = (
+                float(np.mean(values) / np.std(values, ddof=1)) if np.std(values) > 0 else np.nan
+            )
+            trials.record("ablation", name, per_period, len(values))
+        settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "scheduler_address"}
+        settings |= {"tickers": list(tickers), "start": start}
+        study_id = AblationRepository(db).save(settings, result.table, result.steps)
+    return study_id, result
+
+
+def load_ablation_studies(db_path: DbPath) -> pd.DataFrame:
+    with closing(open_db(db_path)) as db:
+        return AblationRepository(db).list()
+
+
+def load_ablation_study(db_path: DbPath, study_id: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    with closing(open_db(db_path)) as db:
+        return AblationRepository(db).load(study_id)
