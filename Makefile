@@ -35,6 +35,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) -m engine.bench train
 	$(PY) -m engine.bench forecast
 	$(PY) -m engine.bench backtest
+	$(PY) -m engine.bench ablation
 
 clean-venv:
 	rm -rf $(VENV)

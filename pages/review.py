@@ -1,15 +1,21 @@
-"""Daily review (landing page): data freshness and the universe at the as-of date."""
+"""Daily review (landing page): regime, top forecasts, paper P&L, alerts, data freshness."""
 
 import pandas as pd
 import streamlit as st
 
+from engine import workflows
 from engine.data.summary import compute_snapshot
 from engine.display.prices import plot_relative_performance
+from engine.display.signals import plot_regime_strip
 from pages.common import (
+    StreamlitProgress,
+    cached_forecasts,
     cached_freshness,
     cached_prices,
+    cached_regime_history,
     global_params,
     render_freshness_metrics,
+    show_ingest_result,
 )
 
 params = global_params()
@@ -22,6 +28,74 @@ st.caption(
 if not params.tickers:
     st.info("This watchlist is empty: add tickers on the Data page.")
     st.stop()
+
+if st.button("Refresh data and forecast", type="primary", key="review.pipeline"):
+    progress = StreamlitProgress("Daily pipeline")
+    outcome = workflows.run_daily_pipeline(
+        params.db_path, params.source, list(params.tickers), pd.Timestamp(params.as_of), progress
+    )
+    progress.finish("Daily pipeline finished", ok=outcome.refresh.status in ("ok", "partial"))
+    show_ingest_result(outcome.refresh)
+    for note in outcome.notes:
+        st.info(note)
+    if outcome.monitor is not None and outcome.monitor.retrain:
+        st.session_state["review.drift"] = outcome.monitor.reasons
+
+history = cached_regime_history(params.db_path, params.version).loc[: pd.Timestamp(params.as_of)]
+if len(history):
+    st.metric("Market regime", history["regime_name"].iloc[-1] or "unknown (an input is missing)")
+    st.plotly_chart(plot_regime_strip(history.iloc[-60:]), key="review.regimes")
+
+alerts = []
+try:
+    paper = workflows.load_paper_state(params.db_path)
+except workflows.StoreError:
+    paper = None
+if paper is not None and paper["account"]["halted"]:
+    alerts.append(f"Paper trading is paused: {paper['account']['halt_reason']}")
+alerts += [f"Drift: {r}" for r in st.session_state.get("review.drift", ())]
+for alert in alerts:
+    st.error(alert)
+if paper is not None and len(paper["steps"]):
+    steps = paper["steps"]
+    today = steps["equity"].iloc[-1] - (
+        steps["equity"].iloc[-2] if len(steps) > 1 else paper["account"]["initial_cash"]
+    )
+    st.metric(
+        "Paper P&L on the last step", f"{today:+,.0f}", help=f"step {steps['step_date'].iloc[-1]}"
+    )
+
+active = workflows.load_runs(params.db_path)
+active = active[active["active"]] if len(active) else active
+if len(active):
+    try:
+        frame = cached_forecasts(
+            params.db_path,
+            version=params.version,
+            run_id=active["run_id"].iloc[0],
+            as_of=params.as_of,
+            tickers=params.tickers,
+            buy=0.55,
+            sell=0.45,
+        )
+    except (workflows.StoreError, ValueError) as exc:
+        st.error(f"Forecasts unavailable: {exc}")
+    else:
+        ranked = (
+            frame.sort_values("confidence", ascending=False).rename_axis("ticker").reset_index()
+        )
+        left, right = st.columns(2)
+        for column, side in ((left, "BUY"), (right, "SELL")):
+            column.subheader(f"Top {side}")
+            top = ranked[ranked["direction"] == side].head(5)[
+                ["ticker", "p_up", "confidence", "reasons"]
+            ]
+            if len(top):
+                column.dataframe(top, hide_index=True, key=f"review.{side.lower()}")
+            else:
+                column.caption(f"No {side} today.")
+else:
+    st.info("No active model: train one on the Training page to see forecasts here.")
 
 freshness = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)
 render_freshness_metrics(freshness)

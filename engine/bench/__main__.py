@@ -8,6 +8,7 @@ import os
 import platform
 from collections.abc import Sequence
 
+from engine.bench.ablation import run_ablation_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.features import run_features_bench
 from engine.bench.store import run_store_bench
@@ -43,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     backtest = commands.add_parser("backtest", help="155 x 1260 daily weights vs vectorbt")
     backtest.add_argument("--tickers", type=int, default=155)
     backtest.add_argument("--days", type=int, default=1260)
+    ablation = commands.add_parser("ablation", help="the variant stack, serial vs Dask")
+    ablation.add_argument("--tickers", type=int, default=155)
+    ablation.add_argument("--days", type=int, default=1260)
+    ablation.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     if args.name == "store":
         result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
@@ -54,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         result = run_forecast_bench(args.tickers, args.days)
     elif args.name == "backtest":
         result = run_backtest_bench(args.tickers, args.days)
+    elif args.name == "ablation":
+        result = run_ablation_bench(args.tickers, args.days, args.workers)
     result = {"benchmark": args.name, **result, "machine": machine()}
     print(json.dumps(result, indent=2))
     return result

@@ -12,6 +12,7 @@ from engine.workflows.ablations import (
     run_ablation_study,
 )
 from engine.workflows.backtests import ModelBacktest, run_model_backtest
+from engine.workflows.daily import DailyResult, run_daily_pipeline
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
     DEFAULT_WATCHLISTS,
@@ -76,6 +77,7 @@ __all__ = [
     "ARTIFACTS_ENV_VAR",
     "DEFAULT_WATCHLIST",
     "DEFAULT_WATCHLISTS",
+    "DailyResult",
     "OUTCOME_COLUMNS",
     "PaperStepResult",
     "ScenarioResult",
@@ -123,6 +125,7 @@ __all__ = [
     "refresh_data",
     "resume_paper_trading",
     "run_ablation_study",
+    "run_daily_pipeline",
     "run_model_backtest",
     "run_scenario",
     "save_watchlist",

@@ -1,6 +1,7 @@
 """The benchmark entry point runs and reports what it measured (no timing asserted)."""
 
 import json
+import sys
 
 import pytest
 
@@ -49,3 +50,12 @@ def test_backtest_benchmark_agrees_with_vectorbt(capsys) -> None:
         assert result[key] > 0
     assert result["equity_rel_diff"] < 1e-6
     assert result["ratio"] == pytest.approx(result["backtest_s"] / result["peer_s"], rel=0.1)
+
+
+def test_ablation_benchmark_reports_serial_and_dask(capsys, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "__main__", type(sys)("__main__"))  # Dask spawns workers
+    result = main(["ablation", "--tickers", "12", "--days", "500"])
+    capsys.readouterr()
+    for key in ("serial_s", "dask_s", "ratio"):
+        assert result[key] > 0
+    assert result["same_results"] and result["variants"] == 6
