@@ -8,11 +8,14 @@ over folds, Bonferroni-adjusted for the number of deltas judged together; a delt
 interval straddles zero is "no evidence", not a gain.
 
 Walk-forwards for distinct family sets run in parallel on Dask (a local cluster by default,
-or the scheduler at ``scheduler_address``), or serially.
+or the scheduler at ``scheduler_address``; progress per walk-forward), or serially
+(progress per fold).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -83,12 +86,15 @@ class AblationResult:
 
 
 def run_walk_forward(
-    data: pd.DataFrame, families: tuple[str, ...], config: AblationConfig
+    data: pd.DataFrame,
+    families: tuple[str, ...],
+    config: AblationConfig,
+    progress: Progress | None = None,
 ) -> WalkForwardResult:
     """One walk-forward for a family set (the unit of parallel work)."""
     params = LearnerParams(**{**config.learner.__dict__, "families": families})
     splitter = PurgedWalkForward(config.train_months, config.test_months)
-    return walk_forward(data, splitter, params)
+    return walk_forward(data, splitter, params, progress)
 
 
 def _run_all(
@@ -100,12 +106,14 @@ def _run_all(
     results = {}
     if not config.use_dask:
         for k, families in enumerate(family_sets):
-            if progress:
-                progress(
-                    k / len(family_sets),
-                    f"Walk-forward {k + 1} of {len(family_sets)}: {', '.join(families)}",
-                )
-            results[families] = run_walk_forward(data, families, config)
+            name = ", ".join(families)
+
+            def per_fold(fraction: float, text: str, k: int = k, name: str = name) -> None:
+                if progress:
+                    total = (k + fraction) / len(family_sets)
+                    progress(total, f"Walk-forward {k + 1} of {len(family_sets)} ({name}): {text}")
+
+            results[families] = run_walk_forward(data, families, config, per_fold)
         return results
     from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
 
@@ -123,8 +131,13 @@ def _run_all(
         client = Client(cluster)
     try:
         shared = client.scatter(data, broadcast=True)
+        # one XGBoost thread per worker: the workers share the machine's cores
+        threads = max(1, (os.cpu_count() or 1) // max(1, config.workers))
+        each = dataclasses.replace(
+            config, learner=dataclasses.replace(config.learner, n_jobs=threads)
+        )
         futures = {
-            client.submit(run_walk_forward, shared, f, config, pure=False): f for f in family_sets
+            client.submit(run_walk_forward, shared, f, each, pure=False): f for f in family_sets
         }
         for done, future in enumerate(as_completed(futures), start=1):
             results[futures[future]] = future.result()

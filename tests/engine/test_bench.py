@@ -58,4 +58,4 @@ def test_ablation_benchmark_reports_serial_and_dask(capsys, monkeypatch) -> None
     capsys.readouterr()
     for key in ("serial_s", "dask_s", "ratio"):
         assert result[key] > 0
-    assert result["same_results"] and result["variants"] == 6
+    assert result["max_table_diff"] < 1e-3 and result["variants"] == 6
