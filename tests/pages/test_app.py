@@ -62,7 +62,14 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def test_review_is_the_landing_page_and_shows_the_universe(app: AppTest) -> None:
     assert [t.value for t in app.title] == ["Daily review"]
-    assert metrics(app) == {"Tickers": "20", "Fresh": "20", "Stale": "0", "No data": "0"}
+    shown = metrics(app)
+    assert {k: shown[k] for k in ("Tickers", "Fresh", "Stale", "No data")} == {
+        "Tickers": "20",
+        "Fresh": "20",
+        "Stale": "0",
+        "No data": "0",
+    }
+    assert shown["Market regime"] == "High vol · strong breadth · ATR contracting"
     assert app.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
     assert str(app.sidebar.date_input(key="global.as_of").value) == "2022-12-28"
     universe = frame_with(app, "ret_20d")
