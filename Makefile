@@ -30,12 +30,7 @@ test: lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
-	$(PY) -m engine.bench store
-	$(PY) -m engine.bench features
-	$(PY) -m engine.bench train
-	$(PY) -m engine.bench forecast
-	$(PY) -m engine.bench backtest
-	$(PY) -m engine.bench ablation
+	$(PY) -m engine.bench all   # writes docs/benchmarks.json and docs/benchmarks.md
 
 clean-venv:
 	rm -rf $(VENV)

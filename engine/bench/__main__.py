@@ -1,4 +1,8 @@
-"""``python -m engine.bench <name> [options]``: run one benchmark and print its JSON."""
+"""``python -m engine.bench <name> [options]``: run one benchmark and print its JSON.
+
+``python -m engine.bench all`` runs every benchmark at its defaults and writes the results
+as JSON and as a Markdown table (figures, ratios against their peers, machine).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,68 @@ import argparse
 import json
 import os
 import platform
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from engine.bench.ablation import run_ablation_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.features import run_features_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
+
+# name -> (function, help, the figures the report shows with their goals)
+BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
+    "store": (
+        run_store_bench,
+        "ingest a synthetic panel, read one, read all",
+        {
+            "ingest_s": "< 3 s",
+            "read_one_ms": "< 10 ms",
+            "read_all_s": "",
+            "ingest_ratio_vs_peer": "vs sqlite-utils upsert_all",
+        },
+    ),
+    "features": (
+        run_features_bench,
+        "all signal families vs ta.add_all_ta_features",
+        {
+            "features_s": "",
+            "values_per_s": "",
+            "peer_values_per_s": "ta",
+            "ratio": ">= 20x the peer",
+            "cache_load_one_ms": "",
+            "cache_load_all_s": "",
+        },
+    ),
+    "train": (
+        run_train_bench,
+        "default walk-forward vs one plain XGBoost fit",
+        {"walk_forward_s": "< 60 s", "single_fit_s": "one xgboost.train", "ratio": ""},
+    ),
+    "forecast": (
+        run_forecast_bench,
+        "forecasts with reasons from a warm store",
+        {"forecast_s": "< 1 s", "tickers": ""},
+    ),
+    "backtest": (
+        run_backtest_bench,
+        "155 x 1260 daily weights vs vectorbt",
+        {
+            "backtest_s": "< 0.5 s",
+            "peer_s": "vectorbt",
+            "ratio": "<= 1",
+            "equity_rel_diff": "< 1e-6",
+        },
+    ),
+    "ablation": (
+        run_ablation_bench,
+        "the variant stack, serial vs Dask",
+        {"serial_s": "", "dask_s": "2 workers", "ratio": "Dask over serial"},
+    ),
+}
+REPORT_NAME = "benchmarks"
 
 
 def machine() -> dict:
@@ -24,45 +83,62 @@ def machine() -> dict:
     }
 
 
+def markdown(results: dict[str, dict], seconds: float) -> str:
+    """The report's table: every benchmark's headline figures and goals."""
+    info = machine()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`python -m engine.bench all` on {info['platform']}, Python {info['python']}, "
+        f"{info['cpus']} CPUs; {seconds:.0f} s in all. Figures are from one run.",
+        "",
+        "| benchmark | figure | value | goal / peer |",
+        "|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        for key, goal in BENCHMARKS[name][2].items():
+            value = result.get(key)
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            lines.append(f"| {name} | `{key}` | {shown} | {goal} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_all(output: Path) -> dict:
+    """Every benchmark at its defaults; writes benchmarks.json and benchmarks.md to
+    ``output`` (each written to a temporary name, then renamed)."""
+    started = time.perf_counter()
+    results = {name: function() for name, (function, _, _) in BENCHMARKS.items()}
+    seconds = time.perf_counter() - started
+    report = {"benchmarks": results, "seconds": round(seconds, 1), "machine": machine()}
+    output.mkdir(parents=True, exist_ok=True)
+    for suffix, text in (
+        ("json", json.dumps(report, indent=2, default=str)),
+        ("md", markdown(results, seconds)),
+    ):
+        with tempfile.NamedTemporaryFile("w", dir=output, delete=False, suffix=".tmp") as handle:
+            handle.write(text)
+        os.replace(handle.name, output / f"{REPORT_NAME}.{suffix}")
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m engine.bench")
     commands = parser.add_subparsers(dest="name", required=True)
-    store = commands.add_parser("store", help="ingest a synthetic panel, read one, read all")
-    store.add_argument("--tickers", type=int, default=155)
-    store.add_argument("--days", type=int, default=1260)
-    store.add_argument("--repeats", type=int, default=50, help="reads of one ticker")
-    features = commands.add_parser("features", help="all signal families vs ta.add_all_ta_features")
-    features.add_argument("--tickers", type=int, default=155)
-    features.add_argument("--days", type=int, default=1260)
-    features.add_argument("--repeats", type=int, default=3, help="best of this many runs of ours")
-    train = commands.add_parser("train", help="default walk-forward vs one plain XGBoost fit")
-    train.add_argument("--tickers", type=int, default=155)
-    train.add_argument("--days", type=int, default=1260)
-    fc = commands.add_parser("forecast", help="forecasts with reasons from a warm store")
-    fc.add_argument("--tickers", type=int, default=155)
-    fc.add_argument("--days", type=int, default=1260)
-    backtest = commands.add_parser("backtest", help="155 x 1260 daily weights vs vectorbt")
-    backtest.add_argument("--tickers", type=int, default=155)
-    backtest.add_argument("--days", type=int, default=1260)
-    ablation = commands.add_parser("ablation", help="the variant stack, serial vs Dask")
-    ablation.add_argument("--tickers", type=int, default=155)
-    ablation.add_argument("--days", type=int, default=1260)
-    ablation.add_argument("--workers", type=int, default=2)
+    for name, (_, help_text, _) in BENCHMARKS.items():
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--tickers", type=int, default=155)
+        command.add_argument("--days", type=int, default=1260)
+    everything = commands.add_parser(
+        "all", help="every benchmark; writes a JSON and a Markdown report"
+    )
+    everything.add_argument("--output", default="docs", help="folder for benchmarks.json and .md")
     args = parser.parse_args(argv)
-    if args.name == "store":
-        result = run_store_bench(args.tickers, args.days, repeats=args.repeats)
-    elif args.name == "features":
-        result = run_features_bench(args.tickers, args.days, repeats=args.repeats)
-    elif args.name == "train":
-        result = run_train_bench(args.tickers, args.days)
-    elif args.name == "forecast":
-        result = run_forecast_bench(args.tickers, args.days)
-    elif args.name == "backtest":
-        result = run_backtest_bench(args.tickers, args.days)
-    elif args.name == "ablation":
-        result = run_ablation_bench(args.tickers, args.days, args.workers)
-    result = {"benchmark": args.name, **result, "machine": machine()}
-    print(json.dumps(result, indent=2))
+    if args.name == "all":
+        result = run_all(Path(args.output))
+    else:
+        function = BENCHMARKS[args.name][0]
+        result = {"benchmark": args.name, **function(args.tickers, args.days), "machine": machine()}
+    print(json.dumps(result, indent=2, default=str))
     return result
 
 

@@ -9,7 +9,7 @@ from engine.bench.__main__ import main
 
 
 def test_store_benchmark_prints_its_figures(capsys) -> None:
-    result = main(["store", "--tickers", "6", "--days", "100", "--repeats", "3"])
+    result = main(["store", "--tickers", "6", "--days", "100"])
     printed = json.loads(capsys.readouterr().out)
     assert printed == result
     assert result["benchmark"] == "store"
@@ -21,7 +21,7 @@ def test_store_benchmark_prints_its_figures(capsys) -> None:
 
 
 def test_features_benchmark_reports_ratio_against_ta(capsys) -> None:
-    result = main(["features", "--tickers", "3", "--days", "300", "--repeats", "1"])
+    result = main(["features", "--tickers", "3", "--days", "300"])
     assert json.loads(capsys.readouterr().out) == result
     assert result["rows"] == 900 and result["feature_columns"] >= 60
     assert result["values"] == 900 * result["feature_columns"]
@@ -61,3 +61,23 @@ def test_ablation_benchmark_reports_serial_and_dask(capsys, monkeypatch) -> None
     for key in ("serial_s", "dask_s", "ratio"):
         assert result[key] > 0
     assert result["max_table_diff"] < 1e-3 and result["variants"] == 6
+
+
+def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch, capsys) -> None:
+    import engine.bench.__main__ as bench  # noqa: PLC0415
+
+    small = {
+        "store": lambda: bench.run_store_bench(6, 100, repeats=3),
+        "backtest": lambda: bench.run_backtest_bench(10, 200),
+    }
+    patched = {name: (small[name], *bench.BENCHMARKS[name][1:]) for name in small}
+    monkeypatch.setattr(bench, "BENCHMARKS", patched)
+    report = main(["all", "--output", str(tmp_path)])
+    capsys.readouterr()
+    saved = json.loads((tmp_path / "benchmarks.json").read_text())
+    assert set(saved["benchmarks"]) == {"store", "backtest"} == set(report["benchmarks"])
+    table = (tmp_path / "benchmarks.md").read_text()
+    ratio = saved["benchmarks"]["backtest"]["ratio"]
+    assert f"| backtest | `ratio` | {ratio:.4g} | <= 1 |" in table
+    assert "| store | `ingest_s` |" in table and "CPUs" in table
+    assert not list(tmp_path.glob("*.tmp"))
