@@ -117,6 +117,7 @@ def run_all(output: Path) -> dict:
     ):
         with tempfile.NamedTemporaryFile("w", dir=output, delete=False, suffix=".tmp") as handle:
             handle.write(text)
+        os.chmod(handle.name, 0o644)  # a temporary file is private; the report is not
         os.replace(handle.name, output / f"{REPORT_NAME}.{suffix}")
     return report
 
