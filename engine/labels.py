@@ -15,16 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.features.panel import (
-    Array,
-    WidePanel,
-    by_date,
-    shift,
-    to_long,
-    to_wide,
-    true_range,
-    wilder,
-)
+from engine.features.panel import Array, WidePanel, atr_or_proxy, by_date, to_long, to_wide
 from engine.features.regime import is_bull
 
 LabelKind = Literal["direction", "triple_barrier"]
@@ -141,10 +132,8 @@ def triple_barrier(
         params = dataclasses.replace(params, kind="triple_barrier")
     panel = to_wide(prices)
     close = panel.close
-    atr = wilder(true_range(panel), 14)
-    proxy_atr = wilder(np.abs(close - shift(close)), 14)
-    use_proxy = ~np.isfinite(atr) & np.isfinite(proxy_atr)
-    atr_pct = np.where(use_proxy, proxy_atr, atr) / close
+    atr, use_proxy = atr_or_proxy(panel)
+    atr_pct = atr / close
     take_profit, stop = barrier_multiples(panel, regime_ids, params)
     upper = close * (1.0 + take_profit * atr_pct)
     lower = close * (1.0 - stop * atr_pct)

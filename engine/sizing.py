@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.sample import SECTORS
-from engine.features.panel import WidePanel, shift, to_wide, true_range, wilder
+from engine.features.panel import WidePanel, atr_or_proxy, to_wide
 from engine.features.regime import is_bull
 
 SIZING_COLUMNS = (
@@ -89,10 +89,7 @@ def average_true_range(prices: pd.DataFrame, period: int = 14) -> pd.Series:
     """ATR (price units) of each ticker at its last row; close-only tickers get Wilder's
     average of absolute close-to-close moves instead (a proxy: no high/low to measure)."""
     panel = to_wide(prices)
-    true_atr = wilder(true_range(panel), period)
-    proxy = wilder(np.abs(panel.close - shift(panel.close)), period)
-    last = np.where(np.isfinite(true_atr[-1]), true_atr[-1], proxy[-1])
-    return pd.Series(last, index=list(panel.tickers))
+    return pd.Series(atr_or_proxy(panel, period)[0][-1], index=list(panel.tickers))
 
 
 def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
@@ -200,9 +197,7 @@ def sized_weight_arrays(
     shape = panel.close.shape
     weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
     trailing = np.zeros(shape, dtype=bool)
-    atr = wilder(true_range(panel), 14)
-    proxy = wilder(np.abs(panel.close - shift(panel.close)), 14)
-    atr = np.where(np.isfinite(atr), atr, proxy)
+    atr = atr_or_proxy(panel)[0]
     vol = ewma_volatility(pd.DataFrame(panel.close).pct_change(fill_method=None)).to_numpy()
     p_up = (
         predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))

@@ -221,6 +221,15 @@ def true_range(panel: WidePanel) -> Array:
     return tr
 
 
+def atr_or_proxy(panel: WidePanel, period: int = 14) -> tuple[Array, Array]:
+    """ATR (price units) from true ranges, and where a ticker has no high/low, Wilder's
+    average of absolute close-to-close moves instead. Returns (atr, proxy used)."""
+    atr = wilder(true_range(panel), period)
+    proxy = wilder(np.abs(panel.close - shift(panel.close)), period)
+    use_proxy = ~np.isfinite(atr) & np.isfinite(proxy)
+    return np.where(use_proxy, proxy, atr), use_proxy
+
+
 def safe_divide(num: Array, den: Array) -> Array:
     """num / den with NaN where den is 0 or missing."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -5,18 +5,17 @@ from __future__ import annotations
 import dataclasses
 from contextlib import closing
 
-import numpy as np
 import pandas as pd
 
 from engine.ablation import AblationConfig, AblationResult, run_ablation
 from engine.evaluation import make_dataset
 from engine.features.panel import to_wide
 from engine.labels import LabelParams, compute_labels
+from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history
 from store.ablations import AblationRepository
 from store.db import open_db
-from store.trials import TrialRepository
 
 
 def run_ablation_study(
@@ -41,14 +40,9 @@ def run_ablation_study(
     regimes = load_regime_history(db_path)["regime_id"]
     data = make_dataset(features, compute_labels(prices, LabelParams(), regimes))
     result = run_ablation(data, to_wide(prices), config, progress=progress)
+    for name, returns in result.returns.items():
+        record_trial(db_path, "ablation", name, returns.to_numpy())
     with closing(open_db(db_path)) as db:
-        trials = TrialRepository(db)
-        for name, returns in result.returns.items():
-            values = returns.to_numpy()
-            per_period = (
-                float(np.mean(values) / np.std(values, ddof=1)) if np.std(values) > 0 else np.nan
-            )
-            trials.record("ablation", name, per_period, len(values))
         settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "scheduler_address"}
         settings |= {"tickers": list(tickers), "start": start}
         study_id = AblationRepository(db).save(settings, result.table, result.steps)

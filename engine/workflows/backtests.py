@@ -17,6 +17,7 @@ from engine.backtest import (
 )
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import rolling_mean, shift, to_wide
+from engine.metrics import TRADING_DAYS, sharpe
 from engine.sizing import SizingParams, sized_weight_arrays
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import load_model, load_oos_predictions
@@ -35,6 +36,16 @@ class ModelBacktest:
     statistics: dict
     benchmarks: dict[str, pd.Series]
     n_trials: int
+
+
+def record_trial(db_path: DbPath, kind: str, label: str, returns: np.ndarray) -> tuple[int, float]:
+    """Count a run as a trial for the Deflated Sharpe; return the number of trials so far
+    and the variance of their per-period Sharpe ratios."""
+    per_period = sharpe(returns) / np.sqrt(TRADING_DAYS) if len(returns) > 1 else np.nan
+    with closing(open_db(db_path)) as db:
+        trials = TrialRepository(db)
+        trials.record(kind, label, per_period, len(returns))
+        return trials.summary()
 
 
 def run_model_backtest(
@@ -76,13 +87,7 @@ def run_model_backtest(
         config=config,
     )
     returns = result.equity.pct_change().dropna().to_numpy()
-    per_period = (
-        float(np.mean(returns) / np.std(returns, ddof=1)) if np.std(returns) > 0 else np.nan
-    )
-    with closing(open_db(db_path)) as db:
-        trials = TrialRepository(db)
-        trials.record("backtest", record["run_id"], per_period, len(returns))
-        n_trials, variance = trials.summary()
+    n_trials, variance = record_trial(db_path, "backtest", record["run_id"], returns)
     statistics = compute_statistics(
         result, n_trials=n_trials, trial_sharpe_variance=variance, n_boot=n_boot
     )

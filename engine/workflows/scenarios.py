@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +21,9 @@ from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.scenarios import Scenario, pass_criteria
 from engine.sizing import SizingParams, sized_weight_arrays
 from engine.training import TrainConfig, build_dataset, fit_final_model
-from engine.workflows.backtests import INDEX_TICKER
+from engine.workflows.backtests import INDEX_TICKER, record_trial
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history
-from store.db import open_db
-from store.trials import TrialRepository
 
 
 @dataclass(frozen=True)
@@ -98,13 +95,7 @@ def run_scenario(
     )
     window = full.between(scenario.start, scenario.end)
     returns = window.equity.pct_change().dropna().to_numpy()
-    with closing(open_db(db_path)) as db:
-        trials = TrialRepository(db)
-        per_period = (
-            float(np.mean(returns) / np.std(returns, ddof=1)) if np.std(returns) > 0 else np.nan
-        )
-        trials.record("scenario", scenario.name, per_period, len(returns))
-        n_trials, variance = trials.summary()
+    n_trials, variance = record_trial(db_path, "scenario", scenario.name, returns)
     statistics = compute_statistics(
         window, n_trials=n_trials, trial_sharpe_variance=variance, n_boot=n_boot
     )
