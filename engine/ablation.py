@@ -23,14 +23,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine.backtest import BacktestConfig, run_backtest
+from engine.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.calibration import expected_calibration_error
 from engine.evaluation import WalkForwardResult, walk_forward
 from engine.features.panel import WidePanel
 from engine.learner import LearnerParams
 from engine.metrics import Interval, auc, bootstrap_interval, daily_ic, max_drawdown, sharpe
 from engine.model_selection import PurgedWalkForward
-from engine.sizing import SizingParams, sized_weight_arrays
+from engine.sizing import SizingParams
 
 Progress = Callable[[float, str], None]
 RESEARCH = ("technical", "microstructure", "cross_asset")
@@ -163,16 +163,8 @@ def _strategy(
     column = "p" if variant.calibrated else "p_raw"
     signals = predictions.assign(p=predictions[column])
     if variant.sized:
-        weights, stops, targets, trailing = sized_weight_arrays(
-            panel, signals, ratio, config.sizing
-        )
-        result = run_backtest(
-            panel,
-            weights,
-            stops=stops,
-            take_profits=targets,
-            trailing=trailing,
-            config=config.backtest,
+        result = backtest_forecasts(
+            panel, signals, ratio, sizing=config.sizing, config=config.backtest
         )
     else:  # equal weight across the names forecast up
         p_up = (
@@ -184,12 +176,7 @@ def _strategy(
         result = run_backtest(
             panel,
             weights,
-            config=BacktestConfig(
-                config.backtest.execution,
-                config.backtest.initial_cash,
-                config.backtest.costs,
-                use_exits=False,
-            ),
+            config=dataclasses.replace(config.backtest, use_exits=False),
         )
     first = predictions.index.get_level_values("date").min()
     return result.equity.loc[first:].pct_change().dropna()

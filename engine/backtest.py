@@ -38,6 +38,7 @@ from engine.metrics import (
     sortino,
 )
 from engine.simulation import REASONS, simulate
+from engine.sizing import SizingParams, sized_weight_arrays
 
 Execution = Literal["next_open", "next_close"]
 TRADE_COLUMNS = (
@@ -207,6 +208,29 @@ def run_backtest(
         trades=_trade_frame(tuple(log), panel),
         costs=pd.DataFrame(costs, index=index, columns=["commission", "spread", "impact"]),
         gross_exposure=pd.Series(gross, index=index, name="gross_exposure"),
+        config=config,
+    )
+
+
+def backtest_forecasts(
+    panel: WidePanel,
+    predictions: pd.DataFrame,
+    win_loss: float,
+    *,
+    sizing: SizingParams,
+    config: BacktestConfig,
+    half_spread: np.ndarray | None = None,
+) -> BacktestResult:
+    """Size each date's forecasts (``p`` and ``regime_id`` by (ticker, date)) and trade them
+    with their stops, take-profits and trailing flags."""
+    weights, stops, targets, trailing = sized_weight_arrays(panel, predictions, win_loss, sizing)
+    return run_backtest(
+        panel,
+        weights,
+        stops=stops,
+        take_profits=targets,
+        trailing=trailing,
+        half_spread=half_spread,
         config=config,
     )
 

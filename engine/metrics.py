@@ -27,9 +27,6 @@ class Interval:
     def contains(self, value: float) -> bool:
         return bool(self.low <= value <= self.high)
 
-    def excludes_zero(self) -> bool:
-        return not self.contains(0.0)
-
     def as_dict(self) -> dict[str, float]:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 

@@ -21,9 +21,14 @@ def _round(shares, whole):
 
 
 @njit(cache=True, error_model="numpy")
-def _fill(st, i, j, q, price, reason, half_spread, impact_scale, measured, fallback, fees, log):  # noqa: PLR0917 - numba kernels take flat arguments
-    """Trade ``q`` shares (signed) of ticker j at ``price`` plus spread, impact, commission."""
+def _fill(st, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba kernels take flat arguments
+    """Trade ``q`` shares (signed) of ticker j at ``price`` plus spread, impact, commission.
+
+    ``st`` is (cash, shares, cost basis); ``pricing`` is (half spread, impact scale, impact
+    measured, fallback impact, (commission per share, minimum)); ``log`` collects fills.
+    """
     cash, shares, basis = st[0], st[1], st[2]
+    half_spread, impact_scale, measured, fallback, fees = pricing
     side = np.sign(q)
     impact = impact_scale[i, j] * np.sqrt(abs(q)) if measured[i, j] else fallback
     spread = half_spread[i, j]
@@ -93,6 +98,7 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
         np.empty((capacity, 6)),
     )
     st = (cash, shares, basis)
+    pricing = (half_spread, impact_scale, measured, fallback, fees)
     equity, cash_out = np.empty(n_days), np.empty(n_days)
     positions = np.empty((n_days, n))
     costs = np.zeros((n_days, 3))
@@ -127,20 +133,7 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
                 before = shares.copy()
                 for j in range(n):
                     if delta[j] < 0:
-                        _fill(
-                            st,
-                            i,
-                            j,
-                            delta[j],
-                            price[j],
-                            REBALANCE,
-                            half_spread,
-                            impact_scale,
-                            measured,
-                            fallback,
-                            fees,
-                            log,
-                        )
+                        _fill(st, pricing, log, i, j, delta[j], price[j], REBALANCE)
                 scale = 1.0
                 if need > cash[0]:  # not enough cash: every buy is cut in the same proportion
                     scale = max(cash[0], 0.0) / need * (1.0 - 1e-6)
@@ -148,20 +141,7 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
                     if delta[j] > 0:
                         q = _round(delta[j] * scale, whole) if scale < 1.0 else delta[j]
                         if q > 0:
-                            _fill(
-                                st,
-                                i,
-                                j,
-                                q,
-                                price[j],
-                                REBALANCE,
-                                half_spread,
-                                impact_scale,
-                                measured,
-                                fallback,
-                                fees,
-                                log,
-                            )
+                            _fill(st, pricing, log, i, j, q, price[j], REBALANCE)
                 for j in range(n):
                     if shares[j] != 0.0 and (
                         before[j] == 0.0 or np.sign(before[j]) != np.sign(shares[j])
@@ -193,20 +173,7 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
                         fill = max(op, level) if side > 0 else min(op, level)
                     if hit:
                         exit_side[j] = side
-                        _fill(
-                            st,
-                            i,
-                            j,
-                            -shares[j],
-                            fill,
-                            reason,
-                            half_spread,
-                            impact_scale,
-                            measured,
-                            fallback,
-                            fees,
-                            log,
-                        )
+                        _fill(st, pricing, log, i, j, -shares[j], fill, reason)
                         blocked[j] = True
                         stop_level[j], target_level[j] = np.nan, np.nan
         total = cash[0]

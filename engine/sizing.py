@@ -69,6 +69,12 @@ def kelly_fraction(p_up: np.ndarray, win_loss_ratio: float) -> np.ndarray:
     return p - (1.0 - p) / win_loss_ratio
 
 
+def win_loss_ratio(outcome_returns: tuple[float, float]) -> float:
+    """Mean return of up outcomes over the size of the mean down outcome (1 when unknown)."""
+    up, down = outcome_returns
+    return abs(up / down) if np.isfinite(up) and np.isfinite(down) and down != 0 else 1.0
+
+
 def ewma_volatility(returns: pd.DataFrame, halflife: int = 20) -> pd.DataFrame:
     """Annualized EWMA volatility of each column at every row (rows <= t only)."""
     variance = (returns**2).ewm(halflife=halflife, min_periods=halflife).mean()

@@ -8,7 +8,7 @@ from engine import workflows
 from engine.calibration import CALIBRATION_METHODS
 from engine.features import FAMILY_NAMES
 from engine.labels import LABEL_KINDS
-from pages.common import global_params, render_job, render_runs
+from pages.common import global_params, initial_value, render_job, render_runs
 
 params = global_params()
 st.title("Training")
@@ -35,12 +35,15 @@ else:
         c1, c2, c3 = st.columns(3)
         start = c1.date_input(
             "First date",
-            params.as_of - dt.timedelta(days=5 * 365),
             min_value=dt.date(1990, 1, 1),
             key="training.start",
+            **initial_value("training.start", params.as_of - dt.timedelta(days=5 * 365)),
         )
         as_of = c2.date_input(
-            "Train as of", params.as_of, min_value=dt.date(1990, 1, 1), key="training.as_of"
+            "Train as of",
+            min_value=dt.date(1990, 1, 1),
+            key="training.as_of",
+            **initial_value("training.as_of", params.as_of),
         )
         device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
         c1, c2, c3 = st.columns(3)

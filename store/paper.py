@@ -126,13 +126,6 @@ class PaperLedger:
                 (note[:2000], client_order_id),
             )
 
-    def cancel_open_orders(self) -> int:
-        with write_transaction(self.db):
-            cursor = self.db.execute(
-                "UPDATE paper_orders SET status = 'cancelled' WHERE status = 'open'"
-            )
-        return cursor.rowcount
-
     # --- steps -----------------------------------------------------------------------
 
     def record_step(self, step: dict) -> None:

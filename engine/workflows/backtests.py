@@ -11,14 +11,14 @@ import pandas as pd
 from engine.backtest import (
     BacktestConfig,
     BacktestResult,
+    backtest_forecasts,
     buy_and_hold,
     compute_statistics,
-    run_backtest,
 )
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import rolling_mean, shift, to_wide
 from engine.metrics import TRADING_DAYS, sharpe
-from engine.sizing import SizingParams, sized_weight_arrays
+from engine.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import load_model, load_oos_predictions
 from store.db import open_db
@@ -69,22 +69,16 @@ def run_model_backtest(
     dates = predictions.index.get_level_values("date")
     prices = load_prices(db_path, [*tickers, INDEX_TICKER], start=dates.min(), end=dates.max())
     panel = to_wide(prices[prices["ticker"].isin(tickers)])
-    up, down = model.outcome_returns_
-    ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
-    weights, stops, targets, trailing = sized_weight_arrays(
-        panel, predictions, ratio, sizing or SizingParams()
-    )
     spread = None
     if corwin_schultz_spread:
         spread = shift(rolling_mean(corwin_schultz(panel.high, panel.low), 20)) / 2.0
-    result = run_backtest(
+    result = backtest_forecasts(
         panel,
-        weights,
-        stops=stops,
-        take_profits=targets,
-        trailing=trailing,
-        half_spread=spread,
+        predictions,
+        win_loss_ratio(model.outcome_returns_),
+        sizing=sizing or SizingParams(),
         config=config,
+        half_spread=spread,
     )
     returns = result.equity.pct_change().dropna().to_numpy()
     n_trials, variance = record_trial(db_path, "backtest", record["run_id"], returns)

@@ -18,6 +18,7 @@ from engine.sizing import (
     ewma_volatility,
     garch_volatility,
     size_positions,
+    win_loss_ratio,
 )
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.models import forecast, load_model
@@ -157,9 +158,7 @@ def paper_step(
         model, record = load_model(db_path, run_id)
         sizing = sizing or SizingParams()
         forecasts, book = _book(db_path, tickers, day, record["run_id"], sizing)
-        up, down = model.outcome_returns_
-        ratio = abs(up / down) if down and np.isfinite(down) and down != 0 else 1.0
-        sized = size_positions(book, equity, ratio, sizing)
+        sized = size_positions(book, equity, win_loss_ratio(model.outcome_returns_), sizing)
         exited = _exits(positions, today)
         sized.loc[sized.index.isin(exited), "shares"] = 0.0
         for ticker in set(held.index) - set(sized.index):  # held but no longer watched: close

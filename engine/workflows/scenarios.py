@@ -10,16 +10,16 @@ import pandas as pd
 from engine.backtest import (
     BacktestConfig,
     BacktestResult,
+    backtest_forecasts,
     buy_and_hold,
     compute_statistics,
-    run_backtest,
 )
 from engine.data.calendar import last_session_on_or_before
 from engine.features.panel import to_wide
 from engine.labels import LabelParams, compute_labels
 from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.scenarios import Scenario, pass_criteria
-from engine.sizing import SizingParams, sized_weight_arrays
+from engine.sizing import SizingParams, win_loss_ratio
 from engine.training import TrainConfig, build_dataset, fit_final_model
 from engine.workflows.backtests import INDEX_TICKER, record_trial
 from engine.workflows.data import DbPath, load_prices
@@ -80,17 +80,11 @@ def run_scenario(
         (prices["date"] >= as_of - pd.DateOffset(years=1)) & (prices["date"] <= scenario.end)
     ]
     panel = to_wide(span)
-    up, down = model.outcome_returns_
-    ratio = abs(up / down) if np.isfinite(down) and down != 0 else 1.0
-    weights, stops, targets, trailing = sized_weight_arrays(
-        panel, forecasts, ratio, sizing or SizingParams()
-    )
-    full = run_backtest(
+    full = backtest_forecasts(
         panel,
-        weights,
-        stops=stops,
-        take_profits=targets,
-        trailing=trailing,
+        forecasts,
+        win_loss_ratio(model.outcome_returns_),
+        sizing=sizing or SizingParams(),
         config=config or BacktestConfig(),
     )
     window = full.between(scenario.start, scenario.end)
