@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint browser bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ run: $(VENV)/.runtime-installed
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 
-test: lint
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: lint browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed

@@ -111,9 +111,12 @@ def verify_files(folder: Path, expected: dict[str, str]) -> None:
 def read_manifest(folder: Path) -> dict:
     """The manifest as JSON (safe to read before the hash check: it is not executed)."""
     try:
-        return json.loads((Path(folder) / MANIFEST).read_text())
+        manifest = json.loads((Path(folder) / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"cannot read {MANIFEST} in {folder}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{MANIFEST} in {folder} is not a JSON object")
+    return manifest
 
 
 def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, dict]:

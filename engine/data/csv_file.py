@@ -7,6 +7,7 @@ file is parsed in full before anything is returned, so a bad file never half-imp
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -93,17 +94,22 @@ def _read_table(data: bytes | str | Path, *, nrows: int) -> pd.DataFrame:
         raise CsvImportError(f"The file is not UTF-8 text (byte {exc.start})") from exc
     if not text.strip():
         raise CsvImportError("The file is empty")
-    try:
-        return pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=_NA,
-            nrows=nrows,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CsvImportError(f"The file is not a readable CSV: {exc}") from exc
+    # index_col=False: rows longer than the header must not silently become an index;
+    # pandas then warns that data would be lost, and that warning is an error here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_values=_NA,
+                nrows=nrows,
+                skipinitialspace=True,
+                index_col=False,
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
+            raise CsvImportError(f"The file is not a readable CSV: {exc}") from exc
 
 
 def csv_columns(data: bytes | str | Path) -> list[str]:

@@ -109,6 +109,23 @@ def _missing_sessions(present: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _without_any_close(frame: pd.DataFrame, no_close: np.ndarray) -> list[dict]:
+    """An error for each ticker none of whose rows has a close: there is nothing to store."""
+    counts = pd.Series(no_close).groupby(frame["ticker"].to_numpy(), sort=True).agg(["all", "size"])
+    return [
+        {
+            "ticker": ticker,
+            "check": "no_close",
+            "severity": "error",
+            "count": int(row["size"]),
+            "first_date": None,
+            "message": f"{ticker}: none of its {int(row['size'])} row(s) has a close price",
+        }
+        for ticker, row in counts[counts["all"]].iterrows()
+    ]
+
+
+@np.errstate(invalid="ignore")  # inf - inf in the range checks: such rows fail non_finite
 def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> GateResult:
     """Run every check on a normalized price frame.
 
@@ -159,6 +176,7 @@ def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> 
     ]
     for mask, check, severity, what in checks:
         findings += _summarize(frame, mask, check, severity, what)
+    findings += _without_any_close(frame, np.isnan(c))
 
     present = frame.loc[~empty & ~np.isnan(c) & ~frame["ticker"].str.startswith("^")]
     ratio = present.groupby("ticker", sort=False)["close"].pct_change().to_numpy() + 1.0

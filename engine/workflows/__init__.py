@@ -44,6 +44,7 @@ from engine.workflows.features import (
 )
 from engine.workflows.models import (
     ARTIFACTS_ENV_VAR,
+    ArtifactError,
     TrainingJob,
     activate_run,
     artifacts_root,
@@ -75,6 +76,7 @@ from store.watchlists import WatchlistError
 
 __all__ = [
     "ARTIFACTS_ENV_VAR",
+    "ArtifactError",
     "DEFAULT_WATCHLIST",
     "DEFAULT_WATCHLISTS",
     "DailyResult",

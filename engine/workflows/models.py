@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -37,7 +38,7 @@ from engine.learner import REGIME_COLUMN, MetaLearner
 from engine.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history
-from store.db import StoreError, default_db_path, open_db
+from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.models import ModelRunRepository
 from store.watchlists import WatchlistError as WatchlistError  # raised to pages
 
@@ -50,6 +51,9 @@ ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
 def artifacts_root() -> Path:
     """Where bundles live: $WORKBENCH_ARTIFACTS, or models/artifacts under the repo."""
     return Path(os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "models" / "artifacts")
+
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def new_run_id() -> str:
@@ -318,6 +322,8 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     hashes = manifest_hashes(folder)
     manifest = read_bundle(Path(folder), hashes)[1]
     run_id = str(manifest.get("run_id") or new_run_id())
+    if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
+        raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
     with closing(open_db(db_path)) as db:
         if ModelRunRepository(db).get(run_id) is not None:
             raise ArtifactError(f"run {run_id} is already registered in this store")
@@ -327,18 +333,22 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     temp = target.with_name(f".tmp-import-{run_id}")
     shutil.copytree(folder, temp)
     os.rename(temp, target)
-    with closing(open_db(db_path)) as db:
-        runs = ModelRunRepository(db)
-        runs.start(run_id, manifest.get("config", {}), origin="imported")
-        runs.complete(
-            run_id,
-            metrics=manifest.get("metrics", {}),
-            files=hashes,
-            artifact_dir=str(target),
-            feature_version=str(manifest.get("feature_version", "")),
-            data_hash=str(manifest.get("data_hash", "")),
-            code_version=str(manifest.get("code_version", "")),
-        )
+    try:
+        with closing(open_db(db_path)) as db, write_transaction(db):
+            runs = ModelRunRepository(db)
+            runs.start(run_id, manifest.get("config", {}), origin="imported")
+            runs.complete(
+                run_id,
+                metrics=manifest.get("metrics", {}),
+                files=hashes,
+                artifact_dir=str(target),
+                feature_version=str(manifest.get("feature_version", "")),
+                data_hash=str(manifest.get("data_hash", "")),
+                code_version=str(manifest.get("code_version", "")),
+            )
+    except BaseException:  # not registered: leave no unregistered folder behind
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     return load_run(db_path, run_id)
 
 
@@ -384,6 +394,13 @@ def forecast(
     ``run_id``. Tickers with no stored session on or before ``as_of`` are left out.
     """
     model, record = load_model(db_path, run_id)
+    trained = (record.get("params") or {}).get("as_of")
+    if trained is not None and pd.Timestamp(trained) > pd.Timestamp(as_of):
+        raise ValueError(
+            f"run {record['run_id']} was trained as of {pd.Timestamp(trained):%Y-%m-%d}, after "
+            f"{pd.Timestamp(as_of):%Y-%m-%d}: it has seen outcomes a forecast on that date could "
+            "not know. Pick a run trained on or before it, or a later as-of date."
+        )
     features = load_features(db_path, list(tickers))
     dates = features.index.get_level_values("date")
     past = features[dates <= pd.Timestamp(as_of)]

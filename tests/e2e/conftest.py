@@ -1,0 +1,100 @@
+"""A real server on 127.0.0.1 over a temporary store, and Debian's chromium driven headless."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("WORKBENCH_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str:
+    """Debian's chromium (make test installs it); a missing browser fails, never skips."""
+    path = os.environ.get("WORKBENCH_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail("chromium not found: `make test` installs Debian's chromium package")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"no healthy server at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def app_server(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """`streamlit run app.py` on a free local port over a private copy of the sample store."""
+    folder = tmp_path_factory.mktemp("e2e")
+    db = folder / "store.db"
+    shutil.copy(_seeded_template, db)
+    env = {
+        **os.environ,
+        "WORKBENCH_DB": str(db),
+        "WORKBENCH_ARTIFACTS": str(folder / "artifacts"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+        + ["--server.address", "127.0.0.1", "--server.port", str(port)]
+        + ["--browser.gatherUsageStats", "false"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server)
+        yield {"url": url, "db": db, "log": folder / "server.log"}
+    finally:
+        os.killpg(server.pid, 15)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
