@@ -66,7 +66,9 @@ class Session:
         self.settle(timeout)
 
     def wait_text(self, text: str, timeout: float) -> None:
-        self.page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
+        """Wait for ``text`` (table cells are drawn on a canvas: their text is attached to
+        hidden accessible cells, so attached is enough)."""
+        self.page.get_by_text(text).first.wait_for(state="attached", timeout=timeout * 1000)
         self.settle()
 
     def type_date(self, label: str, value: str) -> None:
@@ -74,7 +76,8 @@ class Session:
         field = self.page.get_by_role("group", name=label, exact=True)
         field.get_by_role("spinbutton").first.click()
         self.page.keyboard.type(value)
-        self.page.keyboard.press("Enter")
+        self.page.keyboard.press("Escape")  # close the calendar it opened
+        self.page.keyboard.press("Tab")  # leaving the field commits the value
         self.settle()
 
     def choose(self, label: str, option: str) -> None:
@@ -110,7 +113,18 @@ def test_a_day_through_every_page(app_server, browser):
     context = browser.new_context(viewport={"width": 1600, "height": 1100})
     context.set_default_timeout(60_000)
     app = Session(context.new_page(), app_server["url"])
-    app.page.goto(app_server["url"] + "/data")
+    try:
+        journey(app)
+    except BaseException:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.page.screenshot(path=SCREENSHOTS / "failure.png", full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def journey(app: Session) -> None:
+    app.page.goto(app.url + "/data")
     app.settle()
     # the day before the sample's last session: the paper account then lives through two steps
     app.type_date("As-of date", "20221227")
@@ -133,9 +147,10 @@ def test_a_day_through_every_page(app_server, browser):
     app.check("training", charts=0)
 
     app.open("Forecasts")
-    app.page.get_by_text("top reasons").first.wait_for()
+    app.wait_text("top reasons", 60)
     app.page.get_by_text("Reasons in full").click()
-    app.wait_text(" pp", 30)  # e.g. "RSI 14 (Wilder) at 27, oversold: +3.1 pp"
+    details = app.page.locator('[data-testid="stExpanderDetails"]')
+    details.get_by_text(re.compile(r": [+-]\d+\.\d pp")).first.wait_for()  # "RSI 14 ...: +3.1 pp"
     app.check("forecasts", charts=0)
 
     app.open("Calibration")
@@ -170,7 +185,7 @@ def test_a_day_through_every_page(app_server, browser):
     app.type_date("As-of date", "20221228")
     app.click("Run the step for 2022-12-28", timeout=240)
     app.wait_text("Step 2022-12-28", 60)
-    app.page.get_by_text("filled", exact=True).first.wait_for()
+    app.page.get_by_text("filled", exact=True).first.wait_for(state="attached")
     app.check("paper", charts=1)
 
     app.open("Monitor")
@@ -181,4 +196,3 @@ def test_a_day_through_every_page(app_server, browser):
     app.wait_text("Daily pipeline finished", 60)
     app.wait_text("Top BUY", 30)
     app.check("review", charts=2)
-    context.close()
