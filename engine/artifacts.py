@@ -108,6 +108,13 @@ def verify_files(folder: Path, expected: dict[str, str]) -> None:
             )
 
 
+def discard_bundle(root: Path, run_id: str) -> None:
+    """Remove whatever a run that did not finish left under ``root``: its temporary folder
+    (killed while writing) or a bundle it renamed into place but never registered."""
+    for leftover in [Path(root) / run_id, *Path(root).glob(f".tmp-{run_id}-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def read_manifest(folder: Path) -> dict:
     """The manifest as JSON (safe to read before the hash check: it is not executed)."""
     try:

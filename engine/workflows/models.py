@@ -26,6 +26,7 @@ import pandas as pd
 from engine.artifacts import (
     BUNDLE_FILES,
     ArtifactError,
+    discard_bundle,
     manifest_hashes,
     read_bundle,
     read_predictions,
@@ -243,6 +244,9 @@ def training_status(db_path: DbPath) -> TrainingJob | None:
         if not _process_alive(lock.pid):
             runs.fail(lock.run_id, "the training process ended without finishing (killed?)")
             runs.release_lock(lock.run_id)
+            record = runs.get(lock.run_id)
+            if record is None or record["status"] != "complete":  # died before registering
+                discard_bundle(artifacts_root(), lock.run_id)
             return None
     progress, message, tail = read_training_log(lock.run_id)
     return TrainingJob(lock.run_id, lock.pid, lock.started_utc, progress, message, tail)

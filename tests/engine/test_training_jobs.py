@@ -68,8 +68,15 @@ def test_a_lock_left_by_a_dead_process_is_reaped(seeded_db) -> None:
         runs = ModelRunRepository(db)
         runs.start("ghost", {})
         runs.acquire_lock("ghost", 2**22 + 12345)  # no such process
+    root = workflows.artifacts_root()
+    # killed while writing its bundle, or after renaming it into place but before registering
+    leftovers = [root / ".tmp-ghost-1a2b3c4d", root / "ghost"]
+    for folder in leftovers:
+        folder.mkdir(parents=True)
+        (folder / "booster.ubj").write_bytes(b"half")
     assert workflows.training_status(seeded_db) is None
     assert workflows.load_run(seeded_db, "ghost")["status"] == "failed"
+    assert not any(folder.exists() for folder in leftovers)
 
 
 def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
