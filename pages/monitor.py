@@ -42,7 +42,7 @@ except (ValueError, workflows.StoreError, KeyError, IndexError) as exc:
     st.stop()
 
 if report.retrain:
-    st.error("Retraining is recommended:\n" + "\n".join(f"- {r}" for r in report.reasons))
+    st.warning("Retraining is recommended:\n" + "\n".join(f"- {r}" for r in report.reasons))
     if st.button("Open the Training page prefilled", key="monitor.retrain"):
         st.session_state["training.as_of"] = params.as_of
         st.session_state["training.start"] = params.as_of - dt.timedelta(days=5 * 365)

@@ -55,7 +55,7 @@ if paper is not None and paper["account"]["halted"]:
     alerts.append(f"Paper trading is paused: {paper['account']['halt_reason']}")
 alerts += [f"Drift: {r}" for r in st.session_state.get("review.drift", ())]
 for alert in alerts:
-    st.error(alert)
+    st.warning(alert)  # needs attention; errors are kept for what failed
 if paper is not None and len(paper["steps"]):
     steps = paper["steps"]
     today = steps["equity"].iloc[-1] - (
