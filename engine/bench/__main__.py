@@ -72,6 +72,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
     ),
 }
 REPORT_NAME = "benchmarks"
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 
 def machine() -> dict:
@@ -103,22 +104,36 @@ def markdown(results: dict[str, dict], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_all(output: Path) -> dict:
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name in the same folder, then rename over ``path``."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+    os.chmod(handle.name, 0o644)  # a temporary file is private; the report is not
+    os.replace(handle.name, path)
+
+
+def readme_with(readme: str, table: str) -> str:
+    """``readme`` with the text between the benchmark markers replaced by ``table``."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {README_START} ... {README_END} block")
+    return readme[: start + len(README_START)] + "\n" + table + readme[end:]
+
+
+def run_all(output: Path, readme: Path | None = None) -> dict:
     """Every benchmark at its defaults; writes benchmarks.json and benchmarks.md to
-    ``output`` (each written to a temporary name, then renamed)."""
+    ``output`` and, given ``readme``, the same table into its benchmark block."""
     started = time.perf_counter()
     results = {name: function() for name, (function, _, _) in BENCHMARKS.items()}
     seconds = time.perf_counter() - started
     report = {"benchmarks": results, "seconds": round(seconds, 1), "machine": machine()}
+    table = markdown(results, seconds)
     output.mkdir(parents=True, exist_ok=True)
-    for suffix, text in (
-        ("json", json.dumps(report, indent=2, default=str)),
-        ("md", markdown(results, seconds)),
-    ):
-        with tempfile.NamedTemporaryFile("w", dir=output, delete=False, suffix=".tmp") as handle:
-            handle.write(text)
-        os.chmod(handle.name, 0o644)  # a temporary file is private; the report is not
-        os.replace(handle.name, output / f"{REPORT_NAME}.{suffix}")
+    write_atomically(output / f"{REPORT_NAME}.json", json.dumps(report, indent=2, default=str))
+    write_atomically(output / f"{REPORT_NAME}.md", table)
+    if readme is not None:
+        body = table.split("\n", 2)[2]  # the README has its own heading
+        write_atomically(readme, readme_with(readme.read_text(), body))
     return report
 
 
@@ -133,9 +148,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "all", help="every benchmark; writes a JSON and a Markdown report"
     )
     everything.add_argument("--output", default="docs", help="folder for benchmarks.json and .md")
+    everything.add_argument(
+        "--readme", default="README.md", help="README to put the table in ('' skips it)"
+    )
     args = parser.parse_args(argv)
     if args.name == "all":
-        result = run_all(Path(args.output))
+        result = run_all(Path(args.output), Path(args.readme) if args.readme else None)
     else:
         function = BENCHMARKS[args.name][0]
         result = {"benchmark": args.name, **function(args.tickers, args.days), "machine": machine()}

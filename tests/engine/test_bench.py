@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,9 @@ def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch
     }
     patched = {name: (small[name], *bench.BENCHMARKS[name][1:]) for name in small}
     monkeypatch.setattr(bench, "BENCHMARKS", patched)
-    report = main(["all", "--output", str(tmp_path)])
+    readme = tmp_path / "README.md"
+    readme.write_text("# Tool\n\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
+    report = main(["all", "--output", str(tmp_path), "--readme", str(readme)])
     capsys.readouterr()
     saved = json.loads((tmp_path / "benchmarks.json").read_text())
     assert set(saved["benchmarks"]) == {"store", "backtest"} == set(report["benchmarks"])
@@ -81,3 +84,15 @@ def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch
     assert f"| backtest | `ratio` | {ratio:.4g} | <= 1 |" in table
     assert "| store | `ingest_s` |" in table and "CPUs" in table
     assert not list(tmp_path.glob("*.tmp"))
+    # the README's block is the same table, and the rest of the README is untouched
+    text = readme.read_text()
+    assert text.startswith("# Tool\n\n<!-- benchmarks:start -->\n`python -m engine.bench all`")
+    assert text.endswith("<!-- benchmarks:end -->\nrest\n") and "old" not in text
+    assert table.split("\n", 2)[2] in text
+
+
+def test_the_readme_shows_the_latest_report() -> None:
+    """README.md's benchmark block is docs/benchmarks.md (both written by bench all)."""
+    root = Path(__file__).resolve().parents[2]
+    table = (root / "docs" / "benchmarks.md").read_text().split("\n", 2)[2]
+    assert table in (root / "README.md").read_text()

@@ -95,6 +95,13 @@ def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     )
 
 
+def test_a_run_refuses_to_forecast_before_the_date_it_was_trained_as_of(trained) -> None:
+    db, record = trained
+    earlier = AS_OF - pd.Timedelta(days=1)
+    with pytest.raises(ValueError, match=r"trained as of 2017-06-30, after 2017-06-29"):
+        workflows.forecast(db, TICKERS, earlier, run_id=record["run_id"])
+
+
 def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> None:
     db, record = trained
     later = workflows.forecast(db, TICKERS, AS_OF, run_id=record["run_id"])
