@@ -6,10 +6,24 @@ import pandas as pd
 
 from engine.data.calendar import is_session
 from engine.features import FeatureParams
+from engine.learner import LearnerParams
+from engine.training import TrainConfig
 
 # Synthetic names stand in for the market series so every family has inputs.
 MARKET_PARAMS = FeatureParams(
     index_ticker="SYN0000", vix_ticker="SYN0001", factor_tickers=("SYN0002", "SYN0003")
+)
+
+
+# A model that trains in seconds on the sample store (six large caps, 2014 to mid-2018).
+SMALL_TRAIN = TrainConfig(
+    tickers=("AAPL", "JPM", "KO", "XOM", "MSFT", "PG"),
+    start=pd.Timestamp("2014-01-01"),
+    as_of=pd.Timestamp("2018-06-29"),
+    train_months=12,
+    test_months=6,
+    n_boot=50,
+    learner=LearnerParams(n_estimators=200),
 )
 
 

@@ -24,8 +24,8 @@ import pytest
 
 from engine import workflows
 from engine.data.schema import FetchResult, InvalidTickerError, to_normalized
-from engine.training import TrainConfig
 from store import db as store_db
+from tests.builders import SMALL_TRAIN
 from tests.conftest import store_digest
 
 HOSTILE_TICKERS = [
@@ -217,15 +217,7 @@ def _trained_template(_seeded_template: Path, tmp_path_factory) -> tuple[Path, P
     db.write_bytes(_seeded_template.read_bytes())
     patch = pytest.MonkeyPatch()
     patch.setenv("WORKBENCH_ARTIFACTS", str(folder / "artifacts"))
-    config = TrainConfig(
-        tickers=("AAPL", "KO", "MSFT", "XOM", "JPM", "PG"),
-        start=pd.Timestamp("2017-01-01"),
-        as_of=pd.Timestamp("2019-12-31"),
-        train_months=12,
-        test_months=6,
-        n_boot=50,
-    )
-    record = workflows.train_model(db, config)
+    record = workflows.train_model(db, SMALL_TRAIN)
     patch.undo()
     return db, Path(record["artifact_dir"])
 

@@ -22,14 +22,13 @@ import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
-from engine.training import TrainConfig
 from store.db import open_db
+from tests.builders import SMALL_TRAIN
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "test-artifacts" / "load.json"
@@ -146,15 +145,7 @@ def train_until(db_path: str, deadline: float) -> dict:
 @pytest.fixture
 def store(seeded_db: Path) -> Path:
     """The sample store with a small active model, so every page has something to show."""
-    config = TrainConfig(
-        tickers=TRAIN_TICKERS,
-        start=pd.Timestamp("2016-01-01"),
-        as_of=pd.Timestamp("2018-12-31"),
-        train_months=12,
-        test_months=3,
-        n_boot=50,
-    )
-    record = workflows.train_model(seeded_db, config)
+    record = workflows.train_model(seeded_db, SMALL_TRAIN)
     workflows.activate_run(seeded_db, record["run_id"])
     return seeded_db
 

@@ -10,21 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
-from engine.learner import LearnerParams
-from engine.training import TrainConfig
 from store.db import open_db
 from store.paper import PaperLedger
+from tests.builders import SMALL_TRAIN
 from tests.pages.test_app import app as app  # noqa: F401 - the fixture
-
-SMALL = TrainConfig(
-    tickers=("AAPL", "JPM", "KO", "XOM", "MSFT", "PG"),
-    start=pd.Timestamp("2014-01-01"),
-    as_of=pd.Timestamp("2018-06-29"),
-    train_months=12,
-    test_months=6,
-    n_boot=50,
-    learner=LearnerParams(n_estimators=200),
-)
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
@@ -36,7 +25,7 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 @pytest.fixture
 def trained_app(app: AppTest, seeded_db: Path) -> tuple[AppTest, dict]:
-    record = workflows.train_model(seeded_db, SMALL)
+    record = workflows.train_model(seeded_db, SMALL_TRAIN)
     workflows.activate_run(seeded_db, record["run_id"])
     return app, record
 
@@ -228,7 +217,7 @@ def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest, seeded_db: 
     assert not app.exception, [e.value for e in app.exception]
     assert any("Stored" in s.value for s in app.success)
     assert any("Forecasts and drift skipped: no active model" in i.value for i in app.info)
-    record = workflows.train_model(seeded_db, SMALL)
+    record = workflows.train_model(seeded_db, SMALL_TRAIN)
     workflows.activate_run(seeded_db, record["run_id"])
     app.button(key="review.pipeline").click().run()
     assert not app.exception, [e.value for e in app.exception]
