@@ -271,9 +271,3 @@ def statistics_table(statistics: dict) -> pd.DataFrame:
         else:
             rows.append({"statistic": name, "value": float(value), "low": None, "high": None})
     return pd.DataFrame(rows)
-
-
-def initial_value(key: str, value) -> dict:
-    """``{"value": value}`` unless another page already put ``key`` in session state (a
-    widget given both would warn), for widgets that other pages may prefill."""
-    return {} if key in st.session_state else {"value": value}

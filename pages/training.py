@@ -8,7 +8,7 @@ from engine import workflows
 from engine.calibration import CALIBRATION_METHODS
 from engine.features import FAMILY_NAMES
 from engine.labels import LABEL_KINDS
-from pages.common import global_params, initial_value, render_job, render_runs
+from pages.common import global_params, render_job, render_runs
 
 params = global_params()
 st.title("Training")
@@ -27,35 +27,40 @@ def follow() -> None:
         st.toast("Asked the training process to stop")
 
 
+# The form's values: the last submitted ones (Streamlit forgets a widget's value while the
+# job view replaces the form), else values another page prefilled, else the defaults.
+defaults = {
+    "training.start": params.as_of - dt.timedelta(days=5 * 365),
+    "training.as_of": params.as_of,
+    "training.horizon": 5,
+    "training.train": 18,
+    "training.test": 3,
+    "training.families": list(FAMILY_NAMES),
+}
+for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
+    st.session_state.setdefault(key, value)
+
 if job is not None:
     follow()
 else:
     with st.form("training.form"):
         st.write(f"Train on watchlist **{params.watchlist}** ({len(params.tickers)} tickers)")
         c1, c2, c3 = st.columns(3)
-        start = c1.date_input(
-            "First date",
-            min_value=dt.date(1990, 1, 1),
-            key="training.start",
-            **initial_value("training.start", params.as_of - dt.timedelta(days=5 * 365)),
-        )
-        as_of = c2.date_input(
-            "Train as of",
-            min_value=dt.date(1990, 1, 1),
-            key="training.as_of",
-            **initial_value("training.as_of", params.as_of),
-        )
+        start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
+        as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
         device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
         c1, c2, c3 = st.columns(3)
         label = c1.selectbox("Label", LABEL_KINDS, key="training.label")
-        horizon = c2.number_input("Horizon (sessions)", 1, 15, 5, key="training.horizon")
+        horizon = c2.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
         calibration = c3.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
         c1, c2 = st.columns(2)
-        train_months = c1.number_input("Train window (months)", 6, 60, 18, key="training.train")
-        test_months = c2.number_input("Test window (months)", 1, 12, 3, key="training.test")
-        families = st.multiselect("Families", FAMILY_NAMES, FAMILY_NAMES, key="training.families")
+        train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
+        test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
+        families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
+        keys = [*defaults, "training.device", "training.label", "training.calibration"]
+        st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if not params.tickers or not families:
             st.error("Choose a watchlist with tickers and at least one family.")
         elif label == "triple_barrier" and not 5 <= horizon <= 15:

@@ -95,6 +95,9 @@ def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded
     assert workflows.training_status(seeded_db) is None, "training did not finish in 240 s"
     at.run()
     assert any(f"Run {launched}: complete" in s.value for s in at.success)
+    # the form comes back with what was submitted, not the defaults
+    assert str(at.date_input(key="training.start").value) == "2015-01-01"
+    assert at.number_input(key="training.train").value == 12
     runs = at.dataframe[0].value
     assert runs.loc[runs["run"] == launched, "status"].item() == "complete"
     at.button(key="runs.activate").click().run()
