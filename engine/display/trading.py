@@ -9,6 +9,10 @@ from plotly.subplots import make_subplots
 COLOURS = ("#1d3557", "#e63946", "#2a9d8f", "#f4a261")
 
 
+SHORT_SPAN = pd.Timedelta(days=31)
+ONE_DAY_MS = 86_400_000
+
+
 def plot_equity_curves(curves: dict[str, pd.Series], title: str = "") -> go.Figure:
     """Each curve rebased to 1 at its first value, with its drawdown from the running peak."""
     fig = make_subplots(
@@ -42,6 +46,9 @@ def plot_equity_curves(curves: dict[str, pd.Series], title: str = "") -> go.Figu
         )
     fig.update_yaxes(title_text="growth of 1", row=1, col=1)
     fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
+    dates = [c.dropna().index for c in curves.values() if c.notna().any()]
+    if dates and max(d.max() for d in dates) - min(d.min() for d in dates) <= SHORT_SPAN:
+        fig.update_xaxes(dtick=ONE_DAY_MS, tickformat="%b %d")  # no hourly ticks for days
     fig.update_layout(
         title=title,
         height=520,
