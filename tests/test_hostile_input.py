@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -228,9 +229,7 @@ def trained(_trained_template, tmp_path, monkeypatch) -> tuple[Path, Path]:
     root = tmp_path / "artifacts"
     monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(root))
     copy = root / bundle.name
-    copy.mkdir(parents=True)
-    for file in bundle.iterdir():
-        (copy / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(bundle, copy)
     db = tmp_path / "store.db"
     db.write_bytes(db_template.read_bytes())
     with sqlite3.connect(db) as conn:

@@ -56,7 +56,7 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90) -> Non
 
 
 @pytest.fixture(scope="module")
-def app_server(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def app_server(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run app.py` on a free local port over a private copy of the sample store."""
     folder = tmp_path_factory.mktemp("e2e")
     db = folder / "store.db"
@@ -82,7 +82,7 @@ def app_server(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server)
-        yield {"url": url, "db": db, "log": folder / "server.log"}
+        yield url  # the server's output is in server.log next to the store
     finally:
         os.killpg(server.pid, 15)
         try:

@@ -112,7 +112,7 @@ class Session:
 def test_a_day_through_every_page(app_server, browser):
     context = browser.new_context(viewport={"width": 1600, "height": 1100})
     context.set_default_timeout(60_000)
-    app = Session(context.new_page(), app_server["url"])
+    app = Session(context.new_page(), app_server)
     try:
         journey(app)
     except BaseException:

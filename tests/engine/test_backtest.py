@@ -48,6 +48,17 @@ def weights_for(panel, day: int, value: float) -> np.ndarray:
     return w
 
 
+def with_exits(panel, weights: np.ndarray):
+    """A spread-only backtest with a stop at 9 and a take-profit at 12 on every bar."""
+    return run_backtest(
+        panel,
+        weights,
+        stops=np.full(panel.close.shape, 9.0),
+        take_profits=np.full(panel.close.shape, 12.0),
+        config=BacktestConfig(costs=SPREAD_ONLY),
+    )
+
+
 def test_a_decision_trades_at_the_next_open_with_spread() -> None:
     panel = to_wide(bars(flat(3) + [(11.0, 11.0, 11.0, 11.0, 1e6)] * 3))
     result = run_backtest(
@@ -104,30 +115,19 @@ def test_stop_take_profit_gaps_and_no_reentry_until_the_signal_resets() -> None:
     rows += [(9.5, 9.6, 9.4, 9.5, 1e6)] * 2
     panel = to_wide(bars(rows))
     w = np.full(panel.close.shape, 0.5)
-    stops, targets = np.full(panel.close.shape, 9.0), np.full(panel.close.shape, 12.0)
-    result = run_backtest(
-        panel, w, stops=stops, take_profits=targets, config=BacktestConfig(costs=SPREAD_ONLY)
-    )
+    result = with_exits(panel, w)
     exits = result.trades[result.trades["reason"] == "stop"]
     assert len(exits) == 1 and exits["date"].iloc[0] == panel.dates[4]
     assert exits["price"].iloc[0] == pytest.approx(9.0 * (1 - 0.0005))  # at the stop, less spread
     assert (result.positions.iloc[5:] == 0).all().all()  # weight still 0.5, but blocked
     w[5] = 0.0  # the signal resets ...
-    again = run_backtest(
-        panel, w, stops=stops, take_profits=targets, config=BacktestConfig(costs=SPREAD_ONLY)
-    )
+    again = with_exits(panel, w)
     assert again.positions.iloc[-1, 0] > 0  # ... and the position comes back
 
     gap = flat(3) + [(10, 10, 10, 10, 1e6), (8.0, 8.5, 7.9, 8.2, 1e6), (12.5, 13, 12.4, 12.8, 1e6)]
     panel = to_wide(bars(gap))
     w = weights_for(panel, 2, 0.5)
-    result = run_backtest(
-        panel,
-        w,
-        stops=np.full(panel.close.shape, 9.0),
-        take_profits=np.full(panel.close.shape, 12.0),
-        config=BacktestConfig(costs=SPREAD_ONLY),
-    )
+    result = with_exits(panel, w)
     assert result.trades["reason"].tolist() == ["rebalance", "stop"]
     assert result.trades["price"].iloc[1] == pytest.approx(8.0 * (1 - 0.0005))  # gapped: the open
 
@@ -135,21 +135,12 @@ def test_stop_take_profit_gaps_and_no_reentry_until_the_signal_resets() -> None:
 def test_take_profit_and_a_bar_touching_both() -> None:
     rows = flat(3) + [(10, 10, 10, 10, 1e6), (10, 12.5, 9.9, 12, 1e6), (12, 13, 8, 12, 1e6)]
     panel = to_wide(bars(rows))
-    kw = {
-        "stops": np.full(panel.close.shape, 9.0),
-        "take_profits": np.full(panel.close.shape, 12.0),
-    }
-    tp = run_backtest(
-        panel, weights_for(panel, 2, 0.5), config=BacktestConfig(costs=SPREAD_ONLY), **kw
-    )
+    tp = with_exits(panel, weights_for(panel, 2, 0.5))
     assert tp.trades["reason"].tolist() == ["rebalance", "take_profit"]
     assert tp.trades["price"].iloc[1] == pytest.approx(12.0 * (1 - 0.0005))
     assert tp.trades["realized_pnl"].iloc[1] > 0
     both = to_wide(bars(flat(3) + [(10, 10, 10, 10, 1e6), (10, 12.5, 8.5, 10, 1e6)]))
-    kw = {"stops": np.full(both.close.shape, 9.0), "take_profits": np.full(both.close.shape, 12.0)}
-    out = run_backtest(
-        both, weights_for(both, 2, 0.5), config=BacktestConfig(costs=SPREAD_ONLY), **kw
-    )
+    out = with_exits(both, weights_for(both, 2, 0.5))
     assert out.trades["reason"].tolist() == ["rebalance", "stop"]
 
 
@@ -262,13 +253,7 @@ def test_final_equity_matches_vectorbt() -> None:
 def test_trade_statistics_by_hand() -> None:
     rows = flat(3) + [(10, 10, 10, 10, 1e6), (10, 12.5, 9.9, 12, 1e6)] + flat(5, 12.0)
     panel = to_wide(bars(rows))
-    kw = {
-        "stops": np.full(panel.close.shape, 9.0),
-        "take_profits": np.full(panel.close.shape, 12.0),
-    }
-    result = run_backtest(
-        panel, weights_for(panel, 2, 0.5), config=BacktestConfig(costs=SPREAD_ONLY), **kw
-    )
+    result = with_exits(panel, weights_for(panel, 2, 0.5))
     stats = compute_statistics(result, n_boot=50)
     buy, sell = result.trades.iloc[0], result.trades.iloc[1]
     traded = abs(buy["shares"]) * buy["price"] + abs(sell["shares"]) * sell["price"]

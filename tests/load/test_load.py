@@ -23,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
 from engine import workflows
 from engine.data.schema import FetchResult
@@ -57,9 +59,6 @@ def load_rows(db_path: str) -> int:
 
 def reader(db_path: str, reader_id: int, barrier, deadline_box) -> dict:
     """Cycle through the pages until the deadline; every exception or error box counts."""
-    from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415 - child only
-    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
-
     os.environ["WORKBENCH_DB"] = db_path
     os.chdir(ROOT)
     detect = PagesManager.__init__
