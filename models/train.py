@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
-from engine.calibration import CALIBRATION_METHODS  # noqa: E402
 from engine.data.sample import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.data.schema import parse_tickers  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
-from engine.labels import LABEL_KINDS, LabelParams  # noqa: E402
-from engine.learner import LearnerParams  # noqa: E402
-from engine.training import TrainConfig  # noqa: E402
+from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
+from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
+from engine.modeling.learner import LearnerParams  # noqa: E402
+from engine.modeling.training import TrainConfig  # noqa: E402
 
 SOURCES = ("store", "sample", "yfinance")
 

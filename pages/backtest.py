@@ -3,9 +3,9 @@
 import streamlit as st
 
 from engine import workflows
-from engine.backtest import BacktestConfig, CostModel
 from engine.display.trading import plot_equity_curves
-from engine.sizing import SizingParams
+from engine.trading.backtest import BacktestConfig, CostModel
+from engine.trading.sizing import SizingParams
 from pages.common import global_params, select_run, statistics_table
 
 params = global_params()

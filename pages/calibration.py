@@ -3,13 +3,13 @@
 import streamlit as st
 
 from engine import workflows
-from engine.calibration import (
+from engine.display.calibration import plot_reliability, plot_reliability_by_regime
+from engine.modeling.calibration import (
     METHOD_COLUMNS,
     compare_methods,
     reliability_by_regime,
     reliability_curve,
 )
-from engine.display.calibration import plot_reliability, plot_reliability_by_regime
 from pages.common import cached_oos_predictions, global_params, select_run
 
 params = global_params()

@@ -16,7 +16,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.data.providers import MARKET_SOURCES
-from engine.explain import Thresholds
+from engine.modeling.explain import Thresholds
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"

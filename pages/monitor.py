@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
-from engine.drift import DriftThresholds
+from engine.studies.drift import DriftThresholds
 from pages.common import global_params, select_run
 
 params = global_params()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from engine.paper import equity_of
+from engine.trading.paper import equity_of
 from pages.common import cached_prices, global_params
 
 params = global_params()

@@ -5,9 +5,9 @@ import datetime as dt
 import streamlit as st
 
 from engine import workflows
-from engine.calibration import CALIBRATION_METHODS
 from engine.features import FAMILY_NAMES
-from engine.labels import LABEL_KINDS
+from engine.modeling.calibration import CALIBRATION_METHODS
+from engine.modeling.labels import LABEL_KINDS
 from pages.common import global_params, render_job, render_runs
 
 params = global_params()

@@ -6,8 +6,8 @@ import pandas as pd
 
 from engine.data.calendar import is_session
 from engine.features import FeatureParams
-from engine.learner import LearnerParams
-from engine.training import TrainConfig
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
 
 # Synthetic names stand in for the market series so every family has inputs.
 MARKET_PARAMS = FeatureParams(

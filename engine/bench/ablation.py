@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from engine.ablation import AblationConfig, run_ablation
 from engine.data.synthetic import make_panel
-from engine.evaluation import make_dataset
 from engine.features import compute_features
 from engine.features.panel import to_wide
-from engine.labels import LabelParams, compute_labels
+from engine.modeling.evaluation import make_dataset
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.studies.ablation import AblationConfig, run_ablation
 
 
 def run_ablation_bench(n_tickers: int = 155, n_days: int = 1260, workers: int = 2) -> dict:

@@ -14,9 +14,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from engine.backtest import BacktestConfig, CostModel, run_backtest
 from engine.data.synthetic import make_panel
 from engine.features.panel import to_wide
+from engine.trading.backtest import BacktestConfig, CostModel, run_backtest
 
 SPREAD_BPS = 5.0
 

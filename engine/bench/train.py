@@ -18,12 +18,12 @@ import xgboost as xgb
 
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
-from engine.evaluation import make_dataset, walk_forward
 from engine.features import build_context, compute_features, feature_columns
-from engine.labels import LabelParams, compute_labels
-from engine.learner import LearnerParams
-from engine.model_selection import PurgedWalkForward
-from engine.training import TrainConfig
+from engine.modeling.evaluation import make_dataset, walk_forward
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import LearnerParams
+from engine.modeling.model_selection import PurgedWalkForward
+from engine.modeling.training import TrainConfig
 from engine.workflows import (
     ARTIFACTS_ENV_VAR,
     activate_run,

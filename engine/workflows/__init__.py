@@ -2,16 +2,21 @@
 
 ``data``: prices in (refresh, CSV import, quality gate), watchlists, stored prices out.
 ``features``: the feature cache, market context and regime.
-``models``: training (in-process or as a job), the run registry, bundles, forecasts.
+``runs``: training in this process, the run registry, loading a model.
+``jobs``: training as a job of its own.
+``bundles``: importing bundles trained elsewhere.
+``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
 """
 
+from engine.modeling.artifacts import ArtifactError
 from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
     run_ablation_study,
 )
 from engine.workflows.backtests import ModelBacktest, run_model_backtest
+from engine.workflows.bundles import import_bundle, import_bundle_archive
 from engine.workflows.daily import DailyResult, run_daily_pipeline
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
@@ -42,23 +47,12 @@ from engine.workflows.features import (
     load_market_context,
     load_regime_history,
 )
-from engine.workflows.models import (
-    ARTIFACTS_ENV_VAR,
-    ArtifactError,
+from engine.workflows.forecast import forecast
+from engine.workflows.jobs import (
     TrainingJob,
-    activate_run,
-    artifacts_root,
     cancel_training,
-    forecast,
-    import_bundle,
-    import_bundle_archive,
     launch_training,
-    load_model,
-    load_oos_predictions,
-    load_run,
-    load_runs,
     read_training_log,
-    train_model,
     training_status,
 )
 from engine.workflows.monitor import MonitorReport, monitor_model
@@ -68,6 +62,16 @@ from engine.workflows.paper import (
     paper_step,
     resume_paper_trading,
     set_order_note,
+)
+from engine.workflows.runs import (
+    ARTIFACTS_ENV_VAR,
+    activate_run,
+    artifacts_root,
+    load_model,
+    load_oos_predictions,
+    load_run,
+    load_runs,
+    train_model,
 )
 from engine.workflows.scenarios import ScenarioResult, run_scenario
 from store.db import StoreError

@@ -7,10 +7,10 @@ from contextlib import closing
 
 import pandas as pd
 
-from engine.ablation import AblationConfig, AblationResult, run_ablation
-from engine.evaluation import make_dataset
 from engine.features.panel import to_wide
-from engine.labels import LabelParams, compute_labels
+from engine.modeling.evaluation import make_dataset
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.studies.ablation import AblationConfig, AblationResult, run_ablation
 from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history

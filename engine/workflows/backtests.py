@@ -8,19 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.backtest import (
+from engine.features.microstructure import corwin_schultz
+from engine.features.panel import rolling_mean, shift, to_wide
+from engine.metrics import TRADING_DAYS, sharpe
+from engine.trading.backtest import (
     BacktestConfig,
     BacktestResult,
     backtest_forecasts,
     buy_and_hold,
     compute_statistics,
 )
-from engine.features.microstructure import corwin_schultz
-from engine.features.panel import rolling_mean, shift, to_wide
-from engine.metrics import TRADING_DAYS, sharpe
-from engine.sizing import SizingParams, win_loss_ratio
+from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
-from engine.workflows.models import load_model, load_oos_predictions
+from engine.workflows.runs import load_model, load_oos_predictions
 from store.db import open_db
 from store.trials import TrialRepository
 

@@ -9,7 +9,7 @@ import pandas as pd
 from engine.data.sample import FACTOR_ETFS, INDICES
 from engine.workflows.data import DbPath, IngestResult, refresh_data
 from engine.workflows.features import build_features
-from engine.workflows.models import forecast
+from engine.workflows.forecast import forecast
 from engine.workflows.monitor import MonitorReport, monitor_model
 from store.db import StoreError
 

@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.artifacts import FEATURE_BASELINE, read_predictions
-from engine.drift import DriftThresholds, feature_drift, recommend_retrain, rolling_forecast_quality
-from engine.labels import LabelParams, compute_labels
+from engine.modeling.artifacts import FEATURE_BASELINE, read_predictions
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.studies.drift import (
+    DriftThresholds,
+    feature_drift,
+    recommend_retrain,
+    rolling_forecast_quality,
+)
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features
-from engine.workflows.models import load_model, load_oos_predictions
+from engine.workflows.runs import load_model, load_oos_predictions
 
 
 @dataclass(frozen=True)

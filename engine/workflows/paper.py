@@ -11,8 +11,8 @@ import pandas as pd
 from engine.data.calendar import last_session_on_or_before
 from engine.data.sample import SECTORS
 from engine.features.regime import REGIME_NAMES
-from engine.paper import PaperParams, check_guardrails, equity_of, fill_for, plan_orders
-from engine.sizing import (
+from engine.trading.paper import PaperParams, check_guardrails, equity_of, fill_for, plan_orders
+from engine.trading.sizing import (
     SizingParams,
     average_true_range,
     ewma_volatility,
@@ -21,7 +21,8 @@ from engine.sizing import (
     win_loss_ratio,
 )
 from engine.workflows.data import DbPath, load_prices
-from engine.workflows.models import forecast, load_model
+from engine.workflows.forecast import forecast
+from engine.workflows.runs import load_model
 from store.db import StoreError, open_db, write_transaction
 from store.paper import PaperLedger
 

@@ -7,20 +7,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.backtest import (
+from engine.data.calendar import last_session_on_or_before
+from engine.features.panel import to_wide
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
+from engine.modeling.training import TrainConfig, build_dataset, fit_final_model
+from engine.studies.scenarios import Scenario, pass_criteria
+from engine.trading.backtest import (
     BacktestConfig,
     BacktestResult,
     backtest_forecasts,
     buy_and_hold,
     compute_statistics,
 )
-from engine.data.calendar import last_session_on_or_before
-from engine.features.panel import to_wide
-from engine.labels import LabelParams, compute_labels
-from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
-from engine.scenarios import Scenario, pass_criteria
-from engine.sizing import SizingParams, win_loss_ratio
-from engine.training import TrainConfig, build_dataset, fit_final_model
+from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.backtests import INDEX_TICKER, record_trial
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history

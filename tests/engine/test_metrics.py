@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from engine.calibration import brier, logarithmic_loss
 from engine.metrics import (
     accuracy,
     auc,
@@ -17,6 +16,7 @@ from engine.metrics import (
     daily_ic,
     ic_summary,
 )
+from engine.modeling.calibration import brier, logarithmic_loss
 
 
 def test_bootstrap_interval_of_a_mean_matches_the_normal_theory() -> None:

@@ -9,8 +9,8 @@ import pytest
 from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
-from engine.learner import LearnerParams
-from engine.training import TrainConfig
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
 
 
 @pytest.fixture(scope="module")

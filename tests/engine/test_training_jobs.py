@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from engine import workflows
-from engine.artifacts import ArtifactError
-from engine.training import TrainConfig
+from engine.modeling.artifacts import ArtifactError
+from engine.modeling.training import TrainConfig
 from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 

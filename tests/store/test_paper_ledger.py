@@ -11,7 +11,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from engine.paper import equity_of
+from engine.trading.paper import equity_of
 from store.db import StoreError, open_db
 from store.paper import PaperLedger
 

@@ -27,7 +27,7 @@ from engine.features import (
     feature_columns,
 )
 from engine.features.panel import shift
-from engine.labels import lead
+from engine.modeling.labels import lead
 from tests.builders import MARKET_PARAMS
 
 Compute = Callable[[pd.DataFrame], pd.DataFrame]

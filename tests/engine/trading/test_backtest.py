@@ -9,13 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import (
-    BacktestConfig,
-    CostModel,
-    buy_and_hold,
-    compute_statistics,
-    run_backtest,
-)
 from engine.data.synthetic import make_panel
 from engine.features.panel import to_wide
 from engine.metrics import (
@@ -26,6 +19,13 @@ from engine.metrics import (
     psr_from_moments,
     sharpe,
     sortino,
+)
+from engine.trading.backtest import (
+    BacktestConfig,
+    CostModel,
+    buy_and_hold,
+    compute_statistics,
+    run_backtest,
 )
 from tests.builders import bars
 

@@ -20,8 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from engine.calibration import ProbabilityCalibrator
 from engine.features.registry import FAMILY_NAMES, feature_columns
+from engine.modeling.calibration import ProbabilityCalibrator
 
 REGIME_COLUMN = "regime_id"
 

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.calibration import ProbabilityCalibrator
 from engine.data.synthetic import make_panel, true_probability_up
-from engine.evaluation import evaluate, make_dataset, walk_forward
 from engine.features import compute_features
-from engine.labels import LabelParams, compute_labels
-from engine.learner import FeatureSelector, LearnerParams, MetaLearner, time_slices
 from engine.metrics import auc
-from engine.model_selection import PurgedWalkForward
+from engine.modeling.calibration import ProbabilityCalibrator
+from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import FeatureSelector, LearnerParams, MetaLearner, time_slices
+from engine.modeling.model_selection import PurgedWalkForward
 
 BEST_AUC_DISTANCE = 0.025  # the model's AUC may fall this far below the known best
 SPLITTER = PurgedWalkForward(train_months=12, test_months=3)

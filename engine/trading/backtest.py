@@ -37,8 +37,8 @@ from engine.metrics import (
     sharpe,
     sortino,
 )
-from engine.simulation import REASONS, simulate
-from engine.sizing import SizingParams, sized_weight_arrays
+from engine.trading.simulation import REASONS, simulate
+from engine.trading.sizing import SizingParams, sized_weight_arrays
 
 Execution = Literal["next_open", "next_close"]
 TRADE_COLUMNS = (

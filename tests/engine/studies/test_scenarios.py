@@ -10,8 +10,8 @@ from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.features import compute_features
-from engine.learner import LearnerParams
-from engine.scenarios import SCENARIOS, Scenario, covered, pass_criteria
+from engine.modeling.learner import LearnerParams
+from engine.studies.scenarios import SCENARIOS, Scenario, covered, pass_criteria
 
 WINDOW = Scenario(
     "test window", pd.Timestamp("2022-03-01"), pd.Timestamp("2022-05-31"), "synthetic"

@@ -1,4 +1,4 @@
-"""The backtest's day-by-day loop, compiled with numba (see engine.backtest for the rules).
+"""The backtest's day-by-day loop, compiled with numba (see engine.trading.backtest for the rules).
 
 Scalar loops over days and tickers: the same arithmetic as a reader would do by hand,
 fast enough that a 155-ticker, 5-year daily simulation takes milliseconds.

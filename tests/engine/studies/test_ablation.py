@@ -7,12 +7,12 @@ import sys
 import pandas as pd
 import pytest
 
-from engine.ablation import AblationConfig, run_ablation
 from engine.data.synthetic import make_panel
-from engine.evaluation import make_dataset
 from engine.features import compute_features
 from engine.features.panel import to_wide
-from engine.labels import LabelParams, compute_labels
+from engine.modeling.evaluation import make_dataset
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.studies.ablation import AblationConfig, run_ablation
 
 CONFIG = AblationConfig(train_months=12, test_months=3, use_dask=False, n_boot=100)
 

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import artifacts
-from engine.artifacts import ArtifactError, manifest_hashes, read_bundle, write_bundle
 from engine.data.synthetic import make_panel
-from engine.evaluation import make_dataset
 from engine.features import compute_features
-from engine.labels import LabelParams, compute_labels
-from engine.learner import MetaLearner
+from engine.modeling import artifacts
+from engine.modeling.artifacts import ArtifactError, manifest_hashes, read_bundle, write_bundle
+from engine.modeling.evaluation import make_dataset
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import MetaLearner
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from engine.calibration import (
+from engine.metrics import auc, bootstrap_interval, classification_metrics, daily_ic, ic_summary
+from engine.modeling.calibration import (
     CALIBRATION_METHODS,
     calibration_metrics,
     expected_calibration_error,
     reliability_curve,
 )
-from engine.learner import REGIME_COLUMN, LearnerParams, MetaLearner
-from engine.metrics import auc, bootstrap_interval, classification_metrics, daily_ic, ic_summary
+from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 
 Progress = Callable[[float, str], None]
 PREDICTION_COLUMNS = (

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.features.panel import to_wide
-from engine.labels import (
+from engine.modeling.labels import (
     LabelParams,
     barrier_multiples,
     compute_labels,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.calibration import (
+from engine.modeling.calibration import (
     CALIBRATION_METHODS,
     ProbabilityCalibrator,
     brier,

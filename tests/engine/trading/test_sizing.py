@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.sizing import (
+from engine.trading.sizing import (
     SizingParams,
     ewma_volatility,
     garch_volatility,

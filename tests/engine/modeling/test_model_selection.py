@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from engine.data.synthetic import make_panel
-from engine.labels import LabelParams, compute_labels
-from engine.model_selection import CombinatorialPurgedCV, PurgedWalkForward
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.model_selection import CombinatorialPurgedCV, PurgedWalkForward
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
 from engine.features.registry import feature_columns
-from engine.labels import LabelParams, compute_labels
-from engine.learner import LearnerParams, MetaLearner
 from engine.metrics import Interval
-from engine.model_selection import PurgedWalkForward
+from engine.modeling.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.model_selection import PurgedWalkForward
 
 Progress = Callable[[float, str], None]
 BASELINE_ROWS = 20_000

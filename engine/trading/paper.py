@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.backtest import CostModel
+from engine.trading.backtest import CostModel
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine.calibration import expected_calibration_error
+from engine.modeling.calibration import expected_calibration_error
 
 DRIFT_COLUMNS = ("feature", "psi", "ks_statistic", "ks_pvalue", "drifted")
 

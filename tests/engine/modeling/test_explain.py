@@ -8,11 +8,11 @@ import pytest
 import shap
 
 from engine.data.synthetic import make_panel
-from engine.evaluation import make_dataset
-from engine.explain import Thresholds, compute_forecast_frame, compute_reasons, describe
 from engine.features import compute_features
-from engine.labels import LabelParams, compute_labels
-from engine.learner import MetaLearner
+from engine.modeling.evaluation import make_dataset
+from engine.modeling.explain import Thresholds, compute_forecast_frame, compute_reasons, describe
+from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learner import MetaLearner
 
 
 @pytest.fixture(scope="module")

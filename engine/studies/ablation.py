@@ -23,14 +23,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine.backtest import BacktestConfig, backtest_forecasts, run_backtest
-from engine.calibration import expected_calibration_error
-from engine.evaluation import WalkForwardResult, walk_forward
 from engine.features.panel import WidePanel
-from engine.learner import LearnerParams
 from engine.metrics import Interval, auc, bootstrap_interval, daily_ic, max_drawdown, sharpe
-from engine.model_selection import PurgedWalkForward
-from engine.sizing import SizingParams
+from engine.modeling.calibration import expected_calibration_error
+from engine.modeling.evaluation import WalkForwardResult, walk_forward
+from engine.modeling.learner import LearnerParams
+from engine.modeling.model_selection import PurgedWalkForward
+from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
+from engine.trading.sizing import SizingParams
 
 Progress = Callable[[float, str], None]
 RESEARCH = ("technical", "microstructure", "cross_asset")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.drift import (
+from engine.studies.drift import (
     DriftThresholds,
     feature_drift,
     population_stability,

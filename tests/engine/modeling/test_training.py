@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from engine import workflows
-from engine.artifacts import ArtifactError
 from engine.data.sample import load_sample_prices
 from engine.data.schema import FetchResult
-from engine.explain import NO_REASON
-from engine.learner import LearnerParams
-from engine.training import TrainConfig
+from engine.modeling.artifacts import ArtifactError
+from engine.modeling.explain import NO_REASON
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
 from store.db import StoreError, open_db
 from store.models import ModelRunRepository, TrainingBusyError
 
@@ -130,7 +130,7 @@ def test_a_failed_run_is_marked_and_leaves_no_bundle(seeded_db, monkeypatch) -> 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(workflows.models, "train", broken)
+    monkeypatch.setattr(workflows.runs, "train", broken)
     with pytest.raises(RuntimeError, match="out of memory"):
         workflows.train_model(seeded_db, small_config(), run_id="doomed")
     runs = workflows.load_runs(seeded_db)

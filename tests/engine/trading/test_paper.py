@@ -17,9 +17,9 @@ import pytest
 
 from engine import workflows
 from engine.data.calendar import sessions_between
-from engine.learner import LearnerParams
-from engine.paper import PaperParams
-from engine.training import TrainConfig
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
+from engine.trading.paper import PaperParams
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.conftest import store_digest

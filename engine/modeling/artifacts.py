@@ -25,7 +25,7 @@ import pandas as pd
 import xgboost as xgb
 from pyarrow import feather
 
-from engine.learner import LearnerParams, MetaLearner
+from engine.modeling.learner import LearnerParams, MetaLearner
 
 BOOSTER, MANIFEST, PREDICTIONS = "booster.ubj", "manifest.json", "oos_predictions.arrow"
 FEATURE_BASELINE = "feature_baseline.arrow"

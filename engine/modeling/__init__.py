@@ -1,0 +1,1 @@
+"""Labels, splitters, learners, calibration, evaluation, explanations, training, bundles."""

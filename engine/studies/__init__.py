@@ -1,0 +1,1 @@
+"""Research studies: ablation, scenario replays, drift."""

@@ -1,0 +1,1 @@
+"""Sizing, the execution model (fills, exits, costs), simulation, backtest, paper rules."""

@@ -1,0 +1,86 @@
+"""Bundles trained elsewhere (e.g. Colab): checked, copied and registered."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from contextlib import closing
+from pathlib import Path, PurePosixPath
+
+from engine.modeling.artifacts import (
+    BUNDLE_FILES,
+    ArtifactError,
+    manifest_hashes,
+    read_bundle,
+)
+from engine.workflows.data import DbPath
+from engine.workflows.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
+from store.db import open_db, write_transaction
+from store.models import ModelRunRepository
+
+
+def import_bundle(db_path: DbPath, folder: Path) -> dict:
+    """Register a bundle trained elsewhere (e.g. Colab) after checking its files against its
+    manifest; it is copied under the artifacts root and registered as 'imported'."""
+    hashes = manifest_hashes(folder)
+    manifest = read_bundle(Path(folder), hashes)[1]
+    run_id = str(manifest.get("run_id") or new_run_id())
+    if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
+        raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
+    with closing(open_db(db_path)) as db:
+        if ModelRunRepository(db).get(run_id) is not None:
+            raise ArtifactError(f"run {run_id} is already registered in this store")
+    target = artifacts_root() / run_id
+    if target.exists():
+        raise ArtifactError(f"run {run_id} is already in {target.parent}")
+    temp = target.with_name(f".tmp-import-{run_id}")
+    shutil.copytree(folder, temp)
+    os.rename(temp, target)
+    try:
+        with closing(open_db(db_path)) as db, write_transaction(db):
+            runs = ModelRunRepository(db)
+            runs.start(run_id, manifest.get("config", {}), origin="imported")
+            runs.complete(
+                run_id,
+                metrics=manifest.get("metrics", {}),
+                files=hashes,
+                artifact_dir=str(target),
+                feature_version=str(manifest.get("feature_version", "")),
+                data_hash=str(manifest.get("data_hash", "")),
+                code_version=str(manifest.get("code_version", "")),
+            )
+    except BaseException:  # not registered: leave no unregistered folder behind
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return load_run(db_path, run_id)
+
+
+MAX_BUNDLE_BYTES = 200 * 2**20
+
+
+def import_bundle_archive(db_path: DbPath, archive: bytes) -> dict:
+    """Import a zipped bundle (the files of one run folder, at the top level or inside one
+    folder). Only the bundle's own file names are accepted and nothing is written outside a
+    temporary folder before the hash check passes."""
+    try:
+        zipped = zipfile.ZipFile(io.BytesIO(archive))
+    except zipfile.BadZipFile as exc:
+        raise ArtifactError(f"the upload is not a zip archive: {exc}") from exc
+    members = [m for m in zipped.infolist() if not m.is_dir()]
+    names = {PurePosixPath(m.filename).name for m in members}
+    folders = {PurePosixPath(m.filename).parent for m in members}
+    if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
+        raise ArtifactError(
+            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} in one folder; "
+            f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
+        )
+    if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
+        raise ArtifactError(f"the bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        for member in members:
+            target = Path(tmp) / PurePosixPath(member.filename).name
+            target.write_bytes(zipped.read(member))
+        return import_bundle(db_path, Path(tmp))
