@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
-from engine.data.sample import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.data.schema import parse_tickers  # noqa: E402
+from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
 from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
 from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
@@ -63,6 +63,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
     parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
     parser.add_argument("--json-progress", action="store_true")
+    parser.add_argument(
+        "--config",
+        help="a TrainConfig as JSON (what the Training page hands its job); replaces the "
+        "ticker, date, label, learner and window options",
+    )
     return parser.parse_args(argv)
 
 
@@ -98,13 +103,16 @@ def fetch(args: argparse.Namespace, db: str | None, tickers: list[str], progress
         raise SystemExit(f"data refresh failed: {result.message}")
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    args = parse_args(argv)
-    if args.output:
-        os.environ[workflows.ARTIFACTS_ENV_VAR] = str(Path(args.output).resolve())
-    db = args.db
-    progress = reporter(args.json_progress)
-    seed(args, db, progress)
+def read_config(path: str) -> TrainConfig:
+    """The configuration a job was handed (JSON), with one clear error when it is not one."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the training configuration {path}: {exc}") from exc
+    return TrainConfig.from_dict(raw)
+
+
+def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig:
     tickers = (
         parse_tickers(args.tickers)
         if args.tickers
@@ -112,12 +120,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     )
     if not tickers:
         raise SystemExit(f"no tickers: watchlist {args.watchlist!r} is empty or unknown")
-    fetch(args, db, tickers, progress)
-    end = pd.Timestamp(args.end) if args.end else None
-    config = TrainConfig(
+    return TrainConfig(
         tickers=tuple(tickers),
         start=pd.Timestamp(args.start) if args.start else None,
-        as_of=end,
+        as_of=pd.Timestamp(args.end) if args.end else None,
         label=LabelParams(kind=args.label, horizon=args.horizon),
         learner=LearnerParams(
             families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
@@ -128,12 +134,23 @@ def main(argv: Sequence[str] | None = None) -> dict:
         test_months=args.test_months,
         n_boot=args.n_boot,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
+    args = parse_args(argv)
+    if args.output:
+        os.environ[workflows.ARTIFACTS_ENV_VAR] = str(Path(args.output).resolve())
+    db = args.db
+    progress = reporter(args.json_progress)
+    seed(args, db, progress)
+    config = read_config(args.config) if args.config else config_from_options(args, db)
+    fetch(args, db, list(config.tickers), progress)
     record = workflows.train_model(db, config, run_id=args.run_id, progress=progress)
-    model = record["metrics"]["model"]["auc"]
+    model = record.metrics["model"]["auc"]
     summary = {
         "done": True,
-        "run_id": record["run_id"],
-        "artifact_dir": record["artifact_dir"],
+        "run_id": record.run_id,
+        "artifact_dir": record.artifact_dir,
         "auc": model,
     }
     if args.json_progress:
@@ -141,8 +158,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     else:
         sys.stderr.write("\n")
         print(
-            f"run {record['run_id']}: out-of-sample AUC {model['estimate']:.3f} "
-            f"[{model['low']:.3f}, {model['high']:.3f}], bundle in {record['artifact_dir']}"
+            f"run {record.run_id}: out-of-sample AUC {model['estimate']:.3f} "
+            f"[{model['low']:.3f}, {model['high']:.3f}], bundle in {record.artifact_dir}"
         )
     return record
 

@@ -48,7 +48,7 @@ if submitted:
         with st.spinner("Sizing the forecasts and simulating..."):
             st.session_state["backtest.result"] = workflows.run_model_backtest(
                 params.db_path,
-                run["run_id"],
+                run.run_id,
                 config=BacktestConfig(execution, costs=costs),
                 corwin_schultz_spread=estimated,
                 sizing=sizing,
@@ -57,7 +57,7 @@ if submitted:
         st.error(str(exc))
 
 outcome = st.session_state.get("backtest.result")
-if outcome is None or outcome.run_id != run["run_id"]:
+if outcome is None or outcome.run_id != run.run_id:
     st.info("Set the costs and press Run backtest.")
     st.stop()
 stats = outcome.statistics
@@ -83,7 +83,7 @@ right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key=
 st.download_button(
     "Trades as CSV",
     outcome.result.trades.to_csv(index=False).encode(),
-    file_name=f"trades_{run['run_id']}.csv",
+    file_name=f"trades_{run.run_id}.csv",
     mime="text/csv",
     key="backtest.download",
 )

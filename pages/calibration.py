@@ -18,14 +18,14 @@ run = select_run("calibration.run")
 if run is None:
     st.stop()
 try:
-    predictions = cached_oos_predictions(params.db_path, run["run_id"])
+    predictions = cached_oos_predictions(params.db_path, run.run_id)
 except (workflows.StoreError, ValueError) as exc:
-    st.error(f"Cannot read run {run['run_id']}: {exc}")
+    st.error(f"Cannot read run {run.run_id}: {exc}")
     st.stop()
 
 dates = predictions.index.get_level_values("date")
 st.caption(
-    f"Run **{run['run_id']}** · {len(predictions):,} out-of-sample forecasts on "
+    f"Run **{run.run_id}** · {len(predictions):,} out-of-sample forecasts on "
     f"{dates.nunique():,} sessions ({dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}), from "
     f"{predictions['fold'].nunique()} walk-forward folds. Each calibrator was fitted on a held-out "
     "slice of its fold's training window and never on the rows scored here."

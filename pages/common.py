@@ -81,9 +81,9 @@ def cached_forecasts(
     sell: float,
 ) -> pd.DataFrame:
     """Forecasts with reasons (see workflows.forecast); keyed by data version and run."""
-    thresholds = Thresholds(buy=buy, sell=sell)
+    snapshot = workflows.load_snapshot(path, tickers, pd.Timestamp(as_of))
     return workflows.forecast(
-        path, tickers, pd.Timestamp(as_of), run_id=run_id, thresholds=thresholds
+        path, snapshot, run_id=run_id, thresholds=Thresholds(buy=buy, sell=sell)
     )
 
 
@@ -93,7 +93,7 @@ def cached_oos_predictions(path: str, run_id: str) -> pd.DataFrame:
     return workflows.load_oos_predictions(path, run_id)[0]
 
 
-def select_run(key: str) -> dict | None:
+def select_run(key: str) -> workflows.ModelRun | None:
     """A selectbox of complete model runs, the active one first; its record, or None."""
     runs = workflows.load_runs(db_path())
     runs = runs[runs["status"] == "complete"].sort_values("active", ascending=False)
@@ -102,7 +102,7 @@ def select_run(key: str) -> dict | None:
         return None
     labels = {r.run_id: f"{r.run_id}{'  (active)' if r.active else ''}" for r in runs.itertuples()}
     run_id = st.selectbox("Model run", list(labels), format_func=labels.get, key=key)
-    return runs.set_index("run_id").loc[run_id].to_dict() | {"run_id": run_id}
+    return workflows.load_run(db_path(), run_id)
 
 
 def ensure_store() -> None:

@@ -20,24 +20,29 @@ sell = right.slider("SELL at P(up) of at most", 0.20, 0.50, 0.45, 0.01, key="for
 if sell >= buy:
     st.error("The SELL threshold must be below the BUY threshold.")
     st.stop()
+trained = workflows.trained_through(run)
+st.caption(
+    f"Run **{run.run_id}** · trained through **{trained:%Y-%m-%d}** (its newest outcome) · "
+    f"as of **{params.as_of}**"
+)
 try:
     frame = cached_forecasts(
         params.db_path,
         version=params.version,
-        run_id=run["run_id"],
+        run_id=run.run_id,
         as_of=params.as_of,
         tickers=params.tickers,
         buy=buy,
         sell=sell,
     )
+except workflows.LookaheadError as exc:
+    st.error(f"Refused: {exc}")
+    st.stop()
 except (workflows.StoreError, ValueError) as exc:  # a refused bundle names its file
-    st.error(f"Cannot forecast with run {run['run_id']}: {exc}")
+    st.error(f"Cannot forecast with run {run.run_id}: {exc}")
     st.stop()
 
-trained_as_of = (run.get("params") or {}).get("as_of")
-trained = str(trained_as_of)[:10] if trained_as_of else "its newest data"
 st.caption(
-    f"Run **{run['run_id']}** (trained as of {trained}) · as of **{params.as_of}** · "
     f"BUY if P(up) >= {buy:.2f}, SELL if <= {sell:.2f}, else HOLD · confidence = "
     "|P(up) - 0.5| x 2 · expected return = P x mean up-move + (1 - P) x mean down-move"
 )

@@ -33,12 +33,12 @@ try:
         report = workflows.monitor_model(
             params.db_path,
             pd.Timestamp(params.as_of),
-            run_id=run["run_id"],
+            run_id=run.run_id,
             window=window,
             thresholds=thresholds,
         )
 except (ValueError, workflows.StoreError, KeyError, IndexError) as exc:
-    st.error(f"Cannot monitor run {run['run_id']} as of {params.as_of}: {exc}")
+    st.error(f"Cannot monitor run {run.run_id} as of {params.as_of}: {exc}")
     st.stop()
 
 if report.retrain:

@@ -2,12 +2,15 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from engine import workflows
 from engine.features import FAMILY_NAMES
 from engine.modeling.calibration import CALIBRATION_METHODS
-from engine.modeling.labels import LABEL_KINDS
+from engine.modeling.labels import LABEL_KINDS, LabelParams
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
 from pages.common import global_params, render_job, render_runs
 
 params = global_params()
@@ -68,28 +71,19 @@ else:
         elif start >= as_of:
             st.error("The first date must come before the as-of date.")
         else:
-            options = [
-                "--start",
-                str(start),
-                "--end",
-                str(as_of),
-                "--label",
-                label,
-                "--horizon",
-                str(horizon),
-                "--calibration",
-                calibration,
-                "--device",
-                device,
-                "--train-months",
-                str(train_months),
-                "--test-months",
-                str(test_months),
-                "--families",
-                ",".join(families),
-            ]
+            config = TrainConfig(
+                tickers=params.tickers,
+                start=pd.Timestamp(start),
+                as_of=pd.Timestamp(as_of),
+                label=LabelParams(kind=label, horizon=horizon),
+                learner=LearnerParams(
+                    families=tuple(families), calibration=calibration, device=device
+                ),
+                train_months=train_months,
+                test_months=test_months,
+            )
             try:
-                run_id = workflows.launch_training(params.db_path, params.tickers, options)
+                run_id = workflows.launch_training(params.db_path, config)
             except workflows.TrainingBusyError as exc:
                 st.error(str(exc))
             else:
@@ -115,5 +109,5 @@ with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
         except (ValueError, workflows.StoreError) as exc:
             st.error(f"Not imported: {exc}")
         else:
-            st.success(f"Imported run {record['run_id']} after checking every file's SHA-256.")
+            st.success(f"Imported run {record.run_id} after checking every file's SHA-256.")
 st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

@@ -189,6 +189,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        6,
+        "model runs record their trained-through date",
+        # the newest label end date the run learned from; NULL for runs registered before
+        ("ALTER TABLE model_runs ADD COLUMN trained_through TEXT",),
+    ),
 )
 
 

@@ -26,11 +26,36 @@ RUN_COLUMNS = (
     "code_version",
     "message",
     "active",
+    "trained_through",
 )
 
 
 class TrainingBusyError(StoreError):
     """Another training job holds the lock."""
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One registered run. ``params`` is the run's training configuration as JSON
+    (engine.modeling.training.TrainConfig.from_dict rebuilds it); ``trained_through`` is
+    the newest label end date it learned from (ISO date; None for runs registered before
+    it was recorded)."""
+
+    run_id: str
+    created_utc: str
+    finished_utc: str | None
+    status: str
+    origin: str
+    params: dict
+    metrics: dict | None
+    files: dict[str, str] | None
+    artifact_dir: str | None
+    feature_version: str | None
+    data_hash: str | None
+    code_version: str | None
+    message: str | None
+    active: bool
+    trained_through: str | None
 
 
 @dataclass(frozen=True)
@@ -64,12 +89,13 @@ class ModelRunRepository:
         feature_version: str,
         data_hash: str,
         code_version: str,
+        trained_through: str | None,
     ) -> None:
         with write_transaction(self.db):
             self.db.execute(
                 "UPDATE model_runs SET status = 'complete', finished_utc = ?, metrics_json = ?, "
                 "files_json = ?, artifact_dir = ?, feature_version = ?, data_hash = ?, "
-                "code_version = ? WHERE run_id = ?",
+                "code_version = ?, trained_through = ? WHERE run_id = ?",
                 (
                     utc_now(),
                     json.dumps(metrics, sort_keys=True, default=str),
@@ -78,6 +104,7 @@ class ModelRunRepository:
                     feature_version,
                     data_hash,
                     code_version,
+                    trained_through,
                     run_id,
                 ),
             )
@@ -102,13 +129,15 @@ class ModelRunRepository:
             self.db.execute("UPDATE model_runs SET active = 0 WHERE active = 1")
             self.db.execute("UPDATE model_runs SET active = 1 WHERE run_id = ?", (run_id,))
 
-    def get(self, run_id: str) -> dict | None:
+    def get(self, run_id: str) -> ModelRun | None:
         row = self.db.execute(
             f"SELECT {', '.join(RUN_COLUMNS)} FROM model_runs WHERE run_id = ?", (run_id,)
         ).fetchone()
-        return None if row is None else _decode(dict(zip(RUN_COLUMNS, row, strict=True)))
+        if row is None:
+            return None
+        return ModelRun(**_decode(dict(zip(RUN_COLUMNS, row, strict=True))))
 
-    def active(self) -> dict | None:
+    def active(self) -> ModelRun | None:
         row = self.db.execute("SELECT run_id FROM model_runs WHERE active = 1").fetchone()
         return None if row is None else self.get(row[0])
 

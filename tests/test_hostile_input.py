@@ -25,6 +25,7 @@ import pytest
 
 from engine import workflows
 from engine.data.schema import FetchResult, InvalidTickerError, to_normalized
+from engine.modeling.training import TrainConfig
 from store import db as store_db
 from tests.builders import SMALL_TRAIN
 from tests.conftest import store_digest
@@ -78,7 +79,7 @@ def test_hostile_tickers_are_refused_everywhere(store: Path, ticker: str) -> Non
         with pytest.raises(InvalidTickerError, match=shown):
             workflows.save_watchlist(store, "Sample universe", ["KO", ticker])
         with pytest.raises(InvalidTickerError, match=shown):
-            workflows.launch_training(store, ["KO", ticker], [])
+            workflows.launch_training(store, TrainConfig(tickers=("KO", ticker)))
         csv = b"Date,Close\n2024-02-05,10\n"
         result = workflows.import_csv(store, csv, adjusted=True, ticker=ticker)
         assert result.status == "rejected"
@@ -220,7 +221,7 @@ def _trained_template(_seeded_template: Path, tmp_path_factory) -> tuple[Path, P
     patch.setenv("WORKBENCH_ARTIFACTS", str(folder / "artifacts"))
     record = workflows.train_model(db, SMALL_TRAIN)
     patch.undo()
-    return db, Path(record["artifact_dir"])
+    return db, Path(record.artifact_dir)
 
 
 @pytest.fixture
@@ -262,7 +263,11 @@ def test_a_corrupted_artifact_is_refused_before_it_is_read(trained, file, damage
             else:
                 workflows.load_model(db, bundle.name)
         with pytest.raises(workflows.ArtifactError, match=file):
-            workflows.forecast(db, ["KO"], pd.Timestamp("2020-06-30"), run_id=bundle.name)
+            workflows.forecast(
+                db,
+                workflows.load_snapshot(db, ["KO"], pd.Timestamp("2020-06-30")),
+                run_id=bundle.name,
+            )
 
 
 def test_a_missing_artifact_is_named(trained) -> None:

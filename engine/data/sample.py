@@ -24,6 +24,7 @@ from skfolio.datasets import (
 )
 
 from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
+from engine.data.universe import FACTOR_ETFS, INDICES
 
 STOCKS = (
     "AAPL",
@@ -47,32 +48,6 @@ STOCKS = (
     "WMT",
     "XOM",
 )
-# GICS sectors of the sample stocks, for the sizer's sector limits. A ticker not listed
-# here is its own sector (so the limit never lumps unknown names together).
-SECTORS = {
-    "AAPL": "Information Technology",
-    "AMD": "Information Technology",
-    "MSFT": "Information Technology",
-    "BAC": "Financials",
-    "JPM": "Financials",
-    "BBY": "Consumer Discretionary",
-    "HD": "Consumer Discretionary",
-    "CVX": "Energy",
-    "XOM": "Energy",
-    "RRC": "Energy",
-    "GE": "Industrials",
-    "JNJ": "Health Care",
-    "LLY": "Health Care",
-    "MRK": "Health Care",
-    "PFE": "Health Care",
-    "UNH": "Health Care",
-    "KO": "Consumer Staples",
-    "PEP": "Consumer Staples",
-    "PG": "Consumer Staples",
-    "WMT": "Consumer Staples",
-}
-INDICES = ("^GSPC", "^IXIC", "^VIX")
-FACTOR_ETFS = ("MTUM", "QUAL", "SIZE", "USMV", "VLUE")
 SAMPLE_TICKERS = STOCKS + INDICES + FACTOR_ETFS
 
 DESCRIPTIONS = {

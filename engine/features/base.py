@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engine.data.sample import FACTOR_ETFS
+from engine.data.universe import FACTOR_ETFS, INDEX_TICKER, VIX_TICKER
 from engine.features.panel import Array, WidePanel, to_long, to_wide
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ class FeatureParams:
     Window lengths live in the family modules (whose source is hashed into the version).
     """
 
-    index_ticker: str = "^GSPC"
-    vix_ticker: str = "^VIX"
+    index_ticker: str = INDEX_TICKER
+    vix_ticker: str = VIX_TICKER
     factor_tickers: tuple[str, ...] = FACTOR_ETFS
     large_volume_percentile: float = 0.90
     breakout_volume_multiple: float = 1.5

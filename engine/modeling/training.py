@@ -9,12 +9,13 @@ and is the one that forecasts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 
+from engine.data.schema import Progress
 from engine.features.registry import feature_columns
 from engine.metrics import Interval
 from engine.modeling.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
@@ -22,7 +23,6 @@ from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.model_selection import PurgedWalkForward
 
-Progress = Callable[[float, str], None]
 BASELINE_ROWS = 20_000
 
 
@@ -45,6 +45,30 @@ class TrainConfig:
         out["tickers"] = list(self.tickers)
         return out
 
+    def to_json(self) -> str:
+        """The configuration as JSON (what a training job is handed)."""
+        return json.dumps(self.as_dict(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> TrainConfig:
+        """Rebuild a configuration from ``as_dict`` (or its JSON); unknown keys are refused."""
+        if not isinstance(raw, dict):
+            raise ValueError("a training configuration must be a JSON object")
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
+        values = dict(raw)
+        values["tickers"] = tuple(values.get("tickers") or ())
+        for key in ("start", "as_of"):
+            if values.get(key) is not None:
+                values[key] = pd.Timestamp(values[key])
+        values["label"] = LabelParams(**(values.get("label") or {}))
+        learner = dict(values.get("learner") or {})
+        if "families" in learner:
+            learner["families"] = tuple(learner["families"])
+        values["learner"] = LearnerParams(**learner)
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -52,7 +76,8 @@ class TrainResult:
     walk_forward: WalkForwardResult
     scores: dict
     rows: int
-    as_of: pd.Timestamp
+    as_of: pd.Timestamp  # the last labelled date
+    trained_through: pd.Timestamp  # the newest label end date any fit learned from
     baseline: pd.DataFrame  # features of the final training window (a sample), for drift
 
 
@@ -102,7 +127,11 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     columns = [c for c in feature_columns(config.learner.families) if c in window.columns]
     step = max(1, len(window) // BASELINE_ROWS)
     last = data.index.get_level_values("date").max()
-    return TrainResult(model, result, scores, len(data), last, window[columns].iloc[::step])
+    # the walk-forward's folds and the final window are all rows of ``data``: none of their
+    # labels ends after the newest end date here
+    through = pd.Timestamp(data["end_date"].max())
+    baseline = window[columns].iloc[::step]
+    return TrainResult(model, result, scores, len(data), last, through, baseline)
 
 
 def fit_final_model(data: pd.DataFrame, config: TrainConfig) -> tuple[MetaLearner, pd.DataFrame]:

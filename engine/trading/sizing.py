@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.sample import SECTORS
+from engine.data.universe import sector_of
 from engine.features.panel import WidePanel, atr_or_proxy, to_wide
 from engine.features.regime import is_bull
 
@@ -209,7 +209,7 @@ def sized_weight_arrays(
         predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
     )
     regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
-    sectors = [SECTORS.get(t, t) for t in panel.tickers]
+    sectors = [sector_of(t) for t in panel.tickers]
     for i in np.flatnonzero(p_up.notna().any(axis=1).to_numpy()):
         book = pd.DataFrame(
             {

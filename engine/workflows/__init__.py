@@ -40,13 +40,7 @@ from engine.workflows.data import (
     seed_watchlists,
     store_path,
 )
-from engine.workflows.features import (
-    FeatureBuildResult,
-    build_features,
-    load_features,
-    load_market_context,
-    load_regime_history,
-)
+from engine.workflows.features import FeatureBuildResult, build_features
 from engine.workflows.forecast import forecast
 from engine.workflows.jobs import (
     TrainingJob,
@@ -65,20 +59,35 @@ from engine.workflows.paper import (
 )
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
+    LookaheadError,
     activate_run,
     artifacts_root,
     load_model,
+    load_model_as_of,
     load_oos_predictions,
     load_run,
     load_runs,
     train_model,
+    trained_through,
 )
 from engine.workflows.scenarios import ScenarioResult, run_scenario
+from engine.workflows.snapshot import (
+    AsOfSnapshot,
+    load_features,
+    load_regime_history,
+    load_snapshot,
+)
 from store.db import StoreError
-from store.models import TrainingBusyError
+from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "AsOfSnapshot",
+    "LookaheadError",
+    "ModelRun",
+    "load_model_as_of",
+    "load_snapshot",
+    "trained_through",
     "ARTIFACTS_ENV_VAR",
     "ArtifactError",
     "DEFAULT_WATCHLIST",
@@ -115,7 +124,6 @@ __all__ = [
     "load_findings",
     "load_freshness",
     "load_ingestion_log",
-    "load_market_context",
     "load_model",
     "load_oos_predictions",
     "load_paper_state",

@@ -12,8 +12,8 @@ from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.studies.ablation import AblationConfig, AblationResult, run_ablation
 from engine.workflows.backtests import record_trial
-from engine.workflows.data import DbPath, load_prices
-from engine.workflows.features import load_features, load_regime_history
+from engine.workflows.data import DbPath
+from engine.workflows.snapshot import load_snapshot
 from store.ablations import AblationRepository
 from store.db import open_db
 
@@ -32,12 +32,12 @@ def run_ablation_study(
     the ratio on the same rows would let test outcomes into the sizing.
     """
     config = config or AblationConfig()
-    features = load_features(db_path, tickers)
-    prices = load_prices(db_path, tickers)
+    snapshot = load_snapshot(db_path, tickers)
+    features, prices = snapshot.features, snapshot.prices
     if start is not None:
         features = features[features.index.get_level_values("date") >= start]
         prices = prices[prices["date"] >= start]
-    regimes = load_regime_history(db_path)["regime_id"]
+    regimes = snapshot.regimes["regime_id"]
     data = make_dataset(features, compute_labels(prices, LabelParams(), regimes))
     result = run_ablation(data, to_wide(prices), config, progress=progress)
     for name, returns in result.returns.items():

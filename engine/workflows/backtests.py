@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.data.universe import INDEX_TICKER
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import rolling_mean, shift, to_wide
 from engine.metrics import TRADING_DAYS, sharpe
@@ -23,8 +24,6 @@ from engine.workflows.data import DbPath, load_prices
 from engine.workflows.runs import load_model, load_oos_predictions
 from store.db import open_db
 from store.trials import TrialRepository
-
-INDEX_TICKER = "^GSPC"
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def run_model_backtest(
     missing)."""
     config = config or BacktestConfig()
     predictions, record = load_oos_predictions(db_path, run_id)
-    model, _ = load_model(db_path, record["run_id"])
+    model, _ = load_model(db_path, record.run_id)
     tickers = sorted(predictions.index.get_level_values("ticker").unique())
     dates = predictions.index.get_level_values("date")
     prices = load_prices(db_path, [*tickers, INDEX_TICKER], start=dates.min(), end=dates.max())
@@ -81,7 +80,7 @@ def run_model_backtest(
         half_spread=spread,
     )
     returns = result.equity.pct_change().dropna().to_numpy()
-    n_trials, variance = record_trial(db_path, "backtest", record["run_id"], returns)
+    n_trials, variance = record_trial(db_path, "backtest", record.run_id, returns)
     statistics = compute_statistics(
         result, n_trials=n_trials, trial_sharpe_variance=variance, n_boot=n_boot
     )
@@ -91,4 +90,4 @@ def run_model_backtest(
         benchmarks["index (^GSPC)"] = (
             buy_and_hold(to_wide(index)).equity.reindex(panel.dates).ffill()
         )
-    return ModelBacktest(record["run_id"], result, statistics, benchmarks, n_trials)
+    return ModelBacktest(record.run_id, result, statistics, benchmarks, n_trials)

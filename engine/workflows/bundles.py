@@ -10,6 +10,8 @@ import zipfile
 from contextlib import closing
 from pathlib import Path, PurePosixPath
 
+import pandas as pd
+
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
     ArtifactError,
@@ -27,6 +29,7 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     manifest; it is copied under the artifacts root and registered as 'imported'."""
     hashes = manifest_hashes(folder)
     manifest = read_bundle(Path(folder), hashes)[1]
+    through = _trained_through(manifest)
     run_id = str(manifest.get("run_id") or new_run_id())
     if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
         raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
@@ -51,11 +54,24 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
                 feature_version=str(manifest.get("feature_version", "")),
                 data_hash=str(manifest.get("data_hash", "")),
                 code_version=str(manifest.get("code_version", "")),
+                trained_through=through,
             )
     except BaseException:  # not registered: leave no unregistered folder behind
         shutil.rmtree(target, ignore_errors=True)
         raise
     return load_run(db_path, run_id)
+
+
+def _trained_through(manifest: dict) -> str:
+    """The manifest's trained-through date (ISO), or ArtifactError: without it no consumer
+    could check the run against an as-of date."""
+    try:
+        return f"{pd.Timestamp(manifest['trained_through']):%Y-%m-%d}"
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(
+            "the manifest records no valid trained-through date (the newest label end date "
+            "the run learned from): retrain it with models/train.py from this version"
+        ) from exc
 
 
 MAX_BUNDLE_BYTES = 200 * 2**20

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from engine.data.sample import FACTOR_ETFS, INDICES
+from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.workflows.data import DbPath, IngestResult, refresh_data
-from engine.workflows.features import build_features
 from engine.workflows.forecast import forecast
 from engine.workflows.monitor import MonitorReport, monitor_model
+from engine.workflows.snapshot import load_snapshot
 from store.db import StoreError
 
 
@@ -35,12 +35,12 @@ def run_daily_pipeline(
 
     wanted = sorted(set(tickers) | set(INDICES) | set(FACTOR_ETFS))
     refreshed = refresh_data(db_path, source, wanted, progress=lambda f, t: report(0.6 * f, t))
-    report(0.65, "Updating the feature cache")
-    build_features(db_path, tickers)
+    report(0.65, "Updating the feature cache and reading the as-of snapshot")
+    snapshot = load_snapshot(db_path, tickers, as_of)
     notes, forecasts, monitor = [], None, None
     try:
         report(0.8, "Forecasting with the active model")
-        forecasts = forecast(db_path, tickers, as_of)
+        forecasts = forecast(db_path, snapshot)
         report(0.9, "Checking the model for drift")
         monitor = monitor_model(db_path, as_of)
     except (StoreError, ValueError, KeyError, IndexError) as exc:

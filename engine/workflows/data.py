@@ -19,8 +19,9 @@ from engine.data.calendar import compute_staleness
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
-from engine.data.sample import DESCRIPTIONS, FACTOR_ETFS, INDICES, STOCKS
+from engine.data.sample import DESCRIPTIONS, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_tickers
+from engine.data.universe import FACTOR_ETFS, INDICES
 from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository

@@ -1,4 +1,4 @@
-"""Features through the store: the per-ticker cache, the market context, the regime."""
+"""The per-ticker feature cache through the store (engine.workflows.snapshot reads it)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.data.schema import Progress
-from engine.features import FeatureParams, build_context, compute_regime_history
 from engine.features.cache import CacheSpec, PriceRows, compute_blocks, plan_updates
-from engine.features.context import MarketContext
-from engine.features.panel import to_long, to_wide
-from engine.features.registry import (
-    CONTEXT_FAMILIES,
-    availability_column,
-    compute_panel_features,
-    feature_columns,
-    resolve_families,
-)
-from engine.workflows.data import DbPath, load_prices
+from engine.workflows.data import DbPath
 from store.db import open_db, write_transaction
 from store.features import FeatureRepository
 from store.prices import PriceRepository
@@ -38,8 +28,12 @@ class FeatureBuildResult:
     rows_computed: int
 
 
-def _build_features(db, prices: pd.DataFrame, progress: Progress | None) -> FeatureBuildResult:
-    """Bring the cache up to date for the tickers of ``prices`` (their stored rows)."""
+def update_feature_cache(
+    db, tickers: Sequence[str] | None, progress: Progress | None = None
+) -> FeatureBuildResult:
+    """Bring the cache up to date for ``tickers`` (all stored when None) from their stored
+    rows, inside the caller's store session."""
+    prices = PriceRepository(db).load(tickers)
     spec = CacheSpec()
     repo = FeatureRepository(db)
     repo.register(spec.version, spec.params_dict(), spec.columns)
@@ -78,42 +72,4 @@ def build_features(
     changed is rebuilt. Each batch of tickers is written in one transaction.
     """
     with closing(open_db(db_path)) as db:
-        return _build_features(db, PriceRepository(db).load(tickers), progress)
-
-
-def load_market_context(db_path: DbPath, params: FeatureParams | None = None) -> MarketContext:
-    """Index, VIX, factor ETFs and breadth over every stored stock (not indices or factors)."""
-    return build_context(load_prices(db_path), params)
-
-
-def load_regime_history(db_path: DbPath) -> pd.DataFrame:
-    """The 12-state regime by date from the stored market data (see compute_regime_history)."""
-    return compute_regime_history(load_market_context(db_path))
-
-
-def load_features(
-    db_path: DbPath,
-    tickers: Sequence[str],
-    families: Sequence[str] | None = None,
-    progress: Progress | None = None,
-) -> pd.DataFrame:
-    """Features of ``families`` by (ticker, date), as ``compute_features`` returns them.
-
-    Per-ticker families come from the cache (built first where missing); cross-asset and
-    regime columns are computed fresh from the stored market context.
-    """
-    names = resolve_families(families)
-    with closing(open_db(db_path)) as db:
-        everything = PriceRepository(db).load()  # the market context needs every ticker
-        prices = everything[everything["ticker"].isin(list(tickers))]
-        _build_features(db, prices, progress)
-        frame = FeatureRepository(db).load_frame(CacheSpec().version, list(tickers))
-    ordered = feature_columns(names) + [availability_column(n) for n in names]
-    if frame.empty:
-        return pd.DataFrame(columns=ordered)
-    context_names = [n for n in names if n in CONTEXT_FAMILIES]
-    if context_names:
-        panel = to_wide(prices)
-        context = build_context(everything)
-        frame = frame.join(to_long(panel, compute_panel_features(panel, context_names, context)))
-    return frame[ordered]
+        return update_feature_cache(db, tickers, progress)

@@ -1,8 +1,6 @@
-"""Forecasts with reasons from a registered model."""
+"""Forecasts with reasons from a registered model, on an as-of snapshot."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,37 +13,36 @@ from engine.modeling.explain import (
 )
 from engine.modeling.learner import REGIME_COLUMN
 from engine.workflows.data import DbPath
-from engine.workflows.features import load_features
-from engine.workflows.runs import load_model
+from engine.workflows.runs import load_model_as_of
+from engine.workflows.snapshot import AsOfSnapshot
 
 
 def forecast(
     db_path: DbPath,
-    tickers: Sequence[str],
-    as_of: pd.Timestamp,
+    snapshot: AsOfSnapshot,
     *,
     run_id: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
-    """Calibrated forecasts with reasons for ``tickers`` from their last session <= as_of.
+    """Calibrated forecasts with reasons for the snapshot's tickers from their last session
+    on or before its as-of date, by the active (or a chosen) run.
 
-    Indexed by ticker; columns ``date`` (the session forecast from), FORECAST_COLUMNS and
-    ``run_id``. Tickers with no stored session on or before ``as_of`` are left out.
+    The run is refused (LookaheadError) when it is trained through a date after the as-of
+    date (with no as-of date: after the newest stored session of the tickers).
+
+    Returns
+    -------
+    DataFrame indexed by ticker; columns ``date`` (the session forecast from),
+    FORECAST_COLUMNS and ``run_id``. Tickers with no stored session then are left out.
     """
-    model, record = load_model(db_path, run_id)
-    trained = (record.get("params") or {}).get("as_of")
-    if trained is not None and pd.Timestamp(trained) > pd.Timestamp(as_of):
-        raise ValueError(
-            f"run {record['run_id']} was trained as of {pd.Timestamp(trained):%Y-%m-%d}, after "
-            f"{pd.Timestamp(as_of):%Y-%m-%d}: it has seen outcomes a forecast on that date could "
-            "not know. Pick a run trained on or before it, or a later as-of date."
-        )
-    features = load_features(db_path, list(tickers))
-    dates = features.index.get_level_values("date")
-    past = features[dates <= pd.Timestamp(as_of)]
-    if past.empty:
-        return pd.DataFrame(columns=["date", *FORECAST_COLUMNS, "run_id"])
-    rows = past.groupby(level="ticker").tail(1)
+    as_of = snapshot.as_of if snapshot.as_of is not None else snapshot.last_session
+    empty = pd.DataFrame(columns=["date", *FORECAST_COLUMNS, "run_id"])
+    if as_of is None:
+        return empty
+    model, record = load_model_as_of(db_path, as_of, run_id)
+    rows = snapshot.latest_features()
+    if rows.empty:
+        return empty
     p_up = model.predict_proba(rows)
     reasons = compute_reasons(model.contributions(rows), rows)
     regimes = (
@@ -54,4 +51,4 @@ def forecast(
     frame = compute_forecast_frame(p_up, reasons, regimes, model.outcome_returns_, thresholds)
     frame.insert(0, "date", rows.index.get_level_values("date"))
     frame.index = rows.index.get_level_values("ticker")
-    return frame.assign(run_id=record["run_id"])
+    return frame.assign(run_id=record.run_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from engine.data.schema import normalize_tickers
 from engine.modeling.artifacts import (
     discard_bundle,
 )
+from engine.modeling.training import TrainConfig
 from engine.workflows.data import DbPath
 from engine.workflows.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
 from store.db import default_db_path, open_db
@@ -82,27 +83,37 @@ def training_status(db_path: DbPath) -> TrainingJob | None:
             runs.fail(lock.run_id, "the training process ended without finishing (killed?)")
             runs.release_lock(lock.run_id)
             record = runs.get(lock.run_id)
-            if record is None or record["status"] != "complete":  # died before registering
+            if record is None or record.status != "complete":  # died before registering
                 discard_bundle(artifacts_root(), lock.run_id)
             return None
     progress, message, tail = read_training_log(lock.run_id)
     return TrainingJob(lock.run_id, lock.pid, lock.started_utc, progress, message, tail)
 
 
-def launch_training(db_path: DbPath, tickers: Sequence[str], options: Sequence[str]) -> str:
-    """Start models/train.py for ``tickers`` in its own process; return the run id.
+def training_config_path(run_id: str) -> Path:
+    return artifacts_root() / ".jobs" / f"{run_id}.json"
+
+
+def launch_training(db_path: DbPath, config: TrainConfig) -> str:
+    """Start models/train.py on ``config`` in its own process; return the run id.
 
     The lock is taken here first (so a second click cannot start a second job) and handed
-    to the process, which trains from the stored prices. ``options`` are extra command-line
-    arguments (an argument list, never a shell string).
+    to the process, which trains from the stored prices. The job is handed the serialized
+    configuration (a JSON file, written whole before the process starts), never a list of
+    command-line strings.
     """
-    tickers = normalize_tickers(tickers)
+    config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
     run_id = new_run_id()
     path = str(Path(db_path or default_db_path()).resolve())
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, os.getpid())
     log = training_log_path(run_id)
     log.parent.mkdir(parents=True, exist_ok=True)
+    request = training_config_path(run_id)
+    request.parent.mkdir(parents=True, exist_ok=True)
+    temp = request.with_suffix(".tmp")
+    temp.write_text(config.to_json())
+    os.replace(temp, request)
     command = [
         sys.executable,
         str(REPO_ROOT / "models" / "train.py"),
@@ -113,9 +124,8 @@ def launch_training(db_path: DbPath, tickers: Sequence[str], options: Sequence[s
         "--run-id",
         run_id,
         "--json-progress",
-        "--tickers",
-        ",".join(tickers),
-        *options,
+        "--config",
+        str(request),
     ]
     env = {**os.environ, ARTIFACTS_ENV_VAR: str(artifacts_root())}
     try:
@@ -131,6 +141,7 @@ def launch_training(db_path: DbPath, tickers: Sequence[str], options: Sequence[s
     except OSError:
         with closing(open_db(path)) as db:
             ModelRunRepository(db).release_lock(run_id)
+        request.unlink(missing_ok=True)
         raise
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, child.pid)

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 
 from engine.modeling.artifacts import FEATURE_BASELINE, read_predictions
-from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.training import TrainConfig
 from engine.studies.drift import (
     DriftThresholds,
     feature_drift,
     recommend_retrain,
     rolling_forecast_quality,
 )
-from engine.workflows.data import DbPath, load_prices
-from engine.workflows.features import load_features
-from engine.workflows.runs import load_model, load_oos_predictions
+from engine.workflows.data import DbPath
+from engine.workflows.runs import load_model_as_of, load_oos_predictions
+from engine.workflows.snapshot import load_snapshot
 
 
 @dataclass(frozen=True)
@@ -50,20 +50,19 @@ def monitor_model(
     """Drift of the last ``window`` sessions up to ``as_of`` and the rolling quality of
     forecasts whose outcome was known by then, for the active (or a chosen) run."""
     as_of = pd.Timestamp(as_of)
-    model, record = load_model(db_path, run_id)
-    folder = Path(record["artifact_dir"])
-    baseline = read_predictions(folder, record["files"], FEATURE_BASELINE)
-    oos, _ = load_oos_predictions(db_path, record["run_id"])
-    tickers = list(record["params"]["tickers"])
-    features = load_features(db_path, tickers)
-    features = features[features.index.get_level_values("date") <= as_of]
+    model, record = load_model_as_of(db_path, as_of, run_id)
+    config = TrainConfig.from_dict(record.params)
+    baseline = read_predictions(Path(record.artifact_dir), record.files, FEATURE_BASELINE)
+    oos, _ = load_oos_predictions(db_path, record.run_id)
+    snapshot = load_snapshot(db_path, config.tickers, as_of)
+    features = snapshot.features
     sessions = np.sort(features.index.get_level_values("date").unique())
+    if len(sessions) == 0:
+        raise ValueError(f"no stored features for the run's tickers on or before {as_of:%Y-%m-%d}")
     recent = features[features.index.get_level_values("date") >= sessions[-window]]
     drift = feature_drift(baseline, recent, thresholds)
-    horizon = int(record["params"]["label"]["horizon"])
-    prices = load_prices(db_path, tickers, end=as_of)
-    labels = compute_labels(prices, LabelParams(horizon=horizon))
-    known = labels[labels["end_date"] <= as_of].dropna(subset=["label"])
+    # the run's own labels (kind, horizon, barriers), outcomes known by as_of only
+    known = snapshot.labels(config.label).dropna(subset=["label"])
     span = features[features.index.get_level_values("date") >= sessions[-3 * window]]
     rows = span.join(known[["label", "ret"]], how="inner")
     outcomes = pd.DataFrame(
@@ -74,5 +73,5 @@ def monitor_model(
     baseline_sharpe = _sign_sharpe(oos)
     retrain, reasons = recommend_retrain(drift, quality, baseline_sharpe, thresholds)
     return MonitorReport(
-        record["run_id"], as_of, drift, quality, baseline_sharpe, retrain, tuple(reasons)
+        record.run_id, as_of, drift, quality, baseline_sharpe, retrain, tuple(reasons)
     )

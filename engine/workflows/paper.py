@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.calendar import last_session_on_or_before
-from engine.data.sample import SECTORS
+from engine.data.universe import sector_of
 from engine.features.regime import REGIME_NAMES
 from engine.trading.paper import PaperParams, check_guardrails, equity_of, fill_for, plan_orders
 from engine.trading.sizing import (
@@ -22,7 +22,8 @@ from engine.trading.sizing import (
 )
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
-from engine.workflows.runs import load_model
+from engine.workflows.runs import load_model_as_of, run_for_as_of
+from engine.workflows.snapshot import load_snapshot
 from store.db import StoreError, open_db, write_transaction
 from store.paper import PaperLedger
 
@@ -84,7 +85,7 @@ def _book(
     db_path: DbPath, tickers: list[str], day: pd.Timestamp, run_id: str, sizing: SizingParams
 ):
     """Forecasts and the sizing inputs for ``tickers`` as of ``day``."""
-    forecasts = forecast(db_path, tickers, day, run_id=run_id)
+    forecasts = forecast(db_path, load_snapshot(db_path, tickers, day), run_id=run_id)
     history = load_prices(db_path, list(forecasts.index), end=day)
     closes = history.pivot(index="date", columns="ticker", values="close")
     returns = closes.pct_change(fill_method=None)
@@ -102,7 +103,7 @@ def _book(
                 float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan
                 for n in forecasts["regime"]
             ],
-            "sector": [SECTORS.get(t, t) for t in forecasts.index],
+            "sector": [sector_of(t) for t in forecasts.index],
         }
     )
     return forecasts, book
@@ -124,6 +125,7 @@ def paper_step(
     params = params or PaperParams()
     day = last_session_on_or_before(pd.Timestamp(step_date))
     key = f"{day:%Y-%m-%d}"
+    run_id = run_for_as_of(db_path, day, run_id).run_id  # before anything is written
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
         ledger.open_account(params.initial_cash)
@@ -156,15 +158,15 @@ def paper_step(
     guard = check_guardrails(equity, previous, peak, account["halted"], params)
     orders = []
     if guard.allow_orders:
-        model, record = load_model(db_path, run_id)
+        model, record = load_model_as_of(db_path, day, run_id)
         sizing = sizing or SizingParams()
-        forecasts, book = _book(db_path, tickers, day, record["run_id"], sizing)
+        forecasts, book = _book(db_path, tickers, day, record.run_id, sizing)
         sized = size_positions(book, equity, win_loss_ratio(model.outcome_returns_), sizing)
         exited = _exits(positions, today)
         sized.loc[sized.index.isin(exited), "shares"] = 0.0
         for ticker in set(held.index) - set(sized.index):  # held but no longer watched: close
             sized.loc[ticker, ["shares", "stop", "take_profit"]] = [0.0, np.nan, np.nan]
-        orders = plan_orders(sized, held, forecasts.reindex(sized.index), day, record["run_id"])
+        orders = plan_orders(sized, held, forecasts.reindex(sized.index), day, record.run_id)
     with closing(open_db(db_path)) as db, write_transaction(db):
         ledger = PaperLedger(db)
         if ledger.step_done(key):  # another process finished this step meanwhile

@@ -12,19 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.data.calendar import sessions_between
 from engine.data.schema import Progress
 from engine.features.cache import CacheSpec
-from engine.modeling.artifacts import (
-    read_bundle,
-    read_predictions,
-    write_bundle,
-)
+from engine.modeling.artifacts import read_bundle, read_manifest, read_predictions, write_bundle
+from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
-from engine.workflows.data import DbPath, load_prices
-from engine.workflows.features import load_features, load_regime_history
+from engine.workflows.data import DbPath
+from engine.workflows.snapshot import load_snapshot
 from store.db import StoreError, open_db
-from store.models import ModelRunRepository
+from store.models import ModelRun, ModelRunRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
@@ -63,7 +61,7 @@ def train_model(
     *,
     run_id: str | None = None,
     progress: Progress | None = None,
-) -> dict:
+) -> ModelRun:
     """Train, score out of sample, write the bundle and register the run; return its record.
 
     Holds the store's training lock for the whole run (TrainingBusyError if another job
@@ -82,12 +80,12 @@ def train_model(
     try:
         if progress:
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
-        features = load_features(db_path, config.tickers)
-        prices = load_prices(db_path, list(config.tickers))
-        regimes = load_regime_history(db_path)["regime_id"]
-        data = build_dataset(features, prices, regimes, config)
+        snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+        data = build_dataset(
+            snapshot.features, snapshot.prices, snapshot.regimes["regime_id"], config
+        )
         result = train(data, config, progress)
-        used = prices[prices["date"] <= result.as_of]
+        used = snapshot.prices[snapshot.prices["date"] <= result.trained_through]
         metrics = summarize_scores(result.scores)
         manifest = {
             "config": config.as_dict(),
@@ -95,7 +93,8 @@ def train_model(
             "data_hash": data_hash(used),
             "code_version": code_version(),
             "feature_version": CacheSpec().version,
-            "trained_through": result.as_of,
+            "trained_through": f"{result.trained_through:%Y-%m-%d}",
+            "last_labelled_date": f"{result.as_of:%Y-%m-%d}",
             "rows": result.rows,
         }
         hashes = write_bundle(
@@ -115,6 +114,7 @@ def train_model(
                 feature_version=manifest["feature_version"],
                 data_hash=manifest["data_hash"],
                 code_version=manifest["code_version"],
+                trained_through=manifest["trained_through"],
             )
         if progress:
             progress(1.0, f"Run {run_id} registered")
@@ -128,7 +128,7 @@ def train_model(
     return load_run(db_path, run_id)
 
 
-def load_run(db_path: DbPath, run_id: str) -> dict:
+def load_run(db_path: DbPath, run_id: str) -> ModelRun:
     with closing(open_db(db_path)) as db:
         record = ModelRunRepository(db).get(run_id)
     if record is None:
@@ -147,8 +147,7 @@ def activate_run(db_path: DbPath, run_id: str) -> None:
         ModelRunRepository(db).activate(run_id)
 
 
-def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, dict]:
-    """A registered model (the active one by default), after its files pass the hash check."""
+def _get_complete(db_path: DbPath, run_id: str | None) -> ModelRun:
     with closing(open_db(db_path)) as db:
         runs = ModelRunRepository(db)
         record = runs.get(run_id) if run_id else runs.active()
@@ -158,17 +157,90 @@ def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner,
             if run_id
             else "no active model: train one or make one active"
         )
-    if record["status"] != "complete":
-        raise StoreError(f"model run {record['run_id']} is {record['status']}, not complete")
-    model, _ = read_bundle(Path(record["artifact_dir"]), record["files"])
+    if record.status != "complete":
+        raise StoreError(f"model run {record.run_id} is {record.status}, not complete")
+    return record
+
+
+def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
+    """A registered model (the active one by default), after its files pass the hash check.
+
+    For forecasting use ``load_model_as_of``, which also applies the trained-through guard.
+    """
+    record = _get_complete(db_path, run_id)
+    model, _ = read_bundle(Path(record.artifact_dir), record.files)
     return model, record
 
 
-def load_oos_predictions(db_path: DbPath, run_id: str | None = None) -> tuple[pd.DataFrame, dict]:
+class LookaheadError(ValueError):
+    """A model was asked about a date before the newest outcome it learned from."""
+
+
+def trained_through(record: ModelRun) -> pd.Timestamp:
+    """The newest label end date the run learned from.
+
+    Runs registered before it was recorded: their configured as-of date when they had one
+    (no label of theirs ended after it); otherwise their manifest's last labelled date plus
+    the label's longest span in sessions (no label can end later). A run that records
+    neither is refused.
+    """
+    if record.trained_through:
+        return pd.Timestamp(record.trained_through)
+    config = record.params or {}
+    if config.get("as_of"):
+        return pd.Timestamp(config["as_of"])
+    manifest = read_manifest(Path(record.artifact_dir)) if record.artifact_dir else {}
+    last = manifest.get("trained_through")
+    if not last:
+        raise LookaheadError(
+            f"run {record.run_id} records neither its trained-through date nor its last "
+            "labelled date, so it cannot be checked against the as-of date: retrain it"
+        )
+    label = config.get("label") or {}
+    span = int(label.get("horizon", 5))
+    if label.get("kind") == "triple_barrier":
+        span = MAX_VERTICAL
+    last = pd.Timestamp(last)
+    after = sessions_between(last, last + pd.Timedelta(days=3 * span + 14))
+    return pd.Timestamp(after[min(span, len(after) - 1)])
+
+
+def check_trained_through(record: ModelRun, as_of: pd.Timestamp) -> None:
+    """Raise LookaheadError when the run learned from an outcome dated after ``as_of``."""
+    through = trained_through(record)
+    if through > pd.Timestamp(as_of):
+        raise LookaheadError(
+            f"run {record.run_id} is trained through {through:%Y-%m-%d} (the newest outcome it "
+            f"learned from), after the as-of date {pd.Timestamp(as_of):%Y-%m-%d}: it has seen "
+            "outcomes a forecast on that date could not know. Pick a run trained through that "
+            "date or earlier (train one with an end date on or before it), or a later as-of date."
+        )
+
+
+def run_for_as_of(db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None) -> ModelRun:
+    """The complete run (the active one by default) if it may forecast at ``as_of``;
+    LookaheadError when it is trained through a later date."""
+    record = _get_complete(db_path, run_id)
+    check_trained_through(record, as_of)
+    return record
+
+
+def load_model_as_of(
+    db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None
+) -> tuple[MetaLearner, ModelRun]:
+    """A registered model that may forecast at ``as_of``: refused (LookaheadError, before
+    its files are read) when it is trained through a later date."""
+    record = run_for_as_of(db_path, as_of, run_id)
+    return load_model(db_path, record.run_id)
+
+
+def load_oos_predictions(
+    db_path: DbPath, run_id: str | None = None
+) -> tuple[pd.DataFrame, ModelRun]:
     """A run's walk-forward out-of-sample predictions (the active run by default)."""
-    with closing(open_db(db_path)) as db:
-        runs = ModelRunRepository(db)
-        record = runs.get(run_id) if run_id else runs.active()
-    if record is None or record["status"] != "complete":
-        raise StoreError("no complete model run to show: train one or make one active")
-    return read_predictions(Path(record["artifact_dir"]), record["files"]), record
+    try:
+        record = _get_complete(db_path, run_id)
+    except StoreError as exc:
+        message = "no complete model run to show: train one or make one active"
+        raise StoreError(message) from exc
+    return read_predictions(Path(record.artifact_dir), record.files), record

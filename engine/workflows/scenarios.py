@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from engine.data.calendar import last_session_on_or_before
+from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
-from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model
 from engine.studies.scenarios import Scenario, pass_criteria
@@ -21,9 +22,9 @@ from engine.trading.backtest import (
     compute_statistics,
 )
 from engine.trading.sizing import SizingParams, win_loss_ratio
-from engine.workflows.backtests import INDEX_TICKER, record_trial
+from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath, load_prices
-from engine.workflows.features import load_features, load_regime_history
+from engine.workflows.snapshot import load_snapshot
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ def run_scenario(
     forecast each session inside it, trade the forecasts with costs, and judge the seeds'
     criteria. Recorded as a trial."""
     as_of = last_session_on_or_before(scenario.start - pd.Timedelta(days=1))
-    features = load_features(db_path, tickers)
-    prices = load_prices(db_path, tickers)
-    regimes = load_regime_history(db_path)
+    # what the store knew at the window's end; the model only learns labels known by as_of
+    snapshot = load_snapshot(db_path, tickers, scenario.end)
+    features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
     train_config = TrainConfig(
         tuple(tickers),
         start=as_of - pd.DateOffset(years=history_years),
@@ -98,7 +99,7 @@ def run_scenario(
     index = load_prices(db_path, [INDEX_TICKER], start=scenario.start, end=scenario.end)
     if len(index):
         benchmarks["index (^GSPC)"] = buy_and_hold(to_wide(index)).equity
-    labels = compute_labels(prices, LabelParams()).reindex(forecasts.index)
+    labels = snapshot.labels(train_config.label).reindex(forecasts.index)
     known = labels["label"].notna()
     hit_rate = float(((forecasts["p"] >= 0.5) == (labels["label"] == 1))[known].mean())
     checks = pass_criteria(

@@ -23,7 +23,7 @@ def synthetic_run(tmp_path_factory):
         tickers, train_months=12, test_months=3, n_boot=20, learner=LearnerParams(n_estimators=150)
     )
     record = workflows.train_model(db, config)
-    workflows.activate_run(db, record["run_id"])
+    workflows.activate_run(db, record.run_id)
     return db, record
 
 

@@ -18,17 +18,13 @@ from engine.modeling.training import TrainConfig
 from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 
-TICKERS = ("AAPL", "KO", "XOM", "JPM")
-OPTIONS = [
-    "--start",
-    "2010-01-01",
-    "--end",
-    "2018-06-29",
-    "--train-months",
-    "12",
-    "--test-months",
-    "3",
-]
+JOB = TrainConfig(
+    tickers=("AAPL", "KO", "XOM", "JPM"),
+    start=pd.Timestamp("2010-01-01"),
+    as_of=pd.Timestamp("2018-06-29"),
+    train_months=12,
+    test_months=3,
+)
 
 
 def wait_for(condition, seconds: float = 120.0) -> None:
@@ -45,9 +41,9 @@ def running(db) -> bool:
 
 @pytest.mark.parametrize("stop", ["cancel", "kill"])
 def test_a_stopped_job_is_marked_failed_and_leaves_no_bundle(seeded_db, stop) -> None:
-    run_id = workflows.launch_training(seeded_db, TICKERS, OPTIONS)
+    run_id = workflows.launch_training(seeded_db, JOB)
     with pytest.raises(TrainingBusyError, match=run_id):
-        workflows.launch_training(seeded_db, TICKERS, OPTIONS)
+        workflows.launch_training(seeded_db, JOB)
     wait_for(lambda: running(seeded_db))
     job = workflows.training_status(seeded_db)
     if stop == "cancel":
@@ -56,8 +52,8 @@ def test_a_stopped_job_is_marked_failed_and_leaves_no_bundle(seeded_db, stop) ->
         os.killpg(job.pid, signal.SIGKILL)  # no chance to clean up
     wait_for(lambda: workflows.training_status(seeded_db) is None, 60)
     record = workflows.load_run(seeded_db, run_id)
-    assert record["status"] == "failed"
-    assert ("cancelled" if stop == "cancel" else "ended without finishing") in record["message"]
+    assert record.status == "failed"
+    assert ("cancelled" if stop == "cancel" else "ended without finishing") in record.message
     root = workflows.artifacts_root()
     assert not (root / run_id).exists()
     assert not [p for p in root.glob(f".tmp-{run_id}*")]
@@ -83,7 +79,7 @@ def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
     seeded_db, tmp_path, monkeypatch
 ) -> None:
     config = TrainConfig(
-        TICKERS,
+        JOB.tickers,
         pd.Timestamp("2014-01-01"),
         pd.Timestamp("2017-06-30"),
         train_months=12,
@@ -93,16 +89,16 @@ def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
     other = tmp_path / "other.db"
     other.write_bytes(Path(seeded_db).read_bytes())
     record = workflows.train_model(seeded_db, config)
-    folder = Path(record["artifact_dir"])
+    folder = Path(record.artifact_dir)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         for path in folder.iterdir():
-            zipped.write(path, f"{record['run_id']}/{path.name}")
+            zipped.write(path, f"{record.run_id}/{path.name}")
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "other"))
     with pytest.raises(ArtifactError, match="already registered"):
         workflows.import_bundle_archive(seeded_db, archive.getvalue())
     imported = workflows.import_bundle_archive(other, archive.getvalue())
-    assert imported["origin"] == "imported" and imported["status"] == "complete"
+    assert imported.origin == "imported" and imported.status == "complete"
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as zipped:
         zipped.writestr("../../etc/passwd", "x")

@@ -22,6 +22,7 @@ import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -29,6 +30,7 @@ from streamlit.testing.v1 import AppTest
 from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
+from engine.modeling.training import TrainConfig
 from store.db import open_db
 from tests.builders import SMALL_TRAIN
 
@@ -46,8 +48,14 @@ PAGES = (
 )
 BATCH_DAYS = 250
 TRAIN_TICKERS = ("AAPL", "KO", "XOM", "JPM")
-TRAIN_OPTIONS = ["--start", "2017-07-01", "--end", "2018-12-31", "--n-boot", "50"]
-TRAIN_OPTIONS += ["--train-months", "9", "--test-months", "3"]
+TRAIN_JOB = TrainConfig(
+    tickers=TRAIN_TICKERS,
+    start=pd.Timestamp("2017-07-01"),
+    as_of=pd.Timestamp("2018-12-31"),
+    n_boot=50,
+    train_months=9,
+    test_months=3,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -123,7 +131,7 @@ def train_until(db_path: str, deadline: float) -> dict:
     that with five other busy processes on two cores)."""
     completed, failed, cancelled, errors = [], [], [], []
     while time.time() < deadline:
-        run_id = workflows.launch_training(db_path, TRAIN_TICKERS, TRAIN_OPTIONS)
+        run_id = workflows.launch_training(db_path, TRAIN_JOB)
         while workflows.training_status(db_path) is not None:
             if time.time() >= deadline and completed and run_id not in cancelled:
                 workflows.cancel_training(db_path)
@@ -145,7 +153,7 @@ def train_until(db_path: str, deadline: float) -> dict:
 def store(seeded_db: Path) -> Path:
     """The sample store with a small active model, so every page has something to show."""
     record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record["run_id"])
+    workflows.activate_run(seeded_db, record.run_id)
     return seeded_db
 
 

@@ -57,7 +57,7 @@ def test_trains_on_the_sample_source_from_a_fresh_store(tmp_path: Path) -> None:
     summary = lines[-1]
     assert summary["done"] and (out / summary["run_id"] / "manifest.json").is_file()
     record = workflows.load_run(db, summary["run_id"])
-    assert record["status"] == "complete" and record["params"]["tickers"] == [
+    assert record.status == "complete" and record.params["tickers"] == [
         "AAPL",
         "KO",
         "XOM",

@@ -26,7 +26,7 @@ def open_page(at: AppTest, page: str) -> AppTest:
 @pytest.fixture
 def trained_app(app: AppTest, seeded_db: Path) -> tuple[AppTest, dict]:
     record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record["run_id"])
+    workflows.activate_run(seeded_db, record.run_id)
     return app, record
 
 
@@ -45,7 +45,7 @@ def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:
     table = at.dataframe[0].value
     assert len(table) == 20 and table["p_up"].between(0, 1).all()
     assert table["confidence"].is_monotonic_decreasing
-    assert record["run_id"] in " ".join(c.value for c in at.caption)
+    assert record.run_id in " ".join(c.value for c in at.caption)
     at.multiselect(key="forecasts.directions").set_value(["HOLD"]).run()
     assert set(at.dataframe[0].value["direction"]) <= {"HOLD"}
     at.slider(key="forecasts.sell").set_value(0.5).run()
@@ -55,7 +55,7 @@ def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:
 
 def test_forecasts_page_refuses_a_tampered_bundle(trained_app) -> None:
     app, record = trained_app
-    booster = Path(record["artifact_dir"]) / "booster.ubj"
+    booster = Path(record.artifact_dir) / "booster.ubj"
     original = booster.read_bytes()
     booster.write_bytes(original[:-10])
     try:
@@ -221,7 +221,7 @@ def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest, seeded_db: 
     assert any("Stored" in s.value for s in app.success)
     assert any("Forecasts and drift skipped: no active model" in i.value for i in app.info)
     record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record["run_id"])
+    workflows.activate_run(seeded_db, record.run_id)
     app.button(key="review.pipeline").click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("Drift:" in e.value for e in app.warning)  # a 2018 model seen in 2022

@@ -47,9 +47,9 @@ def trained(_seeded_template, tmp_path_factory):
 
 def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
     db, record = trained
-    assert record["status"] == "complete" and record["origin"] == "local"
-    assert Path(record["artifact_dir"]).is_dir()
-    assert set(record["files"]) == {
+    assert record.status == "complete" and record.origin == "local"
+    assert Path(record.artifact_dir).is_dir()
+    assert set(record.files) == {
         "booster.ubj",
         "selector.joblib",
         "calibrator.joblib",
@@ -58,7 +58,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
         "feature_baseline.arrow",
         "manifest.json",
     }
-    metrics = record["metrics"]
+    metrics = record.metrics
     assert (
         0
         < metrics["model"]["auc"]["low"]
@@ -69,24 +69,24 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
     assert {"ic", "rank_ic", "calibrated", "raw", "baseline", "per_regime", "reliability"} <= set(
         metrics
     )
-    assert record["params"]["tickers"] == list(TICKERS)
-    assert len(record["data_hash"]) == 64 and record["feature_version"]
+    assert record.params["tickers"] == list(TICKERS)
+    assert len(record.data_hash) == 64 and record.feature_version
     with open_db(db) as handle:
         assert ModelRunRepository(handle).lock() is None
 
 
 def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     db, record = trained
-    workflows.activate_run(db, record["run_id"])
-    frame = workflows.forecast(db, TICKERS, AS_OF)
+    workflows.activate_run(db, record.run_id)
+    frame = workflows.forecast(db, workflows.load_snapshot(db, TICKERS, AS_OF))
     assert list(frame.index) == sorted(TICKERS)
     assert ((frame["p_up"] > 0) & (frame["p_up"] < 1)).all()
     expected = np.where(
         frame["p_up"] >= 0.55, "BUY", np.where(frame["p_up"] <= 0.45, "SELL", "HOLD")
     )
     assert (frame["direction"] == expected).all()
-    assert (frame["date"] == AS_OF).all() and (frame["run_id"] == record["run_id"]).all()
-    model, _ = workflows.load_model(db, record["run_id"])
+    assert (frame["date"] == AS_OF).all() and (frame["run_id"] == record.run_id).all()
+    model, _ = workflows.load_model(db, record.run_id)
     moved = model.booster_.best_iteration > 0
     assert (
         frame["reasons"].str.contains(" pp").all()
@@ -95,16 +95,20 @@ def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     )
 
 
-def test_a_run_refuses_to_forecast_before_the_date_it_was_trained_as_of(trained) -> None:
+def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained) -> None:
     db, record = trained
     earlier = AS_OF - pd.Timedelta(days=1)
-    with pytest.raises(ValueError, match=r"trained as of 2017-06-30, after 2017-06-29"):
-        workflows.forecast(db, TICKERS, earlier, run_id=record["run_id"])
+    with pytest.raises(
+        ValueError, match=r"trained through 2017-06-30 .* after the as-of date 2017-06-29"
+    ):
+        workflows.forecast(db, workflows.load_snapshot(db, TICKERS, earlier), run_id=record.run_id)
 
 
 def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> None:
     db, record = trained
-    later = workflows.forecast(db, TICKERS, AS_OF, run_id=record["run_id"])
+    later = workflows.forecast(
+        db, workflows.load_snapshot(db, TICKERS, AS_OF), run_id=record.run_id
+    )
     # A second store that never saw anything after AS_OF, trained the same way.
     short = tmp_path / "short.db"
     prices = load_sample_prices()
@@ -113,9 +117,11 @@ def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> Non
         == "ok"
     )
     again = workflows.train_model(short, small_config())
-    before = workflows.forecast(short, TICKERS, AS_OF, run_id=again["run_id"])
+    before = workflows.forecast(
+        short, workflows.load_snapshot(short, TICKERS, AS_OF), run_id=again.run_id
+    )
     pd.testing.assert_frame_equal(before.drop(columns="run_id"), later.drop(columns="run_id"))
-    assert again["metrics"]["model"] == record["metrics"]["model"]
+    assert again.metrics["model"] == record.metrics["model"]
 
 
 def test_one_training_job_at_a_time(seeded_db) -> None:
@@ -146,15 +152,15 @@ def test_a_tampered_bundle_is_refused(trained, tmp_path) -> None:
     db, record = trained
     copy = tmp_path / "copy.db"
     copy.write_bytes(Path(db).read_bytes())
-    calibrator = Path(record["artifact_dir"]) / "calibrator.joblib"
+    calibrator = Path(record.artifact_dir) / "calibrator.joblib"
     original = calibrator.read_bytes()
     try:
         calibrator.write_bytes(original + b"tampered")
         with pytest.raises(ArtifactError, match="calibrator.joblib .* not loaded"):
-            workflows.load_model(copy, record["run_id"])
+            workflows.load_model(copy, record.run_id)
     finally:
         calibrator.write_bytes(original)
-    assert workflows.load_model(copy, record["run_id"])[1]["run_id"] == record["run_id"]
+    assert workflows.load_model(copy, record.run_id)[1].run_id == record.run_id
 
 
 def test_an_exported_bundle_imports_into_another_store(
@@ -162,9 +168,9 @@ def test_an_exported_bundle_imports_into_another_store(
 ) -> None:
     _, record = trained
     monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "elsewhere"))
-    imported = workflows.import_bundle(seeded_db, Path(record["artifact_dir"]))
-    assert imported["origin"] == "imported" and imported["run_id"] == record["run_id"]
-    assert Path(imported["artifact_dir"]).parent == tmp_path / "elsewhere"
+    imported = workflows.import_bundle(seeded_db, Path(record.artifact_dir))
+    assert imported.origin == "imported" and imported.run_id == record.run_id
+    assert Path(imported.artifact_dir).parent == tmp_path / "elsewhere"
     with pytest.raises(ArtifactError, match="already"):
-        workflows.import_bundle(seeded_db, Path(record["artifact_dir"]))
-    assert os.listdir(tmp_path / "elsewhere") == [record["run_id"]]
+        workflows.import_bundle(seeded_db, Path(record.artifact_dir))
+    assert os.listdir(tmp_path / "elsewhere") == [record.run_id]

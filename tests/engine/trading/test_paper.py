@@ -43,7 +43,7 @@ def trained_store(_seeded_template, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("paper") / "template.db"
     path.write_bytes(Path(_seeded_template).read_bytes())
     record = workflows.train_model(path, CONFIG)
-    workflows.activate_run(path, record["run_id"])
+    workflows.activate_run(path, record.run_id)
     return path
 
 
