@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from store.db import write_transaction
 from store.migrations import utc_now
 
-COVERAGE_COLUMNS = ("ticker", "first_date", "last_date", "rows", "input_digest")
+COVERAGE_COLUMNS = ("ticker", "first_date", "last_date", "rows", "input_digest", "input_version")
 
 
 def _encode(frame: pd.DataFrame) -> bytes:
@@ -53,15 +53,26 @@ class FeatureRepository:
             )
             self.db.execute("DELETE FROM feature_sets WHERE version != ?", (version,))
 
-    def save_block(self, version: str, ticker: str, features: pd.DataFrame, digest: str) -> None:
-        """Store one ticker's features (indexed by date), replacing its previous block."""
+    def save_block(
+        self,
+        version: str,
+        ticker: str,
+        features: pd.DataFrame,
+        digest: str,
+        input_version: str | None = None,
+    ) -> None:
+        """Store one ticker's features (indexed by date), replacing its previous block.
+
+        ``input_version`` is the ticker's ``PriceRepository.versions`` value the block was
+        built from (None: unknown, the rows are hashed next time)."""
         if features.empty:
             raise ValueError(f"no feature rows to store for {ticker}")
         dates = features.index
         with write_transaction(self.db):
             self.db.execute(
                 "INSERT OR REPLACE INTO feature_blocks (version, ticker, first_date, last_date,"
-                " rows, input_digest, data, updated_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows, input_digest, data, updated_utc, input_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     version,
                     ticker,
@@ -71,7 +82,15 @@ class FeatureRepository:
                     digest,
                     _encode(features),
                     utc_now(),
+                    input_version,
                 ),
+            )
+
+    def set_input_version(self, version: str, ticker: str, input_version: str) -> None:
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE feature_blocks SET input_version = ? WHERE version = ? AND ticker = ?",
+                (input_version, version, ticker),
             )
 
     def coverage(self, version: str) -> pd.DataFrame:

@@ -195,6 +195,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # the newest label end date the run learned from; NULL for runs registered before
         ("ALTER TABLE model_runs ADD COLUMN trained_through TEXT",),
     ),
+    (
+        7,
+        "feature blocks record the stored rows they were built from",
+        # rows, newest date and newest ingestion id of the ticker's prices at build time:
+        # equal now means no row was written since, so the rows need not be read
+        ("ALTER TABLE feature_blocks ADD COLUMN input_version TEXT",),
+    ),
 )
 
 

@@ -97,6 +97,18 @@ class PriceRepository:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         return frame
 
+    def versions(self, tickers: Sequence[str] | None = None) -> dict[str, str]:
+        """Ticker -> "rows:newest date:newest ingestion id" of its stored rows. Every write
+        of a row sets a newer ingestion id, so an equal value means nothing was written."""
+        sql = "SELECT ticker, COUNT(*) || ':' || MAX(date) || ':' || MAX(ingestion_id) FROM prices"
+        params: list = []
+        if tickers is not None:
+            if not tickers:
+                return {}
+            sql += f" WHERE ticker IN ({', '.join('?' * len(tickers))})"
+            params = list(tickers)
+        return dict(self.db.conn.execute(sql + " GROUP BY ticker", params).fetchall())
+
     def load_coverage(self) -> pd.DataFrame:
         """One row per stored ticker: span, row counts, which columns exist, provenance.
 

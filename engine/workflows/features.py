@@ -32,13 +32,23 @@ def update_feature_cache(
     db, tickers: Sequence[str] | None, progress: Progress | None = None
 ) -> FeatureBuildResult:
     """Bring the cache up to date for ``tickers`` (all stored when None) from their stored
-    rows, inside the caller's store session."""
-    prices = PriceRepository(db).load(tickers)
+    rows, inside the caller's store session.
+
+    A ticker none of whose rows was written since its block was built (same row count,
+    newest date and newest ingestion id) is reused without reading its rows; the others are
+    read and planned by the hash of their rows (``plan_updates``).
+    """
     spec = CacheSpec()
     repo = FeatureRepository(db)
     repo.register(spec.version, spec.params_dict(), spec.columns)
-    price_rows = PriceRows(prices)
-    plans = plan_updates(price_rows, repo.coverage(spec.version))
+    prices_repo = PriceRepository(db)
+    versions = prices_repo.versions(tickers)
+    coverage = repo.coverage(spec.version)
+    recorded = dict(zip(coverage["ticker"], coverage["input_version"], strict=True))
+    fresh = tuple(t for t, v in versions.items() if recorded.get(t) == v)
+    stale = sorted(set(versions) - set(fresh))
+    price_rows = PriceRows(prices_repo.load(stale) if stale else prices_repo.load([]))
+    plans = plan_updates(price_rows, coverage)
     todo = sum(p.action != "reuse" for p in plans)
 
     def save(blocks: dict[str, pd.DataFrame], done: int) -> None:
@@ -50,7 +60,7 @@ def update_feature_cache(
                 if block.empty:
                     continue
                 digest = price_rows.digest(ticker, block.index.max())
-                repo.save_block(spec.version, ticker, block, digest)
+                repo.save_block(spec.version, ticker, block, digest, versions[ticker])
         if progress:
             progress(done / todo, f"Computed features for {done} of {todo} tickers")
 
@@ -58,8 +68,13 @@ def update_feature_cache(
     by_action = {
         a: tuple(p.ticker for p in plans if p.action == a) for a in ("build", "append", "reuse")
     }
+    unchanged = by_action["reuse"]
+    if unchanged:  # hashed equal: remember their rows' version so they are not read again
+        with write_transaction(db):
+            for ticker in unchanged:
+                repo.set_input_version(spec.version, ticker, versions[ticker])
     return FeatureBuildResult(
-        spec.version, by_action["build"], by_action["append"], by_action["reuse"], computed
+        spec.version, by_action["build"], by_action["append"], fresh + unchanged, computed
     )
 
 
