@@ -151,11 +151,10 @@ def _server_steady_state(app: Path) -> Iterator[None]:
             sys.modules["__main__"] = main_module
 
 
-def _clear_caches() -> None:
-    """``st.cache_data.clear()`` between runs. Outside a script run Streamlit logs two
-    warnings about the missing run context and runtime; they are expected here."""
-    import streamlit as st  # noqa: PLC0415 - only this benchmark needs Streamlit
-
+@contextmanager
+def _outside_a_run() -> Iterator[None]:
+    """Creating an AppTest and clearing the caches happen outside a script run, and
+    Streamlit warns about the missing run context and runtime: expected here, so quiet."""
     loggers = [
         logging.getLogger(f"streamlit.runtime.{name}")
         for name in ("caching.cache_data_api", "scriptrunner_utils.script_run_context")
@@ -164,7 +163,7 @@ def _clear_caches() -> None:
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        st.cache_data.clear()
+        yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
@@ -191,15 +190,18 @@ def _timed_run(at, timeout: float) -> float:
 
 
 def _bench_page(app: Path, page: PageSpec, repeats: int, timeout: float) -> dict:
-    from streamlit.testing.v1 import AppTest  # noqa: PLC0415 - only this benchmark needs it
+    import streamlit as st  # noqa: PLC0415 - only this benchmark needs Streamlit
+    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
 
     result: dict = {"title": page.title, "cold_s": None, "warm_median_s": None}
     warm: list[float] = []
     problems: list[str] = []
     try:
-        at = AppTest.from_file(str(app), default_timeout=timeout)
+        with _outside_a_run():
+            at = AppTest.from_file(str(app), default_timeout=timeout)
         at.run()  # the session's landing run: app.py and the default page, not timed
-        _clear_caches()
+        with _outside_a_run():
+            st.cache_data.clear()
         at.switch_page(page.path)
         result["cold_s"] = round(_timed_run(at, timeout), 4)
         problems += _problems(at, page.title)
