@@ -2,6 +2,10 @@
 
 ``python -m engine.bench all`` runs every benchmark at its defaults and writes the results
 as JSON and as a Markdown table (figures, ratios against their peers, machine).
+
+A benchmark whose result says ``"ok": false`` (the pages benchmark, when a page raised or
+showed an error) is a failure: its JSON is printed (and written, for ``all``) all the
+same, then the command exits with status 1.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +23,7 @@ from pathlib import Path
 from engine.bench.ablation import run_ablation_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.features import run_features_bench
+from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
 
@@ -75,9 +81,46 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
         "the variant stack, serial vs Dask",
         {"serial_s": "", "dask_s": "2 workers", "ratio": "Dask over serial"},
     ),
+    # last: AppTest runs app.py as __main__ (the benchmark gives the real one back)
+    "pages": (
+        run_pages_bench,
+        "every page of the app in AppTest: cold render, then warm reruns",
+        {
+            "pages": "every page of app.py",
+            "pages_meeting_goal": "all of them",
+            "slowest_page": "",
+            "slowest_warm_s": "< 1 s (warm median)",
+            "slowest_cold_s": "",
+            "failed_pages": "0",
+            "setup_s": "seed + train, not in the page figures",
+        },
+    ),
 }
 REPORT_NAME = "benchmarks"
 README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def add_options(name: str, parser: argparse.ArgumentParser) -> None:
+    """The command-line options of benchmark ``name`` (keyword arguments of its function)."""
+    if name == "pages":
+        parser.add_argument(
+            "--repeats", type=int, default=5, help="warm reruns per page (default 5)"
+        )
+        parser.add_argument(
+            "--pages",
+            nargs="+",
+            default=None,
+            metavar="PAGE",
+            help="page names, e.g. review data (default: every page of app.py)",
+        )
+        return
+    parser.add_argument("--tickers", dest="n_tickers", type=int, default=155)
+    parser.add_argument("--days", dest="n_days", type=int, default=1260)
+
+
+def failed(results: dict[str, dict]) -> list[str]:
+    """The benchmarks whose result reports a failure (``"ok": false``)."""
+    return [name for name, result in results.items() if result.get("ok") is False]
 
 
 def machine() -> dict:
@@ -146,9 +189,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m engine.bench")
     commands = parser.add_subparsers(dest="name", required=True)
     for name, (_, help_text, _) in BENCHMARKS.items():
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("--tickers", type=int, default=155)
-        command.add_argument("--days", type=int, default=1260)
+        add_options(name, commands.add_parser(name, help=help_text))
     everything = commands.add_parser(
         "all", help="every benchmark; writes a JSON and a Markdown report"
     )
@@ -159,10 +200,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.name == "all":
         result = run_all(Path(args.output), Path(args.readme) if args.readme else None)
+        failures = failed(result["benchmarks"])
     else:
+        options = {k: v for k, v in vars(args).items() if k != "name"}
         function = BENCHMARKS[args.name][0]
-        result = {"benchmark": args.name, **function(args.tickers, args.days), "machine": machine()}
+        result = {"benchmark": args.name, **function(**options), "machine": machine()}
+        failures = failed({args.name: result})
     print(json.dumps(result, indent=2, default=str))
+    if failures:
+        print(f"benchmark failed: {', '.join(failures)} (see its failures)", file=sys.stderr)
+        raise SystemExit(1)
     return result
 
 

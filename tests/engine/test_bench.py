@@ -1,12 +1,17 @@
 """The benchmark entry point runs and reports what it measured (no timing asserted)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engine.bench.__main__ import main
+from engine.bench.pages import render_pages, run_pages_bench
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
 
 
 def test_store_benchmark_prints_its_figures(capsys) -> None:
@@ -62,6 +67,102 @@ def test_ablation_benchmark_reports_serial_and_dask(capsys, monkeypatch) -> None
     for key in ("serial_s", "dask_s", "ratio"):
         assert result[key] > 0
     assert result["max_table_diff"] < 1e-3 and result["variants"] == 6
+
+
+# seconds to train: the pages bench needs an active run, not a good one
+TINY_TRAIN = TrainConfig(
+    tickers=("AAPL", "KO"),
+    start=pd.Timestamp("2016-01-01"),
+    as_of=pd.Timestamp("2018-06-29"),
+    train_months=12,
+    test_months=6,
+    n_boot=10,
+    learner=LearnerParams(n_estimators=20, early_stopping_rounds=10),
+)
+PAGE_KEYS = {"title", "cold_s", "warm_median_s", "warm_runs_s", "meets_goal", "problems"}
+SUMMARY_KEYS = {
+    "ok",
+    "pages",
+    "repeats",
+    "goal",
+    "pages_meeting_goal",
+    "all_meet_goal",
+    "slowest_page",
+    "slowest_warm_s",
+    "slowest_cold_page",
+    "slowest_cold_s",
+    "failed_pages",
+    "failures",
+    "cold",
+    "warm",
+    "render_s",
+    "per_page",
+}
+
+
+def test_pages_benchmark_renders_the_app_on_a_temporary_trained_store() -> None:
+    environment = {k: os.environ.get(k) for k in ("WORKBENCH_DB", "WORKBENCH_ARTIFACTS")}
+    cwd, main_module = Path.cwd(), sys.modules["__main__"]
+    result = run_pages_bench(repeats=1, pages=["forecasts"], train=TINY_TRAIN)
+    assert SUMMARY_KEYS | {"setup_s", "seed_s", "train_s", "store", "active_run"} <= set(result)
+    assert result["ok"] and result["failures"] == {} and result["failed_pages"] == 0
+    assert result["pages"] == 1 and result["slowest_page"] == "forecasts"
+    page = result["per_page"]["forecasts"]
+    assert set(page) == PAGE_KEYS and page["title"] == "Forecasts" and page["problems"] == []
+    assert len(page["warm_runs_s"]) == 1 and page["cold_s"] > 0
+    assert isinstance(page["meets_goal"], bool)
+    assert result["setup_s"] > 0 and result["active_run"]
+    # the temporaries are gone from the environment; cwd and __main__ are given back
+    assert {k: os.environ.get(k) for k in environment} == environment
+    assert Path.cwd() == cwd and sys.modules["__main__"] is main_module
+
+
+@pytest.fixture
+def stub_app(tmp_path: Path) -> Path:
+    """A router over three pages: one fine, one raising, one showing st.error."""
+    pages = {
+        "fine": ("Fine", 'st.write("ok")'),
+        "broken": ("Broken", 'raise ValueError("boom")'),
+        "alarm": ("Alarm", 'st.error("no data for the watchlist")'),
+    }
+    (tmp_path / "pages").mkdir()
+    for name, (title, body) in pages.items():
+        code = f"import streamlit as st\n\nst.title({title!r})\n{body}\n"
+        (tmp_path / "pages" / f"{name}.py").write_text(code)
+    listed = "".join(f'    st.Page("pages/{n}.py", title={t!r}),\n' for n, (t, _) in pages.items())
+    app = tmp_path / "app.py"
+    app.write_text(f"import streamlit as st\n\nst.navigation([\n{listed}]).run()\n")
+    return app
+
+
+def test_pages_benchmark_fails_on_a_page_that_raises_or_shows_an_error(
+    stub_app: Path, monkeypatch, capsys
+) -> None:
+    import engine.bench.__main__ as bench  # noqa: PLC0415
+
+    def on_stub(**options) -> dict:
+        return render_pages(stub_app, **options)
+
+    monkeypatch.setitem(bench.BENCHMARKS, "pages", (on_stub, *bench.BENCHMARKS["pages"][1:]))
+    with pytest.raises(SystemExit) as exited:
+        main(["pages", "--repeats", "1"])
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert "benchmark failed: pages" in captured.err
+    result = json.loads(captured.out)
+    assert set(result) >= SUMMARY_KEYS and result["benchmark"] == "pages"
+    assert result["ok"] is False and result["pages"] == 3 and result["failed_pages"] == 2
+    assert set(result["failures"]) == {"broken", "alarm"} and not result["all_meet_goal"]
+    (broken,) = result["failures"]["broken"]
+    assert broken.startswith("exception ValueError: boom") and "pages/broken.py" in broken
+    assert result["failures"]["alarm"] == ["error element: no data for the watchlist"]
+    pages = result["per_page"]
+    assert all(set(page) == PAGE_KEYS for page in pages.values())
+    assert pages["fine"]["problems"] == [] and len(pages["fine"]["warm_runs_s"]) == 1
+    assert pages["broken"]["warm_runs_s"] == [] and pages["broken"]["meets_goal"] is False
+    assert result["slowest_page"] == "fine"  # the only page with warm figures
+    with pytest.raises(ValueError, match="no such page"):
+        render_pages(stub_app, repeats=1, pages=["missing"])
 
 
 def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch, capsys) -> None:
