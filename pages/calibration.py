@@ -4,13 +4,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.calibration import plot_reliability, plot_reliability_by_regime
-from engine.modeling.calibration import (
-    METHOD_COLUMNS,
-    compare_methods,
-    reliability_by_regime,
-    reliability_curve,
-)
-from pages.common import cached_oos_predictions, global_params, select_run
+from pages.common import cached_calibration_report, global_params, select_run
 
 params = global_params()
 st.title("Calibration")
@@ -18,21 +12,20 @@ run = select_run("calibration.run")
 if run is None:
     st.stop()
 try:
-    predictions = cached_oos_predictions(params.db_path, run.run_id)
+    report = cached_calibration_report(params.db_path, run.run_id)
 except (workflows.StoreError, ValueError) as exc:
     st.error(f"Cannot read run {run.run_id}: {exc}")
     st.stop()
 
-dates = predictions.index.get_level_values("date")
 st.caption(
-    f"Run **{run.run_id}** · {len(predictions):,} out-of-sample forecasts on "
-    f"{dates.nunique():,} sessions ({dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}), from "
-    f"{predictions['fold'].nunique()} walk-forward folds. Each calibrator was fitted on a held-out "
+    f"Run **{run.run_id}** · {report.forecasts:,} out-of-sample forecasts on "
+    f"{report.sessions:,} sessions ({report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}), from "
+    f"{report.folds} walk-forward folds. Each calibrator was fitted on a held-out "
     "slice of its fold's training window and never on the rows scored here."
 )
 
 st.subheader("Methods side by side")
-table = compare_methods(predictions)
+table = report.methods
 st.dataframe(
     table,
     hide_index=True,
@@ -47,20 +40,19 @@ st.caption(
 
 st.subheader("Reliability diagram")
 methods = st.multiselect(
-    "Show", list(METHOD_COLUMNS), ["run's method", "uncalibrated"], key="calibration.show"
+    "Show", list(report.curves), ["run's method", "uncalibrated"], key="calibration.show"
 )
-y = predictions["label"].to_numpy()
-curves = {m: reliability_curve(y, predictions[METHOD_COLUMNS[m]].to_numpy()) for m in methods}
+curves = {m: report.curves[m] for m in methods}
 if curves:
     st.plotly_chart(plot_reliability(curves), key="calibration.reliability")
 st.caption("Bars: 95% Wilson intervals of each bin's observed up-rate.")
 
 st.subheader("Per regime")
-by_regime = reliability_by_regime(predictions)
-if by_regime:
-    st.plotly_chart(plot_reliability_by_regime(by_regime), key="calibration.regimes")
-    skipped = predictions["regime_id"].nunique() - len(by_regime)
-    if skipped > 0:
-        st.caption(f"{skipped} regime(s) with fewer than 200 forecasts are not drawn.")
+if report.by_regime:
+    st.plotly_chart(plot_reliability_by_regime(report.by_regime), key="calibration.regimes")
+    if report.regimes_skipped > 0:
+        st.caption(
+            f"{report.regimes_skipped} regime(s) with fewer than 200 forecasts are not drawn."
+        )
 else:
     st.info("No regime has 200 or more out-of-sample forecasts in this run.")

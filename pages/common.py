@@ -17,6 +17,7 @@ import streamlit as st
 from engine import workflows
 from engine.data.providers import MARKET_SOURCES
 from engine.modeling.explain import Thresholds
+from engine.studies.drift import DriftThresholds
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"
@@ -87,10 +88,28 @@ def cached_forecasts(
     )
 
 
-@st.cache_data(show_spinner="Loading out-of-sample predictions...", max_entries=8)
-def cached_oos_predictions(path: str, run_id: str) -> pd.DataFrame:
-    """A run's walk-forward predictions (a finished run never changes)."""
-    return workflows.load_oos_predictions(path, run_id)[0]
+@st.cache_data(show_spinner="Scoring the calibration methods...", max_entries=8)
+def cached_calibration_report(path: str, run_id: str) -> workflows.CalibrationReport:
+    """A run's calibration report (a finished run never changes)."""
+    return workflows.calibration_report(path, run_id)
+
+
+@st.cache_data(show_spinner="Comparing recent data with the training baseline...", max_entries=16)
+def cached_monitor_report(
+    path: str,
+    *,
+    version: int,
+    run_id: str,
+    as_of: dt.date,
+    window: int,
+    thresholds: tuple[float, ...],
+) -> workflows.MonitorReport:
+    """The drift monitor's report (see workflows.monitor_model); keyed by data version and
+    the DriftThresholds' values."""
+    limits = DriftThresholds(*thresholds)
+    return workflows.monitor_model(
+        path, pd.Timestamp(as_of), run_id=run_id, window=window, thresholds=limits
+    )
 
 
 def select_run(key: str) -> workflows.ModelRun | None:

@@ -1,14 +1,14 @@
 """Monitor: is the active model still valid? Feature drift and recent forecast quality."""
 
+import dataclasses
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.studies.drift import DriftThresholds
-from pages.common import global_params, select_run
+from pages.common import cached_monitor_report, global_params, select_run
 
 params = global_params()
 st.title("Monitor")
@@ -29,14 +29,14 @@ with st.expander("Thresholds"):
         sharpe_drop=c4.number_input("Sharpe drop", 0.0, 5.0, 0.15, 0.05, key="monitor.drop"),
     )
 try:
-    with st.spinner("Comparing recent data with the training baseline..."):
-        report = workflows.monitor_model(
-            params.db_path,
-            pd.Timestamp(params.as_of),
-            run_id=run.run_id,
-            window=window,
-            thresholds=thresholds,
-        )
+    report = cached_monitor_report(
+        params.db_path,
+        version=params.version,
+        run_id=run.run_id,
+        as_of=params.as_of,
+        window=window,
+        thresholds=dataclasses.astuple(thresholds),
+    )
 except (ValueError, workflows.StoreError, KeyError, IndexError) as exc:
     st.error(f"Cannot monitor run {run.run_id} as of {params.as_of}: {exc}")
     st.stop()

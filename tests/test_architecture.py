@@ -51,6 +51,23 @@ def test_imports_point_downward_only(package: str, forbidden: str) -> None:
     assert offenders(package, forbidden, allowed) == []
 
 
+def test_only_workflows_open_the_store() -> None:
+    """engine.workflows is the one layer over the store: the rest of the engine, the
+    benchmarks (engine/bench) and models/train.py go through it."""
+    files = {
+        **package_imports("engine"),
+        "models/train.py": imported_modules(ROOT / "models" / "train.py"),
+    }
+    found = [
+        f"{file} imports {name}"
+        for file, names in files.items()
+        if not file.startswith("engine/workflows/")
+        for name in names
+        if name == "store" or name.startswith("store.")
+    ]
+    assert found == []
+
+
 def test_engine_imports_without_streamlit() -> None:
     """The pages benchmark's Streamlit imports are lazy: importing the engine, the bench
     entry point included, does not load Streamlit."""

@@ -11,7 +11,6 @@ import statistics
 import tempfile
 import time
 import warnings
-from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -19,10 +18,7 @@ import pandas as pd
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.features import FAMILY_NAMES, build_context, compute_features, feature_columns
-from engine.features.cache import CacheSpec
-from engine.workflows import build_features, ingest
-from store.db import open_db
-from store.features import FeatureRepository
+from engine.workflows import build_features, ingest, load_cached_features
 
 
 def _peer(prices: pd.DataFrame) -> tuple[float, int]:
@@ -52,17 +48,14 @@ def _cache_figures(prices: pd.DataFrame, repeats: int = 20) -> dict:
         build_features(db_path)
         build_s = time.perf_counter() - started
         tickers = sorted(prices["ticker"].unique())
-        version = CacheSpec().version
-        with closing(open_db(db_path)) as db:
-            repo = FeatureRepository(db)
-            one = []
-            for i in range(repeats):
-                started = time.perf_counter()
-                repo.load_frame(version, [tickers[i % len(tickers)]])
-                one.append(time.perf_counter() - started)
+        one = []
+        for i in range(repeats):
             started = time.perf_counter()
-            everything = repo.load_frame(version)
-            all_s = time.perf_counter() - started
+            load_cached_features(db_path, [tickers[i % len(tickers)]])
+            one.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        everything = load_cached_features(db_path)
+        all_s = time.perf_counter() - started
     return {
         "cache_build_s": round(build_s, 4),
         "cache_load_one_ms": round(1000 * statistics.median(one), 2),

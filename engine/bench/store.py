@@ -10,7 +10,6 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,7 @@ from sqlite_utils import Database
 from engine.data.quality import check_prices
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
-from engine.workflows import ingest
-from store.db import open_db
-from store.prices import PriceRepository
+from engine.workflows import ingest, load_prices
 
 
 def _peer_upsert_all(path: Path, prices) -> float:
@@ -52,16 +49,14 @@ def run_store_bench(n_tickers: int = 155, n_days: int = 1260, *, repeats: int = 
         if result.status != "ok":
             raise RuntimeError(f"benchmark ingest did not store everything: {result.message}")
         tickers = sorted(prices["ticker"].unique())
-        with closing(open_db(db_path)) as db:
-            repo = PriceRepository(db)
-            one = []
-            for i in range(repeats):
-                started = time.perf_counter()
-                rows_one = repo.load([tickers[i % len(tickers)]])
-                one.append(time.perf_counter() - started)
+        one = []
+        for i in range(repeats):  # each read opens the store, as a page or script does
             started = time.perf_counter()
-            everything = repo.load()
-            read_all_s = time.perf_counter() - started
+            rows_one = load_prices(db_path, [tickers[i % len(tickers)]])
+            one.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        everything = load_prices(db_path)
+        read_all_s = time.perf_counter() - started
         peer_s = _peer_upsert_all(Path(tmp) / "peer.db", prices)
     return {
         "rows": int(result.rows),

@@ -7,13 +7,13 @@ fold's (purged) training rows only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
+from engine.data.schema import Progress
 from engine.metrics import auc, bootstrap_interval, classification_metrics, daily_ic, ic_summary
 from engine.modeling.calibration import (
     CALIBRATION_METHODS,
@@ -23,7 +23,6 @@ from engine.modeling.calibration import (
 )
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 
-Progress = Callable[[float, str], None]
 PREDICTION_COLUMNS = (
     "p",
     "p_raw",

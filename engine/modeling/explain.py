@@ -75,12 +75,18 @@ def format_value(feature: str, value: float) -> str:
     return f"{value:.3g}"
 
 
-def describe(feature: str, value: float, effect_pp: float) -> str:
-    """'RSI 14 at 27, oversold: +3.1 pp'."""
+def describe(
+    feature: str,
+    value: float,
+    effect_pp: float,
+    specs: dict | None = None,
+) -> str:
+    """'RSI 14 at 27, oversold: +3.1 pp'. ``specs``: ``column_specs()``, when the caller
+    describes many terms."""
     shown = format_value(feature, value)
     if feature == "regime_id":
         return f"Market regime is {shown}: {effect_pp:+.1f} pp"
-    specs = column_specs()
+    specs = column_specs() if specs is None else specs
     name = (
         specs[feature][1].description.split(":")[0].split(",")[0] if feature in specs else feature
     )
@@ -102,10 +108,13 @@ def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int 
     order = np.argsort(-np.abs(effect), axis=1)[:, :top]
     names = terms.columns.to_numpy()
     shown = values[list(names)].to_numpy(dtype=float)
+    specs = column_specs()
     reasons = []
     for i, row in enumerate(order):
         sentences = [
-            describe(names[j], shown[i, j], effect[i, j]) for j in row if abs(effect[i, j]) >= 0.05
+            describe(names[j], shown[i, j], effect[i, j], specs)
+            for j in row
+            if abs(effect[i, j]) >= 0.05
         ]
         reasons.append("; ".join(sentences) if sentences else NO_REASON)
     return pd.Series(reasons, index=terms.index)

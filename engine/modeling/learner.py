@@ -9,6 +9,7 @@ and the calibrator only ever sees rows the booster did not train on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -135,6 +136,11 @@ class FeatureSelector(BaseEstimator):
         return X[self.columns_]
 
 
+@lru_cache(maxsize=32)
+def _columns_of(families: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(feature_columns(families))
+
+
 class MetaLearner(BaseEstimator):
     """Selector -> XGBoost (early stopped) -> calibrator, all fitted on one training window.
 
@@ -150,7 +156,7 @@ class MetaLearner(BaseEstimator):
         return self.params or LearnerParams()
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
-        return X[[c for c in feature_columns(self._params.families) if c in X.columns]]
+        return X[[c for c in _columns_of(self._params.families) if c in X.columns]]
 
     def fit(self, X: pd.DataFrame, y, end_dates) -> MetaLearner:
         """Fit on one training window; ``X`` may carry ``ret`` (forward returns), used
@@ -218,7 +224,9 @@ class MetaLearner(BaseEstimator):
         return np.full(len(X), np.nan)
 
     def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
-        return xgb.DMatrix(self.selector_.transform(self._features(X)))
+        # the selected columns as float32, which is what XGBoost stores anyway
+        columns = list(self.selector_.columns_)
+        return xgb.DMatrix(X[columns].to_numpy(dtype=np.float32), feature_names=columns)
 
     def _rounds(self) -> tuple[int, int]:
         return (0, self.booster_.best_iteration + 1)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from engine.data.schema import Progress
 from engine.features.panel import WidePanel
 from engine.metrics import Interval, auc, bootstrap_interval, daily_ic, max_drawdown, sharpe
 from engine.modeling.calibration import expected_calibration_error
@@ -32,7 +32,6 @@ from engine.modeling.model_selection import PurgedWalkForward
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.trading.sizing import SizingParams
 
-Progress = Callable[[float, str], None]
 RESEARCH = ("technical", "microstructure", "cross_asset")
 
 

@@ -17,6 +17,7 @@ from engine.workflows.ablations import (
 )
 from engine.workflows.backtests import ModelBacktest, run_model_backtest
 from engine.workflows.bundles import import_bundle, import_bundle_archive
+from engine.workflows.calibration import CalibrationReport, calibration_report
 from engine.workflows.daily import DailyResult, run_daily_pipeline
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
@@ -40,7 +41,7 @@ from engine.workflows.data import (
     seed_watchlists,
     store_path,
 )
-from engine.workflows.features import FeatureBuildResult, build_features
+from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
 from engine.workflows.forecast import forecast
 from engine.workflows.jobs import (
     TrainingJob,
@@ -82,6 +83,9 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "load_cached_features",
+    "CalibrationReport",
+    "calibration_report",
     "AsOfSnapshot",
     "LookaheadError",
     "ModelRun",

@@ -88,3 +88,10 @@ def build_features(
     """
     with closing(open_db(db_path)) as db:
         return update_feature_cache(db, tickers, progress)
+
+
+def load_cached_features(db_path: DbPath, tickers: Sequence[str] | None = None) -> pd.DataFrame:
+    """The cached per-ticker families as stored (all dates; no context columns), by
+    (ticker, date): a plain read, nothing is built."""
+    with closing(open_db(db_path)) as db:
+        return FeatureRepository(db).load_frame(CacheSpec().version, tickers)

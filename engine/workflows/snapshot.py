@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from engine.data.schema import Progress
@@ -68,7 +69,10 @@ class AsOfSnapshot:
 
     def latest_features(self) -> pd.DataFrame:
         """Each ticker's last feature row (dated <= as_of), indexed by (ticker, date)."""
-        return self.features.groupby(level="ticker").tail(1)
+        tickers = self.features.index.get_level_values("ticker").to_numpy()
+        # rows come sorted by (ticker, date): a ticker's last row is where the next differs
+        last = np.r_[tickers[1:] != tickers[:-1], True] if len(tickers) else []
+        return self.features[last]
 
     def labels(self, params: LabelParams | None = None) -> pd.DataFrame:
         """Labels whose outcome was known by ``as_of`` (the rest are NaN, never guessed):
