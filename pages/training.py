@@ -115,5 +115,8 @@ with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
         except (ValueError, workflows.StoreError) as exc:
             st.error(f"Not imported: {exc}")
         else:
-            st.success(f"Imported run {record['run_id']} after checking every file's SHA-256.")
+            st.success(
+                f"Imported run {record['run_id']} ({record['signature']}) after checking "
+                "every file's SHA-256."
+            )
 st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

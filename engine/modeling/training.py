@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,25 @@ class TrainConfig:
         out = asdict(self)
         out["tickers"] = list(self.tickers)
         return out
+
+    @classmethod
+    def from_dict(cls, params: dict) -> TrainConfig:
+        """The config ``as_dict`` gave, as the registry stores it (JSON, dates as text);
+        keys this version does not know are ignored."""
+
+        def known(kind: type, values: dict) -> dict:
+            return {k: v for k, v in values.items() if k in {f.name for f in fields(kind)}}
+
+        raw = known(cls, params)
+        raw["tickers"] = tuple(raw["tickers"])
+        for key in ("start", "as_of"):
+            raw[key] = None if raw.get(key) is None else pd.Timestamp(raw[key])
+        raw["label"] = LabelParams(**known(LabelParams, raw.get("label", {})))
+        learner = known(LearnerParams, raw.get("learner", {}))
+        if "families" in learner:
+            learner["families"] = tuple(learner["families"])
+        raw["learner"] = LearnerParams(**learner)
+        return cls(**raw)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from engine.modeling.artifacts import (
     write_bundle,
 )
 from engine.modeling.learner import MetaLearner
+from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.workflows.convert import ensure_current_format
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.features import load_features, load_regime_history
 from store.db import StoreError, open_db
@@ -105,6 +107,7 @@ def train_model(
             manifest,
             predictions=result.walk_forward.predictions,
             baseline=result.baseline,
+            signing_key=signing_key(),
         )
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).complete(
@@ -160,6 +163,7 @@ def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner,
         )
     if record["status"] != "complete":
         raise StoreError(f"model run {record['run_id']} is {record['status']}, not complete")
+    record = ensure_current_format(db_path, record)  # a format-1 run trained here, once
     model, _ = read_bundle(Path(record["artifact_dir"]), record["files"])
     return model, record
 
@@ -171,4 +175,5 @@ def load_oos_predictions(db_path: DbPath, run_id: str | None = None) -> tuple[pd
         record = runs.get(run_id) if run_id else runs.active()
     if record is None or record["status"] != "complete":
         raise StoreError("no complete model run to show: train one or make one active")
+    record = ensure_current_format(db_path, record)
     return read_predictions(Path(record["artifact_dir"]), record["files"]), record
