@@ -184,11 +184,12 @@ class LogisticBaseline(BaseEstimator):
         self.max_iter = max_iter
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
-        imputer, scaler, regression = make_pipeline(
+        pipeline = make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
             StandardScaler(),
             LogisticRegression(C=self.C, max_iter=self.max_iter),
         ).fit(X, y)
+        imputer, scaler, regression = (step for _, step in pipeline.steps)
         self.columns_ = list(X.columns)
         self.statistics_ = imputer.statistics_.astype(float)
         self.mean_, self.scale_ = scaler.mean_.astype(float), scaler.scale_.astype(float)

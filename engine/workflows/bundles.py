@@ -39,10 +39,11 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     Returns the run's record plus ``signature``: "signed by this install", "signed with
     another key" or "unsigned".
     """
+    key = signing_key()  # a secrets file that cannot be read is said before anything else
     hashes = manifest_hashes(folder)
     manifest = read_bundle(Path(folder), hashes)[1]
     try:
-        signature = signature_status(manifest, signing_key())
+        signature = signature_status(manifest, key)
     except ValueError as exc:
         raise ArtifactError(f"{MANIFEST} in {folder}: {exc}") from exc
     run_id = str(manifest.get("run_id") or new_run_id())

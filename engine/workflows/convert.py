@@ -25,7 +25,6 @@ from engine.modeling.artifacts import (
     BOOSTER,
     BUNDLE_FORMAT,
     FEATURE_BASELINE,
-    LEGACY_BUNDLE_FILES,
     LEGACY_FILES,
     MANIFEST,
     MODEL,
@@ -62,11 +61,12 @@ def ensure_current_format(db_path: DbPath, record: dict) -> dict:
     run_id, folder = record["run_id"], Path(record["artifact_dir"])
     if record.get("origin") != "local":
         raise ArtifactError(legacy_message(f"run {run_id} (imported)"))
-    verify_files(folder, record["files"], LEGACY_BUNDLE_FILES)  # unchanged since training
+    kept = (BOOSTER, PREDICTIONS, FEATURE_BASELINE)  # the pickles are never even hashed
+    verify_files(folder, record["files"], (*kept, MANIFEST))  # unchanged since training
     old_manifest = (folder / MANIFEST).read_bytes()
     manifest = read_manifest(folder)
     model = _refit(db_path, record, manifest)
-    files = {name: record["files"][name] for name in (BOOSTER, PREDICTIONS, FEATURE_BASELINE)}
+    files = {name: record["files"][name] for name in kept}
     document = model_document(model)
     files[MODEL] = sha256_bytes(document)
     body = {**manifest, "bundle_format": BUNDLE_FORMAT, "files": files, "converted_from": 1}

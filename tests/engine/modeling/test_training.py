@@ -229,3 +229,10 @@ def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
     secrets.write_text("bundle_signing_key = [unclosed\n")
     with pytest.raises(ValueError, match="cannot read the bundle signing key from"):
         signing.signing_key(secrets)
+
+
+def test_a_config_reads_back_from_the_registry_as_it_was() -> None:
+    config = small_config(learner=LearnerParams(n_estimators=50, families=("technical",)))
+    stored = json.loads(json.dumps(config.as_dict(), sort_keys=True, default=str))
+    assert TrainConfig.from_dict(stored) == config
+    assert TrainConfig.from_dict({**stored, "retired_option": 1}) == config
