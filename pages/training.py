@@ -105,9 +105,12 @@ with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
     upload = st.file_uploader("Zipped run folder", type=["zip"], key="training.bundle")
     if upload is not None and st.button("Check and import", key="training.import"):
         try:
-            record = workflows.import_bundle_archive(params.db_path, upload.getvalue())
+            imported = workflows.import_bundle_archive(params.db_path, upload.getvalue())
         except (ValueError, workflows.StoreError) as exc:
             st.error(f"Not imported: {exc}")
         else:
-            st.success(f"Imported run {record.run_id} after checking every file's SHA-256.")
+            st.success(
+                f"Imported run {imported.run.run_id} ({imported.signature}) after checking "
+                "every file's SHA-256."
+            )
 st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

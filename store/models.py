@@ -109,6 +109,18 @@ class ModelRunRepository:
                 ),
             )
 
+    def update_files(self, run_id: str, files: dict[str, str], trained_through: str) -> None:
+        """Replace a complete run's file hashes (its bundle was rewritten in place) and
+        record its trained-through date."""
+        with write_transaction(self.db):
+            changed = self.db.execute(
+                "UPDATE model_runs SET files_json = ?, trained_through = ? "
+                "WHERE run_id = ? AND status = 'complete'",
+                (json.dumps(files, sort_keys=True), trained_through, run_id),
+            ).rowcount
+            if changed != 1:
+                raise StoreError(f"run {run_id!r} is not a complete model run")
+
     def fail(self, run_id: str, message: str) -> None:
         """Mark a run failed (only one that is still running)."""
         with write_transaction(self.db):

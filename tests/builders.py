@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pandas as pd
 
 from engine.data.calendar import is_session
@@ -36,3 +39,25 @@ def bars(
     frame = pd.DataFrame(rows, columns=["open", "high", "low", "close", "volume"])
     frame = frame.assign(ticker=ticker, date=sessions.astype("datetime64[ns]"))
     return frame[["ticker", "date", "open", "high", "low", "close", "volume"]]
+
+
+class ArmedPickle:
+    """Unpickling this creates ``marker``: what a crafted pickle could do instead (run a
+    command). Tests dump it into old-format bundles to show it is never loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder``."""
+    if not folder.exists():
+        return {}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

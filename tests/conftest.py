@@ -11,6 +11,7 @@ import pytest
 
 from engine import workflows
 from engine.data.synthetic import make_panel
+from engine.modeling import signing
 
 
 def store_digest(path: Path) -> str:
@@ -22,10 +23,12 @@ def store_digest(path: Path) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
     """No test, nor any process a test starts, may touch data/workbench.db or the real
-    models/artifacts folder."""
+    models/artifacts folder; no test signs with a key it did not set itself."""
     patch = pytest.MonkeyPatch()
     patch.setenv("WORKBENCH_DB", str(tmp_path_factory.mktemp("default") / "default.db"))
     patch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path_factory.mktemp("artifacts")))
+    patch.delenv(signing.KEY_ENV_VAR, raising=False)
+    patch.setattr(signing, "SECRETS_FILE", tmp_path_factory.mktemp("secrets") / "secrets.toml")
     yield
     patch.undo()
 

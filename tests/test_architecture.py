@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,48 @@ def test_app_is_a_router_and_pages_stay_thin() -> None:
             continue
         lines = len(page.read_text().splitlines())
         assert lines <= 150, f"{page.name} has {lines} lines; move logic into engine/"
+
+
+# Ways to turn bytes into objects by running code: none may appear in the application.
+UNPICKLING = re.compile(
+    r"\bimport\s+(c?pickle|cloudpickle|dill|shelve|joblib)\b"
+    r"|\bfrom\s+(c?pickle|cloudpickle|dill|shelve|joblib)\s+import\b"
+    r"|\b(c?pickle|cloudpickle|dill|joblib)\.loads?\b"
+    r"|\bread_pickle\b|\ballow_pickle\s*=\s*True"
+)
+
+
+def unpickling_offenders(root: Path, folders: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for folder in folders
+        for path in sorted((root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if UNPICKLING.search(line)
+    ]
+
+
+def test_nothing_in_the_application_can_unpickle() -> None:
+    """A bundle is data, never code: no pickle, joblib or cloudpickle on any path that
+    reads a file (tests may build pickles, to show that they are refused)."""
+    folders = tuple(f for f in ("engine", "store", "pages", "models", "api") if (ROOT / f).is_dir())
+    assert {"engine", "store", "pages", "models"} <= set(folders)
+    assert unpickling_offenders(ROOT, folders) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import pickle",
+        "import joblib",
+        "from cloudpickle import loads",
+        "model = joblib.load(path)",
+        "x = pickle.loads(data)",
+        "frame = pd.read_pickle(path)",
+        "np.load(path, allow_pickle=True)",
+    ],
+)
+def test_the_unpickling_check_sees_each_way(tmp_path: Path, line: str) -> None:
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "bad.py").write_text(f"# a pickle is never loaded\n{line}\n")
+    assert unpickling_offenders(tmp_path, ("engine",)) == [f"engine/bad.py:2: {line}"]

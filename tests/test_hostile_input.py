@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from engine import workflows
 from engine.data.schema import FetchResult, InvalidTickerError, to_normalized
 from engine.modeling.training import TrainConfig
 from store import db as store_db
-from tests.builders import SMALL_TRAIN
+from tests.builders import SMALL_TRAIN, ArmedPickle, tree_digest
 from tests.conftest import store_digest
 
 HOSTILE_TICKERS = [
@@ -39,17 +40,6 @@ HOSTILE_TICKERS = [
     "$(reboot)",
     "",
 ]
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``folder``."""
-    if not folder.exists():
-        return {}
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @contextmanager
@@ -245,12 +235,13 @@ def trained(_trained_template, tmp_path, monkeypatch) -> tuple[Path, Path]:
     [
         ("booster.ubj", lambda b: b[:100]),
         ("booster.ubj", lambda b: b[:50] + bytes([b[50] ^ 1]) + b[51:]),
-        ("selector.joblib", lambda b: b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR."),
-        ("calibrator.joblib", lambda b: b""),
+        ("model.json", lambda b: b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR."),
+        ("model.json", lambda b: b""),
+        ("model.json", lambda b: b.replace(b"platt", b"exec!")),
         ("manifest.json", lambda b: b"{not json"),
         ("oos_predictions.arrow", lambda b: b[::-1]),
     ],
-    ids=["truncated", "one bit", "pickle bomb", "emptied", "manifest", "predictions"],
+    ids=["truncated", "one bit", "pickle bomb", "emptied", "edited", "manifest", "predictions"],
 )
 def test_a_corrupted_artifact_is_refused_before_it_is_read(trained, file, damage) -> None:
     db, bundle = trained
@@ -272,8 +263,8 @@ def test_a_corrupted_artifact_is_refused_before_it_is_read(trained, file, damage
 
 def test_a_missing_artifact_is_named(trained) -> None:
     db, bundle = trained
-    (bundle / "calibrator.joblib").unlink()
-    with unchanged(db), pytest.raises(workflows.ArtifactError, match="calibrator.joblib"):
+    (bundle / "model.json").unlink()
+    with unchanged(db), pytest.raises(workflows.ArtifactError, match="model.json is missing"):
         workflows.load_model(db, bundle.name)
 
 
@@ -294,6 +285,21 @@ def _renamed(bundle: Path, run_id: str) -> bytes:
     return json.dumps({**manifest, "run_id": run_id}).encode()
 
 
+def _rehashed(bundle: Path, model_json: bytes) -> bytes:
+    """The bundle zipped with another model.json whose hash its manifest lists."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"]["model.json"] = hashlib.sha256(model_json).hexdigest()
+    return _zipped(
+        bundle, **{"model.json": model_json, "manifest.json": json.dumps(manifest).encode()}
+    )
+
+
+def _crafted_model(bundle: Path) -> bytes:
+    body = json.loads((bundle / "model.json").read_text())
+    body["selector"]["columns"] = ["__import__('os').system('echo pwned')"]
+    return json.dumps(body).encode()
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -302,13 +308,65 @@ def _renamed(bundle: Path, run_id: str) -> bytes:
         (lambda b: _zipped(b, **{"booster.ubj": b"\x00" * 64}), "booster.ubj"),
         (lambda b: _zipped(b, **{"manifest.json": b"[]"}), "not a JSON object"),
         (lambda b: _zipped(b, **{"manifest.json": _renamed(b, "../../evil")}), "valid run id"),
+        (lambda b: _rehashed(b, _crafted_model(b)), "model.json in .* does not describe a model"),
+        (lambda b: _rehashed(b, b"\x80\x04K\x01."), "model.json in .* does not describe a model"),
     ],
-    ids=["not a zip", "path traversal", "hash mismatch", "bad manifest", "run id as a path"],
+    ids=[
+        "not a zip",
+        "path traversal",
+        "hash mismatch",
+        "bad manifest",
+        "run id as a path",
+        "crafted model.json",
+        "pickle as model.json",
+    ],
 )
 def test_a_corrupted_bundle_upload_is_not_imported(trained, make, message) -> None:
     db, bundle = trained
     with unchanged(db), pytest.raises(workflows.ArtifactError, match=message):
         workflows.import_bundle_archive(db, make(bundle))
+
+
+def _old_layout(bundle: Path, marker: Path) -> dict[str, bytes]:
+    """A bundle in the old layout (format 1: pickles, no bundle_format) whose manifest lists
+    the right SHA-256 of every file, with a calibrator.joblib that would create ``marker``."""
+    files = {
+        name: (bundle / name).read_bytes()
+        for name in ("booster.ubj", "oos_predictions.arrow", "feature_baseline.arrow")
+    }
+    files["calibrator.joblib"] = pickle.dumps(ArmedPickle(marker))
+    files["selector.joblib"] = pickle.dumps(["rsi_14"])
+    files["baseline.joblib"] = pickle.dumps(None)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    del manifest["bundle_format"]
+    manifest["run_id"] = "old-layout"
+    manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    return {**files, "manifest.json": json.dumps(manifest).encode()}
+
+
+def test_a_crafted_pickle_in_an_old_bundle_is_refused_and_runs_nothing(trained, tmp_path) -> None:
+    db, bundle = trained
+    proof = tmp_path / "proof"
+    pickle.loads(pickle.dumps(ArmedPickle(proof)))  # the payload is live: loading it would act
+    assert proof.exists()
+    marker = tmp_path / "pwned"
+    files = _old_layout(bundle, marker)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, data in files.items():
+            zipped.writestr(f"old-layout/{name}", data)
+    folder = tmp_path / "old-layout"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    refused = r"old bundle format .* never opens.* Retrain it with models/train.py.* re-export"
+    with unchanged(db):
+        with pytest.raises(workflows.ArtifactError, match=refused):
+            workflows.import_bundle_archive(db, archive.getvalue())
+        with pytest.raises(workflows.ArtifactError, match=refused):
+            workflows.import_bundle(db, folder)
+    assert not marker.exists()
+    assert workflows.load_runs(db)["run_id"].tolist() == [bundle.name]
 
 
 # --- a locked or read-only database ----------------------------------------------------

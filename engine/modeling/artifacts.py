@@ -1,13 +1,21 @@
-"""Model bundles on disk: written whole or not at all, read only after every hash matches.
+"""Model bundles on disk: data only, written whole or not at all, read only after every
+hash matches.
 
-A bundle is a folder ``<root>/<run_id>/``: the booster in XGBoost's native format
-(``booster.ubj``), the selector, calibrator and logistic baseline with joblib, the
+A bundle (format 2) is a folder ``<root>/<run_id>/``: the booster in XGBoost's native
+format (``booster.ubj``); the selector, calibrator and logistic baseline as plain fitted
+parameters in ``model.json`` (columns, coefficients, intercepts, thresholds, imputer
+statistics, scaler mean and scale: numbers written losslessly, rebuilt on load); the
 walk-forward's out-of-sample predictions (``oos_predictions.arrow``, for the Calibration
-page), a sample of the final training window's features (``feature_baseline.arrow``, the
-drift monitor's baseline), and ``manifest.json`` (parameters, data hash, code version,
-metrics, SHA-256 of every file). It is written under a temporary name and renamed into
-place. ``read_bundle`` hashes every file against the hashes it is given (the store's
-record) before it unpickles anything.
+page); a sample of the final training window's features (``feature_baseline.arrow``, the
+drift monitor's baseline); and ``manifest.json`` (format version, parameters, data hash,
+code version, metrics, SHA-256 of every file, optionally an HMAC signature, see
+``engine.modeling.signing``). Nothing in a bundle is ever unpickled or executed.
+
+It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
+file against the hashes it is given (the store's record) before it parses anything.
+Format 1 bundles (``*.joblib`` pickles, no ``bundle_format``) are never opened: an
+imported one is refused, a run trained here is converted once by refitting
+(``engine.workflows.convert``).
 """
 
 from __future__ import annotations
@@ -20,22 +28,55 @@ import secrets
 import shutil
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import xgboost as xgb
 from pyarrow import feather
 
-from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.calibration import ProbabilityCalibrator
+from engine.modeling.learner import FeatureSelector, LearnerParams, LogisticBaseline, MetaLearner
+from engine.modeling.signing import SIGNATURE, sign_manifest
 
-BOOSTER, MANIFEST, PREDICTIONS = "booster.ubj", "manifest.json", "oos_predictions.arrow"
-FEATURE_BASELINE = "feature_baseline.arrow"
-PICKLES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
-DATA_FILES = (BOOSTER, *PICKLES, PREDICTIONS, FEATURE_BASELINE)
+BOOSTER, MODEL, MANIFEST = "booster.ubj", "model.json", "manifest.json"
+PREDICTIONS, FEATURE_BASELINE = "oos_predictions.arrow", "feature_baseline.arrow"
+DATA_FILES = (BOOSTER, MODEL, PREDICTIONS, FEATURE_BASELINE)
 BUNDLE_FILES = (*DATA_FILES, MANIFEST)
+BUNDLE_FORMAT = 2
+# Format 1 kept these parts as pickles; their names are only ever compared, never opened.
+LEGACY_FILES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
+LEGACY_BUNDLE_FILES = (BOOSTER, *LEGACY_FILES, PREDICTIONS, FEATURE_BASELINE, MANIFEST)
 
 
 class ArtifactError(ValueError):
-    """A bundle is missing, incomplete or altered; the message names the file."""
+    """A bundle is missing, incomplete, altered or in a format this version does not
+    read; the message names the file or says what to do."""
+
+
+def legacy_message(what: str) -> str:
+    """Why an old-format bundle is refused and how to get a current one."""
+    return (
+        f"{what} is in the old bundle format (format 1: its selector, calibrator and "
+        "baseline are pickles, which this version never opens, since a pickle can run code "
+        "when loaded). Retrain it with models/train.py (or the Training page) from this "
+        "version, or re-export it: on the install that trained it, update to this version "
+        "and load the run once (it converts itself to bundle format "
+        f"{BUNDLE_FORMAT}), then zip its folder again"
+    )
+
+
+def check_format(manifest: dict, folder: Path) -> None:
+    """Raise ArtifactError unless the manifest says bundle format ``BUNDLE_FORMAT``."""
+    version = manifest.get("bundle_format")
+    if version is None:
+        raise ArtifactError(legacy_message(f"the bundle in {folder}"))
+    if type(version) is not int:
+        raise ArtifactError(f"{MANIFEST} in {folder} has a bundle_format that is no number")
+    if version > BUNDLE_FORMAT:
+        raise ArtifactError(
+            f"the bundle in {folder} has format {version}, newer than this version reads "
+            f"({BUNDLE_FORMAT}): update this install to load it"
+        )
+    if version != BUNDLE_FORMAT:
+        raise ArtifactError(legacy_message(f"the bundle in {folder}"))
 
 
 def sha256_file(path: Path) -> str:
@@ -46,6 +87,31 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_document(model: MetaLearner) -> bytes:
+    """``model.json``: the selector, calibrator and baseline as fitted parameters."""
+    body = {
+        "bundle_format": BUNDLE_FORMAT,
+        "selector": model.selector_.to_params(),
+        "calibrator": model.calibrator_.to_params(),
+        "baseline": model.baseline_.to_params(),
+    }
+    return json.dumps(body, indent=1, sort_keys=True, allow_nan=False).encode()
+
+
+def manifest_document(body: dict, signing_key: bytes | None = None) -> bytes:
+    """``manifest.json`` for ``body``, signed with ``signing_key`` when one is given (the
+    signature covers the manifest as it reads back, so timestamps are strings first)."""
+    body = json.loads(json.dumps(body, default=str))
+    body.pop(SIGNATURE, None)
+    if signing_key:
+        body[SIGNATURE] = sign_manifest(body, signing_key)
+    return json.dumps(body, indent=2, sort_keys=True).encode()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def write_bundle(
     model: MetaLearner,
     root: Path,
@@ -54,9 +120,11 @@ def write_bundle(
     *,
     predictions: pd.DataFrame,
     baseline: pd.DataFrame,
+    signing_key: bytes | None = None,
 ) -> dict[str, str]:
     """Write ``model``, its out-of-sample ``predictions`` and its feature ``baseline`` to
-    ``root/run_id`` atomically; return file name -> SHA-256."""
+    ``root/run_id`` atomically (the manifest signed with ``signing_key`` if given); return
+    file name -> SHA-256."""
     root = Path(root)
     final = root / run_id
     if final.exists():
@@ -66,22 +134,20 @@ def write_bundle(
     temp.mkdir()
     try:
         model.booster_.save_model(temp / BOOSTER)
-        for name, part in zip(
-            PICKLES, (model.selector_, model.calibrator_, model.baseline_), strict=True
-        ):
-            joblib.dump(part, temp / name)
+        (temp / MODEL).write_bytes(model_document(model))
         feather.write_feather(predictions.reset_index(), temp / PREDICTIONS, compression="lz4")
         feather.write_feather(baseline.reset_index(), temp / FEATURE_BASELINE, compression="lz4")
         hashes = {name: sha256_file(temp / name) for name in DATA_FILES}
         body = {
             **manifest,
+            "bundle_format": BUNDLE_FORMAT,
             "run_id": run_id,
             "params": dataclasses.asdict(model.params or LearnerParams()),
             "best_iteration": model.booster_.best_iteration,
             "outcome_returns": list(model.outcome_returns_),
             "files": hashes,
         }
-        (temp / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True, default=str))
+        (temp / MANIFEST).write_bytes(manifest_document(body, signing_key))
         hashes[MANIFEST] = sha256_file(temp / MANIFEST)
         os.rename(temp, final)
     except BaseException:
@@ -90,13 +156,15 @@ def write_bundle(
     return hashes
 
 
-def verify_files(folder: Path, expected: dict[str, str]) -> None:
-    """Raise ArtifactError unless every bundle file exists and matches ``expected``."""
+def verify_files(
+    folder: Path, expected: dict[str, str], names: tuple[str, ...] = BUNDLE_FILES
+) -> None:
+    """Raise ArtifactError unless each of ``names`` exists and matches ``expected``."""
     folder = Path(folder)
-    missing = [name for name in BUNDLE_FILES if name not in expected]
+    missing = [name for name in names if name not in expected]
     if missing:
         raise ArtifactError(f"the record for {folder.name} lists no hash for {', '.join(missing)}")
-    for name in BUNDLE_FILES:
+    for name in names:
         path = folder / name
         if not path.is_file():
             raise ArtifactError(f"{name} is missing from {folder}")
@@ -130,20 +198,48 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
     """The fitted model and its manifest, after ``verify_files`` passes."""
     verify_files(folder, expected)
     manifest = read_manifest(folder)
-    fields = {f.name for f in dataclasses.fields(LearnerParams)}
-    raw = {k: v for k, v in manifest["params"].items() if k in fields}
-    raw["families"] = tuple(raw.get("families", ()))
-    model = MetaLearner(LearnerParams(**raw))
+    check_format(manifest, folder)
+    try:
+        fields = {f.name for f in dataclasses.fields(LearnerParams)}
+        raw = {k: v for k, v in manifest["params"].items() if k in fields}
+        raw["families"] = tuple(raw.get("families", ()))
+        model = MetaLearner(LearnerParams(**raw))
+        model.outcome_returns_ = tuple(float(r) for r in manifest["outcome_returns"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ArtifactError(f"{MANIFEST} in {folder} does not describe a model: {exc}") from exc
     booster = xgb.Booster()
-    booster.load_model(Path(folder) / BOOSTER)
+    try:
+        booster.load_model(Path(folder) / BOOSTER)
+    except xgb.core.XGBoostError as exc:
+        raise ArtifactError(f"{BOOSTER} in {folder} is not an XGBoost model: {exc}") from exc
     model.booster_ = booster
-    model.selector_, model.calibrator_, model.baseline_ = (
-        joblib.load(Path(folder) / name) for name in PICKLES
-    )
-    model.outcome_returns_ = tuple(manifest["outcome_returns"])
-    if booster.best_iteration != manifest["best_iteration"]:
+    if booster.best_iteration != manifest.get("best_iteration"):
         raise ArtifactError(f"{BOOSTER} in {folder} does not carry the recorded stopping round")
+    read_model_document(model, Path(folder) / MODEL)
     return model, manifest
+
+
+def read_model_document(model: MetaLearner, path: Path) -> None:
+    """Set ``model``'s selector, calibrator and baseline from ``model.json`` at ``path``."""
+    try:
+        body = json.loads(path.read_bytes(), parse_constant=_no_constant)
+        if not isinstance(body, dict) or body.get("bundle_format") != BUNDLE_FORMAT:
+            raise ValueError(f"it is not a JSON object of bundle format {BUNDLE_FORMAT}")
+        selector = FeatureSelector.from_params(body.get("selector"))
+        baseline = LogisticBaseline.from_params(body.get("baseline"))
+        calibrator = ProbabilityCalibrator.from_params(body.get("calibrator"))
+        if baseline.columns_ != selector.columns_:
+            raise ValueError("the baseline's columns are not the selector's")
+        names = model.booster_.feature_names
+        if names is not None and list(names) != selector.columns_:
+            raise ValueError(f"the selector's columns are not the ones {BOOSTER} was fitted on")
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{MODEL} in {path.parent} does not describe a model: {exc}") from exc
+    model.selector_, model.baseline_, model.calibrator_ = selector, baseline, calibrator
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number this format allows")
 
 
 def read_predictions(
@@ -158,11 +254,16 @@ def read_predictions(
 
 def manifest_hashes(folder: Path) -> dict[str, str]:
     """For importing a bundle trained elsewhere: the hashes its own manifest records, plus
-    the manifest's own hash, checked against the files before anything is unpickled."""
+    the manifest's own hash, checked against the files before any of them is parsed. An
+    old-format bundle is refused after reading nothing but its manifest."""
+    folder = Path(folder)
+    if any(folder.glob("*.joblib")):
+        raise ArtifactError(legacy_message(f"the bundle in {folder}"))
     manifest = read_manifest(folder)
+    check_format(manifest, folder)
     files = manifest.get("files")
     if not isinstance(files, dict) or set(files) != set(DATA_FILES):
         raise ArtifactError(f"{MANIFEST} in {folder} does not list the bundle's files")
-    hashes = {**files, MANIFEST: sha256_file(Path(folder) / MANIFEST)}
+    hashes = {**files, MANIFEST: sha256_file(folder / MANIFEST)}
     verify_files(folder, hashes)
     return hashes

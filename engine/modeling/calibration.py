@@ -15,6 +15,14 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from engine.metrics import Interval, bootstrap_interval
+from engine.modeling.serialization import (
+    array,
+    field,
+    floats,
+    logistic_from_params,
+    logistic_params,
+    number,
+)
 
 CALIBRATION_METHODS = ("platt", "isotonic", "beta")
 EPS = 1e-6
@@ -37,14 +45,41 @@ class _Platt:
     def predict(self, s: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(_logit(s)[:, None])[:, 1]
 
+    def to_params(self) -> dict:
+        return logistic_params(self.model)
+
+    @classmethod
+    def from_params(cls, params: dict, name: str) -> _Platt:
+        curve = cls()
+        curve.model = logistic_from_params(params, 1, name, C=1e6)
+        return curve
+
 
 class _Isotonic:
+    """Isotonic regression, evaluated as linear interpolation between its thresholds
+    (scores outside them are clipped to the end values)."""
+
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Isotonic:
-        self.model = IsotonicRegression(y_min=EPS, y_max=1 - EPS, out_of_bounds="clip").fit(s, y)
+        model = IsotonicRegression(y_min=EPS, y_max=1 - EPS, out_of_bounds="clip").fit(s, y)
+        self.x, self.y = model.X_thresholds_.astype(float), model.y_thresholds_.astype(float)
         return self
 
     def predict(self, s: np.ndarray) -> np.ndarray:
-        return self.model.predict(np.asarray(s, dtype=float))
+        s = np.clip(np.asarray(s, dtype=float), self.x[0], self.x[-1])
+        return np.interp(s, self.x, self.y)
+
+    def to_params(self) -> dict:
+        return {"x": floats(self.x), "y": floats(self.y)}
+
+    @classmethod
+    def from_params(cls, params: dict, name: str) -> _Isotonic:
+        curve = cls()
+        curve.x, curve.y = array(params, "x", name, (None,)), array(params, "y", name, (None,))
+        if len(curve.x) != len(curve.y):
+            raise ValueError(f"{name}.x and {name}.y differ in length")
+        if np.any(np.diff(curve.x) <= 0) or np.any(np.diff(curve.y) < 0):
+            raise ValueError(f"{name} is not an increasing curve")
+        return curve
 
 
 class _Beta:
@@ -69,6 +104,18 @@ class _Beta:
 
     def predict(self, s: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(self._features(s)[:, self.keep])[:, 1]
+
+    def to_params(self) -> dict:
+        return {"keep": list(self.keep), **logistic_params(self.model)}
+
+    @classmethod
+    def from_params(cls, params: dict, name: str) -> _Beta:
+        curve = cls()
+        curve.keep = field(params, "keep", list, name)
+        if curve.keep not in ([0, 1], [0], [1]):
+            raise ValueError(f"{name}.keep must be [0, 1], [0] or [1]")
+        curve.model = logistic_from_params(params, len(curve.keep), name, C=1e6)
+        return curve
 
 
 _METHODS = {"platt": _Platt, "isotonic": _Isotonic, "beta": _Beta}
@@ -124,6 +171,46 @@ class ProbabilityCalibrator(BaseEstimator):
                 if rows.any():
                     p[rows] = weight * model.predict(scores[rows]) + (1 - weight) * p[rows]
         return np.clip(p, EPS, 1 - EPS)
+
+    def to_params(self) -> dict:
+        """The fitted calibrator as plain JSON values (``from_params`` rebuilds it)."""
+        return {
+            "method": self.method,
+            "per_regime": bool(self.per_regime),
+            "shrinkage": float(self.shrinkage),
+            "min_regime_rows": int(self.min_regime_rows),
+            "global": self.global_.to_params(),
+            "regimes": [
+                {"regime": regime, "weight": weight, "curve": curve.to_params()}
+                for regime, (weight, curve) in self.regime_models_.items()
+            ],
+        }
+
+    @classmethod
+    def from_params(cls, params: dict, name: str = "calibrator") -> ProbabilityCalibrator:
+        """The calibrator ``to_params`` described; ValueError naming a bad value."""
+        method = field(params, "method", str, name)
+        if method not in _METHODS:
+            raise ValueError(f"{name}.method must be one of {CALIBRATION_METHODS}")
+        curve = _METHODS[method]
+        calibrator = cls(
+            method,
+            per_regime=field(params, "per_regime", bool, name),
+            shrinkage=number(params, "shrinkage", name),
+            min_regime_rows=field(params, "min_regime_rows", int, name),
+        )
+        calibrator.global_ = curve.from_params(params.get("global"), f"{name}.global")
+        calibrator.regime_models_ = {}
+        for i, entry in enumerate(field(params, "regimes", list, name)):
+            where = f"{name}.regimes[{i}]"
+            weight = number(entry, "weight", where)
+            if not 0 <= weight <= 1:
+                raise ValueError(f"{where}.weight must lie in [0, 1]")
+            calibrator.regime_models_[field(entry, "regime", int, where)] = (
+                weight,
+                curve.from_params(entry.get("curve"), f"{where}.curve"),
+            )
+        return calibrator
 
 
 # --- metrics ---------------------------------------------------------------------------

@@ -23,6 +23,14 @@ from sklearn.preprocessing import StandardScaler
 
 from engine.features.registry import FAMILY_NAMES, feature_columns
 from engine.modeling.calibration import ProbabilityCalibrator
+from engine.modeling.serialization import (
+    array,
+    field,
+    floats,
+    logistic_from_params,
+    logistic_params,
+    number,
+)
 
 REGIME_COLUMN = "regime_id"
 
@@ -135,6 +143,99 @@ class FeatureSelector(BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         return X[self.columns_]
 
+    def to_params(self) -> dict:
+        """The fitted selection as plain JSON values (``from_params`` rebuilds it)."""
+        return {
+            **self.get_params(),
+            "columns": list(self.columns_),
+            "importance": [self.importance_[c] for c in self.columns_],
+        }
+
+    @classmethod
+    def from_params(cls, params: dict, name: str = "selector") -> FeatureSelector:
+        """The selector ``to_params`` described; ValueError naming a bad value."""
+        selector = cls(
+            top_k=field(params, "top_k", int, name),
+            max_correlation=number(params, "max_correlation", name),
+            seed=field(params, "seed", int, name),
+            n_jobs=field(params, "n_jobs", int, name),
+        )
+        columns = field(params, "columns", list, name)
+        if not columns or not all(isinstance(c, str) for c in columns):
+            raise ValueError(f"{name}.columns must be a non-empty list of column names")
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"{name}.columns names a column twice")
+        importance = array(params, "importance", name, (len(columns),))
+        selector.columns_ = columns
+        selector.importance_ = dict(zip(columns, importance.tolist(), strict=True))
+        return selector
+
+
+class LogisticBaseline(BaseEstimator):
+    """The benchmark: median imputation -> standardization -> L2 logistic regression.
+
+    Fitted with scikit-learn's pipeline; it predicts from the fitted values it keeps
+    (``statistics_`` per column, ``mean_`` and ``scale_``, the regression), computed
+    exactly as the pipeline computes them, so that a model rebuilt from those values
+    predicts bit for bit what the fitted one does.
+    """
+
+    def __init__(self, C: float = 0.1, max_iter: int = 500) -> None:
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
+        pipeline = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=self.C, max_iter=self.max_iter),
+        ).fit(X, y)
+        imputer, scaler, regression = (step for _, step in pipeline.steps)
+        self.columns_ = list(X.columns)
+        self.statistics_ = imputer.statistics_.astype(float)
+        self.mean_, self.scale_ = scaler.mean_.astype(float), scaler.scale_.astype(float)
+        self.model_ = regression
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """P(down), P(up) per row, shape (n, 2); ``X`` holds ``columns_``."""
+        values = X[self.columns_].to_numpy(dtype=float, copy=True)
+        missing = np.isnan(values)
+        values[missing] = np.broadcast_to(self.statistics_, values.shape)[missing]
+        values -= self.mean_
+        values /= self.scale_
+        return self.model_.predict_proba(values)
+
+    def to_params(self) -> dict:
+        """The fitted values as plain JSON values (``from_params`` rebuilds it)."""
+        return {
+            **self.get_params(),
+            "columns": list(self.columns_),
+            "statistics": floats(self.statistics_),
+            "mean": floats(self.mean_),
+            "scale": floats(self.scale_),
+            **logistic_params(self.model_),
+        }
+
+    @classmethod
+    def from_params(cls, params: dict, name: str = "baseline") -> LogisticBaseline:
+        """The baseline ``to_params`` described; ValueError naming a bad value."""
+        baseline = cls(C=number(params, "C", name), max_iter=field(params, "max_iter", int, name))
+        columns = field(params, "columns", list, name)
+        if not columns or not all(isinstance(c, str) for c in columns):
+            raise ValueError(f"{name}.columns must be a non-empty list of column names")
+        shape = (len(columns),)
+        baseline.columns_ = columns
+        baseline.statistics_ = array(params, "statistics", name, shape)
+        baseline.mean_ = array(params, "mean", name, shape)
+        baseline.scale_ = array(params, "scale", name, shape)
+        if np.any(baseline.scale_ == 0):
+            raise ValueError(f"{name}.scale holds a zero")
+        baseline.model_ = logistic_from_params(
+            params, len(columns), name, C=baseline.C, max_iter=baseline.max_iter
+        )
+        return baseline
+
 
 @lru_cache(maxsize=32)
 def _columns_of(families: tuple[str, ...]) -> tuple[str, ...]:
@@ -185,11 +286,7 @@ class MetaLearner(BaseEstimator):
             early_stopping_rounds=p.early_stopping_rounds,
             verbose_eval=False,
         )
-        self.baseline_ = make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True),
-            StandardScaler(),
-            LogisticRegression(C=0.1, max_iter=500),
-        ).fit(Z.iloc[fit_rows], y[fit_rows])
+        self.baseline_ = LogisticBaseline().fit(Z.iloc[fit_rows], y[fit_rows])
         regimes = self._regimes(X)
         # kept so other calibration methods can be compared on the same held-out slice
         self.calibration_slice_ = (self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])

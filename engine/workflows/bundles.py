@@ -1,35 +1,62 @@
-"""Bundles trained elsewhere (e.g. Colab): checked, copied and registered."""
+"""Bundles trained elsewhere (e.g. Colab): checked, copied and registered.
+
+Only format-2 bundles (data, no pickles) are imported; an old-format one is refused after
+reading nothing but its manifest. The result says whether the bundle is signed by this
+install, signed with another key, or unsigned.
+"""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import tempfile
 import zipfile
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
+    MANIFEST,
     ArtifactError,
+    check_format,
+    legacy_message,
     manifest_hashes,
     read_bundle,
 )
+from engine.modeling.signing import signature_status, signing_key
 from engine.workflows.data import DbPath
 from engine.workflows.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
-from store.models import ModelRunRepository
+from store.models import ModelRun, ModelRunRepository
 
 
-def import_bundle(db_path: DbPath, folder: Path) -> dict:
+@dataclass(frozen=True)
+class BundleImport:
+    """An imported run's record and whether its manifest is signed by this install
+    ("signed by this install", "signed with another key" or "unsigned")."""
+
+    run: ModelRun
+    signature: str
+
+
+def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
     """Register a bundle trained elsewhere (e.g. Colab) after checking its files against its
-    manifest; it is copied under the artifacts root and registered as 'imported'."""
+    manifest; its files are copied under the artifacts root and registered as 'imported'.
+
+    """
+    key = signing_key()  # a secrets file that cannot be read is said before anything else
     hashes = manifest_hashes(folder)
     manifest = read_bundle(Path(folder), hashes)[1]
     through = _trained_through(manifest)
+    try:
+        signature = signature_status(manifest, key)
+    except ValueError as exc:
+        raise ArtifactError(f"{MANIFEST} in {folder}: {exc}") from exc
     run_id = str(manifest.get("run_id") or new_run_id())
     if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
         raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
@@ -40,8 +67,14 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     if target.exists():
         raise ArtifactError(f"run {run_id} is already in {target.parent}")
     temp = target.with_name(f".tmp-import-{run_id}")
-    shutil.copytree(folder, temp)
-    os.rename(temp, target)
+    temp.mkdir(parents=True)
+    try:
+        for name in BUNDLE_FILES:  # the bundle's own files, nothing else from the folder
+            shutil.copyfile(Path(folder) / name, temp / name)
+        os.rename(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
     try:
         with closing(open_db(db_path)) as db, write_transaction(db):
             runs = ModelRunRepository(db)
@@ -59,7 +92,7 @@ def import_bundle(db_path: DbPath, folder: Path) -> dict:
     except BaseException:  # not registered: leave no unregistered folder behind
         shutil.rmtree(target, ignore_errors=True)
         raise
-    return load_run(db_path, run_id)
+    return BundleImport(load_run(db_path, run_id), signature)
 
 
 def _trained_through(manifest: dict) -> str:
@@ -77,7 +110,7 @@ def _trained_through(manifest: dict) -> str:
 MAX_BUNDLE_BYTES = 200 * 2**20
 
 
-def import_bundle_archive(db_path: DbPath, archive: bytes) -> dict:
+def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     """Import a zipped bundle (the files of one run folder, at the top level or inside one
     folder). Only the bundle's own file names are accepted and nothing is written outside a
     temporary folder before the hash check passes."""
@@ -87,6 +120,8 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> dict:
         raise ArtifactError(f"the upload is not a zip archive: {exc}") from exc
     members = [m for m in zipped.infolist() if not m.is_dir()]
     names = {PurePosixPath(m.filename).name for m in members}
+    if any(name.endswith(".joblib") for name in names):
+        raise ArtifactError(legacy_message("the uploaded bundle"))
     folders = {PurePosixPath(m.filename).parent for m in members}
     if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
         raise ArtifactError(
@@ -95,6 +130,14 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> dict:
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
         raise ArtifactError(f"the bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB")
+    (manifest,) = [m for m in members if PurePosixPath(m.filename).name == MANIFEST]
+    try:
+        body = json.loads(zipped.read(manifest))
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise ArtifactError(f"cannot read {MANIFEST} in the upload: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ArtifactError(f"{MANIFEST} in the upload is not a JSON object")
+    check_format(body, Path("the upload"))  # refused before any other file is read
     with tempfile.TemporaryDirectory() as tmp:
         for member in members:
             target = Path(tmp) / PurePosixPath(member.filename).name

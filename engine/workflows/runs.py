@@ -18,7 +18,9 @@ from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import read_bundle, read_manifest, read_predictions, write_bundle
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
+from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.workflows.convert import ensure_current_format
 from engine.workflows.data import DbPath
 from engine.workflows.snapshot import load_snapshot
 from store.db import StoreError, open_db
@@ -85,7 +87,7 @@ def train_model(
             snapshot.features, snapshot.prices, snapshot.regimes["regime_id"], config
         )
         result = train(data, config, progress)
-        used = snapshot.prices[snapshot.prices["date"] <= result.trained_through]
+        used = snapshot.prices[snapshot.prices["date"] <= result.as_of]
         metrics = summarize_scores(result.scores)
         manifest = {
             "config": config.as_dict(),
@@ -104,6 +106,7 @@ def train_model(
             manifest,
             predictions=result.walk_forward.predictions,
             baseline=result.baseline,
+            signing_key=signing_key(),
         )
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).complete(
@@ -167,7 +170,7 @@ def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner,
 
     For forecasting use ``load_model_as_of``, which also applies the trained-through guard.
     """
-    record = _get_complete(db_path, run_id)
+    record = ensure_current_format(db_path, _get_complete(db_path, run_id))  # format 1, once
     model, _ = read_bundle(Path(record.artifact_dir), record.files)
     return model, record
 
@@ -243,4 +246,5 @@ def load_oos_predictions(
     except StoreError as exc:
         message = "no complete model run to show: train one or make one active"
         raise StoreError(message) from exc
+    record = ensure_current_format(db_path, record)
     return read_predictions(Path(record.artifact_dir), record.files), record

@@ -98,7 +98,7 @@ def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
     with pytest.raises(ArtifactError, match="already registered"):
         workflows.import_bundle_archive(seeded_db, archive.getvalue())
     imported = workflows.import_bundle_archive(other, archive.getvalue())
-    assert imported.origin == "imported" and imported.status == "complete"
+    assert imported.run.origin == "imported" and imported.run.status == "complete"
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as zipped:
         zipped.writestr("../../etc/passwd", "x")

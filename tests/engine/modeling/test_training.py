@@ -3,7 +3,9 @@ forecast at t that does not depend on whether later data exists."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,8 @@ import pytest
 from engine import workflows
 from engine.data.sample import load_sample_prices
 from engine.data.schema import FetchResult
-from engine.modeling.artifacts import ArtifactError
+from engine.modeling import signing
+from engine.modeling.artifacts import ArtifactError, manifest_document
 from engine.modeling.explain import NO_REASON
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
@@ -37,11 +40,17 @@ def small_config(**changes) -> TrainConfig:
     return TrainConfig(**{**base, **changes})
 
 
+KEY = "this install's key"
+
+
 @pytest.fixture(scope="module")
 def trained(_seeded_template, tmp_path_factory):
+    """A run trained with a signing key configured (only while it trains)."""
     db = tmp_path_factory.mktemp("trained") / "store.db"
     db.write_bytes(Path(_seeded_template).read_bytes())
-    record = workflows.train_model(db, small_config())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(signing.KEY_ENV_VAR, KEY)
+        record = workflows.train_model(db, small_config())
     return db, record
 
 
@@ -51,9 +60,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
     assert Path(record.artifact_dir).is_dir()
     assert set(record.files) == {
         "booster.ubj",
-        "selector.joblib",
-        "calibrator.joblib",
-        "baseline.joblib",
+        "model.json",
         "oos_predictions.arrow",
         "feature_baseline.arrow",
         "manifest.json",
@@ -152,14 +159,14 @@ def test_a_tampered_bundle_is_refused(trained, tmp_path) -> None:
     db, record = trained
     copy = tmp_path / "copy.db"
     copy.write_bytes(Path(db).read_bytes())
-    calibrator = Path(record.artifact_dir) / "calibrator.joblib"
-    original = calibrator.read_bytes()
+    parts = Path(record.artifact_dir) / "model.json"
+    original = parts.read_bytes()
     try:
-        calibrator.write_bytes(original + b"tampered")
-        with pytest.raises(ArtifactError, match="calibrator.joblib .* not loaded"):
+        parts.write_bytes(original + b"tampered")
+        with pytest.raises(ArtifactError, match="model.json .* not loaded"):
             workflows.load_model(copy, record.run_id)
     finally:
-        calibrator.write_bytes(original)
+        parts.write_bytes(original)
     assert workflows.load_model(copy, record.run_id)[1].run_id == record.run_id
 
 
@@ -169,8 +176,70 @@ def test_an_exported_bundle_imports_into_another_store(
     _, record = trained
     monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "elsewhere"))
     imported = workflows.import_bundle(seeded_db, Path(record.artifact_dir))
-    assert imported.origin == "imported" and imported.run_id == record.run_id
-    assert Path(imported.artifact_dir).parent == tmp_path / "elsewhere"
+    assert imported.run.origin == "imported" and imported.run.run_id == record.run_id
+    assert imported.signature == "signed with another key"  # no key configured here
+    assert Path(imported.run.artifact_dir).parent == tmp_path / "elsewhere"
     with pytest.raises(ArtifactError, match="already"):
         workflows.import_bundle(seeded_db, Path(record.artifact_dir))
     assert os.listdir(tmp_path / "elsewhere") == [record.run_id]
+
+
+def test_training_signs_and_an_import_says_who_signed(
+    trained, seeded_db, tmp_path, monkeypatch
+) -> None:
+    _, record = trained
+    manifest = json.loads((Path(record.artifact_dir) / "manifest.json").read_text())
+    assert signing.signature_status(manifest, KEY.encode()) == signing.SIGNED_HERE
+    assert signing.signature_status(manifest, b"another key") == signing.SIGNED_ELSEWHERE
+
+    def copy(run_id: str, key: bytes | None, **changes) -> Path:
+        folder = tmp_path / run_id
+        shutil.copytree(record.artifact_dir, folder)
+        body = {**manifest, "run_id": run_id}
+        (folder / "manifest.json").write_bytes(manifest_document(body, key))
+        if changes:  # edited after signing
+            signed = json.loads((folder / "manifest.json").read_text())
+            (folder / "manifest.json").write_text(json.dumps({**signed, **changes}))
+        return folder
+
+    monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
+    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    cases = {
+        "here": (KEY.encode(), {}, "signed by this install"),
+        "elsewhere": (b"another key", {}, "signed with another key"),
+        "edited": (KEY.encode(), {"metrics": {}}, "signed with another key"),
+        "plain": (None, {}, "unsigned"),
+    }
+    for run_id, (key, changes, status) in cases.items():
+        imported = workflows.import_bundle(seeded_db, copy(run_id, key, **changes))
+        assert imported.signature == status, run_id
+    bad = copy("bad", KEY.encode(), signature="hmac-sha256:nothex")
+    with pytest.raises(ArtifactError, match="signature is not hmac-sha256:<64 hex digits>"):
+        workflows.import_bundle(seeded_db, bad)
+    assert sorted(workflows.load_runs(seeded_db)["run_id"]) == sorted(cases)
+
+
+def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
+    tmp_path, monkeypatch
+) -> None:
+    secrets = tmp_path / "secrets.toml"
+    assert signing.signing_key(secrets) is None
+    secrets.write_text('other = 1\nbundle_signing_key = "from secrets"\n')
+    assert signing.signing_key(secrets) == b"from secrets"
+    monkeypatch.setenv(signing.KEY_ENV_VAR, "from the environment")
+    assert signing.signing_key(secrets) == b"from the environment"
+    monkeypatch.delenv(signing.KEY_ENV_VAR)
+    secrets.write_text("bundle_signing_key = 42\n")
+    with pytest.raises(ValueError, match="bundle_signing_key in .* non-empty string"):
+        signing.signing_key(secrets)
+    secrets.write_text("bundle_signing_key = [unclosed\n")
+    with pytest.raises(ValueError, match="cannot read the bundle signing key from"):
+        signing.signing_key(secrets)
+
+
+def test_a_config_reads_back_from_the_registry_as_it_was() -> None:
+    config = small_config(learner=LearnerParams(n_estimators=50, families=("technical",)))
+    stored = json.loads(json.dumps(config.as_dict(), sort_keys=True, default=str))
+    assert TrainConfig.from_dict(stored) == config
+    with pytest.raises(ValueError, match="unknown training options: retired_option"):
+        TrainConfig.from_dict({**stored, "retired_option": 1})
