@@ -9,6 +9,7 @@ import pandas as pd
 
 from engine.data.calendar import last_session_on_or_before
 from engine.features.panel import to_wide
+from engine.metrics import hit_rate
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model
@@ -100,7 +101,7 @@ def run_scenario(
         benchmarks["index (^GSPC)"] = buy_and_hold(to_wide(index)).equity
     labels = compute_labels(prices, LabelParams()).reindex(forecasts.index)
     known = labels["label"].notna()
-    hit_rate = float(((forecasts["p"] >= 0.5) == (labels["label"] == 1))[known].mean())
+    share_right = hit_rate(labels["label"][known].to_numpy(), forecasts["p"][known].to_numpy())
     checks = pass_criteria(
         scenario, statistics["sharpe"].estimate, statistics["max_drawdown"].estimate
     )
@@ -114,6 +115,6 @@ def run_scenario(
         statistics,
         benchmarks,
         history,
-        hit_rate,
+        share_right,
         checks,
     )
