@@ -1,8 +1,24 @@
-"""Out-of-sample forecast metrics, each with a bootstrap interval.
+"""Out-of-sample forecast metrics, each with a bootstrap interval, and the trading
+statistics (one Sharpe, one hit rate, one annualization: ``TRADING_DAYS``).
 
-Rows of one date share the market's move, so intervals resample whole dates (a block
-bootstrap over dates), not rows: resampling rows would pretend to more independent
-evidence than the data holds.
+The resampling is arch's (``arch.bootstrap``); this module only says what is resampled:
+
+- a time series of daily values (strategy returns, daily ICs) keeps its order and its
+  serial dependence: arch's ``MovingBlockBootstrap``, overlapping blocks of ``block``
+  consecutive rows drawn with replacement (chosen over the stationary bootstrap so that
+  ``block`` stays a fixed, stated length);
+- a cross-sectional metric over rows that share a date (AUC, accuracy, ECE, Brier,
+  log-loss) resamples whole dates iid, since rows of one date share the market's move
+  and resampling rows would pretend to more independent evidence than the data holds.
+  arch has no cluster bootstrap, but this is exactly its ``IIDBootstrap`` applied to the
+  index of the unique dates: arch draws the dates (and owns the seed), and the
+  statistic sees all rows of each drawn date. That keeps one resampler for every
+  interval instead of a hand-rolled group sampler beside arch's.
+
+The interval is the percentile interval, as arch's ``conf_int(func, reps,
+method="percentile")`` computes it, except that replicates on which the statistic is
+undefined (a replicate with one class only raises ``ValueError``, or a non-finite value)
+are skipped instead of failing the whole interval.
 """
 
 from __future__ import annotations
@@ -13,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+TRADING_DAYS = 252  # sessions per year: the one annualization factor
 
 
 @dataclass(frozen=True)
@@ -31,40 +49,92 @@ class Interval:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
+def _group_rows(groups: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each group, groups in order of first appearance."""
+    codes, _ = pd.factorize(np.asarray(groups))
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
+def _defined(statistic: Callable[..., float]) -> Callable[..., float]:
+    """``statistic`` returning NaN where it is undefined (it raised ``ValueError``)."""
+
+    def value(*arrays: np.ndarray) -> float:
+        try:
+            return float(statistic(*arrays))
+        except ValueError:  # e.g. a replicate with one class only
+            return np.nan
+
+    return value
+
+
 def bootstrap_interval(
     statistic: Callable[..., float],
     *arrays: np.ndarray,
     groups: np.ndarray | None = None,
+    block: int | None = None,
     n_boot: int = 500,
     level: float = 0.95,
     seed: int = 0,
 ) -> Interval:
-    """Percentile interval of ``statistic(*arrays)`` resampling ``groups`` (e.g. dates).
+    """Percentile bootstrap interval of ``statistic(*arrays)``, resampled by arch.
 
-    Each replicate draws as many groups as there are, with replacement, and keeps all
-    rows of each drawn group. Replicates where the statistic is undefined are skipped.
+    Parameters
+    ----------
+    statistic : callable
+        ``statistic(*arrays) -> float``. It may raise ``ValueError`` or return a
+        non-finite value on a replicate where it is undefined: that replicate is skipped.
+    *arrays : ndarray of shape (n,) or (n, k)
+        Row-aligned inputs of ``statistic``.
+    groups : ndarray of shape (n,), optional
+        Resample whole groups (dates) iid: arch's ``IIDBootstrap`` over the unique
+        groups; each replicate keeps every row of each drawn group.
+    block : int, optional
+        The rows are a time series in order: arch's ``MovingBlockBootstrap`` with
+        blocks of ``block`` consecutive rows (at most n). Not with ``groups``.
+    n_boot : int
+        Bootstrap replicates.
+    level : float
+        Two-sided coverage of the interval.
+    seed : int
+        Seed of arch's generator (``np.random.default_rng(seed)``).
+
+    Returns
+    -------
+    Interval
+        The full-sample estimate and the percentile bounds of the defined replicates
+        (NaN bounds when none is defined). Without ``groups`` or ``block`` the rows are
+        resampled iid.
     """
+    from arch.bootstrap import IIDBootstrap, MovingBlockBootstrap  # noqa: PLC0415 - slow import
+
+    if groups is not None and block is not None:
+        raise ValueError("resample by groups or by blocks, not both")
     arrays = tuple(np.asarray(a) for a in arrays)
     estimate = float(statistic(*arrays))
     n = len(arrays[0])
+    defined = _defined(statistic)
     if groups is None:
-        members = [np.array([i]) for i in range(n)]
+        units = np.arange(n)
+
+        def replicate(rows: np.ndarray) -> float:
+            return defined(*(a[rows] for a in arrays))
+
     else:
-        codes, _ = pd.factorize(np.asarray(groups))
-        order = np.argsort(codes, kind="stable")
-        members = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        picked = rng.integers(0, len(members), len(members))
-        rows = np.concatenate([members[i] for i in picked])
-        try:
-            value = float(statistic(*(a[rows] for a in arrays)))
-        except ValueError:  # e.g. a replicate with one class only
-            continue
-        if np.isfinite(value):
-            values.append(value)
-    if not values:
+        members = _group_rows(groups)
+        units = np.arange(len(members))
+
+        def replicate(drawn: np.ndarray) -> float:
+            rows = np.concatenate([members[i] for i in drawn])
+            return defined(*(a[rows] for a in arrays))
+
+    if block is None:
+        resampler = IIDBootstrap(units, seed=seed)
+    else:
+        resampler = MovingBlockBootstrap(max(1, min(block, n)), units, seed=seed)
+    values = resampler.apply(replicate, n_boot)[:, 0]
+    values = values[np.isfinite(values)]
+    if not len(values):
         return Interval(estimate, np.nan, np.nan, level)
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(values, [tail, 100.0 - tail])
@@ -83,8 +153,22 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def accuracy(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((p >= 0.5) == (y == 1)))
+def hit_rate(y: np.ndarray, p: np.ndarray) -> float:
+    """Share of forecasts whose side was right: P(up) >= 0.5 where the outcome was up
+    (``y == 1``), below 0.5 where it was not. The one hit rate (drift, scenarios, model
+    evaluation, where classification reports call it accuracy).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+        Outcomes, 1 for up.
+    p : ndarray of shape (n,)
+        Forecast P(up).
+    """
+    return float(np.mean((np.asarray(p) >= 0.5) == (np.asarray(y) == 1)))
+
+
+accuracy = hit_rate  # the same rule under the name classification reports use
 
 
 def base_rate_accuracy(y: np.ndarray) -> float:
@@ -115,16 +199,16 @@ def daily_ic(dates: np.ndarray, prediction: np.ndarray, realized: np.ndarray) ->
 
 
 def ic_summary(ic: pd.Series, *, block: int = 5, n_boot: int = 500, seed: int = 0) -> dict:
-    """Mean IC with a moving-block bootstrap interval (blocks of ``block`` dates, since
-    overlapping label horizons make neighbouring days' ICs correlated), and ICIR =
-    mean / standard deviation of the daily IC.
+    """Mean IC with a moving-block bootstrap interval (arch's ``MovingBlockBootstrap``,
+    blocks of ``block`` consecutive dates, since overlapping label horizons make
+    neighbouring days' ICs correlated), and ICIR = mean / standard deviation of the
+    daily IC. ``ic`` is indexed by date in order; fewer than ``2 * block`` days give NaN.
     """
     values = ic.dropna().to_numpy()
     if len(values) < 2 * block:
         nan = Interval(np.nan, np.nan, np.nan)
         return {"mean": nan, "icir": np.nan, "days": len(values)}
-    groups = np.arange(len(values)) // block
-    mean = bootstrap_interval(np.mean, values, groups=groups, n_boot=n_boot, seed=seed)
+    mean = bootstrap_interval(np.mean, values, block=block, n_boot=n_boot, seed=seed)
     spread = float(np.std(values, ddof=1))
     return {
         "mean": mean,
@@ -136,10 +220,11 @@ def ic_summary(ic: pd.Series, *, block: int = 5, n_boot: int = 500, seed: int = 
 def classification_metrics(
     y: np.ndarray, p: np.ndarray, dates: np.ndarray, *, n_boot: int = 500, seed: int = 0
 ) -> dict[str, Interval | float]:
-    """AUC and accuracy with date-block intervals, and the base-rate accuracy to beat."""
+    """AUC and accuracy (the hit rate) with intervals resampling whole dates, and the
+    base-rate accuracy to beat."""
     return {
         "auc": bootstrap_interval(auc, y, p, groups=dates, n_boot=n_boot, seed=seed),
-        "accuracy": bootstrap_interval(accuracy, y, p, groups=dates, n_boot=n_boot, seed=seed),
+        "accuracy": bootstrap_interval(hit_rate, y, p, groups=dates, n_boot=n_boot, seed=seed),
         "base_rate_accuracy": base_rate_accuracy(y),
         "n": len(y),
     }
@@ -147,7 +232,6 @@ def classification_metrics(
 
 # --- trading performance ------------------------------------------------------------------
 
-TRADING_DAYS = 252
 EULER_GAMMA = 0.5772156649015329
 
 
@@ -169,6 +253,29 @@ def sharpe(returns: np.ndarray) -> float:
     """Annualized Sharpe ratio of daily returns (risk-free rate 0)."""
     spread = np.std(returns, ddof=1)
     return float(np.mean(returns) / spread * np.sqrt(TRADING_DAYS)) if spread > 0 else np.nan
+
+
+def rolling_sharpe(returns: pd.Series, window: int, *, min_periods: int | None = None) -> pd.Series:
+    """``sharpe`` of each trailing window, vectorized (pandas' rolling mean and standard
+    deviation): row t uses rows t - window + 1 .. t only.
+
+    Parameters
+    ----------
+    returns : Series of shape (T,)
+        Daily returns in date order; NaN rows are left out of their windows.
+    window : int
+        Rows per window.
+    min_periods : int, optional
+        Fewest returns a window needs (default ``window``); fewer give NaN.
+
+    Returns
+    -------
+    Series of shape (T,)
+        NaN where the window is short or its returns do not vary (as ``sharpe``).
+    """
+    roll = returns.rolling(window, min_periods=min_periods)
+    spread = roll.std(ddof=1)
+    return (roll.mean() / spread * np.sqrt(TRADING_DAYS)).where(spread > 0)
 
 
 def sortino(returns: np.ndarray) -> float:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.features.base import FeatureParams
 from engine.features.panel import rolling_mean, to_wide
+from engine.metrics import TRADING_DAYS
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def compute_volatility_gauge(context: MarketContext) -> pd.DataFrame:
     parts = []
     if context.index is not None:
         close = context.index["close"]
-        proxy = np.log(close / close.shift(1)).rolling(20).std() * np.sqrt(252.0) * 100.0
+        proxy = np.log(close / close.shift(1)).rolling(20).std() * np.sqrt(TRADING_DAYS) * 100.0
         parts.append(pd.DataFrame({"level": proxy, "change_5d": proxy / proxy.shift(5) - 1.0}))
     proxy_frame = parts[0] if parts else None
     if context.vix is None:

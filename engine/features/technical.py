@@ -30,9 +30,10 @@ from engine.features.panel import (
     true_range,
     wilder,
 )
+from engine.metrics import TRADING_DAYS
 
 C, HLC, V = ("close",), ("high", "low", "close"), ("volume",)
-ANNUALIZE = np.sqrt(252.0)
+ANNUALIZE = np.sqrt(TRADING_DAYS)
 
 
 def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:

@@ -13,6 +13,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, log_loss
 
 from engine.metrics import Interval, bootstrap_interval
 from engine.modeling.serialization import (
@@ -257,21 +258,24 @@ def reliability_curve(
 
 
 def brier(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean squared error of P(up) against the 0/1 outcome."""
-    return float(np.mean((np.asarray(p, dtype=float) - np.asarray(y, dtype=float)) ** 2))
+    """Mean squared error of P(up) against the 0/1 outcome (scikit-learn's
+    ``brier_score_loss``; defined on a slice with one outcome only)."""
+    return float(
+        brier_score_loss(np.asarray(y, dtype=float), np.asarray(p, dtype=float), labels=[0, 1])
+    )
 
 
 def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean negative log-likelihood, probabilities clipped to [1e-6, 1 - 1e-6]."""
-    y, p = np.asarray(y, dtype=float), _clip(p)
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
+    """Mean negative log-likelihood (scikit-learn's ``log_loss``), probabilities clipped
+    to [1e-6, 1 - 1e-6] first; defined on a slice with one outcome only."""
+    return float(log_loss(np.asarray(y, dtype=float), _clip(p), labels=[0, 1]))
 
 
 def calibration_metrics(
     y: np.ndarray, p: np.ndarray, dates: np.ndarray, *, n_boot: int = 300, seed: int = 0
 ) -> dict[str, Interval | float]:
-    """ECE, Brier and log-loss with date-block intervals, and the climatology baseline
-    (always forecasting the evaluation set's own up-rate) for Brier and log-loss.
+    """ECE, Brier and log-loss with intervals resampling whole dates, and the climatology
+    baseline (always forecasting the evaluation set's own up-rate) for Brier and log-loss.
     """
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     rate = np.full(len(y), y.mean())

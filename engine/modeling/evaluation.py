@@ -116,7 +116,7 @@ def walk_forward(
 
 
 def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> dict:
-    """Out-of-sample scores of the pooled predictions, each with a date-block interval.
+    """Out-of-sample scores of the pooled predictions, each with an interval over dates.
 
     Returns AUC and accuracy (model and logistic baseline, and the AUC the model adds over
     the baseline), the mean daily IC and rank IC of P(up) against realized forward returns

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from engine.metrics import hit_rate, rolling_sharpe
 from engine.modeling.calibration import expected_calibration_error
 
 DRIFT_COLUMNS = ("feature", "psi", "ks_statistic", "ks_pvalue", "drifted")
@@ -64,26 +65,41 @@ def feature_drift(
     return table.sort_values("psi", ascending=False, na_position="last").reset_index(drop=True)
 
 
+def sign_pnl(outcomes: pd.DataFrame) -> pd.Series:
+    """By date, the return of trading each forecast's sign: the mean over tickers of
+    sign(p - 0.5) x ret. ``outcomes`` is indexed by (ticker, date) with ``p`` and ``ret``."""
+    pnl = np.sign(outcomes["p"] - 0.5) * outcomes["ret"]
+    return pnl.groupby(level="date").mean().rename("pnl")
+
+
 def rolling_forecast_quality(outcomes: pd.DataFrame, window: int = 63) -> pd.DataFrame:
     """By date: rolling ECE, hit rate and annualized Sharpe of trading each forecast's sign.
 
     ``outcomes`` is indexed by (ticker, date) with ``p`` (calibrated P(up)), ``label`` and
     ``ret`` (the realized forward return over ``horizon`` sessions): only forecasts whose
-    outcome is known. The daily strategy return is the mean of sign(p - 0.5) x ret.
+    outcome is known. The daily strategy return is ``sign_pnl``; the hit rate is the
+    rolling mean of each date's ``engine.metrics.hit_rate``, the Sharpe
+    ``engine.metrics.rolling_sharpe`` of the daily strategy returns.
     """
     frame = outcomes.reset_index()
-    frame["hit"] = ((frame["p"] >= 0.5) == (frame["label"] == 1)).astype(float)
-    frame["pnl"] = np.sign(frame["p"] - 0.5) * frame["ret"]
-    daily = frame.groupby("date").agg(hit=("hit", "mean"), pnl=("pnl", "mean"))
+    daily = pd.DataFrame(
+        {
+            "hit": frame.groupby("date")[["label", "p"]].apply(
+                lambda day: hit_rate(day["label"].to_numpy(), day["p"].to_numpy())
+            ),
+            "pnl": sign_pnl(outcomes),
+        }
+    )
     dates = daily.index
     ece = []
     for end in range(len(dates)):
         start = max(0, end - window + 1)
         rows = frame[(frame["date"] >= dates[start]) & (frame["date"] <= dates[end])]
         ece.append(expected_calibration_error(rows["label"].to_numpy(), rows["p"].to_numpy()))
-    roll = daily.rolling(window, min_periods=max(5, window // 3))
-    sharpe = roll["pnl"].mean() / roll["pnl"].std() * np.sqrt(252)
-    return pd.DataFrame({"ece": ece, "hit_rate": roll["hit"].mean(), "sharpe": sharpe}, index=dates)
+    min_periods = max(5, window // 3)
+    hits = daily["hit"].rolling(window, min_periods=min_periods).mean()
+    sharpe = rolling_sharpe(daily["pnl"], window, min_periods=min_periods)
+    return pd.DataFrame({"ece": ece, "hit_rate": hits, "sharpe": sharpe}, index=dates)
 
 
 def recommend_retrain(

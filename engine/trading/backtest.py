@@ -252,7 +252,9 @@ def compute_statistics(
     n_boot: int = 300,
     seed: int = 0,
 ) -> dict[str, Interval | float]:
-    """Performance with moving-block bootstrap intervals (blocks of ``block`` days).
+    """Performance with moving-block bootstrap intervals of the daily returns (arch's
+    ``MovingBlockBootstrap``, blocks of ``block`` consecutive days); the trade win rate
+    resamples closed trades iid.
 
     ``n_trials`` counts every backtest and ablation run behind this one (the store keeps
     the count); the Deflated Sharpe discounts the Sharpe by the best a skill-less search of
@@ -260,10 +262,9 @@ def compute_statistics(
     trials' per-period Sharpe ratios.
     """
     returns = daily_returns(result.equity)
-    groups = np.arange(len(returns)) // block
 
     def interval(statistic) -> Interval:
-        return bootstrap_interval(statistic, returns, groups=groups, n_boot=n_boot, seed=seed)
+        return bootstrap_interval(statistic, returns, block=block, n_boot=n_boot, seed=seed)
 
     closes = result.trades[result.trades["realized_pnl"] != 0]
     traded = (result.trades["shares"].abs() * result.trades["price"]).sum()

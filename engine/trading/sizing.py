@@ -15,6 +15,7 @@ import pandas as pd
 from engine.data.universe import sector_of
 from engine.features.panel import WidePanel, atr_or_proxy, to_wide
 from engine.features.regime import is_bull
+from engine.metrics import TRADING_DAYS
 
 SIZING_COLUMNS = (
     "side",
@@ -78,7 +79,7 @@ def win_loss_ratio(outcome_returns: tuple[float, float]) -> float:
 def ewma_volatility(returns: pd.DataFrame, halflife: int = 20) -> pd.DataFrame:
     """Annualized EWMA volatility of each column at every row (rows <= t only)."""
     variance = (returns**2).ewm(halflife=halflife, min_periods=halflife).mean()
-    return np.sqrt(variance * 252.0)
+    return np.sqrt(variance * TRADING_DAYS)
 
 
 def garch_volatility(returns: pd.Series) -> float:
@@ -88,7 +89,7 @@ def garch_volatility(returns: pd.Series) -> float:
     fitted = arch_model(100.0 * returns.dropna(), vol="GARCH", p=1, q=1, rescale=False).fit(
         disp="off"
     )
-    return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * 252.0) / 100.0)
+    return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * TRADING_DAYS) / 100.0)
 
 
 def average_true_range(prices: pd.DataFrame, period: int = 14) -> pd.Series:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.metrics import sharpe
 from engine.modeling.artifacts import FEATURE_BASELINE, read_predictions
 from engine.modeling.training import TrainConfig
 from engine.studies.drift import (
@@ -16,6 +17,7 @@ from engine.studies.drift import (
     feature_drift,
     recommend_retrain,
     rolling_forecast_quality,
+    sign_pnl,
 )
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_model_as_of, load_oos_predictions
@@ -35,8 +37,7 @@ class MonitorReport:
 
 def _sign_sharpe(frame: pd.DataFrame) -> float:
     """Annualized Sharpe of trading each forecast's sign, averaged per date."""
-    pnl = (np.sign(frame["p"] - 0.5) * frame["ret"]).groupby(level="date").mean()
-    return float(pnl.mean() / pnl.std() * np.sqrt(252)) if pnl.std() > 0 else np.nan
+    return sharpe(sign_pnl(frame).dropna().to_numpy())
 
 
 def monitor_model(

@@ -10,6 +10,7 @@ import pandas as pd
 from engine.data.calendar import last_session_on_or_before
 from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
+from engine.metrics import hit_rate
 from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model
@@ -101,7 +102,7 @@ def run_scenario(
         benchmarks["index (^GSPC)"] = buy_and_hold(to_wide(index)).equity
     labels = snapshot.labels(train_config.label).reindex(forecasts.index)
     known = labels["label"].notna()
-    hit_rate = float(((forecasts["p"] >= 0.5) == (labels["label"] == 1))[known].mean())
+    share_right = hit_rate(labels["label"][known].to_numpy(), forecasts["p"][known].to_numpy())
     checks = pass_criteria(
         scenario, statistics["sharpe"].estimate, statistics["max_drawdown"].estimate
     )
@@ -115,6 +116,6 @@ def run_scenario(
         statistics,
         benchmarks,
         history,
-        hit_rate,
+        share_right,
         checks,
     )

@@ -1,4 +1,4 @@
-"""Metric values and their date-block bootstrap intervals."""
+"""Metric values and their bootstrap intervals (over dates, rows or moving blocks)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from engine.metrics import (
     bootstrap_interval,
     classification_metrics,
     daily_ic,
+    hit_rate,
     ic_summary,
+    rolling_sharpe,
+    sharpe,
 )
 from engine.modeling.calibration import brier, logarithmic_loss
 
@@ -77,3 +80,45 @@ def test_fast_metrics_agree_with_scikit_learn() -> None:
     assert logarithmic_loss(y, p) == pytest.approx(log_loss(y, clipped))
     with pytest.raises(ValueError, match="both outcomes"):
         auc(np.ones(5), p[:5])
+
+
+def test_undefined_replicates_are_skipped_and_none_defined_gives_nan_bounds() -> None:
+    dates = np.repeat(np.arange(6), 4)
+    y = np.repeat([0, 0, 0, 1, 1, 1], 4)  # each date one class: many replicates have one
+    p = np.linspace(0.1, 0.9, len(y))
+    interval = bootstrap_interval(auc, y, p, groups=dates, n_boot=200)
+    assert interval.estimate == 1.0 and interval.low == interval.high == 1.0
+
+    def distinct_mean(x: np.ndarray) -> float:  # undefined once a row repeats
+        return float(np.mean(x)) if len(np.unique(x)) == len(x) else np.nan
+
+    never = bootstrap_interval(distinct_mean, np.arange(30.0), n_boot=20)
+    assert never.estimate == 14.5 and np.isnan(never.low) and np.isnan(never.high)
+
+
+def test_moving_blocks_see_serial_dependence_that_iid_rows_miss() -> None:
+    rng = np.random.default_rng(5)
+    shocks = rng.normal(size=1200)
+    x = np.convolve(shocks, np.ones(20) / 20, mode="valid")  # strongly autocorrelated
+    by_row = bootstrap_interval(np.mean, x, n_boot=300)
+    by_block = bootstrap_interval(np.mean, x, block=40, n_boot=300)
+    assert (by_block.high - by_block.low) > 2 * (by_row.high - by_row.low)
+    with pytest.raises(ValueError, match="not both"):
+        bootstrap_interval(np.mean, x, groups=np.arange(len(x)), block=5)
+
+
+def test_one_hit_rate_and_a_rolling_sharpe_that_agrees_with_sharpe() -> None:
+    assert hit_rate(np.array([1, 0, 1, 0]), np.array([0.5, 0.49, 0.2, 0.7])) == 0.5
+    assert accuracy is hit_rate
+    rng = np.random.default_rng(6)
+    returns = pd.Series(rng.normal(0.0005, 0.01, 80))
+    returns.iloc[40:50] = 0.001  # a flat stretch: no Sharpe, as sharpe() says
+    rolled = rolling_sharpe(returns, 20, min_periods=10)
+    assert rolled.iloc[:9].isna().all()
+    for end in range(9, 80):
+        window = returns.iloc[max(0, end - 19) : end + 1].to_numpy()
+        expected = sharpe(window)
+        if np.isnan(expected):
+            assert np.isnan(rolled.iloc[end]), end
+        else:
+            assert rolled.iloc[end] == pytest.approx(expected, rel=1e-9), end
