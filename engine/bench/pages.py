@@ -279,7 +279,7 @@ def run_pages_bench(
             if seeded is None or seeded.status != "ok":
                 raise RuntimeError(f"seeding the sample store failed: {seeded}")
             started = time.perf_counter()
-            run_id = workflows.train_model(db, train)["run_id"]
+            run_id = workflows.train_model(db, train).run_id
             workflows.activate_run(db, run_id)
             train_s = time.perf_counter() - started
             rendered = render_pages(APP, repeats=repeats, pages=pages)

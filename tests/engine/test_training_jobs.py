@@ -71,7 +71,7 @@ def test_a_lock_left_by_a_dead_process_is_reaped(seeded_db) -> None:
         folder.mkdir(parents=True)
         (folder / "booster.ubj").write_bytes(b"half")
     assert workflows.training_status(seeded_db) is None
-    assert workflows.load_run(seeded_db, "ghost")["status"] == "failed"
+    assert workflows.load_run(seeded_db, "ghost").status == "failed"
     assert not any(folder.exists() for folder in leftovers)
 
 

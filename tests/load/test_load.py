@@ -142,10 +142,10 @@ def train_until(db_path: str, deadline: float) -> dict:
             time.sleep(0.5)
         if run_id in cancelled:
             break
-        status = workflows.load_run(db_path, run_id)["status"]
+        status = workflows.load_run(db_path, run_id).status
         (completed if status == "complete" else failed).append(run_id)
         if status != "complete":
-            errors.append(f"{run_id}: {workflows.load_run(db_path, run_id)['message']}")
+            errors.append(f"{run_id}: {workflows.load_run(db_path, run_id).message}")
     return {"completed": completed, "failed": failed, "cancelled": cancelled, "errors": errors}
 
 
