@@ -33,7 +33,7 @@ import pandas as pd
 
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import WidePanel, pct_change, rolling_mean, rolling_std, shift
-from engine.trading.simulation import REASONS, round_shares, simulate
+from engine.trading.simulation import REASONS, STATE_FIELDS, simulate
 
 Execution = Literal["next_open", "next_close"]
 HISTORY_SESSIONS = 30  # rows before the first traded day that the cost inputs need (>= 22)
@@ -89,9 +89,33 @@ class CostModel:
             raise ValueError("a backtest needs some cost: commission or spread must be above 0")
 
 
+_ARRAYS = {
+    "shares": float, "basis": float, "stop": float, "take_profit": float, "risk": float,
+    "trailing": bool, "blocked": bool, "exit_side": float, "entered": "datetime64[ns]",
+    "last_close": float,
+}  # fmt: skip
+_FLAGS = ("trailing", "blocked")
+_ROW_COLUMNS = {  # ExecutionState array -> STATE_COLUMNS column
+    "shares": "quantity", "basis": "cost_basis", "stop": "stop", "take_profit": "take_profit",
+    "risk": "risk", "trailing": "trailing", "blocked": "blocked", "exit_side": "exit_side",
+    "entered": "entered",
+}  # fmt: skip
+
+
+def _flat(n: int) -> dict[str, np.ndarray]:
+    """Writable arrays of a book flat in ``n`` tickers."""
+    return {
+        "shares": np.zeros(n), "basis": np.zeros(n), "stop": np.full(n, np.nan),
+        "take_profit": np.full(n, np.nan), "risk": np.full(n, np.nan),
+        "trailing": np.zeros(n, bool), "blocked": np.zeros(n, bool), "exit_side": np.zeros(n),
+        "entered": np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
+        "last_close": np.full(n, np.nan),
+    }  # fmt: skip
+
+
 @dataclass(frozen=True, eq=False)
 class ExecutionState:
-    """Where the execution model stands after a close, per ticker.
+    """Where the execution model stands after a close, per ticker (arrays read-only).
 
     Attributes
     ----------
@@ -130,16 +154,21 @@ class ExecutionState:
     entered: np.ndarray
     last_close: np.ndarray
 
+    def __post_init__(self) -> None:
+        """Own read-only copies of the arrays, checked against the tickers."""
+        object.__setattr__(self, "tickers", tuple(self.tickers))
+        object.__setattr__(self, "cash", float(self.cash))
+        for name, dtype in _ARRAYS.items():
+            values = np.array(getattr(self, name), dtype=dtype)
+            if values.shape != (len(self.tickers),):
+                raise ValueError(f"{name} has shape {values.shape}, not ({len(self.tickers)},)")
+            values.flags.writeable = False
+            object.__setattr__(self, name, values)
+
     @classmethod
     def empty(cls, tickers: tuple[str, ...] | list[str], cash: float) -> ExecutionState:
         """Flat in every ticker, with ``cash``."""
-        n = len(tickers)
-        nan = np.full(n, np.nan)
-        return cls(
-            tuple(tickers), float(cash), np.zeros(n), np.zeros(n), nan.copy(), nan.copy(),
-            nan.copy(), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n),
-            np.full(n, np.datetime64("NaT"), "datetime64[ns]"), nan.copy(),
-        )  # fmt: skip
+        return cls(tuple(tickers), cash, **_flat(len(tickers)))
 
     @classmethod
     def from_rows(
@@ -147,26 +176,19 @@ class ExecutionState:
     ) -> ExecutionState:
         """The state of ``tickers`` from per-ticker ``rows`` (``STATE_COLUMNS``; a ticker
         without a row is flat, and a missing or null value takes the flat default)."""
-        state = cls.empty(tickers, cash)
-        rows = rows[rows["ticker"].isin(state.tickers)]
-        at = pd.Index(state.tickers).get_indexer(rows["ticker"])
-
-        def column(name: str, default: float) -> np.ndarray:
-            if name not in rows:
-                return np.full(len(rows), default)
-            return pd.to_numeric(rows[name], errors="coerce").fillna(default).to_numpy(float)
-
-        state.shares[at] = column("quantity", 0.0)
-        state.basis[at] = column("cost_basis", 0.0)
-        state.stop[at] = column("stop", np.nan)
-        state.take_profit[at] = column("take_profit", np.nan)
-        state.risk[at] = column("risk", np.nan)
-        state.trailing[at] = column("trailing", 0.0) != 0
-        state.blocked[at] = column("blocked", 0.0) != 0
-        state.exit_side[at] = column("exit_side", 0.0)
-        if "entered" in rows:
-            state.entered[at] = pd.to_datetime(rows["entered"]).to_numpy("datetime64[ns]")
-        return state
+        arrays = _flat(len(tickers))
+        rows = rows[rows["ticker"].isin(list(tickers))]
+        at = pd.Index(list(tickers)).get_indexer(rows["ticker"])
+        for name, column in _ROW_COLUMNS.items():
+            if column not in rows:
+                continue
+            if name == "entered":
+                arrays[name][at] = pd.to_datetime(rows[column]).to_numpy("datetime64[ns]")
+                continue
+            values = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+            known = np.isfinite(values)
+            arrays[name][at[known]] = values[known] != 0 if name in _FLAGS else values[known]
+        return cls(tuple(tickers), cash, **arrays)
 
     def to_rows(self) -> pd.DataFrame:
         """One row (``STATE_COLUMNS``) per ticker held or blocked; other tickers are flat."""
@@ -191,32 +213,27 @@ class ExecutionState:
         )
 
     def _kernel(self, dates: pd.DatetimeIndex) -> tuple:
-        """Copies of the arrays in the kernel's order; ``entered`` as a row of ``dates``
-        (the last row before it when it is not one; -1 before the window)."""
-        stamps = self.entered.astype("datetime64[ns]")
+        """Writable copies in the kernel's order (``STATE_FIELDS``); ``entered`` as a row of
+        ``dates`` (the last row before it when it is not one; -1 before the window)."""
+        stamps = self.entered
         rows = dates.searchsorted(stamps, side="left")
         exact = rows < len(dates)
         exact[exact] = dates[rows[exact]] == stamps[exact]
         rows = np.where(exact, rows, rows - 1).astype(np.int64)
         rows[np.isnat(stamps)] = -1
-        return (
-            np.array([self.cash]), self.shares.astype(float), self.basis.astype(float),
-            self.stop.astype(float), self.take_profit.astype(float), self.risk.astype(float),
-            self.trailing.astype(np.bool_), self.blocked.astype(np.bool_),
-            self.exit_side.astype(float), rows, self.last_close.astype(float),
-        )  # fmt: skip
+        arrays = {name: getattr(self, name).copy() for name in _ARRAYS}
+        arrays.update(cash=np.array([self.cash]), entered=rows)
+        return tuple(arrays[field] for field in STATE_FIELDS)
 
     def _after(self, before: np.ndarray, arrays: tuple, dates: pd.DatetimeIndex) -> ExecutionState:
         """The state the kernel left in ``arrays`` (``before``: the entry rows it got)."""
-        cash, shares, basis, stop, target, risk, trailing, blocked, side, rows, last = arrays
+        values = dict(zip(STATE_FIELDS, arrays, strict=True))
+        rows = values.pop("entered")
         moved = rows != before
         entered = self.entered.copy()
         entered[moved] = dates[rows[moved]].to_numpy("datetime64[ns]")
-        return replace(
-            self, cash=float(cash[0]), shares=shares, basis=basis, stop=stop, take_profit=target,
-            risk=risk, trailing=trailing, blocked=blocked, exit_side=side, entered=entered,
-            last_close=last,
-        )  # fmt: skip
+        cash = float(values.pop("cash")[0])
+        return replace(self, cash=cash, entered=entered, **values)
 
 
 @dataclass(frozen=True)
@@ -237,12 +254,6 @@ def corwin_schultz_half_spread(panel: WidePanel) -> np.ndarray:
     """Half the 20-day mean Corwin-Schultz spread up to the day before, ``(T, N)``; NaN
     (the fixed half-spread applies) where high/low are missing."""
     return shift(rolling_mean(corwin_schultz(panel.high, panel.low), COST_WINDOW)) / 2.0
-
-
-def target_shares(weight: np.ndarray, value: float, price: np.ndarray, whole: bool = True):
-    """Shares that hold ``weight`` of ``value`` at ``price`` (the kernel's rounding)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return round_shares(np.asarray(weight, float) * value / np.asarray(price, float), whole)
 
 
 def _trade_frame(log: tuple, panel: WidePanel) -> pd.DataFrame:

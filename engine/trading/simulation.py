@@ -13,7 +13,8 @@ from numba import njit
 
 REBALANCE, STOP, TAKE_PROFIT = 0, 1, 2
 REASONS = ("rebalance", "stop", "take_profit")
-# the state tuple, in the order the kernel takes it (see ExecutionState)
+# the state tuple, in the order the kernel takes it: ExecutionState's fields (``entered`` as
+# a day index, ``cash`` as a one-element array)
 STATE_FIELDS = (
     "cash",
     "shares",

@@ -117,16 +117,31 @@ def _legacy_targets(
     )
 
 
-def _write(ledger: PaperLedger, run: ExecutionResult, journal: tuple, step: dict) -> None:
-    """Everything a step writes, inside the caller's transaction."""
-    orders, fills, cancelled = journal
-    for order in orders:
+def _write(
+    ledger: PaperLedger,
+    run: ExecutionResult,
+    journal: tuple[list[dict], list[dict], list[str]],
+    *,
+    targets: pd.DataFrame,
+    orders: list[dict],
+    step: dict,
+    halt: str | None,
+) -> None:
+    """Everything a step writes, inside the caller's transaction: the session's orders and
+    fills, the state after it, the next targets and their orders, the step."""
+    placed, fills, cancelled = journal
+    for order in placed:
         ledger.add_order(order)
     for fill in fills:
         if not ledger.record_fill(fill):
             raise StoreError(f"fill {fill['fill_id']} is booked already: the ledger disagrees")
     ledger.cancel_orders(cancelled)
     ledger.save_state(run.state.to_rows(), list(run.state.tickers))
+    ledger.save_targets(step["step_date"], targets)
+    for order in orders:
+        ledger.add_order(order)
+    if halt is not None:
+        ledger.set_halt(True, halt)
     ledger.record_step(step)
 
 
@@ -217,12 +232,11 @@ def paper_step(
         ledger = PaperLedger(db)
         if ledger.step_done(key):  # another process finished this step meanwhile
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
-        _write(ledger, run, journal, step)
-        ledger.save_targets(key, decided)
-        for order in orders:
-            ledger.add_order(order)
-        if guard.halt_account:
-            ledger.set_halt(True, guard.reason)
+        latest = ledger.steps()["step_date"]
+        if (latest.iloc[-1] if len(latest) else None) != last_step:  # ... or another one
+            return PaperStepResult(day, "blocked", "Another step ran meanwhile: run it again.")
+        halt = guard.reason if guard.halt_account else None
+        _write(ledger, run, journal, targets=decided, orders=orders, step=step, halt=halt)
     fills = len(run.trades)
     message = f"Step {key}: {fills} fill(s), {len(orders)} new order(s), equity {equity:,.2f}."
     return PaperStepResult(day, "done", message, fills, len(orders), equity, guard.reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from engine.trading import execution
 from engine.trading.execution import ExecutionState
 from engine.trading.paper import equity_of
 from store import migrations
+from store import paper as paper_store
 from store.db import StoreError, open_db
 from store.paper import PaperLedger
 
@@ -138,13 +141,24 @@ def test_ledger_refuses_reads_without_an_account(db_path) -> None:
 
 def test_the_execution_state_round_trips_through_the_ledger(db_path) -> None:
     """Held and blocked tickers keep every field; a flat unblocked one loses its row."""
+    assert paper_store.STATE_COLUMNS == execution.STATE_COLUMNS  # the table is the state
     tickers = ("AAA", "BBB", "CCC", "DDD")
-    state = ExecutionState.empty(tickers, 5_000.0)
-    state.shares[:3] = [10.0, -4.0, 0.0]
-    state.basis[:3] = [12.5, 30.0, 0.0]
-    state.stop[:2], state.take_profit[:2], state.risk[:2] = [11.0, 33.0], [15.0, 25.0], [1.5, 3.0]
-    state.trailing[0], state.blocked[2], state.exit_side[2] = True, True, 1.0
-    state.entered[:2] = np.array(["2024-01-03", "2024-01-04"], dtype="datetime64[ns]")
+    flat = ExecutionState.empty(tickers, 5_000.0)
+    arrays = {name: getattr(flat, name).copy() for name in ("shares", "basis", "stop")}
+    arrays.update(take_profit=flat.take_profit.copy(), risk=flat.risk.copy())
+    arrays["shares"][:3], arrays["basis"][:3] = [10.0, -4.0, 0.0], [12.5, 30.0, 0.0]
+    arrays["stop"][:2], arrays["take_profit"][:2] = [11.0, 33.0], [15.0, 25.0]
+    arrays["risk"][:2] = [1.5, 3.0]
+    state = replace(
+        flat,
+        **arrays,
+        trailing=[True, False, False, False],
+        blocked=[False, False, True, False],
+        exit_side=[0.0, 0.0, 1.0, 0.0],
+        entered=np.array(["2024-01-03", "2024-01-04", "NaT", "NaT"], dtype="datetime64[ns]"),
+    )
+    with pytest.raises(ValueError, match="read-only"):
+        state.shares[0] = 1.0
     with open_db(db_path) as db:
         ledger = PaperLedger(db)
         ledger.open_account(INITIAL)
@@ -157,8 +171,8 @@ def test_the_execution_state_round_trips_through_the_ledger(db_path) -> None:
             np.testing.assert_array_equal(getattr(back, name), getattr(state, name), name)
         for name in ("trailing", "blocked", "entered"):
             np.testing.assert_array_equal(getattr(back, name), getattr(state, name), name)
-        state.blocked[2] = False  # the block lifts: the row goes
-        ledger.save_state(state.to_rows(), list(tickers))
+        lifted = replace(state, blocked=np.zeros(4, bool))  # the block lifts: the row goes
+        ledger.save_state(lifted.to_rows(), list(tickers))
         assert ledger.execution_rows()["ticker"].tolist() == ["AAA", "BBB"]
 
 
