@@ -67,8 +67,13 @@ st.dataframe(positions, hide_index=True, key="paper.positions")
 
 st.subheader("Journal")
 orders, fills = state["orders"], state["fills"]
+# an order's quantity is indicative; the fill's is what the execution model traded, at a
+# price that includes the half-spread and impact listed beside the commission (fees)
+filled = fills[
+    ["client_order_id", "fill_date", "reason", "quantity", "price", "fees", "spread", "impact"]
+]
 journal = orders.merge(
-    fills[["client_order_id", "fill_date", "price", "fees"]], on="client_order_id", how="left"
+    filled.rename(columns={"quantity": "filled"}), on="client_order_id", how="left"
 )
 c1, c2 = st.columns(2)
 status = c1.multiselect(

@@ -191,12 +191,49 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     ),
     (
         6,
+        "paper ledger on the execution model: state, targets, fill costs",
+        (
+            # the execution state per ticker; a flat ticker keeps its row while re-entry
+            # is blocked. A position from before this version gets the mean price of the
+            # fills on its side as its basis (an estimate) and exits active at once.
+            "ALTER TABLE paper_positions ADD COLUMN cost_basis REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_positions ADD COLUMN risk REAL",
+            "ALTER TABLE paper_positions ADD COLUMN trailing INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_positions ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_positions ADD COLUMN exit_side REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_positions ADD COLUMN entered TEXT",  # ISO session date
+            """UPDATE paper_positions SET cost_basis = COALESCE((
+                SELECT SUM(f.quantity * f.price) / SUM(f.quantity) FROM paper_fills f
+                WHERE f.ticker = paper_positions.ticker
+                  AND f.quantity * paper_positions.quantity > 0), 0)""",
+            # an order works toward a target weight; its quantity is indicative
+            "ALTER TABLE paper_orders ADD COLUMN target_weight REAL",
+            "ALTER TABLE paper_orders ADD COLUMN trailing INTEGER NOT NULL DEFAULT 0",
+            # spread and impact are inside the fill price; listed apart as costs
+            "ALTER TABLE paper_fills ADD COLUMN spread REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_fills ADD COLUMN impact REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE paper_fills ADD COLUMN reason TEXT NOT NULL DEFAULT 'rebalance'",
+            "ALTER TABLE paper_fills ADD COLUMN realized_pnl REAL",
+            # each step's decision: every target weight, zero included (a zero lifts a
+            # re-entry block), executed by the next step
+            """CREATE TABLE paper_targets (
+                step_date TEXT NOT NULL,
+                ticker TEXT NOT NULL,
+                target_weight REAL NOT NULL,
+                stop REAL, take_profit REAL,
+                trailing INTEGER NOT NULL DEFAULT 0 CHECK (trailing IN (0, 1)),
+                PRIMARY KEY (step_date, ticker)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    (
+        7,
         "model runs record their trained-through date",
         # the newest label end date the run learned from; NULL for runs registered before
         ("ALTER TABLE model_runs ADD COLUMN trained_through TEXT",),
     ),
     (
-        7,
+        8,
         "feature blocks record the stored rows they were built from",
         # rows, newest date and newest ingestion id of the ticker's prices at build time:
         # equal now means no row was written since, so the rows need not be read

@@ -1,8 +1,9 @@
-"""The paper-trading ledger: account, orders, fills, positions, cash, daily steps.
+"""The paper-trading ledger: account, targets, orders, fills, positions, cash, daily steps.
 
 Positions and cash are kept up to date with every fill, and ``replay`` rebuilds both from
 the fills alone, so the two can be compared at any time. A fill id can be recorded once:
-a duplicate is ignored.
+a duplicate is ignored. ``paper_positions`` also holds the rest of the execution state
+(cost basis, exit levels, trailing, re-entry block), one row per ticker held or blocked.
 """
 
 from __future__ import annotations
@@ -14,11 +15,25 @@ from store.db import StoreError, write_transaction
 from store.migrations import utc_now
 
 ORDER_COLUMNS = (
-    "client_order_id", "step_date", "ticker", "quantity", "status", "stop", "take_profit",
-    "p_up", "run_id", "reasons", "note", "created_utc",
+    "client_order_id", "step_date", "ticker", "quantity", "status", "target_weight", "stop",
+    "take_profit", "trailing", "p_up", "run_id", "reasons", "note", "created_utc",
 )  # fmt: skip
-FILL_COLUMNS = ("fill_id", "client_order_id", "fill_date", "ticker", "quantity", "price", "fees")
+FILL_COLUMNS = (
+    "fill_id", "client_order_id", "fill_date", "ticker", "quantity", "price", "fees", "spread",
+    "impact", "reason", "realized_pnl",
+)  # fmt: skip
+STATE_COLUMNS = (
+    "ticker", "quantity", "cost_basis", "stop", "take_profit", "risk", "trailing", "blocked",
+    "exit_side", "entered",
+)  # fmt: skip
+POSITION_COLUMNS = ("ticker", "quantity", "cost_basis", "stop", "take_profit", "trailing")
+TARGET_COLUMNS = ("ticker", "target_weight", "stop", "take_profit", "trailing")
 STEP_COLUMNS = ("step_date", "equity", "cash", "peak_equity", "orders", "fills", "guardrail")
+
+
+def _plain(value):
+    """A value sqlite3 can bind (numpy scalars become Python ones)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 class PaperLedger:
@@ -87,13 +102,14 @@ class PaperLedger:
         Returns False, changing nothing, when the fill id (or a fill of the same order) is
         already recorded.
         """
+        values = {"spread": 0.0, "impact": 0.0, "reason": "rebalance", "realized_pnl": None}
+        values.update(fill)
         with write_transaction(self.db):
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO paper_fills (fill_id, client_order_id, fill_date, ticker,"
-                " quantity, price, fees, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (fill["fill_id"], fill["client_order_id"], fill["fill_date"], fill["ticker"],
-                 fill["quantity"], fill["price"], fill["fees"], utc_now()),
-            )  # fmt: skip
+                f"INSERT OR IGNORE INTO paper_fills ({', '.join(FILL_COLUMNS)}, created_utc) "
+                f"VALUES ({', '.join('?' * len(FILL_COLUMNS))}, ?)",
+                (*(values[c] for c in FILL_COLUMNS), utc_now()),
+            )
             if cursor.rowcount != 1:
                 return False
             self.db.execute(
@@ -109,14 +125,50 @@ class PaperLedger:
                 "UPDATE paper_orders SET status = 'filled' WHERE client_order_id = ?",
                 (fill["client_order_id"],),
             )
-            self.db.execute("DELETE FROM paper_positions WHERE quantity = 0")
+            self.db.execute("DELETE FROM paper_positions WHERE quantity = 0 AND blocked = 0")
         return True
 
-    def set_levels(self, ticker: str, stop: float | None, take_profit: float | None) -> None:
+    def cancel_orders(self, client_order_ids: list[str]) -> None:
+        """Mark open orders cancelled (the execution model did not trade them)."""
         with write_transaction(self.db):
-            self.db.execute(
-                "UPDATE paper_positions SET stop = ?, take_profit = ? WHERE ticker = ?",
-                (stop, take_profit, ticker),
+            self.db.conn.executemany(
+                "UPDATE paper_orders SET status = 'cancelled' "
+                "WHERE client_order_id = ? AND status = 'open'",
+                [(i,) for i in client_order_ids],
+            )
+
+    # --- execution state and targets ---------------------------------------------------
+
+    def save_state(self, rows: pd.DataFrame, tickers: list[str]) -> None:
+        """Set the execution state of ``tickers``: ``rows`` (``STATE_COLUMNS``) for those
+        held or blocked; any other of ``tickers`` is flat and loses its row."""
+        rows = rows.assign(entered=pd.to_datetime(rows["entered"]).dt.strftime("%Y-%m-%d"))
+        rows = rows.astype(object).where(rows.notna(), None)
+        with write_transaction(self.db):
+            self.db.conn.executemany(
+                "DELETE FROM paper_positions WHERE ticker = ?",
+                [(t,) for t in tickers if t not in set(rows["ticker"])],
+            )
+            updates = ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:])
+            self.db.conn.executemany(
+                f"INSERT INTO paper_positions ({', '.join(STATE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
+                f"ON CONFLICT (ticker) DO UPDATE SET {updates}",
+                [
+                    tuple(_plain(v) for v in row)
+                    for row in rows[list(STATE_COLUMNS)].itertuples(index=False)
+                ],
+            )
+
+    def save_targets(self, step_date: str, targets: pd.DataFrame) -> None:
+        """A step's decision: ``targets`` indexed by ticker (every target, zero included)."""
+        frame = targets.reset_index(names="ticker")[list(TARGET_COLUMNS)]
+        frame = frame.astype(object).where(frame.notna(), None)
+        with write_transaction(self.db):
+            self.db.conn.executemany(
+                f"INSERT OR REPLACE INTO paper_targets (step_date, {', '.join(TARGET_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' * len(TARGET_COLUMNS))})",
+                [(step_date, *(_plain(v) for v in row)) for row in frame.itertuples(index=False)],
             )
 
     def set_note(self, client_order_id: str, note: str) -> None:
@@ -153,10 +205,34 @@ class PaperLedger:
         return float(row[0])
 
     def positions(self) -> pd.DataFrame:
-        return self._frame(
-            "SELECT ticker, quantity, stop, take_profit FROM paper_positions ORDER BY ticker",
-            ("ticker", "quantity", "stop", "take_profit"),
+        """Tickers held (``POSITION_COLUMNS``)."""
+        frame = self._frame(
+            f"SELECT {', '.join(POSITION_COLUMNS)} FROM paper_positions "
+            "WHERE quantity != 0 ORDER BY ticker",
+            POSITION_COLUMNS,
         )
+        return frame.astype({"stop": float, "take_profit": float, "trailing": bool})
+
+    def execution_rows(self) -> pd.DataFrame:
+        """The execution state, one row per ticker held or blocked (``STATE_COLUMNS``)."""
+        frame = self._frame(
+            f"SELECT {', '.join(STATE_COLUMNS)} FROM paper_positions ORDER BY ticker",
+            STATE_COLUMNS,
+        )
+        numbers = {c: float for c in STATE_COLUMNS[1:-1] if c not in ("trailing", "blocked")}
+        frame = frame.astype({**numbers, "trailing": bool, "blocked": bool})
+        return frame.assign(entered=pd.to_datetime(frame["entered"]))
+
+    def targets(self, step_date: str) -> pd.DataFrame:
+        """The decision of the step on ``step_date``, indexed by ticker."""
+        frame = self._frame(
+            f"SELECT {', '.join(TARGET_COLUMNS)} FROM paper_targets WHERE step_date = ? "
+            "ORDER BY ticker",
+            TARGET_COLUMNS,
+            (step_date,),
+        )
+        numbers = {"target_weight": float, "stop": float, "take_profit": float}
+        return frame.astype({**numbers, "trailing": bool}).set_index("ticker")
 
     def orders(self, status: str | None = None) -> pd.DataFrame:
         sql = f"SELECT {', '.join(ORDER_COLUMNS)} FROM paper_orders"

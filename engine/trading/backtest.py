@@ -1,28 +1,18 @@
 """Daily portfolio backtest with costs that are never zero.
 
-A target weight decided at the close of day t is traded on day t+1, at the open or at the
-close (``execution``; a bar with no open, as in close-only sources, trades at its close).
-Orders rebalance to the target weight of the portfolio's value at
-the execution prices, sells before buys; a buy larger than the cash left is cut to what the
-cash pays for. Stops and take-profits set at entry trigger on later bars' low/high (a bar
-that touches both counts as the stop; a gap through fills at the open). After an exit the
-ticker is not re-entered until its target weight has gone to zero or changed side.
-
-Costs per order: commission per share with a minimum, half the bid-ask spread (fixed bps,
-or a per-day estimate such as Corwin-Schultz), and market impact that grows with the
-square root of participation in the 20-day average volume (a fixed fallback where volume
-is unknown).
+The fills, exits and costs are the execution model's (engine.trading.execution, where the
+rules are written down): the backtest runs it from a flat book over the whole panel. The
+paper step runs the same model one session at a time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from engine.features.panel import WidePanel, pct_change, rolling_mean, rolling_std, shift
+from engine.features.panel import WidePanel
 from engine.metrics import (
     TRADING_DAYS,
     Interval,
@@ -37,47 +27,25 @@ from engine.metrics import (
     sharpe,
     sortino,
 )
-from engine.trading.simulation import REASONS, simulate
+from engine.trading.execution import (
+    TRADE_COLUMNS,
+    CostModel,
+    Execution,
+    ExecutionState,
+    execute,
+)
 from engine.trading.sizing import SizingParams, sized_weight_arrays
 
-Execution = Literal["next_open", "next_close"]
-TRADE_COLUMNS = (
-    "date",
-    "ticker",
-    "shares",
-    "price",
-    "reason",
-    "commission",
-    "spread",
-    "impact",
-    "realized_pnl",
-)
-
-
-@dataclass(frozen=True)
-class CostModel:
-    commission_per_share: float = 0.005
-    commission_min: float = 1.0
-    half_spread_bps: float = 5.0
-    impact_coefficient: float = 0.1  # fraction = coef x daily vol x sqrt(shares / ADV)
-    impact_unknown_bps: float = 10.0  # when the ticker has no volume to measure against
-
-    def __post_init__(self) -> None:
-        values = (
-            self.commission_per_share,
-            self.commission_min,
-            self.half_spread_bps,
-            self.impact_coefficient,
-            self.impact_unknown_bps,
-        )
-        if any(v < 0 for v in values):
-            raise ValueError("cost parameters cannot be negative")
-        if (
-            self.commission_per_share == 0
-            and self.commission_min == 0
-            and self.half_spread_bps == 0
-        ):
-            raise ValueError("a backtest needs some cost: commission or spread must be above 0")
+__all__ = [
+    "TRADE_COLUMNS",
+    "BacktestConfig",
+    "BacktestResult",
+    "CostModel",
+    "backtest_forecasts",
+    "buy_and_hold",
+    "compute_statistics",
+    "run_backtest",
+]
 
 
 @dataclass(frozen=True)
@@ -107,6 +75,7 @@ class BacktestResult:
     costs: pd.DataFrame
     gross_exposure: pd.Series  # sum of |position value| over equity, by date
     config: BacktestConfig
+    state: ExecutionState | None = None  # after the last day (the whole run, not a window)
 
     def between(self, start: pd.Timestamp, end: pd.Timestamp) -> BacktestResult:
         """The same simulation seen over [start, end] only (statistics of a sub-window)."""
@@ -119,26 +88,8 @@ class BacktestResult:
             costs=self.costs.loc[start:end],
             gross_exposure=self.gross_exposure.loc[start:end],
             config=self.config,
+            state=self.state,
         )
-
-
-def _trade_frame(log: tuple, panel: WidePanel) -> pd.DataFrame:
-    """One row per fill from the simulation's trade log."""
-    days, columns, reasons, values = log
-    return pd.DataFrame(
-        {
-            "date": panel.dates[days],
-            "ticker": pd.Categorical.from_codes(columns, categories=list(panel.tickers)),
-            "shares": values[:, 0],
-            "price": values[:, 1],
-            "reason": pd.Categorical.from_codes(reasons.astype(int), categories=list(REASONS)),
-            "commission": values[:, 2],
-            "spread": values[:, 3],
-            "impact": values[:, 4],
-            "realized_pnl": values[:, 5],
-        },
-        columns=list(TRADE_COLUMNS),
-    )
 
 
 def run_backtest(
@@ -151,64 +102,38 @@ def run_backtest(
     half_spread: np.ndarray | None = None,
     config: BacktestConfig | None = None,
 ) -> BacktestResult:
-    """Simulate target ``weights`` (T x N, decided at each close; NaN = no decision).
+    """Simulate target ``weights`` (T x N, decided at each close; NaN = no decision) from a
+    flat book with ``config.initial_cash``.
 
     ``stops`` / ``take_profits`` (T x N price levels) apply to positions opened from that
     decision; ``trailing`` (T x N bool) moves a long stop up (short: down) with the close.
     ``half_spread`` (T x N fractions) overrides the fixed half-spread, e.g. Corwin-Schultz.
     """
     config = config or BacktestConfig()
-    shape = panel.close.shape
-    if weights.shape != shape:
-        raise ValueError(f"weights have shape {weights.shape}, prices {shape}")
-    nan = np.full(shape, np.nan)
-    stops = nan if stops is None or not config.use_exits else stops
-    take_profits = nan if take_profits is None or not config.use_exits else take_profits
-    trailing = np.zeros(shape, dtype=bool) if trailing is None else trailing
-    spread = (
-        np.full(shape, config.costs.half_spread_bps / 1e4)
-        if half_spread is None
-        else np.nan_to_num(half_spread, nan=config.costs.half_spread_bps / 1e4)
-    )
-    daily_vol = shift(rolling_std(pct_change(panel.close), 20, ddof=1))
-    adv = shift(rolling_mean(panel.volume, 20))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        impact_scale = config.costs.impact_coefficient * daily_vol / np.sqrt(adv)
-    measured = np.isfinite(impact_scale)
-    fallback = config.costs.impact_unknown_bps / 1e4
-
-    # a close-only source has no open to trade at: such a bar trades at its close
-    opens = np.where(np.isfinite(panel.open), panel.open, panel.close)
-    equity, cash, held, costs, *log = simulate(
-        opens,
-        panel.high,
-        panel.low,
-        panel.close,
+    run = execute(
+        panel,
         np.asarray(weights, dtype=float),
-        np.asarray(stops, dtype=float),
-        np.asarray(take_profits, dtype=float),
-        np.asarray(trailing, dtype=bool),
-        spread,
-        impact_scale,
-        measured,
-        fallback,
-        np.array([config.costs.commission_per_share, config.costs.commission_min]),
-        config.initial_cash,
-        config.execution == "next_open",
-        config.whole_shares,
-        config.use_exits,
+        state=ExecutionState.empty(panel.tickers, config.initial_cash),
+        costs=config.costs,
+        stops=stops,
+        take_profits=take_profits,
+        trailing=trailing,
+        half_spread=half_spread,
+        execution=config.execution,
+        whole_shares=config.whole_shares,
+        use_exits=config.use_exits,
     )
-    index = panel.dates
     marks = pd.DataFrame(panel.close).ffill().to_numpy()
-    gross = np.nansum(np.abs(held) * marks, axis=1) / equity
+    gross = np.nansum(np.abs(run.positions.to_numpy()) * marks, axis=1) / run.equity.to_numpy()
     return BacktestResult(
-        equity=pd.Series(equity, index=index, name="equity"),
-        cash=pd.Series(cash, index=index, name="cash"),
-        positions=pd.DataFrame(held, index=index, columns=list(panel.tickers)),
-        trades=_trade_frame(tuple(log), panel),
-        costs=pd.DataFrame(costs, index=index, columns=["commission", "spread", "impact"]),
-        gross_exposure=pd.Series(gross, index=index, name="gross_exposure"),
+        equity=run.equity,
+        cash=run.cash,
+        positions=run.positions,
+        trades=run.trades,
+        costs=run.costs,
+        gross_exposure=pd.Series(gross, index=panel.dates, name="gross_exposure"),
         config=config,
+        state=run.state,
     )
 
 

@@ -1,56 +1,68 @@
-"""Paper trading rules: fills at the next open plus slippage, orders from sized forecasts,
-and the guardrails (daily loss limit, circuit breaker, stale data). Pure functions; the
-store work happens in ``engine.workflows.paper``.
+"""Paper trading rules: a session of the execution model, targets from sized forecasts,
+orders for the journal, and the guardrails. Pure functions; the store work happens in
+``engine.workflows.paper``.
+
+A paper step trades exactly as a backtest of the same targets does: fills, exits and
+costs are the execution model's (``engine.trading.execution``), from the state the ledger
+stored. Where paper trading differs, it is written down in ``PAPER_DIFFERENCES`` (and each
+difference has a test in tests/engine/trading/test_paper_execution.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from engine.trading.backtest import CostModel
+from engine.features.panel import WidePanel
+from engine.trading.execution import (
+    CostModel,
+    ExecutionResult,
+    ExecutionState,
+    corwin_schultz_half_spread,
+    execute,
+)
+
+PAPER_DIFFERENCES = (
+    "A step runs one session at a time, after that session's close: the step on session d "
+    "trades the targets decided at the previous step's close, on the sessions since (from "
+    "the open of the first), and uses no bar after d. It never sees a bar before it has "
+    "placed the targets that trade on it.",
+    "Its guardrails (daily loss limit, circuit breaker) can withhold new targets: that day "
+    "makes no decision, while positions, stops, take-profits, trailing stops and marks still "
+    "run.",
+    "Stale data (a ticker to trade or mark without a bar on d) blocks the whole step and "
+    "writes nothing. The next step that runs catches the sessions it missed up: their "
+    "exits, trailing and marks run, and no decision is made for them.",
+    "Execution is always at the next open (a bar without an open trades at its close), in "
+    "whole shares, with exits on; the order's quantity is indicative, the fill sizes the "
+    "trade from the portfolio's value at the execution price.",
+)
+TARGET_COLUMNS = ("target_weight", "stop", "take_profit", "trailing")
 
 
 @dataclass(frozen=True)
 class PaperParams:
     initial_cash: float = 1_000_000.0
-    slippage_bps: float = 5.0
-    costs: CostModel = CostModel()
-    daily_loss_limit: float = 0.02  # a day's loss beyond this halts new orders that day
+    costs: CostModel = field(default_factory=CostModel)  # spread and impact are the slippage
+    corwin_schultz_spread: bool = False  # half-spread from high/low instead of the fixed bps
+    daily_loss_limit: float = 0.02  # a day's loss beyond this withholds that day's targets
     circuit_breaker: float = 0.10  # a fall from the equity peak beyond this pauses trading
 
 
 @dataclass(frozen=True)
 class Guardrail:
-    """Whether new orders may be placed, and why not."""
+    """Whether new targets may be set, and why not."""
 
     allow_orders: bool
     halt_account: bool
     reason: str
 
 
-def client_order_id(step_date: pd.Timestamp, ticker: str) -> str:
-    """One order per ticker per step: re-running a step cannot create a second one."""
-    return f"{pd.Timestamp(step_date):%Y%m%d}-{ticker}"
-
-
-def fill_for(order: pd.Series, open_price: float, day: pd.Timestamp, params: PaperParams) -> dict:
-    """The fill of an open order at this session's open plus slippage, with commission."""
-    quantity = float(order["quantity"])
-    price = open_price * (1.0 + np.sign(quantity) * params.slippage_bps / 1e4)
-    costs = params.costs
-    fees = max(costs.commission_min, costs.commission_per_share * abs(quantity))
-    return {
-        "fill_id": f"fill-{order['client_order_id']}",
-        "client_order_id": order["client_order_id"],
-        "fill_date": f"{pd.Timestamp(day):%Y-%m-%d}",
-        "ticker": order["ticker"],
-        "quantity": quantity,
-        "price": float(price),
-        "fees": float(fees),
-    }
+def client_order_id(step_date: pd.Timestamp, ticker: str, kind: str = "") -> str:
+    """One order per ticker per step (and per exit): re-running a step cannot add one."""
+    return f"{pd.Timestamp(step_date):%Y%m%d}-{ticker}" + (f"-{kind}" if kind else "")
 
 
 def equity_of(cash: float, positions: pd.DataFrame, marks: pd.Series) -> float:
@@ -77,31 +89,188 @@ def check_guardrails(
     return Guardrail(True, False, "")
 
 
+def run_session(
+    panel: WidePanel,
+    state: ExecutionState,
+    decision: pd.DataFrame,
+    start: int,
+    params: PaperParams,
+) -> ExecutionResult:
+    """The execution model on rows ``start`` .. T-1 of ``panel`` (the sessions of one step).
+
+    Parameters
+    ----------
+    panel : WidePanel, shape (T, N), tickers in ``state.tickers`` order
+        History up to the step's session; rows before ``start`` feed the cost inputs only.
+    state : ExecutionState
+        The ledger's state after the previous step.
+    decision : DataFrame indexed by ticker, ``TARGET_COLUMNS``
+        The previous step's targets, decided at the close of row ``start - 1``; a ticker
+        without one keeps its position.
+    """
+    shape = panel.close.shape
+    weights, stops, take_profits = (np.full(shape, np.nan) for _ in range(3))
+    trailing = np.zeros(shape, dtype=bool)
+    columns = pd.Index(panel.tickers).get_indexer(decision.index)
+    known = columns >= 0
+    if start > 0 and known.any():
+        row, at = start - 1, columns[known]
+        values = decision[known]
+        weights[row, at] = values["target_weight"].to_numpy(float)
+        stops[row, at] = values["stop"].to_numpy(float, na_value=np.nan)
+        take_profits[row, at] = values["take_profit"].to_numpy(float, na_value=np.nan)
+        trailing[row, at] = values["trailing"].fillna(False).to_numpy(bool)
+    return execute(
+        panel,
+        weights,
+        state=state,
+        costs=params.costs,
+        start=start,
+        stops=stops,
+        take_profits=take_profits,
+        trailing=trailing,
+        half_spread=corwin_schultz_half_spread(panel) if params.corwin_schultz_spread else None,
+        execution="next_open",
+    )
+
+
+def indicative_shares(
+    panel: WidePanel, state: ExecutionState, targets: pd.DataFrame, params: PaperParams
+) -> pd.Series:
+    """Shares by ticker that ``targets`` would trade if the next open were the last close.
+
+    For the journal only: the execution model sizes the real fill at the open. It is the
+    same model, run on a copy of the last bar, so blocks and cash cuts show as they will.
+    """
+    last = panel.close[-1:]
+    extended = WidePanel(
+        dates=panel.dates.append(pd.DatetimeIndex([panel.dates[-1] + pd.Timedelta(days=1)])),
+        tickers=panel.tickers,
+        open=np.vstack([panel.open, last]),
+        high=np.vstack([panel.high, last]),
+        low=np.vstack([panel.low, last]),
+        close=np.vstack([panel.close, last]),
+        volume=np.vstack([panel.volume, np.full_like(last, np.nan)]),
+        present=np.vstack([panel.present, np.zeros_like(last, dtype=bool)]),
+    )
+    trades = run_session(extended, state, targets, len(panel.dates), params).trades
+    trades = trades[trades["reason"] == "rebalance"]
+    return pd.Series(trades["shares"].to_numpy(), index=trades["ticker"].astype(str).to_numpy())
+
+
+def complete_targets(sized: pd.DataFrame, held: list[str]) -> pd.DataFrame:
+    """``TARGET_COLUMNS`` by ticker from a ``size_positions`` frame; a ticker held but no
+    longer sized (not watched, no forecast) gets target 0: it is closed."""
+    targets = pd.DataFrame(
+        {
+            "target_weight": sized["weight"].astype(float),
+            "stop": sized["stop"].astype(float),
+            "take_profit": sized["take_profit"].astype(float),
+            "trailing": sized["trailing"].astype(bool),
+        },
+        index=sized.index,
+    )
+    for ticker in sorted(set(held) - set(targets.index)):
+        targets.loc[ticker] = [0.0, np.nan, np.nan, False]
+    return targets.astype({"trailing": bool})
+
+
+def decided_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """``TARGET_COLUMNS`` of the tickers with a target weight (a missing level: none; a
+    missing trailing flag: False)."""
+    frame = targets.reindex(columns=list(TARGET_COLUMNS))
+    frame = frame[pd.to_numeric(frame["target_weight"], errors="coerce").notna()]
+    return frame.astype(float).assign(trailing=frame["trailing"].fillna(False).astype(bool))
+
+
 def plan_orders(
-    sized: pd.DataFrame,
-    held: pd.Series,
+    targets: pd.DataFrame,
+    shares: pd.Series,
     forecasts: pd.DataFrame,
     step_date: pd.Timestamp,
-    run_id: str,
+    run_id: str | None,
 ) -> list[dict]:
-    """Orders that move each ticker from ``held`` shares to the sized target shares."""
+    """Orders for the journal: one per target with an indicative trade (``shares``)."""
     orders = []
-    for ticker, row in sized.iterrows():
-        delta = float(row["shares"]) - float(held.get(ticker, 0.0))
-        if delta == 0:
+    for ticker, row in targets.iterrows():
+        quantity = float(shares.get(ticker, 0.0))
+        if quantity == 0:
             continue
-        forecast = forecasts.loc[ticker]
+        forecast = forecasts.loc[ticker] if ticker in forecasts.index else None
         orders.append(
             {
                 "client_order_id": client_order_id(step_date, ticker),
                 "step_date": f"{pd.Timestamp(step_date):%Y-%m-%d}",
                 "ticker": ticker,
-                "quantity": delta,
+                "quantity": quantity,
+                "target_weight": float(row["target_weight"]),
                 "stop": None if pd.isna(row["stop"]) else float(row["stop"]),
                 "take_profit": None if pd.isna(row["take_profit"]) else float(row["take_profit"]),
-                "p_up": float(forecast["p_up"]),
+                "trailing": int(bool(row["trailing"])),
+                "p_up": None if forecast is None else float(forecast["p_up"]),
                 "run_id": run_id,
-                "reasons": str(forecast["reasons"]),
+                "reasons": "" if forecast is None else str(forecast["reasons"]),
             }
         )
     return orders
+
+
+def journal_entries(
+    trades: pd.DataFrame,
+    pending: pd.DataFrame,
+    open_orders: list[str],
+    *,
+    step_date: str,
+    decided_on: str | None,
+) -> tuple[list[dict], list[dict], list[str]]:
+    """Orders to add, fills to book (in the execution model's order) and orders to cancel.
+
+    A rebalance fills the order of the decision it executes (``decided_on``'s), created at
+    the fill when the decision had no indicative quantity; a stop or take-profit fills an
+    order of its own, placed by this step. Open orders the model did not trade (a block, a
+    cash cut, a weight already held) are cancelled.
+    """
+    new_orders, fills, remaining = [], [], set(open_orders)
+    for trade in trades.itertuples():
+        reason, ticker = str(trade.reason), str(trade.ticker)
+        rebalance = reason == "rebalance"
+        order_id = (
+            client_order_id(pd.Timestamp(decided_on), ticker)
+            if rebalance
+            else client_order_id(trade.date, ticker, reason)
+        )
+        if order_id not in remaining:
+            target = pending.loc[ticker] if rebalance and ticker in pending.index else None
+
+            def level(name: str, target=target):
+                return None if target is None or pd.isna(target[name]) else float(target[name])
+
+            new_orders.append(
+                {
+                    "client_order_id": order_id,
+                    "step_date": decided_on if rebalance else step_date,
+                    "ticker": ticker,
+                    "quantity": float(trade.shares),
+                    "target_weight": level("target_weight"),
+                    "stop": level("stop"),
+                    "take_profit": level("take_profit"),
+                    "trailing": 0 if target is None else int(bool(target["trailing"])),
+                }
+            )
+        remaining.discard(order_id)
+        fills.append(
+            {
+                "fill_id": f"fill-{order_id}",
+                "client_order_id": order_id,
+                "fill_date": f"{trade.date:%Y-%m-%d}",
+                "ticker": ticker,
+                "quantity": float(trade.shares),
+                "price": float(trade.price),
+                "fees": float(trade.commission),
+                "spread": float(trade.spread),
+                "impact": float(trade.impact),
+                "reason": reason,
+                "realized_pnl": float(trade.realized_pnl),
+            }
+        )
+    return new_orders, fills, sorted(remaining)

@@ -1,7 +1,9 @@
-"""The backtest's day-by-day loop, compiled with numba (see engine.trading.backtest for the rules).
+"""The execution model's day-by-day loop, compiled with numba (rules: engine.trading.execution).
 
 Scalar loops over days and tickers: the same arithmetic as a reader would do by hand,
-fast enough that a 155-ticker, 5-year daily simulation takes milliseconds.
+fast enough that a 155-ticker, 5-year daily simulation takes milliseconds. The execution
+state (cash, shares, levels, re-entry blocks, ...) comes in and goes out as arrays, so one
+call can run a whole backtest or a single paper-trading session.
 """
 
 from __future__ import annotations
@@ -11,26 +13,49 @@ from numba import njit
 
 REBALANCE, STOP, TAKE_PROFIT = 0, 1, 2
 REASONS = ("rebalance", "stop", "take_profit")
+# the state tuple, in the order the kernel takes it: ExecutionState's fields (``entered`` as
+# a day index, ``cash`` as a one-element array)
+STATE_FIELDS = (
+    "cash",
+    "shares",
+    "basis",
+    "stop",
+    "take_profit",
+    "risk",
+    "trailing",
+    "blocked",
+    "exit_side",
+    "entered",
+    "last_close",
+)
 
 
 @njit(cache=True, error_model="numpy")
-def _round(shares, whole):
+def round_shares(shares, whole):
+    """Whole shares toward zero (the epsilon keeps 399.99999... from becoming 399)."""
     if not whole:
         return shares
     return np.trunc(shares + np.sign(shares) * 1e-9)
 
 
 @njit(cache=True, error_model="numpy")
-def _fill(st, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba kernels take flat arguments
+def _impact(pricing, i, j, q):
+    """Market impact (a fraction of the price) of trading ``q`` shares of j on day i."""
+    impact_scale, measured, fallback = pricing[1], pricing[2], pricing[3]
+    return impact_scale[i, j] * np.sqrt(abs(q)) if measured[i, j] else fallback
+
+
+@njit(cache=True, error_model="numpy")
+def _fill(state, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba kernels take flat arguments
     """Trade ``q`` shares (signed) of ticker j at ``price`` plus spread, impact, commission.
 
-    ``st`` is (cash, shares, cost basis); ``pricing`` is (half spread, impact scale, impact
+    ``state`` is the STATE_FIELDS tuple; ``pricing`` is (half spread, impact scale, impact
     measured, fallback impact, (commission per share, minimum)); ``log`` collects fills.
     """
-    cash, shares, basis = st[0], st[1], st[2]
-    half_spread, impact_scale, measured, fallback, fees = pricing
+    cash, shares, basis = state[0], state[1], state[2]
+    half_spread, fees = pricing[0], pricing[4]
     side = np.sign(q)
-    impact = impact_scale[i, j] * np.sqrt(abs(q)) if measured[i, j] else fallback
+    impact = _impact(pricing, i, j, q)
     spread = half_spread[i, j]
     fill = price * (1.0 + side * (spread + impact))
     commission = max(fees[1], fees[0] * abs(q))
@@ -60,6 +85,88 @@ def _fill(st, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba ke
 
 
 @njit(cache=True, error_model="numpy")
+def _rebalance(state, pricing, log, decision, i, price, whole):  # noqa: PLR0917
+    """Trade every ticker with a decision to weight x portfolio value at ``price``."""
+    cash, shares, blocked, exit_side = state[0], state[1], state[7], state[8]
+    weights, stops, targets, trailing = decision
+    half_spread, fees = pricing[0], pricing[4]
+    n = shares.shape[0]
+    d = i - 1
+    value = cash[0]
+    for j in range(n):
+        mark = price[j] if np.isfinite(price[j]) else state[10][j]
+        if shares[j] != 0.0 and np.isfinite(mark):
+            value += shares[j] * mark
+    need, minimums = 0.0, 0.0  # what the buys cost: in proportion to size, and fixed
+    delta = np.zeros(n)
+    for j in range(n):
+        if not (np.isfinite(price[j]) and np.isfinite(weights[d, j])):
+            continue
+        want = weights[d, j]
+        if want == 0.0 or np.sign(want) != exit_side[j]:
+            blocked[j] = False
+        if blocked[j]:
+            want = 0.0
+        delta[j] = round_shares(want * value / price[j], whole) - shares[j]
+        if delta[j] > 0:
+            cost = 1.0 + half_spread[i, j] + _impact(pricing, i, j, delta[j])
+            need += delta[j] * (price[j] * cost + fees[0])
+            minimums += fees[1]
+    before = shares.copy()
+    for j in range(n):
+        if delta[j] < 0:
+            _fill(state, pricing, log, i, j, delta[j], price[j], REBALANCE)
+    scale = 1.0
+    if need + minimums > cash[0]:  # not enough cash: every buy is cut in the same proportion
+        # (a smaller buy has no more impact per share, and pays at most the minimum more)
+        scale = max(cash[0] - minimums, 0.0) / need * (1.0 - 1e-6)
+    for j in range(n):
+        if delta[j] > 0:
+            q = round_shares(delta[j] * scale, whole) if scale < 1.0 else delta[j]
+            if q > 0:
+                _fill(state, pricing, log, i, j, q, price[j], REBALANCE)
+    for j in range(n):  # a new position (or a flip) takes the levels of its decision
+        if shares[j] != 0.0 and (before[j] == 0.0 or np.sign(before[j]) != np.sign(shares[j])):
+            state[3][j], state[4][j] = stops[d, j], targets[d, j]
+            state[5][j] = abs(price[j] - stops[d, j])
+            state[6][j] = trailing[d, j]
+            state[9][j] = i
+
+
+@njit(cache=True, error_model="numpy")
+def _exits(state, pricing, log, bar, i, next_open):  # noqa: PLR0917
+    """Fill stops and take-profits touched by day i's bar (gap through: at the open)."""
+    shares, stop_level, target_level = state[1], state[3], state[4]
+    open_, high, low, close = bar
+    for j in range(shares.shape[0]):
+        entered = state[9][j]
+        if shares[j] == 0.0 or entered > i or (entered == i and not next_open):
+            continue
+        side = np.sign(shares[j])
+        lo = low[i, j] if np.isfinite(low[i, j]) else close[i, j]
+        hi = high[i, j] if np.isfinite(high[i, j]) else close[i, j]
+        op = open_[i, j] if np.isfinite(open_[i, j]) else close[i, j]
+        if not np.isfinite(lo):
+            continue
+        hit, reason, fill = False, STOP, 0.0
+        if np.isfinite(stop_level[j]) and (
+            lo <= stop_level[j] if side > 0 else hi >= stop_level[j]
+        ):
+            hit, level = True, stop_level[j]
+            fill = min(op, level) if side > 0 else max(op, level)
+        elif np.isfinite(target_level[j]) and (
+            hi >= target_level[j] if side > 0 else lo <= target_level[j]
+        ):
+            hit, level, reason = True, target_level[j], TAKE_PROFIT
+            fill = max(op, level) if side > 0 else min(op, level)
+        if hit:
+            state[8][j] = side
+            _fill(state, pricing, log, i, j, -shares[j], fill, reason)
+            state[7][j] = True
+            stop_level[j], target_level[j] = np.nan, np.nan
+
+
+@njit(cache=True, error_model="numpy")
 def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
     open_,
     high,
@@ -74,22 +181,25 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
     measured,
     fallback,
     fees,
-    initial_cash,
+    state,
+    start,
     next_open,
     whole,
     use_exits,
 ):
-    """Run the simulation; returns (equity, cash, positions, daily costs, trade log)."""
+    """Run days ``start`` .. T-1 from ``state`` (the STATE_FIELDS tuple, updated in place).
+
+    Days before ``start`` are history: they only set the last finite close (the impact and
+    spread inputs computed from them come in precomputed). Day i trades the decision row
+    i - 1. Returns (equity, cash, positions, daily costs, trade log) for days start .. T-1.
+    """
     n_days, n = close.shape
-    cash = np.array([initial_cash])
-    shares, basis = np.zeros(n), np.zeros(n)
-    stop_level, target_level, risk = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    trail = np.zeros(n, dtype=np.bool_)
-    blocked = np.zeros(n, dtype=np.bool_)
-    exit_side = np.zeros(n)
-    active_from = np.zeros(n, dtype=np.int64)
-    last = np.full(n, np.nan)
-    capacity = 2 * n_days * n + 1
+    shares, stop_level, risk, trail, last = state[1], state[3], state[5], state[6], state[10]
+    for i in range(start):
+        for j in range(n):
+            if np.isfinite(close[i, j]):
+                last[j] = close[i, j]
+    capacity = 2 * (n_days - start) * n + 1
     log = (
         np.zeros(1, np.int64),
         np.empty(capacity, np.int64),
@@ -97,86 +207,23 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
         np.empty(capacity, np.int8),
         np.empty((capacity, 6)),
     )
-    st = (cash, shares, basis)
     pricing = (half_spread, impact_scale, measured, fallback, fees)
-    equity, cash_out = np.empty(n_days), np.empty(n_days)
-    positions = np.empty((n_days, n))
-    costs = np.zeros((n_days, 3))
-    delta = np.zeros(n)
-    for i in range(n_days):
-        start = log[0][0]
-        for phase in range(2):
-            if i == 0:
-                break
-            rebalance_now = (phase == 0) == next_open
-            if rebalance_now:
-                price = open_[i] if next_open else close[i]
-                d = i - 1
-                value = cash[0]
-                for j in range(n):
-                    mark = price[j] if np.isfinite(price[j]) else last[j]
-                    if shares[j] != 0.0 and np.isfinite(mark):
-                        value += shares[j] * mark
-                need = 0.0
-                for j in range(n):
-                    delta[j] = 0.0
-                    if not (np.isfinite(price[j]) and np.isfinite(weights[d, j])):
-                        continue
-                    want = weights[d, j]
-                    if want == 0.0 or np.sign(want) != exit_side[j]:
-                        blocked[j] = False
-                    if blocked[j]:
-                        want = 0.0
-                    delta[j] = _round(want * value / price[j], whole) - shares[j]
-                    if delta[j] > 0:
-                        need += delta[j] * price[j] * (1.0 + half_spread[i, j])
-                before = shares.copy()
-                for j in range(n):
-                    if delta[j] < 0:
-                        _fill(st, pricing, log, i, j, delta[j], price[j], REBALANCE)
-                scale = 1.0
-                if need > cash[0]:  # not enough cash: every buy is cut in the same proportion
-                    scale = max(cash[0], 0.0) / need * (1.0 - 1e-6)
-                for j in range(n):
-                    if delta[j] > 0:
-                        q = _round(delta[j] * scale, whole) if scale < 1.0 else delta[j]
-                        if q > 0:
-                            _fill(st, pricing, log, i, j, q, price[j], REBALANCE)
-                for j in range(n):
-                    if shares[j] != 0.0 and (
-                        before[j] == 0.0 or np.sign(before[j]) != np.sign(shares[j])
-                    ):
-                        stop_level[j], target_level[j] = stops[d, j], targets[d, j]
-                        risk[j] = abs(price[j] - stops[d, j])
-                        trail[j] = trailing[d, j]
-                        active_from[j] = i if next_open else i + 1
-            elif use_exits:
-                for j in range(n):
-                    if shares[j] == 0.0 or active_from[j] > i:
-                        continue
-                    side = np.sign(shares[j])
-                    lo = low[i, j] if np.isfinite(low[i, j]) else close[i, j]
-                    hi = high[i, j] if np.isfinite(high[i, j]) else close[i, j]
-                    op = open_[i, j] if np.isfinite(open_[i, j]) else close[i, j]
-                    if not np.isfinite(lo):
-                        continue
-                    hit, level, reason, fill = False, 0.0, STOP, 0.0
-                    if np.isfinite(stop_level[j]) and (
-                        lo <= stop_level[j] if side > 0 else hi >= stop_level[j]
-                    ):
-                        hit, level = True, stop_level[j]
-                        fill = min(op, level) if side > 0 else max(op, level)
-                    elif np.isfinite(target_level[j]) and (
-                        hi >= target_level[j] if side > 0 else lo <= target_level[j]
-                    ):
-                        hit, level, reason = True, target_level[j], TAKE_PROFIT
-                        fill = max(op, level) if side > 0 else min(op, level)
-                    if hit:
-                        exit_side[j] = side
-                        _fill(st, pricing, log, i, j, -shares[j], fill, reason)
-                        blocked[j] = True
-                        stop_level[j], target_level[j] = np.nan, np.nan
-        total = cash[0]
+    decision = (weights, stops, targets, trailing)
+    bar = (open_, high, low, close)
+    days = n_days - start
+    equity, cash_out = np.empty(days), np.empty(days)
+    positions = np.empty((days, n))
+    costs = np.zeros((days, 3))
+    for i in range(start, n_days):
+        first = log[0][0]
+        if i > 0:
+            if next_open:
+                _rebalance(state, pricing, log, decision, i, open_[i], whole)
+            if use_exits:
+                _exits(state, pricing, log, bar, i, next_open)
+            if not next_open:
+                _rebalance(state, pricing, log, decision, i, close[i], whole)
+        total = state[0][0]
         for j in range(n):
             if np.isfinite(close[i, j]):
                 last[j] = close[i, j]
@@ -188,12 +235,13 @@ def simulate(  # noqa: PLR0917 - numba kernels take flat arguments
                         stop_level[j] = moved
             if shares[j] != 0.0 and np.isfinite(last[j]):
                 total += shares[j] * last[j]
-        equity[i], cash_out[i] = total, cash[0]
-        positions[i] = shares
-        for k in range(start, log[0][0]):
-            costs[i, 0] += log[4][k, 2]
-            costs[i, 1] += log[4][k, 3]
-            costs[i, 2] += log[4][k, 4]
+        k = i - start
+        equity[k], cash_out[k] = total, state[0][0]
+        positions[k] = shares
+        for m in range(first, log[0][0]):
+            costs[k, 0] += log[4][m, 2]
+            costs[k, 1] += log[4][m, 3]
+            costs[k, 2] += log[4][m, 4]
     n_trades = log[0][0]
     return (
         equity,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.universe import sector_of
-from engine.features.panel import WidePanel, atr_or_proxy, to_wide
+from engine.features.panel import WidePanel, atr_or_proxy
 from engine.features.regime import is_bull
 from engine.metrics import TRADING_DAYS
 
@@ -90,13 +90,6 @@ def garch_volatility(returns: pd.Series) -> float:
         disp="off"
     )
     return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * TRADING_DAYS) / 100.0)
-
-
-def average_true_range(prices: pd.DataFrame, period: int = 14) -> pd.Series:
-    """ATR (price units) of each ticker at its last row; close-only tickers get Wilder's
-    average of absolute close-to-close moves instead (a proxy: no high/low to measure)."""
-    panel = to_wide(prices)
-    return pd.Series(atr_or_proxy(panel, period)[0][-1], index=list(panel.tickers))
 
 
 def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
@@ -195,6 +188,55 @@ def size_positions(
     )
 
 
+def sizing_inputs(
+    panel: WidePanel, vol_model: str = "ewma", rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """ATR (``atr_or_proxy``) and annualized volatility, both ``(T, N)``, rows <= t each.
+
+    With ``vol_model="garch"`` the volatility is one GARCH(1,1) fit per ticker at each of
+    ``rows`` (all rows when None) and NaN elsewhere.
+    """
+    atr = atr_or_proxy(panel)[0]
+    returns = pd.DataFrame(panel.close).pct_change(fill_method=None)
+    if vol_model != "garch":
+        return atr, ewma_volatility(returns).to_numpy()
+    vol = np.full(panel.close.shape, np.nan)
+    for i in range(len(returns)) if rows is None else rows:
+        for j in range(returns.shape[1]):
+            past = returns.iloc[: i + 1, j]
+            if past.notna().sum() > 2:
+                vol[i, j] = garch_volatility(past)
+    return atr, vol
+
+
+def size_row(
+    panel: WidePanel,
+    i: int,
+    p_up: np.ndarray,
+    *,
+    regime_id: float | np.ndarray,
+    ratio: float,
+    sizing: SizingParams,
+    inputs: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    """``size_positions`` at the close of row ``i`` as weights (equity 1), for the tickers
+    whose ``p_up`` (length N) is known; ``inputs`` from ``sizing_inputs``. The backtest
+    and the paper step both decide through here."""
+    atr, vol = inputs
+    book = pd.DataFrame(
+        {
+            "p_up": p_up,
+            "price": panel.close[i],
+            "atr": atr[i],
+            "volatility": vol[i],
+            "regime_id": regime_id,
+            "sector": [sector_of(t) for t in panel.tickers],
+        },
+        index=list(panel.tickers),
+    )
+    return size_positions(book[book["p_up"].notna().to_numpy()], 1.0, ratio, sizing)
+
+
 def sized_weight_arrays(
     panel: WidePanel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,27 +246,18 @@ def sized_weight_arrays(
     shape = panel.close.shape
     weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
     trailing = np.zeros(shape, dtype=bool)
-    atr = atr_or_proxy(panel)[0]
-    vol = ewma_volatility(pd.DataFrame(panel.close).pct_change(fill_method=None)).to_numpy()
     p_up = (
         predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
     )
     regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
-    sectors = [sector_of(t) for t in panel.tickers]
-    for i in np.flatnonzero(p_up.notna().any(axis=1).to_numpy()):
-        book = pd.DataFrame(
-            {
-                "p_up": p_up.iloc[i].to_numpy(),
-                "price": panel.close[i],
-                "atr": atr[i],
-                "volatility": vol[i],
-                "regime_id": regime.iloc[i],
-                "sector": sectors,
-            },
-            index=list(panel.tickers),
+    decided = np.flatnonzero(p_up.notna().any(axis=1).to_numpy())
+    inputs = sizing_inputs(panel, sizing.vol_model, decided)
+    for i in decided:
+        row = p_up.iloc[i].to_numpy()
+        sized = size_row(
+            panel, i, row, regime_id=regime.iloc[i], ratio=ratio, sizing=sizing, inputs=inputs
         )
-        known = book["p_up"].notna().to_numpy()
-        sized = size_positions(book[known], 1.0, ratio, sizing)
+        known = np.isfinite(row)
         weights[i] = 0.0
         weights[i, known] = sized["weight"].to_numpy()
         stops[i, known] = sized["stop"].to_numpy()

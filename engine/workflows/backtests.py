@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.universe import INDEX_TICKER
-from engine.features.microstructure import corwin_schultz
-from engine.features.panel import rolling_mean, shift, to_wide
+from engine.features.panel import to_wide
 from engine.metrics import TRADING_DAYS, sharpe
 from engine.trading.backtest import (
     BacktestConfig,
@@ -19,6 +18,7 @@ from engine.trading.backtest import (
     buy_and_hold,
     compute_statistics,
 )
+from engine.trading.execution import corwin_schultz_half_spread
 from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.runs import load_model, load_oos_predictions
@@ -68,9 +68,7 @@ def run_model_backtest(
     dates = predictions.index.get_level_values("date")
     prices = load_prices(db_path, [*tickers, INDEX_TICKER], start=dates.min(), end=dates.max())
     panel = to_wide(prices[prices["ticker"].isin(tickers)])
-    spread = None
-    if corwin_schultz_spread:
-        spread = shift(rolling_mean(corwin_schultz(panel.high, panel.low), 20)) / 2.0
+    spread = corwin_schultz_half_spread(panel) if corwin_schultz_spread else None
     result = backtest_forecasts(
         panel,
         predictions,

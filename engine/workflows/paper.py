@@ -1,4 +1,8 @@
-"""Paper trading through the store: one step per session, all of it in one transaction."""
+"""Paper trading through the store: one step per session, all of it in one transaction.
+
+A step is one run of the execution model (the backtest's fills, exits and costs) from the
+state the ledger stored, over the sessions since the last step.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.calendar import last_session_on_or_before
-from engine.data.universe import sector_of
+from engine.data.calendar import last_session_on_or_before, sessions_between
+from engine.features.panel import WidePanel, to_wide
 from engine.features.regime import REGIME_NAMES
-from engine.trading.paper import PaperParams, check_guardrails, equity_of, fill_for, plan_orders
-from engine.trading.sizing import (
-    SizingParams,
-    average_true_range,
-    ewma_volatility,
-    garch_volatility,
-    size_positions,
-    win_loss_ratio,
+from engine.trading.execution import HISTORY_SESSIONS, ExecutionResult, ExecutionState
+from engine.trading.paper import (
+    TARGET_COLUMNS,
+    PaperParams,
+    check_guardrails,
+    complete_targets,
+    decided_targets,
+    indicative_shares,
+    journal_entries,
+    plan_orders,
+    run_session,
 )
+from engine.trading.sizing import SizingParams, size_row, sizing_inputs, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
 from engine.workflows.runs import load_model_as_of, run_for_as_of
@@ -41,10 +49,6 @@ class PaperStepResult:
     guardrail: str = ""
 
 
-def _bars(prices: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    return prices[prices["date"] == day].set_index("ticker")
-
-
 def _stale(prices: pd.DataFrame, tickers: set[str], day: pd.Timestamp) -> list[str]:
     """Tickers without a bar on the step's session (the step needs it to fill and mark)."""
     latest = prices.groupby("ticker")["date"].max()
@@ -55,58 +59,92 @@ def _stale(prices: pd.DataFrame, tickers: set[str], day: pd.Timestamp) -> list[s
     )
 
 
-def _exits(positions: pd.DataFrame, today: pd.DataFrame) -> set[str]:
-    """Held tickers whose stop or take-profit today's range (or close) reached."""
-    hit = set()
-    for row in positions.itertuples():
-        if row.ticker not in today.index:
-            continue
-        bar = today.loc[row.ticker]
-        low = bar["low"] if np.isfinite(bar["low"]) else bar["close"]
-        high = bar["high"] if np.isfinite(bar["high"]) else bar["close"]
-        long = row.quantity > 0
-        stop_hit = (
-            row.stop is not None
-            and np.isfinite(row.stop)
-            and (low <= row.stop if long else high >= row.stop)
-        )
-        target = row.take_profit
-        target_hit = (
-            target is not None
-            and np.isfinite(target)
-            and (high >= target if long else low <= target)
-        )
-        if stop_hit or target_hit:
-            hit.add(row.ticker)
-    return hit
+def _window_start(first: pd.Timestamp) -> pd.Timestamp:
+    """The session ``HISTORY_SESSIONS`` before ``first`` (the cost inputs' history)."""
+    sessions = sessions_between(first - pd.Timedelta(days=3 * HISTORY_SESSIONS), first)
+    return sessions[max(len(sessions) - 1 - HISTORY_SESSIONS, 0)]
 
 
 def _book(
-    db_path: DbPath, tickers: list[str], day: pd.Timestamp, run_id: str, sizing: SizingParams
-):
-    """Forecasts and the sizing inputs for ``tickers`` as of ``day``."""
-    forecasts = forecast(db_path, load_snapshot(db_path, tickers, day), run_id=run_id)
-    history = load_prices(db_path, list(forecasts.index), end=day)
-    closes = history.pivot(index="date", columns="ticker", values="close")
-    returns = closes.pct_change(fill_method=None)
-    if sizing.vol_model == "garch":
-        volatility = pd.Series({t: garch_volatility(returns[t]) for t in returns.columns})
-    else:
-        volatility = ewma_volatility(returns).iloc[-1]
-    book = pd.DataFrame(
-        {
-            "p_up": forecasts["p_up"],
-            "price": closes.iloc[-1].reindex(forecasts.index),
-            "atr": average_true_range(history).reindex(forecasts.index),
-            "volatility": volatility.reindex(forecasts.index),
-            "regime_id": [
-                float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan
-                for n in forecasts["regime"]
-            ],
-            "sector": [sector_of(t) for t in forecasts.index],
-        }
+    db_path: DbPath,
+    tickers: list[str],
+    day: pd.Timestamp,
+    run_id: str,
+    *,
+    sizing: SizingParams,
+    ratio: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecasts for ``tickers`` as of ``day`` and their sizing at ``day``'s close, by the
+    backtest's rule (``size_row``: the same ATR and volatility inputs, weights)."""
+    snapshot = load_snapshot(db_path, tickers, day)
+    forecasts = forecast(db_path, snapshot, run_id=run_id)
+    if forecasts.empty:
+        return forecasts, pd.DataFrame(columns=["weight", "stop", "take_profit", "trailing"])
+    history = snapshot.prices[snapshot.prices["ticker"].isin(forecasts.index)]
+    panel = to_wide(history)
+    rows = forecasts.reindex(list(panel.tickers))
+    regime = [float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan for n in rows["regime"]]
+    i = len(panel.dates) - 1
+    sized = size_row(
+        panel,
+        i,
+        rows["p_up"].to_numpy(float),
+        regime_id=np.array(regime),
+        ratio=ratio,
+        sizing=sizing,
+        inputs=sizing_inputs(panel, sizing.vol_model, np.array([i])),
     )
-    return forecasts, book
+    return forecasts, sized
+
+
+def _legacy_targets(
+    orders: pd.DataFrame, state: ExecutionState, panel: WidePanel, equity: float
+) -> pd.DataFrame:
+    """Targets for open orders placed before targets were stored (share quantities, no
+    target weight): the weight their shares had at the close and equity they were set at."""
+    old = orders[orders["target_weight"].isna()].set_index("ticker")
+    held = pd.Series(state.shares, index=list(state.tickers)).reindex(old.index).fillna(0.0)
+    at = pd.Index(panel.tickers).get_indexer(old.index)
+    rows = panel.dates.searchsorted(pd.to_datetime(old["step_date"]))
+    close = panel.close[np.clip(rows, 0, len(panel.dates) - 1), np.maximum(at, 0)]
+    weight = (held + old["quantity"]).to_numpy(float) * close / equity
+    return pd.DataFrame(
+        {
+            "target_weight": np.where(at >= 0, weight, np.nan),
+            "stop": old["stop"].astype(float),
+            "take_profit": old["take_profit"].astype(float),
+            "trailing": False,
+        },
+        index=old.index,
+    )
+
+
+def _write(
+    ledger: PaperLedger,
+    run: ExecutionResult,
+    journal: tuple[list[dict], list[dict], list[str]],
+    *,
+    targets: pd.DataFrame,
+    orders: list[dict],
+    step: dict,
+    halt: str | None,
+) -> None:
+    """Everything a step writes, inside the caller's transaction: the session's orders and
+    fills, the state after it, the next targets and their orders, the step."""
+    placed, fills, cancelled = journal
+    for order in placed:
+        ledger.add_order(order)
+    for fill in fills:
+        if not ledger.record_fill(fill):
+            raise StoreError(f"fill {fill['fill_id']} is booked already: the ledger disagrees")
+    ledger.cancel_orders(cancelled)
+    ledger.save_state(run.state.to_rows(), list(run.state.tickers))
+    ledger.save_targets(step["step_date"], targets)
+    for order in orders:
+        ledger.add_order(order)
+    if halt is not None:
+        ledger.set_halt(True, halt)
+    ledger.record_step(step)
 
 
 def paper_step(
@@ -117,81 +155,95 @@ def paper_step(
     run_id: str | None = None,
     params: PaperParams | None = None,
     sizing: SizingParams | None = None,
+    targets: pd.DataFrame | None = None,
 ) -> PaperStepResult:
-    """Run the paper step for one session: fill yesterday's orders at today's open (the
-    close where a source has no open) plus slippage, mark to market, apply the guardrails,
-    and place tomorrow's orders from the model's sized forecasts. Every write of the step
-    lands in one transaction; running the same step twice changes nothing."""
+    """Run the paper step for one session, after its close.
+
+    Execute the previous step's targets with the execution model (the backtest's fills,
+    exits and costs) on the sessions since that step, mark to market, apply the
+    guardrails, and set the next targets: the model's forecasts sized by the backtest's
+    rule, or ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. Every write of
+    the step lands in one transaction; running the same step twice changes nothing. See
+    ``engine.trading.paper.PAPER_DIFFERENCES`` for how it differs from a backtest.
+    """
     params = params or PaperParams()
     day = last_session_on_or_before(pd.Timestamp(step_date))
     key = f"{day:%Y-%m-%d}"
-    run_id = run_for_as_of(db_path, day, run_id).run_id  # before anything is written
+    if targets is None:  # the model must be allowed to forecast at day: before any write
+        run_id = run_for_as_of(db_path, day, run_id).run_id
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
         ledger.open_account(params.initial_cash)
         if ledger.step_done(key):
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
-        account, positions, pending = ledger.account(), ledger.positions(), ledger.orders("open")
-        steps, cash = ledger.steps(), ledger.cash()
-    needed = set(tickers) | set(positions["ticker"]) | set(pending["ticker"])
-    prices = load_prices(db_path, sorted(needed), end=day)
+        account, rows, steps = ledger.account(), ledger.execution_rows(), ledger.steps()
+        cash, open_orders = ledger.cash(), ledger.orders("open")
+        last_step = steps["step_date"].iloc[-1] if len(steps) else None
+        pending = ledger.targets(last_step) if last_step else pd.DataFrame()
+    if last_step is not None and pd.Timestamp(last_step) > day:
+        return PaperStepResult(day, "blocked", f"The last step ran for {last_step}, after {key}.")
+    needed = set(tickers) | set(rows.loc[rows["quantity"] != 0, "ticker"])
+    needed |= set(pending.index) | set(open_orders["ticker"])
+    if not needed:
+        return PaperStepResult(day, "blocked", "No tickers to trade or mark.")
+    first = day if last_step is None else sessions_between(pd.Timestamp(last_step), day)[1]
+    prices = load_prices(db_path, sorted(needed | set(rows["ticker"])), _window_start(first), day)
     stale = _stale(prices, needed, day)
     if stale:
         return PaperStepResult(
             day, "blocked", f"Stale data blocks the step for {key}: {', '.join(stale)}."
         )
-    today = _bars(prices, day)
-    fills = []
-    for _, order in pending.iterrows():
-        bar = today.loc[order["ticker"]]
-        price = bar["open"] if np.isfinite(bar["open"]) else bar["close"]
-        fills.append(fill_for(order, float(price), day, params))
-    held = positions.set_index("ticker")["quantity"].copy()
-    for fill in fills:
-        held[fill["ticker"]] = held.get(fill["ticker"], 0.0) + fill["quantity"]
-        cash -= fill["quantity"] * fill["price"] + fill["fees"]
-    held = held[held != 0]
-    marks = today["close"]
-    equity = equity_of(cash, held.rename("quantity").rename_axis("ticker").reset_index(), marks)
+    panel = to_wide(prices)
+    state = ExecutionState.from_rows(rows, cash, panel.tickers)
     previous = float(steps["equity"].iloc[-1]) if len(steps) else account["initial_cash"]
+    if pending.empty and open_orders["target_weight"].isna().any():
+        pending = _legacy_targets(open_orders, state, panel, previous)
+    run = run_session(panel, state, pending, int(panel.dates.searchsorted(first)), params)
+    equity = float(run.equity.iloc[-1])
     peak = max([account["initial_cash"], equity, *steps["peak_equity"].tolist()])
     guard = check_guardrails(equity, previous, peak, account["halted"], params)
-    orders = []
+    decided, orders = pd.DataFrame(columns=list(TARGET_COLUMNS)), []
     if guard.allow_orders:
-        model, record = load_model_as_of(db_path, day, run_id)
-        sizing = sizing or SizingParams()
-        forecasts, book = _book(db_path, tickers, day, record.run_id, sizing)
-        sized = size_positions(book, equity, win_loss_ratio(model.outcome_returns_), sizing)
-        exited = _exits(positions, today)
-        sized.loc[sized.index.isin(exited), "shares"] = 0.0
-        for ticker in set(held.index) - set(sized.index):  # held but no longer watched: close
-            sized.loc[ticker, ["shares", "stop", "take_profit"]] = [0.0, np.nan, np.nan]
-        orders = plan_orders(sized, held, forecasts.reindex(sized.index), day, record.run_id)
+        forecasts, chosen = pd.DataFrame(columns=["p_up", "reasons"]), None
+        if targets is None:
+            model, record = load_model_as_of(db_path, day, run_id)
+            chosen, ratio = record.run_id, win_loss_ratio(model.outcome_returns_)
+            forecasts, sized = _book(
+                db_path, tickers, day, chosen, sizing=sizing or SizingParams(), ratio=ratio
+            )
+            held = [t for t, q in zip(panel.tickers, run.state.shares, strict=True) if q != 0]
+            targets = complete_targets(sized, held)
+        decided = decided_targets(targets)
+        shares = indicative_shares(panel, run.state, decided, params)
+        orders = plan_orders(decided, shares, forecasts, day, chosen)
+    journal = journal_entries(
+        run.trades,
+        pending,
+        list(open_orders["client_order_id"]),
+        step_date=key,
+        decided_on=last_step,
+    )
+    step = {
+        "step_date": key,
+        "equity": equity,
+        "cash": run.state.cash,
+        "peak_equity": peak,
+        "orders": len(orders),
+        "fills": len(run.trades),
+        "guardrail": guard.reason,
+    }
     with closing(open_db(db_path)) as db, write_transaction(db):
         ledger = PaperLedger(db)
         if ledger.step_done(key):  # another process finished this step meanwhile
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
-        for fill in fills:
-            ledger.record_fill(fill)
-            order = pending.set_index("client_order_id").loc[fill["client_order_id"]]
-            ledger.set_levels(fill["ticker"], order["stop"], order["take_profit"])
-        for order in orders:
-            ledger.add_order(order)
-        if guard.halt_account:
-            ledger.set_halt(True, guard.reason)
-        ledger.record_step(
-            {
-                "step_date": key,
-                "equity": equity,
-                "cash": cash,
-                "peak_equity": peak,
-                "orders": len(orders),
-                "fills": len(fills),
-                "guardrail": guard.reason,
-            }
-        )
-    message = f"Step {key}: {len(fills)} fill(s), {len(orders)} new order(s), equity {equity:,.2f}."
-    return PaperStepResult(day, "done", message, len(fills), len(orders), equity, guard.reason)
+        latest = ledger.steps()["step_date"]
+        if (latest.iloc[-1] if len(latest) else None) != last_step:  # ... or another one
+            return PaperStepResult(day, "blocked", "Another step ran meanwhile: run it again.")
+        halt = guard.reason if guard.halt_account else None
+        _write(ledger, run, journal, targets=decided, orders=orders, step=step, halt=halt)
+    fills = len(run.trades)
+    message = f"Step {key}: {fills} fill(s), {len(orders)} new order(s), equity {equity:,.2f}."
+    return PaperStepResult(day, "done", message, fills, len(orders), equity, guard.reason)
 
 
 def resume_paper_trading(db_path: DbPath) -> None:

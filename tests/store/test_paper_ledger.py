@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from engine.trading import execution
+from engine.trading.execution import ExecutionState
 from engine.trading.paper import equity_of
+from store import migrations
+from store import paper as paper_store
 from store.db import StoreError, open_db
 from store.paper import PaperLedger
 
@@ -131,3 +137,82 @@ def test_ledger_refuses_reads_without_an_account(db_path) -> None:
             ledger.cash()
         with pytest.raises(StoreError, match="initial cash must be positive"):
             ledger.open_account(0)
+
+
+def test_the_execution_state_round_trips_through_the_ledger(db_path) -> None:
+    """Held and blocked tickers keep every field; a flat unblocked one loses its row."""
+    assert paper_store.STATE_COLUMNS == execution.STATE_COLUMNS  # the table is the state
+    tickers = ("AAA", "BBB", "CCC", "DDD")
+    flat = ExecutionState.empty(tickers, 5_000.0)
+    arrays = {name: getattr(flat, name).copy() for name in ("shares", "basis", "stop")}
+    arrays.update(take_profit=flat.take_profit.copy(), risk=flat.risk.copy())
+    arrays["shares"][:3], arrays["basis"][:3] = [10.0, -4.0, 0.0], [12.5, 30.0, 0.0]
+    arrays["stop"][:2], arrays["take_profit"][:2] = [11.0, 33.0], [15.0, 25.0]
+    arrays["risk"][:2] = [1.5, 3.0]
+    state = replace(
+        flat,
+        **arrays,
+        trailing=[True, False, False, False],
+        blocked=[False, False, True, False],
+        exit_side=[0.0, 0.0, 1.0, 0.0],
+        entered=np.array(["2024-01-03", "2024-01-04", "NaT", "NaT"], dtype="datetime64[ns]"),
+    )
+    with pytest.raises(ValueError, match="read-only"):
+        state.shares[0] = 1.0
+    with open_db(db_path) as db:
+        ledger = PaperLedger(db)
+        ledger.open_account(INITIAL)
+        ledger.save_state(state.to_rows(), list(tickers))
+        rows = ledger.execution_rows()
+        assert rows["ticker"].tolist() == ["AAA", "BBB", "CCC"]
+        assert ledger.positions()["ticker"].tolist() == ["AAA", "BBB"]  # CCC is flat, blocked
+        back = ExecutionState.from_rows(rows, 5_000.0, tickers)
+        for name in ("shares", "basis", "stop", "take_profit", "risk", "exit_side"):
+            np.testing.assert_array_equal(getattr(back, name), getattr(state, name), name)
+        for name in ("trailing", "blocked", "entered"):
+            np.testing.assert_array_equal(getattr(back, name), getattr(state, name), name)
+        lifted = replace(state, blocked=np.zeros(4, bool))  # the block lifts: the row goes
+        ledger.save_state(lifted.to_rows(), list(tickers))
+        assert ledger.execution_rows()["ticker"].tolist() == ["AAA", "BBB"]
+
+
+def test_a_ledger_of_the_old_schema_opens_with_its_data(db_path, monkeypatch) -> None:
+    """A store made before the execution state was kept (migrations 1-5) migrates with
+    defaults: positions keep their quantity and levels and get the mean fill price as
+    their basis; fills and orders keep every value; the replay still agrees."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+    with open_db(db_path) as db:
+        assert "paper_targets" not in db.table_names()
+        db.execute("INSERT INTO paper_account (id, initial_cash, created_utc) VALUES (1, 1e5, 'x')")
+        db.execute("INSERT INTO paper_cash (id, balance) VALUES (1, 1e5 - 1000 - 1050 - 2)")
+        for n, (q, price) in enumerate([(100, 10.0), (100, 10.5)]):
+            db.execute(
+                "INSERT INTO paper_orders (client_order_id, step_date, ticker, quantity, status,"
+                " stop, take_profit, created_utc) VALUES (?, ?, 'AAA', ?, 'filled', 9, 12, 'x')",
+                (f"o{n}", f"2024-01-0{n + 2}", q),
+            )
+            db.execute(
+                "INSERT INTO paper_fills (fill_id, client_order_id, fill_date, ticker, quantity,"
+                " price, fees, created_utc) VALUES (?, ?, ?, 'AAA', ?, ?, 1, 'x')",
+                (f"f{n}", f"o{n}", f"2024-01-0{n + 3}", q, price),
+            )
+        db.execute(
+            "INSERT INTO paper_orders (client_order_id, step_date, ticker, quantity, status,"
+            " created_utc) VALUES ('o2', '2024-01-04', 'BBB', 5, 'open', 'x')"
+        )
+        db.execute("INSERT INTO paper_positions VALUES ('AAA', 200, 9, 12)")
+    monkeypatch.undo()
+    with open_db(db_path) as db:
+        ledger = PaperLedger(db)
+        rows = ledger.execution_rows().set_index("ticker")
+        assert rows.loc["AAA", "quantity"] == 200 and rows.loc["AAA", "stop"] == 9
+        assert rows.loc["AAA", "cost_basis"] == pytest.approx(10.25)
+        assert not rows.loc["AAA", "blocked"] and pd.isna(rows.loc["AAA", "entered"])
+        fills = ledger.fills()
+        assert fills["reason"].tolist() == ["rebalance"] * 2 and (fills["spread"] == 0).all()
+        assert fills["price"].tolist() == [10.0, 10.5]
+        orders = ledger.orders()
+        assert orders["status"].tolist() == ["filled", "filled", "open"]
+        assert orders["target_weight"].isna().all()
+        assert ledger.replay() == ({"AAA": 200.0}, pytest.approx(ledger.cash()))
+        assert ledger.targets("2024-01-04").empty

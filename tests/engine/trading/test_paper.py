@@ -1,5 +1,6 @@
-"""The paper step on the sample store: orders, fills at the next session, idempotence,
-stale data, guardrails, and a SIGKILL in the middle of steps."""
+"""The paper step on the sample store with a trained model: targets by the backtest's
+sizing rule, fills at the next session by the execution model, idempotence, stale data,
+guardrails, and a SIGKILL in the middle of steps."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from engine import workflows
 from engine.data.calendar import sessions_between
+from engine.features.panel import to_wide
+from engine.features.regime import REGIME_NAMES
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.paper import PaperParams
+from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.conftest import store_digest
@@ -55,28 +60,61 @@ def store(trained_store, tmp_path) -> Path:
 
 
 def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
-    first = workflows.paper_step(store, DAYS[0], TICKERS, params=LOOSE)
-    assert first.status == "done" and first.fills == 0
+    day, next_day = DAYS[5], DAYS[6]  # P(up) 0.518 from here on: the model sizes positions
+    first = workflows.paper_step(store, day, TICKERS, params=LOOSE)
+    assert first.status == "done" and first.fills == 0 and first.orders > 0
     state = workflows.load_paper_state(store)
     placed = state["orders"]
     assert len(placed) == first.orders and (placed["status"] == "open").all()
-    assert placed["client_order_id"].str.startswith("20180702-").all()
-    second = workflows.paper_step(store, DAYS[1], TICKERS, params=LOOSE)
+    assert placed["client_order_id"].str.startswith(f"{day:%Y%m%d}-").all()
+    second = workflows.paper_step(store, next_day, TICKERS, params=LOOSE)
     assert second.fills == first.orders
     state = workflows.load_paper_state(store)
     fills = state["fills"]
-    assert (fills["fill_date"] == "2018-07-03").all()
+    assert (fills["fill_date"] == f"{next_day:%Y-%m-%d}").all()
     prices = workflows.load_prices(store, TICKERS)
-    close = prices[prices["date"] == DAYS[1]].set_index("ticker")["close"]  # close-only source
-    for fill in fills.itertuples():
-        slip = 1 + (0.0005 if fill.quantity > 0 else -0.0005)
-        assert fill.price == pytest.approx(close[fill.ticker] * slip)
+    close = prices[prices["date"] == next_day].set_index("ticker")["close"]  # close-only source
+    for fill in fills.itertuples():  # the execution model's price: half-spread and impact
+        q, side, ref = abs(fill.quantity), np.sign(fill.quantity), close[fill.ticker]
+        assert fill.reason == "rebalance" and fill.spread == pytest.approx(q * ref * 0.0005)
+        assert fill.price * q == pytest.approx(ref * q + side * (fill.spread + fill.impact))
+        assert fill.fees == max(1.0, 0.005 * q)
     positions, cash = state["replay"]
     assert positions == dict(
         zip(state["positions"]["ticker"], state["positions"]["quantity"], strict=True)
     )
     assert cash == pytest.approx(state["cash"])
-    assert state["positions"]["stop"].notna().all()
+    assert len(state["positions"]) == second.fills and state["positions"]["stop"].notna().all()
+
+
+def test_targets_follow_the_backtest_sizing_rule(store) -> None:
+    """The same forecasts give the paper step and the backtest the same targets."""
+    day = DAYS[5]  # P(up) 0.518: the model's edge is large enough to size positions
+    workflows.paper_step(store, day, TICKERS, params=LOOSE)
+    with open_db(store) as db:
+        stored = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
+    forecasts = workflows.forecast(store, TICKERS, day)
+    regime = [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]]
+    predictions = pd.DataFrame(
+        {"p": forecasts["p_up"].to_numpy(), "regime_id": regime},
+        index=pd.MultiIndex.from_arrays(
+            [forecasts.index, pd.DatetimeIndex([day] * len(forecasts))],
+            names=["ticker", "date"],
+        ),
+    )
+    panel = to_wide(workflows.load_prices(store, TICKERS, end=day))
+    model, _ = workflows.load_model(store)
+    ratio = win_loss_ratio(model.outcome_returns_)
+    weights, stops, targets, trailing = sized_weight_arrays(
+        panel, predictions, ratio, SizingParams()
+    )
+    expected = pd.DataFrame(
+        {"target_weight": weights[-1], "stop": stops[-1], "take_profit": targets[-1],
+         "trailing": trailing[-1]},
+        index=list(panel.tickers),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(stored.sort_index(), expected.sort_index(), check_names=False)
+    assert (stored["target_weight"] > 0).any()
 
 
 def test_the_same_step_twice_changes_nothing(store) -> None:
@@ -113,7 +151,9 @@ def test_a_tripped_circuit_breaker_blocks_new_orders_until_resumed(store) -> Non
     assert resumed.guardrail == "" and not workflows.load_paper_state(store)["account"]["halted"]
 
 
-def _run_steps(path: str, days: list) -> None:
+def _run_steps(path: str, days: list, ready=None) -> None:
+    if ready is not None:  # imports done (they take seconds on a busy machine)
+        ready.set()
     for day in days:
         workflows.paper_step(path, day, TICKERS, params=LOOSE)
 
@@ -124,15 +164,20 @@ def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) 
     context = multiprocessing.get_context("spawn")
     rng = random.Random(5)
     for _ in range(3):
-        child = context.Process(target=_run_steps, args=(str(store), days))
+        ready = context.Event()
+        child = context.Process(target=_run_steps, args=(str(store), days, ready))
         child.start()
+        assert ready.wait(120)
         time.sleep(rng.uniform(1.0, 6.0))
         if child.is_alive():
             os.kill(child.pid, signal.SIGKILL)
         child.join()
         with sqlite3.connect(store) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        state = workflows.load_paper_state(store)
+        try:
+            state = workflows.load_paper_state(store)
+        except workflows.StoreError:  # killed before its first write: nothing to check
+            continue
         orders, fills = state["orders"], state["fills"]
         filled = set(orders.loc[orders["status"] == "filled", "client_order_id"])
         assert filled == set(fills["client_order_id"])  # an order is filled iff its fill exists
