@@ -93,7 +93,7 @@ def test_targets_follow_the_backtest_sizing_rule(store) -> None:
     workflows.paper_step(store, day, TICKERS, params=LOOSE)
     with open_db(store) as db:
         stored = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
-    forecasts = workflows.forecast(store, TICKERS, day)
+    forecasts = workflows.forecast(store, workflows.load_snapshot(store, TICKERS, day))
     regime = [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]]
     predictions = pd.DataFrame(
         {"p": forecasts["p_up"].to_numpy(), "regime_id": regime},
