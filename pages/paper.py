@@ -5,7 +5,6 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from engine.trading.paper import equity_of
 from pages.common import cached_prices, global_params
 
 params = global_params()
@@ -24,36 +23,36 @@ if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.st
         if result.guardrail:
             st.warning(f"Guardrail: {result.guardrail}")
 try:
-    state = workflows.load_paper_state(params.db_path)
+    state = workflows.load_paper_state(params.db_path, as_of)
 except workflows.StoreError:
     st.info("No paper account yet: run a first step (it opens the account with $1,000,000).")
     st.stop()
 
-account, steps = state["account"], state["steps"]
-if account["halted"]:
-    st.error(f"Trading is paused. {account['halt_reason']}")
+account, steps = state.account, state.steps
+if state.run is None:
+    st.caption(f"No active model run · as of **{params.as_of}**")
+else:
+    st.caption(
+        f"Model run **{state.run.run_id}** · trained through **{state.trained_through:%Y-%m-%d}** "
+        f"(its newest outcome) · as of **{params.as_of}**"
+    )
+if account.halted:
+    st.error(f"Trading is paused. {account.halt_reason}")
     if right.button("Resume trading", key="paper.resume"):
         workflows.resume_paper_trading(params.db_path)
         st.rerun()
-held = state["positions"]
-tickers = tuple(sorted(set(held["ticker"]) | set(params.tickers)))
-prices = cached_prices(params.db_path, params.version, tickers)
-prices = prices[prices["date"] <= as_of]
-marks = prices.groupby("ticker")["close"].last()
-equity = equity_of(state["cash"], held, marks)
-initial = account["initial_cash"]
+held, equity, initial = state.positions, state.equity, account.initial_cash
 previous = float(steps["equity"].iloc[-2]) if len(steps) > 1 else initial
 cols = st.columns(4)
 cols[0].metric("Equity", f"{equity:,.0f}")
-cols[1].metric("Cash", f"{state['cash']:,.0f}")
+cols[1].metric("Cash", f"{state.cash:,.0f}")
 cols[2].metric("P&L today", f"{equity - previous:+,.0f}")
 cols[3].metric("P&L since start", f"{equity - initial:+,.0f}", f"{equity / initial - 1:+.2%}")
 
 if len(steps) > 1:
     curve = steps.set_index(pd.to_datetime(steps["step_date"]))["equity"]
-    watched = prices[prices["ticker"].isin(params.tickers)].pivot(
-        index="date", columns="ticker", values="close"
-    )
+    prices = cached_prices(params.db_path, params.version, tuple(params.tickers))
+    watched = prices[prices["date"] <= as_of].pivot(index="date", columns="ticker", values="close")
     watched = watched.loc[curve.index.min() :]
     benchmark = (watched / watched.iloc[0]).mean(axis=1) * initial
     st.plotly_chart(
@@ -62,11 +61,10 @@ if len(steps) > 1:
     )
 
 st.subheader("Positions")
-positions = held.assign(mark=held["ticker"].map(marks), value=lambda f: f["quantity"] * f["mark"])
-st.dataframe(positions, hide_index=True, key="paper.positions")
+st.dataframe(held, hide_index=True, key="paper.positions")
 
 st.subheader("Journal")
-orders, fills = state["orders"], state["fills"]
+orders, fills = state.orders, state.fills
 # an order's quantity is indicative; the fill's is what the execution model traded, at a
 # price that includes the half-spread and impact listed beside the commission (fees)
 filled = fills[
@@ -100,9 +98,7 @@ if len(journal):
         if st.form_submit_button("Save note"):
             workflows.set_order_note(params.db_path, order_id, note)
             st.rerun()
-replayed, replay_cash = state["replay"]
-stored = dict(zip(held["ticker"], held["quantity"], strict=True))
-if replayed != stored or abs(replay_cash - state["cash"]) > 1e-6:
+if not state.replay_matches:
     st.error("The journal's replay does not match the stored positions and cash.")
 else:
     st.caption("Replaying the journal rebuilds these positions and this cash exactly.")

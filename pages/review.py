@@ -51,15 +51,15 @@ try:
     paper = workflows.load_paper_state(params.db_path)
 except workflows.StoreError:
     paper = None
-if paper is not None and paper["account"]["halted"]:
-    alerts.append(f"Paper trading is paused: {paper['account']['halt_reason']}")
+if paper is not None and paper.account.halted:
+    alerts.append(f"Paper trading is paused: {paper.account.halt_reason}")
 alerts += [f"Drift: {r}" for r in st.session_state.get("review.drift", ())]
 for alert in alerts:
     st.warning(alert)  # needs attention; errors are kept for what failed
-if paper is not None and len(paper["steps"]):
-    steps = paper["steps"]
+if paper is not None and len(paper.steps):
+    steps = paper.steps
     today = steps["equity"].iloc[-1] - (
-        steps["equity"].iloc[-2] if len(steps) > 1 else paper["account"]["initial_cash"]
+        steps["equity"].iloc[-2] if len(steps) > 1 else paper.account.initial_cash
     )
     st.metric(
         "Paper P&L on the last step", f"{today:+,.0f}", help=f"step {steps['step_date'].iloc[-1]}"

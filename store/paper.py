@@ -8,6 +8,8 @@ a duplicate is ignored. ``paper_positions`` also holds the rest of the execution
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from sqlite_utils import Database
 
@@ -36,6 +38,17 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+@dataclass(frozen=True)
+class PaperAccount:
+    """The paper account: its starting cash, when it opened, and whether the circuit
+    breaker has paused it (and why)."""
+
+    initial_cash: float
+    created_utc: str
+    halted: bool
+    halt_reason: str
+
+
 class PaperLedger:
     """Tables ``paper_*``. Writes run inside the caller's transaction, or their own."""
 
@@ -61,18 +74,13 @@ class PaperLedger:
                     "INSERT INTO paper_cash (id, balance) VALUES (1, ?)", (initial_cash,)
                 )
 
-    def account(self) -> dict | None:
+    def account(self) -> PaperAccount | None:
         row = self.db.execute(
             "SELECT initial_cash, created_utc, halted, halt_reason FROM paper_account"
         ).fetchone()
         if row is None:
             return None
-        return {
-            "initial_cash": row[0],
-            "created_utc": row[1],
-            "halted": bool(row[2]),
-            "halt_reason": row[3],
-        }
+        return PaperAccount(float(row[0]), row[1], bool(row[2]), row[3] or "")
 
     def set_halt(self, halted: bool, reason: str = "") -> None:
         with write_transaction(self.db):
@@ -260,6 +268,6 @@ class PaperLedger:
             raise StoreError("no paper account: open one first")
         fills = self.fills()
         positions = fills.groupby("ticker")["quantity"].sum()
-        cash = account["initial_cash"] - float((fills["quantity"] * fills["price"]).sum())
+        cash = account.initial_cash - float((fills["quantity"] * fills["price"]).sum())
         cash -= float(fills["fees"].sum())
         return {t: float(q) for t, q in positions.items() if q != 0}, cash

@@ -52,6 +52,7 @@ from engine.workflows.jobs import (
 )
 from engine.workflows.monitor import MonitorReport, monitor_model
 from engine.workflows.paper import (
+    PaperState,
     PaperStepResult,
     load_paper_state,
     paper_step,
@@ -83,6 +84,7 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "PaperState",
     "load_cached_features",
     "CalibrationReport",
     "calibration_report",

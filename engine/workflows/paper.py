@@ -22,6 +22,7 @@ from engine.trading.paper import (
     check_guardrails,
     complete_targets,
     decided_targets,
+    equity_of,
     indicative_shares,
     journal_entries,
     plan_orders,
@@ -30,10 +31,11 @@ from engine.trading.paper import (
 from engine.trading.sizing import SizingParams, size_row, sizing_inputs, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
-from engine.workflows.runs import load_model_as_of, run_for_as_of
+from engine.workflows.runs import active_run, load_model_as_of, run_for_as_of, trained_through
 from engine.workflows.snapshot import load_snapshot
 from store.db import StoreError, open_db, write_transaction
-from store.paper import PaperLedger
+from store.models import ModelRun
+from store.paper import PaperAccount, PaperLedger
 
 
 @dataclass(frozen=True)
@@ -195,13 +197,13 @@ def paper_step(
         )
     panel = to_wide(prices)
     state = ExecutionState.from_rows(rows, cash, panel.tickers)
-    previous = float(steps["equity"].iloc[-1]) if len(steps) else account["initial_cash"]
+    previous = float(steps["equity"].iloc[-1]) if len(steps) else account.initial_cash
     if pending.empty and open_orders["target_weight"].isna().any():
         pending = _legacy_targets(open_orders, state, panel, previous)
     run = run_session(panel, state, pending, int(panel.dates.searchsorted(first)), params)
     equity = float(run.equity.iloc[-1])
-    peak = max([account["initial_cash"], equity, *steps["peak_equity"].tolist()])
-    guard = check_guardrails(equity, previous, peak, account["halted"], params)
+    peak = max([account.initial_cash, equity, *steps["peak_equity"].tolist()])
+    guard = check_guardrails(equity, previous, peak, account.halted, params)
     decided, orders = pd.DataFrame(columns=list(TARGET_COLUMNS)), []
     if guard.allow_orders:
         forecasts, chosen = pd.DataFrame(columns=["p_up", "reasons"]), None
@@ -252,21 +254,64 @@ def resume_paper_trading(db_path: DbPath) -> None:
         PaperLedger(db).set_halt(False, "")
 
 
-def load_paper_state(db_path: DbPath) -> dict:
-    """Account, cash, positions, orders, fills and step history of the paper account."""
+@dataclass(frozen=True)
+class PaperState:
+    """The paper account as of a date: its journal, positions marked at their last close
+    on or before that date, and the run whose forecasts it trades.
+
+    ``replay_positions`` / ``replay_cash`` are rebuilt from the fills alone (they must equal
+    ``positions`` and ``cash``). ``run`` is the active run (None without one) and
+    ``trained_through`` its trained-through date.
+    """
+
+    account: PaperAccount
+    cash: float
+    positions: pd.DataFrame  # ticker, quantity, stop, take_profit, mark, value
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    steps: pd.DataFrame
+    replay_positions: dict[str, float]
+    replay_cash: float
+    equity: float
+    run: ModelRun | None
+    trained_through: pd.Timestamp | None
+
+    @property
+    def replay_matches(self) -> bool:
+        stored = dict(zip(self.positions["ticker"], self.positions["quantity"], strict=True))
+        return self.replay_positions == stored and abs(self.replay_cash - self.cash) <= 1e-6
+
+
+def load_paper_state(db_path: DbPath, as_of: pd.Timestamp | None = None) -> PaperState:
+    """The paper account, its positions marked at their last close on or before ``as_of``
+    (None: the newest stored), and the active run with its trained-through date."""
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
-        if ledger.account() is None:
+        account = ledger.account()
+        if account is None:
             raise StoreError("no paper account yet: run a step first")
-        return {
-            "account": ledger.account(),
-            "cash": ledger.cash(),
-            "positions": ledger.positions(),
-            "orders": ledger.orders(),
-            "fills": ledger.fills(),
-            "steps": ledger.steps(),
-            "replay": ledger.replay(),
-        }
+        cash, positions = ledger.cash(), ledger.positions()
+        orders, fills, steps = ledger.orders(), ledger.fills(), ledger.steps()
+        replayed, replay_cash = ledger.replay()
+    prices = load_prices(db_path, list(positions["ticker"]), end=as_of)
+    marks = prices.dropna(subset=["close"]).groupby("ticker")["close"].last()
+    positions = positions.assign(mark=positions["ticker"].map(marks)).assign(
+        value=lambda f: f["quantity"] * f["mark"]
+    )
+    run = active_run(db_path)
+    return PaperState(
+        account,
+        cash,
+        positions,
+        orders,
+        fills,
+        steps,
+        replayed,
+        replay_cash,
+        equity_of(cash, positions, marks),
+        run,
+        None if run is None else trained_through(run),
+    )
 
 
 def set_order_note(db_path: DbPath, client_order_id: str, note: str) -> None:

@@ -165,6 +165,12 @@ def _get_complete(db_path: DbPath, run_id: str | None) -> ModelRun:
     return record
 
 
+def active_run(db_path: DbPath) -> ModelRun | None:
+    """The active run, or None when no run is active."""
+    with closing(open_db(db_path)) as db:
+        return ModelRunRepository(db).active()
+
+
 def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
     """A registered model (the active one by default), after its files pass the hash check.
 

@@ -131,7 +131,7 @@ def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
     assert not at.exception, [e.value for e in at.exception]
     assert any("Step 2022-12-27" in s.value for s in at.success)
     journal = next(d.value for d in at.dataframe if "client_order_id" in d.value.columns)
-    steps = workflows.load_paper_state(seeded_db)["steps"]
+    steps = workflows.load_paper_state(seeded_db).steps
     assert len(steps) == 1 and len(journal) == steps["orders"].iloc[0]
     assert (journal["status"] == "open").all()
     with open_db(seeded_db) as db:
@@ -141,9 +141,9 @@ def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
     at.button(key="paper.step").click().run()
     assert any("paused by the circuit breaker" in w.value for w in at.warning)
     assert any("Trading is paused" in e.value for e in at.error)
-    assert workflows.load_paper_state(seeded_db)["steps"]["orders"].iloc[-1] == 0
+    assert workflows.load_paper_state(seeded_db).steps["orders"].iloc[-1] == 0
     at.button(key="paper.resume").click().run()
-    assert not workflows.load_paper_state(seeded_db)["account"]["halted"]
+    assert not workflows.load_paper_state(seeded_db).account.halted
 
 
 def test_monitor_page_reports_drift_and_opens_training_prefilled(trained_app) -> None:

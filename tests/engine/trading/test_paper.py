@@ -64,13 +64,13 @@ def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
     first = workflows.paper_step(store, day, TICKERS, params=LOOSE)
     assert first.status == "done" and first.fills == 0 and first.orders > 0
     state = workflows.load_paper_state(store)
-    placed = state["orders"]
+    placed = state.orders
     assert len(placed) == first.orders and (placed["status"] == "open").all()
     assert placed["client_order_id"].str.startswith(f"{day:%Y%m%d}-").all()
     second = workflows.paper_step(store, next_day, TICKERS, params=LOOSE)
     assert second.fills == first.orders
     state = workflows.load_paper_state(store)
-    fills = state["fills"]
+    fills = state.fills
     assert (fills["fill_date"] == f"{next_day:%Y-%m-%d}").all()
     prices = workflows.load_prices(store, TICKERS)
     close = prices[prices["date"] == next_day].set_index("ticker")["close"]  # close-only source
@@ -79,12 +79,12 @@ def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
         assert fill.reason == "rebalance" and fill.spread == pytest.approx(q * ref * 0.0005)
         assert fill.price * q == pytest.approx(ref * q + side * (fill.spread + fill.impact))
         assert fill.fees == max(1.0, 0.005 * q)
-    positions, cash = state["replay"]
+    positions, cash = (state.replay_positions, state.replay_cash)
     assert positions == dict(
-        zip(state["positions"]["ticker"], state["positions"]["quantity"], strict=True)
+        zip(state.positions["ticker"], state.positions["quantity"], strict=True)
     )
-    assert cash == pytest.approx(state["cash"])
-    assert len(state["positions"]) == second.fills and state["positions"]["stop"].notna().all()
+    assert cash == pytest.approx(state.cash)
+    assert len(state.positions) == second.fills and state.positions["stop"].notna().all()
 
 
 def test_targets_follow_the_backtest_sizing_rule(store) -> None:
@@ -142,13 +142,13 @@ def test_a_tripped_circuit_breaker_blocks_new_orders_until_resumed(store) -> Non
             break
     assert tripped is not None and "circuit breaker" in tripped.guardrail and tripped.orders == 0
     state = workflows.load_paper_state(store)
-    assert state["account"]["halted"]
+    assert state.account.halted
     nxt = DAYS[DAYS.get_loc(tripped.step_date) + 1]
     blocked = workflows.paper_step(store, nxt, TICKERS, params=LOOSE)
     assert blocked.orders == 0 and "paused by the circuit breaker" in blocked.guardrail
     workflows.resume_paper_trading(store)
     resumed = workflows.paper_step(store, DAYS[DAYS.get_loc(nxt) + 1], TICKERS, params=LOOSE)
-    assert resumed.guardrail == "" and not workflows.load_paper_state(store)["account"]["halted"]
+    assert resumed.guardrail == "" and not workflows.load_paper_state(store).account.halted
 
 
 def _run_steps(path: str, days: list, ready=None) -> None:
@@ -178,16 +178,16 @@ def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) 
             state = workflows.load_paper_state(store)
         except workflows.StoreError:  # killed before its first write: nothing to check
             continue
-        orders, fills = state["orders"], state["fills"]
+        orders, fills = state.orders, state.fills
         filled = set(orders.loc[orders["status"] == "filled", "client_order_id"])
         assert filled == set(fills["client_order_id"])  # an order is filled iff its fill exists
-        steps = state["steps"]["step_date"].tolist()
+        steps = state.steps["step_date"].tolist()
         assert steps == sorted(set(steps))
         assert set(orders["step_date"]) <= set(steps)  # no order without its step
-        positions, cash = state["replay"]
-        assert cash == pytest.approx(state["cash"])
+        assert state.replay_cash == pytest.approx(state.cash)
+        assert state.replay_matches
     _run_steps(str(store), days)  # finish what was interrupted
-    steps = workflows.load_paper_state(store)["steps"]["step_date"].tolist()
+    steps = workflows.load_paper_state(store).steps["step_date"].tolist()
     assert steps == [f"{d:%Y-%m-%d}" for d in days]
     with open_db(store) as db:
         ledger = PaperLedger(db)

@@ -160,7 +160,7 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 def _assert_same(path: Path, expected, through: int) -> None:
     """Fills, cash and equity of the paper ledger equal the backtest's through day ``through``."""
     state = workflows.load_paper_state(path)
-    fills = state["fills"]
+    fills = state.fills
     fills = fills.assign(date=pd.to_datetime(fills["fill_date"]))
     fills = fills.sort_values(["date", "ticker", "reason"]).reset_index(drop=True)
     trades = expected.trades[expected.trades["date"] <= DATES[through]].assign(
@@ -175,15 +175,15 @@ def _assert_same(path: Path, expected, through: int) -> None:
                          ("spread", "spread"), ("impact", "impact"),
                          ("realized_pnl", "realized_pnl")]:  # fmt: skip
         np.testing.assert_allclose(fills[ours], trades[theirs], rtol=0, atol=1e-9, err_msg=ours)
-    steps = state["steps"].set_index(pd.to_datetime(state["steps"]["step_date"]))
+    steps = state.steps.set_index(pd.to_datetime(state.steps["step_date"]))
     days = DATES[: through + 1]
     assert list(steps.index) == list(days)
     np.testing.assert_allclose(steps["cash"], expected.cash.loc[days], rtol=0, atol=1e-9)
     np.testing.assert_allclose(steps["equity"], expected.equity.loc[days], rtol=0, atol=1e-9)
-    positions, cash = state["replay"]
-    assert cash == pytest.approx(state["cash"], abs=1e-9)
+    positions, cash = (state.replay_positions, state.replay_cash)
+    assert cash == pytest.approx(state.cash, abs=1e-9)
     assert positions == dict(
-        zip(state["positions"]["ticker"], state["positions"]["quantity"], strict=True)
+        zip(state.positions["ticker"], state.positions["quantity"], strict=True)
     )
 
 
@@ -257,7 +257,7 @@ def test_difference_withheld_targets_leave_exits_and_marks_running(scenario, pap
         assert ("paused" in result.guardrail) == (i <= 29) and (result.orders == 0 or i > 29)
     withheld = _backtest(panel, arrays, withheld=range(26, 30))
     _assert_same(path, withheld, 31)
-    fills = workflows.load_paper_state(path)["fills"]
+    fills = workflows.load_paper_state(path).fills
     exits = fills[fills["reason"] == "stop"].set_index("ticker")["fill_date"]
     assert exits["GAP"] == f"{DATES[27]:%Y-%m-%d}" and exits["TRL"] == f"{DATES[29]:%Y-%m-%d}"
 
@@ -281,12 +281,12 @@ def test_difference_stale_data_blocks_and_the_next_step_catches_up(scenario, pap
     assert _step(path, arrays, 28).status == "done"
     expected = _backtest(panel, arrays, withheld=[27])
     state = workflows.load_paper_state(path)
-    steps = state["steps"]["step_date"].tolist()
+    steps = state.steps["step_date"].tolist()
     assert f"{DATES[27]:%Y-%m-%d}" not in steps
-    fills = state["fills"]
+    fills = state.fills
     assert f"{DATES[27]:%Y-%m-%d}" in set(fills.loc[fills["ticker"] == "GAP", "fill_date"])
-    np.testing.assert_allclose(state["cash"], expected.cash.iloc[28], rtol=0, atol=1e-9)
-    step = state["steps"].iloc[-1]
+    np.testing.assert_allclose(state.cash, expected.cash.iloc[28], rtol=0, atol=1e-9)
+    step = state.steps.iloc[-1]
     assert step["equity"] == pytest.approx(expected.equity.iloc[28], abs=1e-9)
     assert len(fills) == (expected.trades["date"] <= DATES[28]).sum()
 
@@ -297,13 +297,13 @@ def test_difference_next_open_execution_with_indicative_orders(scenario, paper_r
     assert "next open" in PAPER_DIFFERENCES[3]
     prices, _, _ = scenario
     state = workflows.load_paper_state(paper_run[0])
-    fills = state["fills"].rename(columns={"quantity": "shares"})
+    fills = state.fills.rename(columns={"quantity": "shares"})
     bars = prices.assign(fill_date=prices["date"].dt.strftime("%Y-%m-%d"))
     fills = fills.merge(bars, on=["ticker", "fill_date"])
     rebalances = fills[fills["reason"] == "rebalance"]
     expected = rebalances["open"].fillna(rebalances["close"])
     np.testing.assert_allclose(_reference(rebalances), expected, rtol=1e-12)
-    orders = state["orders"]
+    orders = state.orders
     assert set(orders["status"]) <= {"filled", "cancelled", "open"}
     assert (orders["status"] == "open").sum() == (
         orders["step_date"] == f"{DATES[-1]:%Y-%m-%d}"
@@ -338,10 +338,10 @@ def test_an_open_order_of_the_old_schema_trades_as_the_target_of_its_shares(
     result = workflows.paper_step(path, DATES[5], ["BIG"], params=LOOSE, targets=pd.DataFrame())
     assert result.status == "done" and result.fills == 1
     state = workflows.load_paper_state(path)
-    fill = state["fills"].iloc[0]
+    fill = state.fills.iloc[0]
     weight = 100 * panel.close[4, BIG] / 1e5
     assert fill["quantity"] == np.trunc(weight * 1e5 / panel.open[5, BIG] + 1e-9)
     assert fill["client_order_id"] == f"{DATES[4]:%Y%m%d}-BIG"
-    assert state["orders"]["status"].tolist() == ["filled"]
-    position = state["positions"].iloc[0]
+    assert state.orders["status"].tolist() == ["filled"]
+    position = state.positions.iloc[0]
     assert (position["stop"], position["take_profit"]) == (40.0, 60.0)
