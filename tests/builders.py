@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from engine import workflows
+from engine.bench.pages import BENCH_TRAIN
 from engine.data.calendar import is_session
 from engine.features import FeatureParams
-from engine.modeling.learner import LearnerParams
-from engine.modeling.training import TrainConfig
 
 # Synthetic names stand in for the market series so every family has inputs.
 MARKET_PARAMS = FeatureParams(
@@ -18,16 +20,9 @@ MARKET_PARAMS = FeatureParams(
 )
 
 
-# A model that trains in seconds on the sample store (six large caps, 2014 to mid-2018).
-SMALL_TRAIN = TrainConfig(
-    tickers=("AAPL", "JPM", "KO", "XOM", "MSFT", "PG"),
-    start=pd.Timestamp("2014-01-01"),
-    as_of=pd.Timestamp("2018-06-29"),
-    train_months=12,
-    test_months=6,
-    n_boot=50,
-    learner=LearnerParams(n_estimators=200),
-)
+# A model that trains in seconds on the sample store (six large caps, 2014 to mid-2018),
+# the one the pages benchmark trains too.
+SMALL_TRAIN = BENCH_TRAIN
 
 
 def bars(
@@ -61,3 +56,18 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def store_digest(path: Path) -> str:
+    """SHA-256 of a closed store's file (a WAL file must not be left behind)."""
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@contextmanager
+def unchanged(db: Path) -> Iterator[None]:
+    """Assert that the block leaves the store and every artifact byte-identical."""
+    artifacts = workflows.artifacts_root()
+    before = store_digest(db), tree_digest(artifacts)
+    yield
+    assert (store_digest(db), tree_digest(artifacts)) == before, "something stored changed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -12,12 +11,6 @@ import pytest
 from engine import workflows
 from engine.data.synthetic import make_panel
 from engine.modeling import signing
-
-
-def store_digest(path: Path) -> str:
-    """SHA-256 of a closed store's file (a WAL file must not be left behind)."""
-    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,7 +15,7 @@ from engine.data.schema import FetchResult, InvalidTickerError
 from engine.data.synthetic import SyntheticProvider
 from store.db import open_db
 from store.prices import PriceRepository
-from tests.conftest import store_digest
+from tests.builders import store_digest
 
 GOOD_CSV = b"Ticker,Date,Close\nAAA,2022-12-01,10\nAAA,2022-12-02,11\nBBB,2022-12-01,5\n"
 

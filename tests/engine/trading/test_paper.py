@@ -27,7 +27,7 @@ from engine.trading.paper import PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
 from store.db import open_db
 from store.paper import PaperLedger
-from tests.conftest import store_digest
+from tests.builders import store_digest
 
 TICKERS = ["AAPL", "JPM", "KO", "XOM", "MSFT", "PG"]
 CONFIG = TrainConfig(

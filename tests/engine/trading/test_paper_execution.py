@@ -26,7 +26,7 @@ from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from store import migrations
 from store.db import open_db
 from store.paper import PaperLedger
-from tests.conftest import store_digest
+from tests.builders import store_digest
 
 T = 44
 DATES = sessions_between(pd.Timestamp("2022-01-03"), pd.Timestamp("2022-04-29"))[:T]
