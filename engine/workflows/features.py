@@ -47,7 +47,7 @@ def update_feature_cache(
     recorded = dict(zip(coverage["ticker"], coverage["input_version"], strict=True))
     fresh = tuple(t for t, v in versions.items() if recorded.get(t) == v)
     stale = sorted(set(versions) - set(fresh))
-    price_rows = PriceRows(prices_repo.load(stale) if stale else prices_repo.load([]))
+    price_rows = PriceRows(prices_repo.load(stale))  # no query at all when none is stale
     plans = plan_updates(price_rows, coverage)
     todo = sum(p.action != "reuse" for p in plans)
 
