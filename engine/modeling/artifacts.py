@@ -33,7 +33,9 @@ import xgboost as xgb
 from pyarrow import feather
 
 from engine.modeling.calibration import ProbabilityCalibrator
-from engine.modeling.learner import FeatureSelector, LearnerParams, LogisticBaseline, MetaLearner
+from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.processors import CrossSectionalNormalizer
+from engine.modeling.selection import FeatureSelector, LogisticBaseline
 from engine.modeling.signing import SIGNATURE, sign_manifest
 
 BOOSTER, MODEL, MANIFEST = "booster.ubj", "model.json", "manifest.json"
@@ -94,6 +96,7 @@ def model_document(model: MetaLearner) -> bytes:
         "selector": model.selector_.to_params(),
         "calibrator": model.calibrator_.to_params(),
         "baseline": model.baseline_.to_params(),
+        "normalizer": None if model.normalizer_ is None else model.normalizer_.to_params(),
     }
     return json.dumps(body, indent=1, sort_keys=True, allow_nan=False).encode()
 
@@ -203,6 +206,8 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
         fields = {f.name for f in dataclasses.fields(LearnerParams)}
         raw = {k: v for k, v in manifest["params"].items() if k in fields}
         raw["families"] = tuple(raw.get("families", ()))
+        # manifests written before the cross-sectional kinds existed describe market timing
+        raw.setdefault("kind", "market_timing")
         model = MetaLearner(LearnerParams(**raw))
         model.outcome_returns_ = tuple(float(r) for r in manifest["outcome_returns"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -228,6 +233,11 @@ def read_model_document(model: MetaLearner, path: Path) -> None:
         selector = FeatureSelector.from_params(body.get("selector"))
         baseline = LogisticBaseline.from_params(body.get("baseline"))
         calibrator = ProbabilityCalibrator.from_params(body.get("calibrator"))
+        normalizer = body.get("normalizer")
+        if normalizer is not None:
+            normalizer = CrossSectionalNormalizer.from_params(normalizer)
+        if (normalizer is None) == model.params.cross_sectional:
+            raise ValueError("a cross-sectional model needs its normalizer, market timing none")
         if baseline.columns_ != selector.columns_:
             raise ValueError("the baseline's columns are not the selector's")
         names = model.booster_.feature_names
@@ -236,6 +246,7 @@ def read_model_document(model: MetaLearner, path: Path) -> None:
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{MODEL} in {path.parent} does not describe a model: {exc}") from exc
     model.selector_, model.baseline_, model.calibrator_ = selector, baseline, calibrator
+    model.normalizer_ = normalizer
 
 
 def _no_constant(name: str) -> None:

@@ -123,11 +123,19 @@ _METHODS = {"platt": _Platt, "isotonic": _Isotonic, "beta": _Beta}
 
 
 class ProbabilityCalibrator(BaseEstimator):
-    """Maps raw scores to calibrated P(up), optionally per regime.
+    """Maps raw scores to calibrated probabilities, optionally per regime, shrunk toward
+    the base rate when the evidence is thin.
 
     Per-regime curves are shrunk to the global curve: a regime with ``n`` calibration rows
     gets weight ``n / (n + shrinkage)`` on its own curve; regimes with fewer than
     ``min_regime_rows`` rows (or only one class) use the global curve alone.
+
+    The whole curve is then shrunk toward the evidence's base rate: evidence from ``d``
+    distinct dates (rows of one date share the market's move, so dates, not rows, measure
+    it) gets weight ``d / (d + prior_dates)``; the rest goes to the base rate. A curve fitted
+    on one short slice thus cannot push the forecasts far from the base rate, and a model
+    without skill scores close to climatology instead of worse. Without ``dates`` (or with
+    ``prior_dates=0``) there is no shrinkage.
     """
 
     def __init__(
@@ -136,18 +144,29 @@ class ProbabilityCalibrator(BaseEstimator):
         per_regime: bool = False,
         shrinkage: float = 300.0,
         min_regime_rows: int = 100,
+        prior_dates: float = 0.0,
     ) -> None:
         self.method = method
         self.per_regime = per_regime
         self.shrinkage = shrinkage
         self.min_regime_rows = min_regime_rows
+        self.prior_dates = prior_dates
 
-    def fit(self, scores, y, regimes=None) -> ProbabilityCalibrator:
+    def fit(self, scores, y, regimes=None, *, dates=None) -> ProbabilityCalibrator:
+        """Fit on held-out ``scores`` and outcomes ``y`` (shape (n,) each); ``dates`` (n,)
+        sets the shrinkage toward the base rate."""
         if self.method not in _METHODS:
             raise ValueError(f"calibration method must be one of {CALIBRATION_METHODS}")
         scores, y = np.asarray(scores, dtype=float), np.asarray(y, dtype=int)
         if len(np.unique(y)) < 2:
             raise ValueError("calibration needs both outcomes in its slice")
+        self.base_rate_ = float(y.mean())
+        n_dates = len(np.unique(dates)) if dates is not None else np.inf
+        self.weight_ = (
+            1.0
+            if not self.prior_dates or np.isinf(n_dates)
+            else float(n_dates / (n_dates + self.prior_dates))
+        )
         self.global_ = _METHODS[self.method]().fit(scores, y)
         self.regime_models_: dict[int, tuple[float, object]] = {}
         if self.per_regime and regimes is not None:
@@ -171,6 +190,7 @@ class ProbabilityCalibrator(BaseEstimator):
                 rows = regimes == regime
                 if rows.any():
                     p[rows] = weight * model.predict(scores[rows]) + (1 - weight) * p[rows]
+        p = self.weight_ * p + (1.0 - self.weight_) * self.base_rate_
         return np.clip(p, EPS, 1 - EPS)
 
     def to_params(self) -> dict:
@@ -180,6 +200,9 @@ class ProbabilityCalibrator(BaseEstimator):
             "per_regime": bool(self.per_regime),
             "shrinkage": float(self.shrinkage),
             "min_regime_rows": int(self.min_regime_rows),
+            "prior_dates": float(self.prior_dates),
+            "weight": float(self.weight_),
+            "base_rate": float(self.base_rate_),
             "global": self.global_.to_params(),
             "regimes": [
                 {"regime": regime, "weight": weight, "curve": curve.to_params()}
@@ -199,7 +222,13 @@ class ProbabilityCalibrator(BaseEstimator):
             per_regime=field(params, "per_regime", bool, name),
             shrinkage=number(params, "shrinkage", name),
             min_regime_rows=field(params, "min_regime_rows", int, name),
+            prior_dates=number(params, "prior_dates", name) if "prior_dates" in params else 0.0,
         )
+        # bundles written before the shrinkage existed carry none: weight 1
+        calibrator.weight_ = number(params, "weight", name) if "weight" in params else 1.0
+        calibrator.base_rate_ = number(params, "base_rate", name) if "base_rate" in params else 0.5
+        if not (0 <= calibrator.weight_ <= 1 and 0 <= calibrator.base_rate_ <= 1):
+            raise ValueError(f"{name}.weight and {name}.base_rate must lie in [0, 1]")
         calibrator.global_ = curve.from_params(params.get("global"), f"{name}.global")
         calibrator.regime_models_ = {}
         for i, entry in enumerate(field(params, "regimes", list, name)):

@@ -23,13 +23,17 @@ from engine.modeling.calibration import (
 )
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 
+OUTCOME_COLUMNS = ("label", "ret", "end_date", "target", "excess", "excess_index")
 PREDICTION_COLUMNS = (
+    "score",
     "p",
     "p_raw",
     *(f"p_{m}" for m in CALIBRATION_METHODS),
     "p_baseline",
     "label",
     "ret",
+    "excess",
+    "excess_index",
     "end_date",
     REGIME_COLUMN,
     "fold",
@@ -41,20 +45,31 @@ class WalkForwardResult:
     """Pooled out-of-sample predictions (``PREDICTION_COLUMNS``, indexed by (ticker, date))
     and one row per fold (dates, rows, early-stopping round, selected features).
 
-    ``p`` is calibrated with the run's method; ``p_platt``, ``p_isotonic`` and ``p_beta``
-    are the same raw scores calibrated by each method on each fold's own held-out slice,
-    so the methods can be compared out of sample."""
+    ``score`` is the model's ranking score; ``p`` is calibrated with the run's method;
+    ``p_platt``, ``p_isotonic`` and ``p_beta`` are the same raw scores calibrated by each
+    method on the same evidence, so the methods can be compared out of sample. ``excess``
+    and ``excess_index`` are NaN for absolute labels."""
 
     predictions: pd.DataFrame
     folds: pd.DataFrame
 
 
 def make_dataset(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Features joined with ``label``, ``ret`` and ``end_date``; unlabelled rows dropped;
-    rows in date order (ties by ticker), which the learner's time slices rely on."""
-    data = features.join(labels[["label", "ret", "end_date"]], how="inner")
+    """Features joined with the label's outcome columns (``label``, ``ret``, ``end_date``,
+    and ``target``, ``excess``, ``excess_index`` for relative labels); unlabelled rows
+    dropped; rows in date order (ties by ticker), which the learner's time slices rely on."""
+    outcomes = [c for c in OUTCOME_COLUMNS if c in labels.columns]
+    data = features.join(labels[outcomes], how="inner")
     data = data[data["label"].notna()]
     return data.sort_index(level=["date", "ticker"])
+
+
+def _evidence_before(parts: list[pd.DataFrame], start: np.datetime64) -> pd.DataFrame:
+    """Earlier folds' out-of-sample rows whose outcome was known before ``start``."""
+    if not parts:
+        return pd.DataFrame()
+    earlier = pd.concat(parts)
+    return earlier[earlier["end_date"].to_numpy() < start]
 
 
 def walk_forward(
@@ -63,7 +78,11 @@ def walk_forward(
     params: LearnerParams | None = None,
     progress: Progress | None = None,
 ) -> WalkForwardResult:
-    """Fit and predict every fold of ``splitter`` on ``make_dataset`` output."""
+    """Fit and predict every fold of ``splitter`` on ``make_dataset`` output.
+
+    Each fold's calibrator is cross-fitted: its own held-out slice plus the earlier folds'
+    out-of-sample predictions whose outcomes were known before the fold's test window.
+    """
     params = params or LearnerParams()
     splits = list(splitter.split(data, groups=data["end_date"]))
     if not splits:
@@ -75,21 +94,30 @@ def walk_forward(
             progress(number / len(splits), f"Fold {number + 1} of {len(splits)}: fitting")
         train_rows, test_rows = data.iloc[train], data.iloc[test]
         model = MetaLearner(params).fit(train_rows, train_rows["label"], train_rows["end_date"])
+        earlier = _evidence_before(parts, dates[test].min().to_datetime64())
+        if len(earlier):
+            model.add_calibration_evidence(*calibration_evidence(earlier))
         raw = model.raw_proba(test_rows)
         regimes = test_rows.get(REGIME_COLUMN, pd.Series(np.nan, test_rows.index)).to_numpy()
         alternatives = {
             f"p_{method}": model.fit_calibrator(method).predict_proba(raw, regimes)
             for method in CALIBRATION_METHODS
         }
+        nan = np.full(len(test_rows), np.nan)
         parts.append(
             pd.DataFrame(
                 {
+                    "score": model.score(test_rows),
                     "p": model.predict_proba(test_rows),
                     "p_raw": raw,
                     **alternatives,
                     "p_baseline": model.baseline_proba(test_rows),
                     "label": test_rows["label"].to_numpy(),
                     "ret": test_rows["ret"].to_numpy(),
+                    "excess": test_rows["excess"].to_numpy() if "excess" in test_rows else nan,
+                    "excess_index": (
+                        test_rows["excess_index"].to_numpy() if "excess_index" in test_rows else nan
+                    ),
                     "end_date": test_rows["end_date"].to_numpy(),
                     REGIME_COLUMN: regimes,
                     "fold": number,
@@ -107,6 +135,7 @@ def walk_forward(
                 "train_rows": len(train),
                 "test_rows": len(test),
                 "rounds": model.booster_.best_iteration + 1,
+                "calibration_dates": len(np.unique(model.calibration_evidence_[3])),
                 "features": ", ".join(model.selector_.columns_),
             }
         )
@@ -115,11 +144,22 @@ def walk_forward(
     return WalkForwardResult(pd.concat(parts), pd.DataFrame(folds))
 
 
+def calibration_evidence(predictions: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Raw scores, labels, regimes and dates of out-of-sample predictions, as
+    ``MetaLearner.add_calibration_evidence`` takes them."""
+    return (
+        predictions["p_raw"].to_numpy(dtype=float),
+        predictions["label"].to_numpy(dtype=int),
+        predictions[REGIME_COLUMN].to_numpy(dtype=float),
+        predictions.index.get_level_values("date").to_numpy(dtype="datetime64[ns]"),
+    )
+
+
 def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> dict:
     """Out-of-sample scores of the pooled predictions, each with an interval over dates.
 
     Returns AUC and accuracy (model and logistic baseline, and the AUC the model adds over
-    the baseline), the mean daily IC and rank IC of P(up) against realized forward returns
+    the baseline), the mean daily IC and rank IC of the score against realized forward returns
     with ICIR, ECE / Brier / log-loss of the calibrated and raw probabilities, the
     reliability curve, and per-regime AUC and ECE.
     """
@@ -139,7 +179,8 @@ def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> 
         n_boot=n_boot,
         seed=seed,
     )
-    ic = daily_ic(dates, pred["p"].to_numpy(), pred["ret"].to_numpy())
+    score = pred["score"] if "score" in pred else pred["p"]  # runs before scores existed
+    ic = daily_ic(dates, score.to_numpy(), pred["ret"].to_numpy())
     regimes = []
     for regime, rows in pred.groupby(REGIME_COLUMN):
         if rows["label"].nunique() == 2 and len(rows) >= 50:

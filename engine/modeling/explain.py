@@ -4,6 +4,11 @@ turned into plain words ("RSI 14 at 27, oversold: +3.1 pp").
 Contributions are XGBoost's exact TreeSHAP values in log-odds (a test checks they equal
 shap's TreeExplainer). A term's effect in percentage points is how far P(up) would move if
 that term were removed: 100 x (sigmoid(margin) - sigmoid(margin - term)).
+
+A cross-sectional forecast is explained relative to the average stock that day: each
+term is the stock's contribution minus the mean contribution of that feature over the
+day's stocks, so the terms (the listed ones plus "other features") add up exactly to the
+stock's score minus the day's mean score, the number shown beside them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from engine.features.regime import REGIME_NAMES
 from engine.features.registry import column_specs
 
 FORECAST_COLUMNS = (
+    "score",
+    "score_vs_average",
+    "rank",
+    "percentile",
     "p_up",
     "direction",
     "confidence",
@@ -26,6 +35,7 @@ FORECAST_COLUMNS = (
     "reasons",
 )
 NO_REASON = "no feature moved the forecast by 0.05 pp or more"
+NO_RELATIVE_REASON = "scored like the average stock today: no feature sets it apart"
 PERCENT_PREFIXES = ("ret_", "dist_", "index_ret", "index_trend", "factor_", "gap_", "vwap_dev")
 
 
@@ -75,6 +85,15 @@ def format_value(feature: str, value: float) -> str:
     return f"{value:.3g}"
 
 
+def _name(feature: str, specs: dict) -> str:
+    """The feature's short name from its registry description."""
+    if feature == "regime_id":
+        return "Market regime"
+    if feature not in specs:
+        return feature
+    return specs[feature][1].description.split(":")[0].split(",")[0]
+
+
 def describe(
     feature: str,
     value: float,
@@ -86,10 +105,7 @@ def describe(
     shown = format_value(feature, value)
     if feature == "regime_id":
         return f"Market regime is {shown}: {effect_pp:+.1f} pp"
-    specs = column_specs() if specs is None else specs
-    name = (
-        specs[feature][1].description.split(":")[0].split(",")[0] if feature in specs else feature
-    )
+    name = _name(feature, column_specs() if specs is None else specs)
     reading = _reading(feature, value)
     text = f"{name} at {shown}"
     if reading:
@@ -120,23 +136,72 @@ def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int 
     return pd.Series(reasons, index=terms.index)
 
 
+def compute_relative_reasons(
+    contributions: pd.DataFrame, values: pd.DataFrame, top: int = 5
+) -> pd.Series:
+    """Per row, the ``top`` terms of the score relative to the average stock of its date,
+    and the rest as "other features", as one string; the terms add up to the row's score
+    minus its date's mean score (shown with three decimals).
+
+    ``contributions``: score terms per feature plus ``bias``, indexed by (ticker, date);
+    ``values``: the raw feature values of the same rows.
+    """
+    terms = contributions.drop(columns="bias")
+    relative = terms - terms.groupby(level="date").transform("mean")
+    effect = relative.to_numpy()
+    order = np.argsort(-np.abs(effect), axis=1)[:, :top]
+    names = terms.columns.to_numpy()
+    shown = values.reindex(columns=list(names)).to_numpy(dtype=float)
+    specs = column_specs()
+    reasons = []
+    for i, row in enumerate(order):
+        listed = [j for j in row if abs(effect[i, j]) >= 0.0005]
+        sentences = [
+            f"{_name(names[j], specs)} at {format_value(names[j], shown[i, j])}: "
+            f"{effect[i, j]:+.3f}"
+            for j in listed
+        ]
+        rest = effect[i].sum() - effect[i, listed].sum()
+        if sentences:
+            sentences.append(f"other features: {rest:+.3f}")
+        reasons.append("; ".join(sentences) if sentences else NO_RELATIVE_REASON)
+    return pd.Series(reasons, index=terms.index)
+
+
 def compute_forecast_frame(
     p_up: np.ndarray,
     reasons: pd.Series,
     regimes: np.ndarray,
     outcome_returns: tuple[float, float],
     thresholds: Thresholds | None = None,
+    *,
+    scores: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Direction, confidence (0 at P = 0.5, 1 at certainty), and the expected return
     p x (mean return of up outcomes) + (1 - p) x (mean return of down outcomes), both
-    measured on the model's training rows."""
+    measured on the model's training rows (for a cross-sectional model: P(beats the median)
+    and excess returns over the universe mean, so the expected return is an expected excess
+    return).
+
+    ``scores`` (one date's rows) give the ranking: ``score_vs_average`` (score minus the
+    mean score), ``rank`` (1 = best) and ``percentile`` (share of the other names scored
+    below, ties half); without them the scores are the log-odds of ``p_up``."""
     thresholds = thresholds or Thresholds()
     p = np.asarray(p_up, dtype=float)
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    score = np.log(clipped / (1 - clipped)) if scores is None else np.asarray(scores, float)
+    ranked = pd.Series(score).rank(ascending=False, method="min").to_numpy()
+    below = pd.Series(score).rank(method="average").to_numpy() - 1.0
+    percentile = below / max(len(score) - 1, 1)
     direction = np.where(p >= thresholds.buy, "BUY", np.where(p <= thresholds.sell, "SELL", "HOLD"))
     up, down = outcome_returns
     names = [REGIME_NAMES[int(r)] if np.isfinite(r) else "unknown" for r in regimes]
     return pd.DataFrame(
         {
+            "score": score,
+            "score_vs_average": score - score.mean() if len(score) else score,
+            "rank": ranked.astype(int),
+            "percentile": percentile,
             "p_up": p,
             "direction": direction,
             "confidence": np.abs(p - 0.5) * 2.0,

@@ -4,6 +4,11 @@ Labels are the one place that looks forward: the label at t is decided by prices
 after t (the entry is t's close). Each label records ``end_date``, the session its outcome
 became known, so that splitters can purge training rows whose outcome overlaps a test
 window. A label whose outcome is not yet known is NaN, never a guess.
+
+Absolute labels (``direction``, ``triple_barrier``) say whether a stock rose. They are
+dominated by the market's move (every stock rises on a strong day), so a model of them
+learns market timing. ``relative`` labels take the market out per date, as Qlib's
+CSRankNorm / CSZScoreNorm do (see ``relative_labels``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import pandas as pd
 from engine.features.panel import Array, WidePanel, atr_or_proxy, by_date, to_long, to_wide
 from engine.features.regime import is_bull
 
-LabelKind = Literal["direction", "triple_barrier"]
-LABEL_KINDS: tuple[str, ...] = ("direction", "triple_barrier")
+LabelKind = Literal["relative", "direction", "triple_barrier"]
+LABEL_KINDS: tuple[str, ...] = ("relative", "direction", "triple_barrier")
+ABSOLUTE_KINDS: tuple[str, ...] = ("direction", "triple_barrier")
+MIN_NAMES = 3  # fewest outcomes on a date that make a cross-section
 BARRIER_NAMES = {1.0: "take_profit", -1.0: "stop", 0.0: "vertical"}
 MIN_VERTICAL, MAX_VERTICAL = 5, 15
 
@@ -28,13 +35,14 @@ MIN_VERTICAL, MAX_VERTICAL = 5, 15
 class LabelParams:
     """How labels are made.
 
-    ``horizon`` is the forward window in sessions (the vertical barrier for triple-barrier
-    labels, which must lie in 5-15). Barrier multiples are in ATR 14 units: bull regimes
-    (strong breadth) get a wider take-profit, bear regimes a tighter stop; dates without a
-    regime use the base multiples.
+    ``kind``: "relative" (beats the universe median, see ``relative_labels``), "direction"
+    (absolute 5-day direction) or "triple_barrier". ``horizon`` is the forward window in
+    sessions (the vertical barrier for triple-barrier labels, which must lie in 5-15).
+    Barrier multiples are in ATR 14 units: bull regimes (strong breadth) get a wider
+    take-profit, bear regimes a tighter stop; dates without a regime use the base multiples.
     """
 
-    kind: LabelKind = "direction"
+    kind: LabelKind = "relative"
     horizon: int = 5
     take_profit: float = 2.0
     stop: float = 1.5
@@ -176,10 +184,78 @@ def triple_barrier(
     )
 
 
-def compute_labels(
-    prices: pd.DataFrame, params: LabelParams, regime_ids: pd.Series | None = None
+def _cross_section(ret: Array) -> dict[str, Array]:
+    """Per-date (row) relative transforms of forward returns ``ret``, (T, N) each."""
+    known = np.isfinite(ret)
+    counts = known.sum(axis=1, keepdims=True)
+    usable = known & (counts >= MIN_NAMES)
+    kept = np.where(usable, ret, np.nan)
+    rows = usable.any(axis=1)
+    mean = np.full((len(ret), 1), np.nan)
+    median = np.full((len(ret), 1), np.nan)
+    mean[rows, 0] = np.nanmean(kept[rows], axis=1)
+    median[rows, 0] = np.nanmedian(kept[rows], axis=1)
+    ranks = pd.DataFrame(kept).rank(axis=1, method="average").to_numpy()
+    return {
+        "label": np.where(usable & (kept != median), (kept > median).astype(float), np.nan),
+        "target": np.where(usable, (ranks - 0.5) / np.maximum(counts, 1) - 0.5, np.nan),
+        "excess": kept - mean,
+    }
+
+
+def relative_labels(
+    prices: pd.DataFrame, horizon: int = 5, index_close: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Labels of ``params.kind`` by (ticker, date); always has ``label``, ``ret``, ``end_date``."""
+    """Cross-sectional labels by (ticker, date) over ``horizon`` sessions.
+
+    The universe is every ticker in ``prices``. Per date, among the tickers whose outcome
+    is known (at least ``MIN_NAMES`` of them, else the date has no relative label):
+
+    - ``ret``: forward return from t's close to the close ``horizon`` sessions later;
+    - ``excess``: ``ret`` minus the universe's equal-weight mean ``ret`` that date;
+    - ``excess_index``: ``ret`` minus the index's return over the same sessions (NaN
+      where ``index_close`` is None or lacks a close at either end);
+    - ``label`` (beats the universe median): 1.0 above that date's median ``ret``, 0.0
+      below, NaN exactly at it, so the base rate is 0.5 by construction;
+    - ``target``: the per-date rank normalized to (-0.5, 0.5), ``(rank - 0.5) / n - 0.5``
+      (average ranks for ties): the ranker's and the regressor's target;
+    - ``end_date``: t + horizon sessions, when the row's whole cross-section is known.
+
+    A ticker without an outcome is NaN in every column and stays in the frame.
+    """
+    LabelParams(horizon=horizon)  # validates
+    panel = to_wide(prices)
+    close = panel.close
+    ret = lead(close, horizon) / close - 1.0
+    if index_close is not None and len(index_close):
+        index = by_date(panel, index_close.astype(float))
+        excess_index = ret - (lead(index, horizon) / index - 1.0)
+    else:
+        excess_index = np.full_like(ret, np.nan)
+    rows = np.arange(len(panel.dates), dtype=float)[:, None] + horizon
+    return _finish(
+        panel,
+        {
+            **_cross_section(ret),
+            "ret": ret,
+            "excess_index": excess_index,
+            "end_index": np.where(np.isfinite(ret), rows, np.nan),
+        },
+    )
+
+
+def compute_labels(
+    prices: pd.DataFrame,
+    params: LabelParams,
+    regime_ids: pd.Series | None = None,
+    index_close: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Labels of ``params.kind`` by (ticker, date); always has ``label``, ``ret``, ``end_date``.
+
+    ``index_close`` (the index's closes by date) feeds ``excess_index`` of relative labels.
+    """
+    if params.kind == "relative":
+        return relative_labels(prices, params.horizon, index_close)
     if params.kind == "direction":
         return forward_direction(prices, params.horizon)
     return triple_barrier(prices, params, regime_ids)

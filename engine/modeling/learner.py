@@ -1,9 +1,25 @@
-"""The regime-aware XGBoost meta-learner, its in-fold feature selection, and a logistic baseline.
+"""The XGBoost meta-learner: cross-sectional (classifier, ranker, regressor) or market timing.
 
 Inside one training window (rows sorted by date) the learner cuts three time-ordered
 slices: fit | early-stopping | calibration. Each slice is purged against the next by label
 end date, so no label that the booster trains on ends inside the slices that judge it,
 and the calibrator only ever sees rows the booster did not train on.
+
+The kinds (``MODEL_KINDS``):
+
+- ``classifier`` (the default): binary XGBoost on "beats the universe median" (relative
+  labels), features normalized per date (``CrossSectionalNormalizer``, fitted in-fold);
+- ``ranker``: XGBoost's pairwise ranker with one query per date, on the per-date quintile
+  of the forward return;
+- ``regressor``: squared error on the per-date rank-normalized forward return;
+- ``market_timing``: binary XGBoost on absolute direction with raw features. Absolute
+  direction is dominated by the market, so this model learns market timing and tends to
+  give every stock the same probability (which is why it is not the default).
+
+Every kind has a ranking ``score`` (the booster's margin) and a calibrated probability of
+its binary label (P(beats the median), or P(up) for market timing): the score passed
+through a logistic link, calibrated on held-out evidence and shrunk to the base rate when
+that evidence is thin (``ProbabilityCalibrator``).
 """
 
 from __future__ import annotations
@@ -16,30 +32,43 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from sklearn.base import BaseEstimator
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from engine.features.registry import FAMILY_NAMES, feature_columns
 from engine.modeling.calibration import ProbabilityCalibrator
-from engine.modeling.serialization import (
-    array,
-    field,
-    floats,
-    logistic_from_params,
-    logistic_params,
-    number,
-)
+from engine.modeling.processors import NORMALIZATIONS, CrossSectionalNormalizer
+from engine.modeling.selection import REGIME_COLUMN, FeatureSelector, LogisticBaseline
 
-REGIME_COLUMN = "regime_id"
+MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
+KIND_NAMES = {
+    "classifier": "Cross-sectional classifier (beats the median)",
+    "ranker": "Cross-sectional ranker (per-date pairwise)",
+    "regressor": "Cross-sectional regressor (rank-normalized return)",
+    "market_timing": "Market timing (absolute direction)",
+}
+RELEVANCE_LEVELS = 5  # the ranker's relevance grades: per-date quintiles of the return
+_OBJECTIVES = {
+    "classifier": ("binary:logistic", "logloss"),
+    "market_timing": ("binary:logistic", "logloss"),
+    "ranker": ("rank:pairwise", "ndcg"),
+    "regressor": ("reg:squarederror", "rmse"),
+}
 
 
 @dataclass(frozen=True)
 class LearnerParams:
-    """Everything that shapes a fitted model (recorded in the run manifest)."""
+    """Everything that shapes a fitted model (recorded in the run manifest).
+
+    ``kind`` is one of ``MODEL_KINDS``; the cross-sectional kinds need relative labels
+    (``LabelParams(kind="relative")``), market timing absolute ones. ``normalization``
+    is the per-date processor of the cross-sectional kinds. ``calibration_prior_dates``
+    is the shrinkage of the calibrator toward the base rate: evidence from ``n`` dates
+    gets weight ``n / (n + calibration_prior_dates)`` on its fitted curve.
+    """
 
     families: tuple[str, ...] = FAMILY_NAMES
+    kind: str = "classifier"
+    normalization: str = "robust_zscore"
+    clip: float = 3.0
     top_k: int = 20
     max_correlation: float = 0.85
     n_estimators: int = 600
@@ -53,14 +82,28 @@ class LearnerParams:
     calibration_fraction: float = 0.2
     calibration: str = "platt"
     per_regime_calibration: bool = True
+    calibration_prior_dates: float = 60.0
     device: str = "cpu"
     n_jobs: int = 2
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}")
+        if self.calibration_prior_dates < 0:
+            raise ValueError("calibration_prior_dates must be >= 0")
+
+    @property
+    def cross_sectional(self) -> bool:
+        return self.kind != "market_timing"
+
     def booster_params(self) -> dict:
+        objective, metric = _OBJECTIVES[self.kind]
         return {
-            "objective": "binary:logistic",
-            "eval_metric": "logloss",
+            "objective": objective,
+            "eval_metric": metric,
             "tree_method": "hist",
             "device": self.device,
             "learning_rate": self.learning_rate,
@@ -95,158 +138,31 @@ def time_slices(
     return slices
 
 
-class FeatureSelector(BaseEstimator):
-    """Drop one of every pair with |correlation| > ``max_correlation`` (keeping the more
-    important), then keep the ``top_k`` most important. Importance is the gain of a small
-    booster fitted on the same training rows. The regime id is always kept.
-    """
-
-    def __init__(
-        self, top_k: int = 20, max_correlation: float = 0.85, seed: int = 0, n_jobs: int = 2
-    ):
-        self.top_k = top_k
-        self.max_correlation = max_correlation
-        self.seed = seed
-        self.n_jobs = n_jobs
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> FeatureSelector:
-        usable = [c for c in X.columns if X[c].notna().any() and X[c].nunique(dropna=True) > 1]
-        if not usable:
-            raise ValueError("no feature has any variation in the training rows")
-        quick = xgb.train(
-            {
-                "objective": "binary:logistic",
-                "tree_method": "hist",
-                "max_depth": 3,
-                "learning_rate": 0.1,
-                "nthread": self.n_jobs,
-                "seed": self.seed,
-            },
-            xgb.DMatrix(X[usable], label=y),
-            num_boost_round=40,
-        )
-        gain = quick.get_score(importance_type="total_gain")
-        ranked = sorted(usable, key=lambda c: -gain.get(c, 0.0))
-        corr = X[ranked].corr().abs()
-        chosen: list[str] = []
-        for column in ranked:
-            if all(not corr.at[column, kept] > self.max_correlation for kept in chosen):
-                chosen.append(column)
-            if len(chosen) == self.top_k:
-                break
-        if REGIME_COLUMN in X.columns and REGIME_COLUMN not in chosen:
-            chosen.append(REGIME_COLUMN)
-        self.columns_ = chosen
-        self.importance_ = {c: float(gain.get(c, 0.0)) for c in chosen}
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        return X[self.columns_]
-
-    def to_params(self) -> dict:
-        """The fitted selection as plain JSON values (``from_params`` rebuilds it)."""
-        return {
-            **self.get_params(),
-            "columns": list(self.columns_),
-            "importance": [self.importance_[c] for c in self.columns_],
-        }
-
-    @classmethod
-    def from_params(cls, params: dict, name: str = "selector") -> FeatureSelector:
-        """The selector ``to_params`` described; ValueError naming a bad value."""
-        selector = cls(
-            top_k=field(params, "top_k", int, name),
-            max_correlation=number(params, "max_correlation", name),
-            seed=field(params, "seed", int, name),
-            n_jobs=field(params, "n_jobs", int, name),
-        )
-        columns = field(params, "columns", list, name)
-        if not columns or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"{name}.columns must be a non-empty list of column names")
-        if len(set(columns)) != len(columns):
-            raise ValueError(f"{name}.columns names a column twice")
-        importance = array(params, "importance", name, (len(columns),))
-        selector.columns_ = columns
-        selector.importance_ = dict(zip(columns, importance.tolist(), strict=True))
-        return selector
-
-
-class LogisticBaseline(BaseEstimator):
-    """The benchmark: median imputation -> standardization -> L2 logistic regression.
-
-    Fitted with scikit-learn's pipeline; it predicts from the fitted values it keeps
-    (``statistics_`` per column, ``mean_`` and ``scale_``, the regression), computed
-    exactly as the pipeline computes them, so that a model rebuilt from those values
-    predicts bit for bit what the fitted one does.
-    """
-
-    def __init__(self, C: float = 0.1, max_iter: int = 500) -> None:
-        self.C = C
-        self.max_iter = max_iter
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
-        pipeline = make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True),
-            StandardScaler(),
-            LogisticRegression(C=self.C, max_iter=self.max_iter),
-        ).fit(X, y)
-        imputer, scaler, regression = (step for _, step in pipeline.steps)
-        self.columns_ = list(X.columns)
-        self.statistics_ = imputer.statistics_.astype(float)
-        self.mean_, self.scale_ = scaler.mean_.astype(float), scaler.scale_.astype(float)
-        self.model_ = regression
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """P(down), P(up) per row, shape (n, 2); ``X`` holds ``columns_``."""
-        values = X[self.columns_].to_numpy(dtype=float, copy=True)
-        missing = np.isnan(values)
-        values[missing] = np.broadcast_to(self.statistics_, values.shape)[missing]
-        values -= self.mean_
-        values /= self.scale_
-        return self.model_.predict_proba(values)
-
-    def to_params(self) -> dict:
-        """The fitted values as plain JSON values (``from_params`` rebuilds it)."""
-        return {
-            **self.get_params(),
-            "columns": list(self.columns_),
-            "statistics": floats(self.statistics_),
-            "mean": floats(self.mean_),
-            "scale": floats(self.scale_),
-            **logistic_params(self.model_),
-        }
-
-    @classmethod
-    def from_params(cls, params: dict, name: str = "baseline") -> LogisticBaseline:
-        """The baseline ``to_params`` described; ValueError naming a bad value."""
-        baseline = cls(C=number(params, "C", name), max_iter=field(params, "max_iter", int, name))
-        columns = field(params, "columns", list, name)
-        if not columns or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"{name}.columns must be a non-empty list of column names")
-        shape = (len(columns),)
-        baseline.columns_ = columns
-        baseline.statistics_ = array(params, "statistics", name, shape)
-        baseline.mean_ = array(params, "mean", name, shape)
-        baseline.scale_ = array(params, "scale", name, shape)
-        if np.any(baseline.scale_ == 0):
-            raise ValueError(f"{name}.scale holds a zero")
-        baseline.model_ = logistic_from_params(
-            params, len(columns), name, C=baseline.C, max_iter=baseline.max_iter
-        )
-        return baseline
-
-
 @lru_cache(maxsize=32)
 def _columns_of(families: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(feature_columns(families))
 
 
-class MetaLearner(BaseEstimator):
-    """Selector -> XGBoost (early stopped) -> calibrator, all fitted on one training window.
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
-    ``fit(X, y, end_dates)``: ``X`` indexed by (ticker, date) with the feature columns of
-    ``params.families``; missing values stay NaN (XGBoost routes them natively).
+
+def relevance(target: np.ndarray) -> np.ndarray:
+    """The ranker's grades 0 .. RELEVANCE_LEVELS - 1 from a rank target in (-0.5, 0.5)."""
+    grades = np.floor((np.asarray(target, dtype=float) + 0.5) * RELEVANCE_LEVELS)
+    return np.clip(grades, 0, RELEVANCE_LEVELS - 1)
+
+
+class MetaLearner(BaseEstimator):
+    """(Normalizer ->) selector -> XGBoost (early stopped) -> calibrator, all fitted on one
+    training window.
+
+    ``fit(X, y, end_dates)``: ``X`` indexed by (ticker, date), rows in date order, with the
+    feature columns of ``params.families``; ``y`` is the binary label (beats the median,
+    or up for market timing). ``X`` may carry ``ret`` and ``excess`` (forward returns, used
+    only to record the mean outcome of each class for expected returns) and must carry
+    ``target`` (the rank-normalized return) for the ranker and the regressor. Missing
+    values stay NaN (XGBoost routes them natively).
     """
 
     def __init__(self, params: LearnerParams | None = None) -> None:
@@ -259,13 +175,33 @@ class MetaLearner(BaseEstimator):
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
         return X[[c for c in _columns_of(self._params.families) if c in X.columns]]
 
+    def _processed(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The features as the booster sees them (normalized per date when cross-sectional)."""
+        features = self._features(X)
+        return features if self.normalizer_ is None else self.normalizer_.transform(features)
+
+    def _booster_target(self, X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+        if self._params.kind in ("classifier", "market_timing"):
+            return y.astype(float)
+        if "target" not in X.columns:
+            raise ValueError(f"the {self._params.kind} needs a 'target' column (relative labels)")
+        target = X["target"].to_numpy(dtype=float)
+        return relevance(target) if self._params.kind == "ranker" else target
+
+    def _matrix_for(self, Z: pd.DataFrame, rows: np.ndarray, target: np.ndarray) -> xgb.DMatrix:
+        """A training DMatrix; the ranker's rows are grouped by date (one query each)."""
+        part = Z.iloc[rows]
+        if self._params.kind != "ranker":
+            return xgb.DMatrix(part, label=target[rows])
+        codes = pd.factorize(part.index.get_level_values("date"), sort=True)[0]
+        return xgb.DMatrix(part, label=target[rows], qid=codes)
+
     def fit(self, X: pd.DataFrame, y, end_dates) -> MetaLearner:
-        """Fit on one training window; ``X`` may carry ``ret`` (forward returns), used
-        only to record the mean return of up and down outcomes for expected returns."""
         p = self._params
-        returns = X["ret"].to_numpy(dtype=float) if "ret" in X.columns else None
-        X = self._features(X)
+        column = "excess" if p.cross_sectional else "ret"
+        outcome = X[column] if column in X.columns else None
         y = np.asarray(y, dtype=int)
+        target = self._booster_target(X, y)
         dates = X.index.get_level_values("date").to_numpy(dtype="datetime64[ns]")
         ends = np.asarray(end_dates, dtype="datetime64[ns]")
         fit_rows, val_rows, cal_rows = time_slices(
@@ -275,24 +211,36 @@ class MetaLearner(BaseEstimator):
             raise ValueError(
                 "training window too short for fit, early-stopping and calibration slices"
             )
+        features = self._features(X)
+        self.normalizer_ = None
+        if p.cross_sectional:
+            self.normalizer_ = CrossSectionalNormalizer(p.normalization, p.clip)
+            self.normalizer_.fit(features.iloc[fit_rows])
+        processed = self._processed(X)
         self.selector_ = FeatureSelector(p.top_k, p.max_correlation, p.seed, p.n_jobs)
-        self.selector_.fit(X.iloc[fit_rows], y[fit_rows])
-        Z = self.selector_.transform(X)
+        self.selector_.fit(processed.iloc[fit_rows], y[fit_rows])
+        Z = self.selector_.transform(processed)
         self.booster_ = xgb.train(
             p.booster_params(),
-            xgb.DMatrix(Z.iloc[fit_rows], label=y[fit_rows]),
+            self._matrix_for(Z, fit_rows, target),
             num_boost_round=p.n_estimators,
-            evals=[(xgb.DMatrix(Z.iloc[val_rows], label=y[val_rows]), "validation")],
+            evals=[(self._matrix_for(Z, val_rows, target), "validation")],
             early_stopping_rounds=p.early_stopping_rounds,
             verbose_eval=False,
         )
         self.baseline_ = LogisticBaseline().fit(Z.iloc[fit_rows], y[fit_rows])
         regimes = self._regimes(X)
-        # kept so other calibration methods can be compared on the same held-out slice
-        self.calibration_slice_ = (self.raw_proba(X.iloc[cal_rows]), y[cal_rows], regimes[cal_rows])
+        cal = X.iloc[cal_rows]
+        # the held-out evidence every calibration is fitted on (more can be added)
+        self.calibration_evidence_ = (
+            self.raw_proba(cal),
+            y[cal_rows],
+            regimes[cal_rows],
+            dates[cal_rows],
+        )
         self.calibrator_ = self.fit_calibrator(p.calibration)
-        if returns is not None:
-            fit_y, fit_ret = y[fit_rows], returns[fit_rows]
+        if outcome is not None:
+            fit_y, fit_ret = y[fit_rows], outcome.to_numpy(dtype=float)[fit_rows]
             self.outcome_returns_ = (
                 float(np.nanmean(fit_ret[fit_y == 1])),
                 float(np.nanmean(fit_ret[fit_y == 0])),
@@ -308,11 +256,30 @@ class MetaLearner(BaseEstimator):
         self.last_train_date_ = dates.max()
         return self
 
+    def add_calibration_evidence(self, scores, y, regimes, dates) -> MetaLearner:
+        """Refit the calibrator on its own held-out slice plus more out-of-sample evidence
+        (raw scores of earlier folds, say), all of it with outcomes known before the rows
+        this model will predict: the caller guarantees that."""
+        own = self.calibration_evidence_
+        extra = (scores, y, regimes, dates)
+        self.calibration_evidence_ = tuple(
+            np.concatenate([np.asarray(a), np.asarray(b, dtype=np.asarray(a).dtype)])
+            for a, b in zip(own, extra, strict=True)
+        )
+        self.calibrator_ = self.fit_calibrator(self._params.calibration)
+        return self
+
     def fit_calibrator(self, method: str) -> ProbabilityCalibrator:
-        """A calibrator of ``method`` fitted on this model's held-out calibration slice."""
-        scores, labels, regimes = self.calibration_slice_
-        calibrator = ProbabilityCalibrator(method, per_regime=self._params.per_regime_calibration)
-        return calibrator.fit(scores, labels, regimes)
+        """A calibrator of ``method`` fitted on this model's held-out evidence."""
+        p = self._params
+        scores, labels, regimes, dates = self.calibration_evidence_
+        # relative labels have base rate 0.5 in every regime: per-regime curves add noise
+        calibrator = ProbabilityCalibrator(
+            method,
+            per_regime=p.per_regime_calibration and not p.cross_sectional,
+            prior_dates=p.calibration_prior_dates,
+        )
+        return calibrator.fit(scores, labels, regimes, dates=dates)
 
     @staticmethod
     def _regimes(X: pd.DataFrame) -> np.ndarray:
@@ -323,26 +290,42 @@ class MetaLearner(BaseEstimator):
     def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
         # the selected columns as float32, which is what XGBoost stores anyway
         columns = list(self.selector_.columns_)
-        return xgb.DMatrix(X[columns].to_numpy(dtype=np.float32), feature_names=columns)
+        values = self._processed(X)[columns].to_numpy(dtype=np.float32)
+        return xgb.DMatrix(values, feature_names=columns)
 
     def _rounds(self) -> tuple[int, int]:
         return (0, self.booster_.best_iteration + 1)
 
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """The ranking score per row, shape (n,): the booster's margin (log-odds for the
+        classifiers, the ranker's score, the regressor's predicted rank target). For the
+        cross-sectional kinds it is comparable across the tickers of one date only."""
+        return self.booster_.predict(
+            self._matrix(X), output_margin=True, iteration_range=self._rounds()
+        )
+
     def raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """The booster's uncalibrated P(up)."""
-        return self.booster_.predict(self._matrix(X), iteration_range=self._rounds())
+        """The uncalibrated probability: the logistic of ``score`` (the booster's own
+        probability for the classifiers; a monotone stand-in for the ranker and regressor)."""
+        return _sigmoid(self.score(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(up), shape (n,)."""
-        return self.calibrator_.predict_proba(self.raw_proba(X), self._regimes(self._features(X)))
+        """Calibrated P(beats the median) (market timing: P(up)), shape (n,)."""
+        return self.calibrator_.predict_proba(self.raw_proba(X), self._regimes(X))
 
     def baseline_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """P(up) of the logistic regression on the same selected features."""
-        return self.baseline_.predict_proba(self.selector_.transform(self._features(X)))[:, 1]
+        """P(label) of the logistic regression on the same selected features."""
+        return self.baseline_.predict_proba(self.selector_.transform(self._processed(X)))[:, 1]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-feature log-odds contributions (XGBoost's exact TreeSHAP) plus ``bias``."""
+        """Per-feature contributions to ``score`` (XGBoost's exact TreeSHAP) plus ``bias``;
+        each row sums to its score."""
         values = self.booster_.predict(
             self._matrix(X), pred_contribs=True, iteration_range=self._rounds()
         )
         return pd.DataFrame(values, index=X.index, columns=[*self.selector_.columns_, "bias"])
+
+    def processed_values(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The selected features as the booster saw them (per-date normalized values for
+        the cross-sectional kinds), for reasons."""
+        return self._processed(X)[list(self.selector_.columns_)]

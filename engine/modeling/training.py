@@ -18,7 +18,13 @@ import pandas as pd
 from engine.data.schema import Progress
 from engine.features.registry import feature_columns
 from engine.metrics import Interval
-from engine.modeling.evaluation import WalkForwardResult, evaluate, make_dataset, walk_forward
+from engine.modeling.evaluation import (
+    WalkForwardResult,
+    calibration_evidence,
+    evaluate,
+    make_dataset,
+    walk_forward,
+)
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.model_selection import PurgedWalkForward
@@ -39,6 +45,15 @@ class TrainConfig:
     test_months: int = 3
     embargo: int = 5
     n_boot: int = 300
+
+    def __post_init__(self) -> None:
+        relative = self.label.kind == "relative"
+        if relative != self.learner.cross_sectional:
+            raise ValueError(
+                f"the {self.learner.kind} model needs "
+                + ("relative labels" if self.learner.cross_sectional else "absolute labels")
+                + f", not {self.label.kind!r}"
+            )
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -64,6 +79,8 @@ class TrainConfig:
                 values[key] = pd.Timestamp(values[key])
         values["label"] = LabelParams(**(values.get("label") or {}))
         learner = dict(values.get("learner") or {})
+        # configurations written before the cross-sectional kinds existed are market timing
+        learner.setdefault("kind", "market_timing")
         if "families" in learner:
             learner["families"] = tuple(learner["families"])
         values["learner"] = LearnerParams(**learner)
@@ -86,14 +103,20 @@ def build_dataset(
     prices: pd.DataFrame,
     regime_ids: pd.Series | None,
     config: TrainConfig,
+    index_close: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Labelled rows of ``config.tickers`` in [start, as_of] whose outcome is known by as_of."""
+    """Labelled rows of ``config.tickers`` in [start, as_of] whose outcome is known by as_of.
+
+    Relative labels take ``config.tickers`` as the universe; ``index_close`` (the index's
+    closes by date) gives their excess over the index."""
     prices = prices[prices["ticker"].isin(config.tickers)]
     if config.as_of is not None:
         prices = prices[prices["date"] <= config.as_of]
+        if index_close is not None:
+            index_close = index_close[index_close.index <= config.as_of]
     if prices.empty:
         raise ValueError("no stored prices for the chosen tickers and dates")
-    labels = compute_labels(prices, config.label, regime_ids)
+    labels = compute_labels(prices, config.label, regime_ids, index_close)
     data = make_dataset(features, labels)
     dates = data.index.get_level_values("date")
     keep = np.ones(len(data), dtype=bool)
@@ -124,6 +147,9 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     if progress:
         progress(0.92, "Fitting the final model on the last training window")
     model, window = fit_final_model(data, config)
+    # the final model's calibrator also learns from every fold's out-of-sample forecasts
+    # (all of them are rows of ``data``, so their outcomes end by the same date)
+    model.add_calibration_evidence(*calibration_evidence(result.predictions))
     columns = [c for c in feature_columns(config.learner.families) if c in window.columns]
     step = max(1, len(window) // BASELINE_ROWS)
     last = data.index.get_level_values("date").max()

@@ -84,7 +84,11 @@ def train_model(
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
         snapshot = load_snapshot(db_path, config.tickers, config.as_of)
         data = build_dataset(
-            snapshot.features, snapshot.prices, snapshot.regimes["regime_id"], config
+            snapshot.features,
+            snapshot.prices,
+            snapshot.regimes["regime_id"],
+            config,
+            snapshot.index_close,
         )
         result = train(data, config, progress)
         used = snapshot.prices[snapshot.prices["date"] <= result.as_of]

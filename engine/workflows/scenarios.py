@@ -60,14 +60,15 @@ def run_scenario(
     # what the store knew at the window's end; the model only learns labels known by as_of
     snapshot = load_snapshot(db_path, tickers, scenario.end)
     features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
+    learner = learner or LearnerParams()
     train_config = TrainConfig(
         tuple(tickers),
         start=as_of - pd.DateOffset(years=history_years),
         as_of=as_of,
-        label=LabelParams(),
-        learner=learner or LearnerParams(),
+        label=LabelParams(kind="relative" if learner.cross_sectional else "direction"),
+        learner=learner,
     )
-    data = build_dataset(features, prices, regimes["regime_id"], train_config)
+    data = build_dataset(features, prices, regimes["regime_id"], train_config, snapshot.index_close)
     model, _ = fit_final_model(data, train_config)
     dates = features.index.get_level_values("date")
     inside = features[(dates >= scenario.start) & (dates <= scenario.end)]

@@ -74,10 +74,19 @@ class AsOfSnapshot:
         last = np.r_[tickers[1:] != tickers[:-1], True] if len(tickers) else []
         return self.features[last]
 
+    @property
+    def index_close(self) -> pd.Series | None:
+        """The index's closes by date (dates <= as_of), None when none is stored."""
+        index = self.context.index
+        return None if index is None else index["close"].dropna()
+
     def labels(self, params: LabelParams | None = None) -> pd.DataFrame:
         """Labels whose outcome was known by ``as_of`` (the rest are NaN, never guessed):
-        they are computed from ``prices``, which hold no row after it."""
-        return compute_labels(self.prices, params or LabelParams(), self.regimes["regime_id"])
+        they are computed from ``prices``, which hold no row after it. Relative labels take
+        the snapshot's tickers as the universe."""
+        return compute_labels(
+            self.prices, params or LabelParams(), self.regimes["regime_id"], self.index_close
+        )
 
 
 def load_snapshot(

@@ -24,7 +24,8 @@ from engine.modeling.artifacts import ArtifactError, manifest_hashes, read_bundl
 from engine.modeling.calibration import EPS, ProbabilityCalibrator
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import FeatureSelector, LogisticBaseline, MetaLearner
+from engine.modeling.learner import MetaLearner
+from engine.modeling.selection import FeatureSelector, LogisticBaseline
 
 
 def through_json(params: dict) -> dict:

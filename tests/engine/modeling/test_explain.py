@@ -31,7 +31,7 @@ def test_contributions_match_shap_and_sum_to_the_margin(fitted) -> None:
     rows = test.head(200)
     contributions = model.contributions(rows)
     explainer = shap.TreeExplainer(model.booster_)
-    selected = model.selector_.transform(model._features(rows))
+    selected = model.processed_values(rows)
     reference = explainer.shap_values(selected)
     np.testing.assert_allclose(contributions.drop(columns="bias").to_numpy(), reference, atol=1e-4)
     margin = contributions.sum(axis=1).to_numpy()

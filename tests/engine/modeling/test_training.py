@@ -17,7 +17,7 @@ from engine.data.sample import load_sample_prices
 from engine.data.schema import FetchResult
 from engine.modeling import signing
 from engine.modeling.artifacts import ArtifactError, manifest_document
-from engine.modeling.explain import NO_REASON
+from engine.modeling.explain import NO_RELATIVE_REASON
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from store.db import StoreError, open_db
@@ -93,13 +93,18 @@ def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     )
     assert (frame["direction"] == expected).all()
     assert (frame["date"] == AS_OF).all() and (frame["run_id"] == record.run_id).all()
-    model, _ = workflows.load_model(db, record.run_id)
-    moved = model.booster_.best_iteration > 0
-    assert (
-        frame["reasons"].str.contains(" pp").all()
-        if moved
-        else (frame["reasons"] == NO_REASON).all()
-    )
+    # the default model is cross-sectional: a ranking, explained against the average stock
+    assert frame["rank"].tolist() == [int((frame["score"] > x).sum()) + 1 for x in frame["score"]]
+    assert frame["score_vs_average"].sum() == pytest.approx(0.0, abs=1e-9)
+    assert frame["percentile"].between(0, 1).all()
+    for text, total in zip(frame["reasons"], frame["score_vs_average"], strict=True):
+        if text == NO_RELATIVE_REASON:
+            assert abs(total) < 0.0005 * 40
+            continue
+        terms = [float(sentence.rsplit(": ", 1)[1]) for sentence in text.split("; ")]
+        assert text.split("; ")[-1].startswith("other features: ")
+        # each term is shown with three decimals: the shown terms add up within rounding
+        assert sum(terms) == pytest.approx(total, abs=0.0005 * len(terms))
 
 
 def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained) -> None:
