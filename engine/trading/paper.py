@@ -41,9 +41,9 @@ PAPER_DIFFERENCES = (
     "The names it holds before a decision (what TopkDropout counts its replacements "
     "against) are the positions the account holds: shares at the last close over equity. "
     "A backtest takes its previous decision's targets instead; the two differ only where a "
-    "target could not be filled (no bar, a cash cut) or after an exit, since only which "
-    "names are held counts. Both decide on the same rebalance sessions (every n-th NYSE "
-    "session, or whenever nothing is held).",
+    "target could not be filled (no bar, a cash cut), since only which names are held "
+    "counts. Both decide on the same rebalance sessions (every n-th NYSE session, or "
+    "whenever nothing is held); a rebalance the guardrails withhold waits for the next one.",
 )
 TARGET_COLUMNS = ("target_weight", "stop", "take_profit", "trailing")
 

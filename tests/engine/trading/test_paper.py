@@ -24,7 +24,7 @@ from engine.features.regime import REGIME_NAMES
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import ConstructionParams, constructed_weight_arrays, rebalance_due
-from engine.trading.paper import PaperParams
+from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
 from engine.workflows.backtests import set_run_construction
 from store.db import open_db
@@ -241,3 +241,4 @@ def test_a_top_k_run_trades_the_backtests_decisions_with_its_holdings(store) -> 
         assert stored[day]["stop"].isna().all() and not stored[day]["trailing"].any()
     assert (stored[first]["target_weight"] > 0).sum() == 3
     assert (stored[due]["target_weight"] > 0).sum() == 3
+    assert "positions the account holds" in PAPER_DIFFERENCES[4]
