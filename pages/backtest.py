@@ -5,7 +5,9 @@ import streamlit as st
 from engine import workflows
 from engine.display.trading import plot_equity_curves
 from engine.trading.backtest import BacktestConfig, CostModel
+from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
 from engine.trading.sizing import SizingParams
+from engine.workflows.backtests import run_construction, set_run_construction
 from pages.common import global_params, select_run, statistics_table
 
 params = global_params()
@@ -14,11 +16,26 @@ run = select_run("backtest.run")
 if run is None:
     st.stop()
 st.caption(
-    "Signals are the run's walk-forward out-of-sample P(up) only. A decision at a close trades "
-    "on the next session; costs are never zero. Every backtest you run is counted as a trial "
-    "in the Deflated Sharpe."
+    "Signals are the run's walk-forward out-of-sample forecasts only (its score where it has "
+    "one, else P(up)). A decision at a close trades on the next session; costs are never "
+    "zero. Every backtest you run is counted as a trial in the Deflated Sharpe."
 )
+stored = run_construction(run)
 with st.form("backtest.form"):
+    c1, c2, c3, c4, c5, c6 = st.columns(6)
+    method = c1.selectbox(
+        "Construction",
+        CONSTRUCTION_METHODS,
+        index=CONSTRUCTION_METHODS.index(stored.method),
+        key="backtest.method",
+        help="kelly: sized P(up) with ATR stops; top_k: TopkDropout; long_short: top vs "
+        "bottom quantile, dollar-neutral; hrp / mean_risk: the top k weighted by skfolio",
+    )
+    k = c2.number_input("k names", 1, 50, stored.k, key="backtest.k")
+    drop = c3.number_input("Max replacements", 0, 50, stored.max_replacements, key="backtest.drop")
+    quantile = c4.number_input("Quantile", 0.05, 0.5, stored.quantile, 0.05, key="backtest.q")
+    lookback = c5.number_input("Risk lookback", 20, 750, stored.lookback, key="backtest.lookback")
+    every = c6.number_input("Rebalance every", 1, 60, stored.rebalance, key="backtest.rebalance")
     c1, c2, c3, c4 = st.columns(4)
     execution = c1.selectbox("Execution", ["next_open", "next_close"], key="backtest.execution")
     per_share = c2.number_input(
@@ -45,6 +62,14 @@ if submitted:
             impact_coefficient=impact,
         )
         sizing = SizingParams(kelly_fraction=kelly, max_weight=cap, long_short=long_short)
+        construction = ConstructionParams(
+            method=method,
+            k=int(k),
+            max_replacements=int(drop),
+            quantile=float(quantile),
+            lookback=int(lookback),
+            rebalance=int(every),
+        )
         with st.spinner("Sizing the forecasts and simulating..."):
             st.session_state["backtest.result"] = workflows.run_model_backtest(
                 params.db_path,
@@ -52,6 +77,7 @@ if submitted:
                 config=BacktestConfig(execution, costs=costs),
                 corwin_schultz_spread=estimated,
                 sizing=sizing,
+                construction=construction,
             )
     except (ValueError, workflows.StoreError) as exc:
         st.error(str(exc))
@@ -61,7 +87,8 @@ if outcome is None or outcome.run_id != run.run_id:
     st.info("Set the costs and press Run backtest.")
     st.stop()
 stats = outcome.statistics
-cols = st.columns(5)
+st.caption(f"Construction: {outcome.construction}")
+cols = st.columns(6)
 cols[0].metric(
     "Sharpe",
     f"{stats['sharpe'].estimate:.2f}",
@@ -70,11 +97,28 @@ cols[0].metric(
 cols[1].metric("CAGR", f"{stats['cagr'].estimate:.1%}")
 cols[2].metric("Max drawdown", f"{stats['max_drawdown'].estimate:.1%}")
 cols[3].metric(
-    "Deflated Sharpe", f"{stats['dsr']:.2f}", help="P(true Sharpe > the best of the trials by luck)"
+    "Deflated Sharpe",
+    f"{stats['dsr']:.2f}",
+    help=f"P(true Sharpe > the best of {outcome.n_trials} trials by luck)",
 )
-cols[4].metric("Trials counted", outcome.n_trials)
+cols[4].metric("Turnover / year", f"{stats['turnover']:.1f}x")
+cols[5].metric("Total costs", f"{stats['costs']:,.0f}")
+cols = st.columns(5)
+for at, (key, name) in enumerate([("universe", "equal-weight universe"), ("index", "index")]):
+    if f"ir_{key}" in stats:
+        excess, ir = stats[f"excess_{key}"], stats[f"ir_{key}"]
+        band = f"95%: [{excess.low:.1%}, {excess.high:.1%}]"
+        cols[2 * at].metric(f"Excess vs {name} / year", f"{excess.estimate:.1%}", help=band)
+        band = f"95%: [{ir.low:.2f}, {ir.high:.2f}]"
+        cols[2 * at + 1].metric(f"Information ratio vs {name}", f"{ir.estimate:.2f}", help=band)
+cols[4].metric("Trials counted", outcome.n_trials, help="Every backtest and ablation run")
 if stats["sharpe"].low <= 0 <= stats["sharpe"].high:
     st.warning("The Sharpe ratio's 95% interval includes 0: no evidence of an edge after costs.")
+if stats["dsr"] < 0.95:
+    st.warning(f"Deflated Sharpe {stats['dsr']:.2f} over {outcome.n_trials} trials: not skill.")
+if st.button("Use for paper trading", key="backtest.use_for_paper"):
+    set_run_construction(params.db_path, run.run_id, outcome.construction)
+    st.success(f"The paper step trades run {run.run_id} with {outcome.construction.method}.")
 curves = {"strategy": outcome.result.equity, **outcome.benchmarks}
 st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")
 left, right = st.columns([3, 2])

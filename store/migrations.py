@@ -239,6 +239,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # equal now means no row was written since, so the rows need not be read
         ("ALTER TABLE feature_blocks ADD COLUMN input_version TEXT",),
     ),
+    (
+        9,
+        "model runs record the portfolio construction they are traded with",
+        # engine.trading.construction.ConstructionParams as JSON; NULL: the default for
+        # the run's kind (Kelly for market timing, top_k for a cross-sectional model)
+        ("ALTER TABLE model_runs ADD COLUMN construction_json TEXT",),
+    ),
 )
 
 

@@ -27,6 +27,7 @@ RUN_COLUMNS = (
     "message",
     "active",
     "trained_through",
+    "construction_json",
 )
 
 
@@ -39,7 +40,8 @@ class ModelRun:
     """One registered run. ``params`` is the run's training configuration as JSON
     (engine.modeling.training.TrainConfig.from_dict rebuilds it); ``trained_through`` is
     the newest label end date it learned from (ISO date; None for runs registered before
-    it was recorded)."""
+    it was recorded); ``construction`` is the portfolio construction it is traded with
+    (engine.trading.construction.ConstructionParams.from_dict; None: its kind's default)."""
 
     run_id: str
     created_utc: str
@@ -56,6 +58,7 @@ class ModelRun:
     message: str | None
     active: bool
     trained_through: str | None
+    construction: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,17 @@ class ModelRunRepository:
                 "UPDATE model_runs SET files_json = ?, trained_through = ? "
                 "WHERE run_id = ? AND status = 'complete'",
                 (json.dumps(files, sort_keys=True), trained_through, run_id),
+            ).rowcount
+            if changed != 1:
+                raise StoreError(f"run {run_id!r} is not a complete model run")
+
+    def set_construction(self, run_id: str, construction: dict) -> None:
+        """Record the portfolio construction a complete run is traded with."""
+        with write_transaction(self.db):
+            changed = self.db.execute(
+                "UPDATE model_runs SET construction_json = ? "
+                "WHERE run_id = ? AND status = 'complete'",
+                (json.dumps(construction, sort_keys=True), run_id),
             ).rowcount
             if changed != 1:
                 raise StoreError(f"run {run_id!r} is not a complete model run")

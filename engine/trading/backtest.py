@@ -27,6 +27,7 @@ from engine.metrics import (
     sharpe,
     sortino,
 )
+from engine.trading.construction import KELLY, ConstructionParams, constructed_weight_arrays
 from engine.trading.execution import (
     TRADE_COLUMNS,
     CostModel,
@@ -34,7 +35,7 @@ from engine.trading.execution import (
     ExecutionState,
     execute,
 )
-from engine.trading.sizing import SizingParams, sized_weight_arrays
+from engine.trading.sizing import SizingParams
 
 __all__ = [
     "TRADE_COLUMNS",
@@ -43,6 +44,7 @@ __all__ = [
     "CostModel",
     "backtest_forecasts",
     "buy_and_hold",
+    "compute_relative_statistics",
     "compute_statistics",
     "run_backtest",
 ]
@@ -145,10 +147,15 @@ def backtest_forecasts(
     sizing: SizingParams,
     config: BacktestConfig,
     half_spread: np.ndarray | None = None,
+    construction: ConstructionParams | None = None,
 ) -> BacktestResult:
-    """Size each date's forecasts (``p`` and ``regime_id`` by (ticker, date)) and trade them
-    with their stops, take-profits and trailing flags."""
-    weights, stops, targets, trailing = sized_weight_arrays(panel, predictions, win_loss, sizing)
+    """Turn each date's forecasts (``p``, ``regime_id`` and, where the run has one,
+    ``score`` by (ticker, date)) into target weights by ``construction`` (None: Kelly on
+    every forecast, ``KELLY``) and trade them with their stops, take-profits and trailing
+    flags through the execution model."""
+    weights, stops, targets, trailing = constructed_weight_arrays(
+        panel, predictions, win_loss, sizing, construction or KELLY
+    )
     return run_backtest(
         panel,
         weights,
@@ -215,3 +222,41 @@ def compute_statistics(
         "costs": float(result.costs.to_numpy().sum()),
         "days": len(returns),
     }
+
+
+def compute_relative_statistics(
+    result: BacktestResult,
+    benchmarks: dict[str, pd.Series],
+    *,
+    block: int = 20,
+    n_boot: int = 300,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Excess return and information ratio against each benchmark, with moving-block
+    bootstrap intervals of the daily excess returns (as ``compute_statistics``).
+
+    Parameters
+    ----------
+    benchmarks : dict of name -> equity Series by date (e.g. ``"universe"``, ``"index"``)
+        Compared on the dates both curves have.
+
+    Returns
+    -------
+    ``excess_<name>``: annualized mean of the daily excess return (strategy minus
+    benchmark, times ``TRADING_DAYS``); ``ir_<name>``: the information ratio, the
+    annualized mean of the daily excess over its standard deviation (``sharpe`` of the
+    excess: one implementation).
+    """
+    strategy = result.equity.pct_change()
+    out: dict[str, Interval] = {}
+    for name, equity in benchmarks.items():
+        excess = (strategy - equity.reindex(strategy.index).pct_change()).dropna().to_numpy()
+
+        def interval(statistic, excess=excess) -> Interval:
+            if len(excess) < 2:
+                return Interval(np.nan, np.nan, np.nan)
+            return bootstrap_interval(statistic, excess, block=block, n_boot=n_boot, seed=seed)
+
+        out[f"excess_{name}"] = interval(lambda r: float(np.mean(r) * TRADING_DAYS))
+        out[f"ir_{name}"] = interval(sharpe)
+    return out

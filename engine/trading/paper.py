@@ -38,6 +38,12 @@ PAPER_DIFFERENCES = (
     "Execution is always at the next open (a bar without an open trades at its close), in "
     "whole shares, with exits on; the order's quantity is indicative, the fill sizes the "
     "trade from the portfolio's value at the execution price.",
+    "The names it holds before a decision (what TopkDropout counts its replacements "
+    "against) are the positions the account holds: shares at the last close over equity. "
+    "A backtest takes its previous decision's targets instead; the two differ only where a "
+    "target could not be filled (no bar, a cash cut), since only which names are held "
+    "counts. Both decide on the same rebalance sessions (every n-th NYSE session, or "
+    "whenever nothing is held); a rebalance the guardrails withhold waits for the next one.",
 )
 TARGET_COLUMNS = ("target_weight", "stop", "take_profit", "trailing")
 

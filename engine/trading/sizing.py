@@ -99,6 +99,71 @@ def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
     return float(np.sqrt(own + rho * (total - own)))
 
 
+def _bull_bear(book: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in a bull / a bear regime (neither where the regime is unknown)."""
+    regimes = book["regime_id"].to_numpy(dtype=float)
+    bull = np.isfinite(regimes) & is_bull(np.nan_to_num(regimes))
+    return bull, np.isfinite(regimes) & ~bull
+
+
+def apply_caps(
+    weight: np.ndarray,
+    book: pd.DataFrame,
+    params: SizingParams,
+    binding: list[list[str]] | None = None,
+) -> tuple[np.ndarray, list[list[str]]]:
+    """The caps every construction method ends with, in order: max weight per ticker,
+    sector limit by regime, no volatility estimate, volatility target, gross limit.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (n,)
+        Position sizes before the caps, as fractions of equity (>= 0; the side apart).
+    book : DataFrame of n rows
+        ``regime_id``, ``sector`` and ``volatility`` (annualized) per ticker, rows <= t.
+    binding : list of n lists of str, optional
+        Reasons already named per row; the caps that bind are appended.
+
+    Returns
+    -------
+    The capped sizes, shape (n,), and ``binding`` with every cap that bound named.
+    """
+    binding = binding if binding is not None else [[] for _ in range(len(book))]
+    wanted = np.asarray(weight, dtype=float)
+    weight = wanted.copy()
+    over = weight > params.max_weight
+    weight[over] = params.max_weight
+    for i in np.flatnonzero(over):
+        binding[i].append("max weight per ticker")
+    bull, _ = _bull_bear(book)
+    sector_limit = np.where(bull, params.sector_limit_bull, params.sector_limit_bear)
+    sectors = book["sector"].to_numpy()
+    for sector in pd.unique(sectors):
+        rows = sectors == sector
+        limit = sector_limit[rows].min()
+        total = weight[rows].sum()
+        if total > limit:
+            weight[rows] *= limit / total
+            for i in np.flatnonzero(rows & (weight > 0)):
+                binding[i].append(f"sector limit {limit:.0%} ({sector})")
+    vols = book["volatility"].to_numpy(dtype=float)
+    known = np.isfinite(vols)
+    weight[~known] = 0.0
+    for i in np.flatnonzero(~known & (wanted > 0)):
+        binding[i].append("no volatility estimate")
+    portfolio_vol = _portfolio_vol(weight, np.nan_to_num(vols), params.assumed_correlation)
+    if portfolio_vol > params.target_vol:
+        weight *= params.target_vol / portfolio_vol
+        for i in np.flatnonzero(weight > 0):
+            binding[i].append(f"volatility target {params.target_vol:.0%}")
+    gross = weight.sum()
+    if gross > params.gross_limit:
+        weight *= params.gross_limit / gross
+        for i in np.flatnonzero(weight > 0):
+            binding[i].append(f"gross limit {params.gross_limit:.0%}")
+    return weight, binding
+
+
 def size_positions(
     book: pd.DataFrame,
     equity: float,
@@ -131,39 +196,8 @@ def size_positions(
     binding = [[] for _ in range(len(book))]
     for i in np.flatnonzero(stake == params.kelly_cap):
         binding[i].append("kelly cap")
-    weight = stake.copy()
-    over = weight > params.max_weight
-    weight[over] = params.max_weight
-    for i in np.flatnonzero(over):
-        binding[i].append("max weight per ticker")
-    regimes = book["regime_id"].to_numpy(dtype=float)
-    bull = np.isfinite(regimes) & is_bull(np.nan_to_num(regimes))
-    bear = np.isfinite(regimes) & ~bull
-    sector_limit = np.where(bull, params.sector_limit_bull, params.sector_limit_bear)
-    sectors = book["sector"].to_numpy()
-    for sector in pd.unique(sectors):
-        rows = sectors == sector
-        limit = sector_limit[rows].min()
-        total = weight[rows].sum()
-        if total > limit:
-            weight[rows] *= limit / total
-            for i in np.flatnonzero(rows & (weight > 0)):
-                binding[i].append(f"sector limit {limit:.0%} ({sector})")
-    vols = book["volatility"].to_numpy(dtype=float)
-    known = np.isfinite(vols)
-    weight[~known] = 0.0
-    for i in np.flatnonzero(~known & (stake > 0)):
-        binding[i].append("no volatility estimate")
-    portfolio_vol = _portfolio_vol(weight, np.nan_to_num(vols), params.assumed_correlation)
-    if portfolio_vol > params.target_vol:
-        weight *= params.target_vol / portfolio_vol
-        for i in np.flatnonzero(weight > 0):
-            binding[i].append(f"volatility target {params.target_vol:.0%}")
-    gross = weight.sum()
-    if gross > params.gross_limit:
-        weight *= params.gross_limit / gross
-        for i in np.flatnonzero(weight > 0):
-            binding[i].append(f"gross limit {params.gross_limit:.0%}")
+    weight, binding = apply_caps(stake, book, params, binding)
+    bull, bear = _bull_bear(book)
     price = book["price"].to_numpy(dtype=float)
     # whole shares; the epsilon keeps 399.99999... (float error) from becoming 399
     shares = np.where(price > 0, np.floor(weight * equity / price + 1e-9), 0.0) * side
@@ -209,6 +243,30 @@ def sizing_inputs(
     return atr, vol
 
 
+def decision_book(
+    panel: WidePanel,
+    i: int,
+    p_up: np.ndarray,
+    *,
+    regime_id: float | np.ndarray,
+    inputs: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    """``size_positions``' input at the close of row ``i``: every ticker of ``panel``
+    (``p_up`` of length N, NaN where unknown), ``inputs`` from ``sizing_inputs``."""
+    atr, vol = inputs
+    return pd.DataFrame(
+        {
+            "p_up": p_up,
+            "price": panel.close[i],
+            "atr": atr[i],
+            "volatility": vol[i],
+            "regime_id": regime_id,
+            "sector": [sector_of(t) for t in panel.tickers],
+        },
+        index=list(panel.tickers),
+    )
+
+
 def size_row(
     panel: WidePanel,
     i: int,
@@ -220,47 +278,22 @@ def size_row(
     inputs: tuple[np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
     """``size_positions`` at the close of row ``i`` as weights (equity 1), for the tickers
-    whose ``p_up`` (length N) is known; ``inputs`` from ``sizing_inputs``. The backtest
-    and the paper step both decide through here."""
-    atr, vol = inputs
-    book = pd.DataFrame(
-        {
-            "p_up": p_up,
-            "price": panel.close[i],
-            "atr": atr[i],
-            "volatility": vol[i],
-            "regime_id": regime_id,
-            "sector": [sector_of(t) for t in panel.tickers],
-        },
-        index=list(panel.tickers),
-    )
+    whose ``p_up`` (length N) is known; ``inputs`` from ``sizing_inputs``. The Kelly method
+    of ``engine.trading.construction.construct_row`` (the backtest's and the paper step's
+    one decision) decides through here."""
+    book = decision_book(panel, i, p_up, regime_id=regime_id, inputs=inputs)
     return size_positions(book[book["p_up"].notna().to_numpy()], 1.0, ratio, sizing)
 
 
 def sized_weight_arrays(
     panel: WidePanel, predictions: pd.DataFrame, ratio: float, sizing: SizingParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Target weights, stops, take-profits and trailing flags (T x N) for a backtest, from
-    ``predictions`` (``p`` and ``regime_id`` by (ticker, date)); ATR and volatility use
-    rows <= each date only."""
-    shape = panel.close.shape
-    weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
-    trailing = np.zeros(shape, dtype=bool)
-    p_up = (
-        predictions["p"].unstack("ticker").reindex(index=panel.dates, columns=list(panel.tickers))
+    """Target weights, stops, take-profits and trailing flags (T x N) of Kelly sizing on
+    every forecast date: ``engine.trading.construction.constructed_weight_arrays`` with
+    ``KELLY`` (kept for callers that size without a construction)."""
+    from engine.trading.construction import (  # noqa: PLC0415 - construction builds on sizing
+        KELLY,
+        constructed_weight_arrays,
     )
-    regime = predictions["regime_id"].groupby(level="date").first().reindex(panel.dates)
-    decided = np.flatnonzero(p_up.notna().any(axis=1).to_numpy())
-    inputs = sizing_inputs(panel, sizing.vol_model, decided)
-    for i in decided:
-        row = p_up.iloc[i].to_numpy()
-        sized = size_row(
-            panel, i, row, regime_id=regime.iloc[i], ratio=ratio, sizing=sizing, inputs=inputs
-        )
-        known = np.isfinite(row)
-        weights[i] = 0.0
-        weights[i, known] = sized["weight"].to_numpy()
-        stops[i, known] = sized["stop"].to_numpy()
-        targets[i, known] = sized["take_profit"].to_numpy()
-        trailing[i, known] = sized["trailing"].to_numpy()
-    return weights, stops, targets, trailing
+
+    return constructed_weight_arrays(panel, predictions, ratio, sizing, KELLY)

@@ -15,6 +15,7 @@ import pandas as pd
 from engine.data.calendar import last_session_on_or_before, sessions_between
 from engine.features.panel import WidePanel, to_wide
 from engine.features.regime import REGIME_NAMES
+from engine.trading.construction import ConstructionParams, construct_row, rebalance_due
 from engine.trading.execution import HISTORY_SESSIONS, ExecutionResult, ExecutionState
 from engine.trading.paper import (
     TARGET_COLUMNS,
@@ -28,7 +29,8 @@ from engine.trading.paper import (
     plan_orders,
     run_session,
 )
-from engine.trading.sizing import SizingParams, size_row, sizing_inputs, win_loss_ratio
+from engine.trading.sizing import SizingParams, sizing_inputs, win_loss_ratio
+from engine.workflows.backtests import run_construction
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
 from engine.workflows.runs import active_run, load_model_as_of, run_for_as_of, trained_through
@@ -75,9 +77,13 @@ def _book(
     *,
     sizing: SizingParams,
     ratio: float,
+    construction: ConstructionParams,
+    held: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Forecasts for ``tickers`` as of ``day`` and their sizing at ``day``'s close, by the
-    backtest's rule (``size_row``: the same ATR and volatility inputs, weights)."""
+    """Forecasts for ``tickers`` as of ``day`` and the run's construction of them at
+    ``day``'s close, by the backtest's rule (``construct_row``: the same ATR and volatility
+    inputs, ranking and weights); ``held`` is the weight held per ticker (TopkDropout's
+    count)."""
     snapshot = load_snapshot(db_path, tickers, day)
     forecasts = forecast(db_path, snapshot, run_id=run_id)
     if forecasts.empty:
@@ -87,16 +93,25 @@ def _book(
     rows = forecasts.reindex(list(panel.tickers))
     regime = [float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan for n in rows["regime"]]
     i = len(panel.dates) - 1
-    sized = size_row(
+    sized = construct_row(
         panel,
         i,
+        rows["score"].to_numpy(float) if "score" in rows.columns else None,
         rows["p_up"].to_numpy(float),
-        regime_id=np.array(regime),
-        ratio=ratio,
+        held.reindex(list(panel.tickers)).fillna(0.0).to_numpy(float),
+        params=construction,
         sizing=sizing,
+        regime_id=np.array(regime),
         inputs=sizing_inputs(panel, sizing.vol_model, np.array([i])),
+        ratio=ratio,
     )
     return forecasts, sized
+
+
+def held_weights(state: ExecutionState, equity: float) -> pd.Series:
+    """Weight held per ticker after a session: shares at the last close over equity."""
+    value = np.nan_to_num(state.shares * state.last_close)
+    return pd.Series(value / equity if equity > 0 else 0.0, index=list(state.tickers))
 
 
 def _legacy_targets(
@@ -163,8 +178,10 @@ def paper_step(
 
     Execute the previous step's targets with the execution model (the backtest's fills,
     exits and costs) on the sessions since that step, mark to market, apply the
-    guardrails, and set the next targets: the model's forecasts sized by the backtest's
-    rule, or ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. Every write of
+    guardrails, and set the next targets: on a rebalance session of the run's construction
+    (``run_construction``; or when nothing is held) the model's forecasts turned into
+    weights by the backtest's rule (``construct_row``, with the weights held now), or
+    ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. Every write of
     the step lands in one transaction; running the same step twice changes nothing. See
     ``engine.trading.paper.PAPER_DIFFERENCES`` for how it differs from a backtest.
     """
@@ -210,11 +227,24 @@ def paper_step(
         if targets is None:
             model, record = load_model_as_of(db_path, day, run_id)
             chosen, ratio = record.run_id, win_loss_ratio(model.outcome_returns_)
-            forecasts, sized = _book(
-                db_path, tickers, day, chosen, sizing=sizing or SizingParams(), ratio=ratio
-            )
-            held = [t for t, q in zip(panel.tickers, run.state.shares, strict=True) if q != 0]
-            targets = complete_targets(sized, held)
+            construction, weights = run_construction(record), held_weights(run.state, equity)
+            targets = pd.DataFrame(columns=list(TARGET_COLUMNS))  # not a rebalance session
+            if (
+                rebalance_due(pd.DatetimeIndex([day]), construction.rebalance)[0]
+                or not (weights != 0).any()
+            ):
+                forecasts, sized = _book(
+                    db_path,
+                    tickers,
+                    day,
+                    chosen,
+                    sizing=sizing or SizingParams(),
+                    ratio=ratio,
+                    construction=construction,
+                    held=weights,
+                )
+                held = [t for t, q in zip(panel.tickers, run.state.shares, strict=True) if q != 0]
+                targets = complete_targets(sized, held)
         decided = decided_targets(targets)
         shares = indicative_shares(panel, run.state, decided, params)
         orders = plan_orders(decided, shares, forecasts, day, chosen)

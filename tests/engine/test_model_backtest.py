@@ -11,6 +11,8 @@ from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
+from engine.trading.construction import KELLY, ConstructionParams
+from engine.workflows.backtests import run_construction, set_run_construction
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +51,29 @@ def test_corwin_schultz_spread_changes_the_spread_cost(synthetic_run) -> None:
     assert estimated.result.costs["spread"].sum() != pytest.approx(fixed)
     assert np.isfinite(estimated.result.equity).all()
     assert isinstance(estimated.result.equity, pd.Series)
+
+
+def test_the_run_construction_is_stored_and_reported_against_both_benchmarks(
+    synthetic_run,
+) -> None:
+    db, record = synthetic_run
+    assert run_construction(workflows.load_run(db, record.run_id)) == KELLY  # market timing
+    top_k = ConstructionParams(method="top_k", k=4, max_replacements=1)
+    with pytest.raises(workflows.StoreError, match="no model run"):
+        set_run_construction(db, "nope", top_k)
+    set_run_construction(db, record.run_id, top_k)
+    stored = workflows.load_run(db, record.run_id)
+    assert stored.construction == top_k.as_dict() and run_construction(stored) == top_k
+    before = workflows.run_model_backtest(db, n_boot=20).n_trials
+    outcome = workflows.run_model_backtest(db, n_boot=20)  # the stored construction
+    assert outcome.construction == top_k and outcome.n_trials == before + 1
+    stats = outcome.statistics
+    for key in ("excess_universe", "ir_universe", "sharpe"):
+        assert stats[key].low <= stats[key].estimate <= stats[key].high
+    assert "excess_index" not in stats  # no index stored here
+    assert stats["costs"] > 0 and stats["turnover"] > 0 and stats["dsr"] <= stats["psr"]
+    held = (outcome.result.positions != 0).sum(axis=1)
+    assert held.max() <= 4
+    kelly = workflows.run_model_backtest(db, n_boot=20, construction=KELLY)
+    assert kelly.construction == KELLY
+    assert not kelly.result.equity.equals(outcome.result.equity)

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store.db import open_db, write_transaction
+from store.db import StoreError, open_db, write_transaction
 from store.ingestion import IngestionRepository
+from store.models import ModelRunRepository
 from store.prices import PriceRepository
 from store.watchlists import WatchlistError, WatchlistRepository
 
@@ -120,3 +121,19 @@ def test_duplicate_tickers_in_a_watchlist_are_refused_atomically(db_path: Path) 
         with write_transaction(db):  # a caller's transaction wraps a save as a savepoint
             repo.save("Other", ["KO"])
         assert repo.names() == ["Keep", "Other"]
+
+
+def test_a_run_records_its_construction_only_when_complete(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        runs.start("r1", {"learner": {"kind": "market_timing"}})
+        assert runs.get("r1").construction is None
+        with pytest.raises(StoreError, match="not a complete model run"):
+            runs.set_construction("r1", {"method": "top_k"})
+        runs.complete(
+            "r1", metrics={}, files={}, artifact_dir="a", feature_version="f", data_hash="h",
+            code_version="c", trained_through=None,
+        )  # fmt: skip
+        runs.set_construction("r1", {"method": "top_k", "k": 4})
+        assert runs.get("r1").construction == {"method": "top_k", "k": 4}
+        assert runs.load_all()["construction"].iloc[0] == {"method": "top_k", "k": 4}

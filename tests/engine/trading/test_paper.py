@@ -23,8 +23,10 @@ from engine.features.panel import to_wide
 from engine.features.regime import REGIME_NAMES
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
-from engine.trading.paper import PaperParams
+from engine.trading.construction import ConstructionParams, constructed_weight_arrays, rebalance_due
+from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
+from engine.workflows.backtests import set_run_construction
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.builders import store_digest
@@ -193,3 +195,50 @@ def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) 
         ledger = PaperLedger(db)
         fill = ledger.fills().iloc[0].to_dict()
         assert not ledger.record_fill({**fill, "client_order_id": fill["client_order_id"]})
+
+
+def test_a_top_k_run_trades_the_backtests_decisions_with_its_holdings(store) -> None:
+    """A top_k run in paper decides as the backtest does on the same days: nothing held
+    at the first step, then on the next rebalance session with the names it holds."""
+    construction = ConstructionParams(method="top_k", k=3, max_replacements=1)
+    _, record = workflows.load_model(store)
+    set_run_construction(store, record.run_id, construction)
+    first = DAYS[5]
+    due = DAYS[(np.arange(len(DAYS)) > 6) & rebalance_due(DAYS, construction.rebalance)][0]
+    frames, stored = [], {}
+    for day in DAYS[5 : DAYS.get_loc(due) + 1]:
+        assert workflows.paper_step(store, day, TICKERS, params=LOOSE).status == "done"
+        with open_db(store) as db:
+            stored[day] = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
+        if day in (first, due):
+            forecasts = workflows.forecast(store, workflows.load_snapshot(store, TICKERS, day))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "p": forecasts["p_up"].to_numpy(),
+                        "regime_id": [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]],
+                    },
+                    index=pd.MultiIndex.from_product(
+                        [forecasts.index, [day]], names=["ticker", "date"]
+                    ),
+                )
+            )
+    assert all(stored[d].empty for d in stored if d not in (first, due))  # no rebalance
+    panel = to_wide(workflows.load_prices(store, TICKERS, end=due))
+    model, _ = workflows.load_model(store)
+    weights, stops, *_ = constructed_weight_arrays(
+        panel,
+        pd.concat(frames),
+        win_loss_ratio(model.outcome_returns_),
+        SizingParams(),
+        construction,
+    )
+    for day in (first, due):
+        row = panel.dates.get_loc(day)
+        expected = pd.Series(weights[row], index=list(panel.tickers), name="target_weight")
+        got = stored[day]["target_weight"].sort_index()
+        pd.testing.assert_series_equal(got, expected.sort_index(), check_names=False)
+        assert stored[day]["stop"].isna().all() and not stored[day]["trailing"].any()
+    assert (stored[first]["target_weight"] > 0).sum() == 3
+    assert (stored[due]["target_weight"] > 0).sum() == 3
+    assert "positions the account holds" in PAPER_DIFFERENCES[4]
