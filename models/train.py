@@ -28,8 +28,8 @@ from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
 from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
 from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
-from engine.modeling.learner import LearnerParams  # noqa: E402
-from engine.modeling.training import TrainConfig  # noqa: E402
+from engine.modeling.learner import MODEL_KINDS, LearnerParams  # noqa: E402
+from engine.modeling.training import TrainConfig, label_kind_for  # noqa: E402
 
 SOURCES = ("store", "sample", "yfinance")
 
@@ -49,7 +49,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--start", help="first date of training data (YYYY-MM-DD)")
     parser.add_argument("--end", help="train as of this date (default: newest stored day)")
     parser.add_argument("--horizon", type=int, default=5, help="label horizon in sessions")
-    parser.add_argument("--label", choices=LABEL_KINDS, default="direction")
+    parser.add_argument(
+        "--kind",
+        choices=MODEL_KINDS,
+        default="classifier",
+        help="classifier (beats the universe median, the default), ranker, regressor "
+        "(cross-sectional) or market_timing (absolute direction)",
+    )
+    parser.add_argument(
+        "--label",
+        choices=LABEL_KINDS,
+        help="label kind (default: relative for the cross-sectional kinds, direction for "
+        "market_timing; triple_barrier is a market-timing label)",
+    )
     parser.add_argument(
         "--families",
         default=",".join(FAMILY_NAMES),
@@ -124,8 +136,9 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
         tickers=tuple(tickers),
         start=pd.Timestamp(args.start) if args.start else None,
         as_of=pd.Timestamp(args.end) if args.end else None,
-        label=LabelParams(kind=args.label, horizon=args.horizon),
+        label=LabelParams(kind=args.label or label_kind_for(args.kind), horizon=args.horizon),
         learner=LearnerParams(
+            kind=args.kind,
             families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
             calibration=args.calibration,
             device=args.device,
@@ -147,11 +160,13 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     fetch(args, db, list(config.tickers), progress)
     record = workflows.train_model(db, config, run_id=args.run_id, progress=progress)
     model = record.metrics["model"]["auc"]
+    rank_ic = record.metrics["rank_ic"]["mean"]
     summary = {
         "done": True,
         "run_id": record.run_id,
         "artifact_dir": record.artifact_dir,
         "auc": model,
+        "rank_ic": rank_ic,
     }
     if args.json_progress:
         print(json.dumps(summary), flush=True)
@@ -159,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
         sys.stderr.write("\n")
         print(
             f"run {record.run_id}: out-of-sample AUC {model['estimate']:.3f} "
-            f"[{model['low']:.3f}, {model['high']:.3f}], bundle in {record.artifact_dir}"
+            f"[{model['low']:.3f}, {model['high']:.3f}], rank IC {rank_ic['estimate']:.4f} "
+            f"[{rank_ic['low']:.4f}, {rank_ic['high']:.4f}], bundle in {record.artifact_dir}"
         )
     return record
 

@@ -87,6 +87,12 @@ class TrainConfig:
         return cls(**values)
 
 
+def label_kind_for(model_kind: str) -> str:
+    """The label kind a model kind learns by default: relative labels for the
+    cross-sectional kinds, absolute direction for market timing."""
+    return "direction" if model_kind == "market_timing" else "relative"
+
+
 @dataclass(frozen=True)
 class TrainResult:
     model: MetaLearner

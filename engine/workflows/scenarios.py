@@ -13,7 +13,7 @@ from engine.features.panel import to_wide
 from engine.metrics import hit_rate
 from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
-from engine.modeling.training import TrainConfig, build_dataset, fit_final_model
+from engine.modeling.training import TrainConfig, build_dataset, fit_final_model, label_kind_for
 from engine.studies.scenarios import Scenario, pass_criteria
 from engine.trading.backtest import (
     BacktestConfig,
@@ -65,7 +65,7 @@ def run_scenario(
         tuple(tickers),
         start=as_of - pd.DateOffset(years=history_years),
         as_of=as_of,
-        label=LabelParams(kind="relative" if learner.cross_sectional else "direction"),
+        label=LabelParams(kind=label_kind_for(learner.kind)),
         learner=learner,
     )
     data = build_dataset(features, prices, regimes["regime_id"], train_config, snapshot.index_close)
