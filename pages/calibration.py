@@ -20,9 +20,33 @@ except (workflows.StoreError, ValueError) as exc:
 st.caption(
     f"Run **{run.run_id}** · {report.forecasts:,} out-of-sample forecasts on "
     f"{report.sessions:,} sessions ({report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}), from "
-    f"{report.folds} walk-forward folds. Each calibrator was fitted on a held-out "
-    "slice of its fold's training window and never on the rows scored here."
+    f"{report.folds} walk-forward folds. Each fold's calibrator was fitted on a held-out "
+    "slice of its training window plus the earlier folds' out-of-sample forecasts whose "
+    "outcomes were known before its test window, never on the rows scored here, and shrunk "
+    "toward the base rate when that evidence spans few dates."
 )
+event = "beats the median" if workflows.run_kind(run) != "market_timing" else "up"
+rows = report.methods.set_index("method")
+cols = st.columns(3)
+for col, (name, label) in zip(
+    cols,
+    (("uncalibrated", "Raw"), ("run's method", "Calibrated"), ("climatology", "Climatology")),
+    strict=True,
+):
+    if name in rows.index:
+        row = rows.loc[name]
+        spread = (
+            f"[{row['brier_low']:.4f}, {row['brier_high']:.4f}]"
+            if name != "climatology"
+            else "the base rate"
+        )
+        col.metric(f"{label} Brier", f"{row['brier']:.4f}", help=f"{spread}; lower is better")
+calibrated = rows.loc["run's method"] if "run's method" in rows.index else None
+if calibrated is not None and calibrated["brier_low"] > calibrated["brier_climatology"]:
+    st.warning(
+        "The calibrated probabilities score worse than always forecasting the base rate, "
+        f"beyond their interval: they add no information about whether a stock {event}."
+    )
 
 st.subheader("Methods side by side")
 table = report.methods

@@ -1,9 +1,10 @@
-"""Forecasts: calibrated P(up) for the watchlist at the as-of date, with reasons."""
+"""Forecasts: the watchlist ranked by the active run at the as-of date, with reasons."""
 
 import pandas as pd
 import streamlit as st
 
 from engine import workflows
+from engine.modeling.learner import KIND_NAMES
 from pages.common import cached_forecasts, global_params, select_run
 
 params = global_params()
@@ -14,16 +15,19 @@ if run is None or not params.tickers:
         st.info("This watchlist is empty: add tickers on the Data page.")
     st.stop()
 
+kind = workflows.run_kind(run)
+relative = kind != "market_timing"
+event = "P(beats median)" if relative else "P(up)"
 left, right = st.columns(2)
-buy = left.slider("BUY at P(up) of at least", 0.50, 0.80, 0.55, 0.01, key="forecasts.buy")
-sell = right.slider("SELL at P(up) of at most", 0.20, 0.50, 0.45, 0.01, key="forecasts.sell")
+buy = left.slider(f"BUY at {event} of at least", 0.50, 0.80, 0.55, 0.01, key="forecasts.buy")
+sell = right.slider(f"SELL at {event} of at most", 0.20, 0.50, 0.45, 0.01, key="forecasts.sell")
 if sell >= buy:
     st.error("The SELL threshold must be below the BUY threshold.")
     st.stop()
 trained = workflows.trained_through(run)
 st.caption(
-    f"Run **{run.run_id}** · trained through **{trained:%Y-%m-%d}** (its newest outcome) · "
-    f"as of **{params.as_of}**"
+    f"Run **{run.run_id}** ({KIND_NAMES[kind]}) · trained through **{trained:%Y-%m-%d}** "
+    f"(its newest outcome) · as of **{params.as_of}**"
 )
 try:
     frame = cached_forecasts(
@@ -42,13 +46,28 @@ except (workflows.StoreError, ValueError) as exc:  # a refused bundle names its 
     st.error(f"Cannot forecast with run {run.run_id}: {exc}")
     st.stop()
 
-st.caption(
-    f"BUY if P(up) >= {buy:.2f}, SELL if <= {sell:.2f}, else HOLD · confidence = "
-    "|P(up) - 0.5| x 2 · expected return = P x mean up-move + (1 - P) x mean down-move"
-)
+verdict = workflows.ranking_skill(run.metrics)
+(st.success if verdict.shown else st.warning)(verdict.text)
+if len(frame) > 1 and frame["score"].nunique() == 1:
+    st.warning("Every ticker gets the same score today: there is no ranking to read.")
+if relative:
+    st.caption(
+        "Ranked by the model's score among the tickers forecast from the same session · "
+        "score vs average = the score minus today's mean, and the reasons (each feature's "
+        "part of it, relative to the average stock today) add up to it · percentile = share "
+        "of the other tickers scored lower · expected excess return = P x mean excess of "
+        "winners + (1 - P) x mean excess of losers, over the universe's equal-weight mean"
+    )
+else:
+    st.caption(
+        f"BUY if P(up) >= {buy:.2f}, SELL if <= {sell:.2f}, else HOLD · this market-timing "
+        "model forecasts absolute direction, which the market dominates · expected return = "
+        "P x mean up-move + (1 - P) x mean down-move"
+    )
 missing = sorted(set(params.tickers) - set(frame.index))
 if missing:
-    st.warning(f"No stored session on or before the as-of date for {', '.join(missing)}.")
+    why = " (a ranking compares one session)" if relative else ""
+    st.warning(f"No forecast for {', '.join(missing)}: no stored session then{why}.")
 stale = frame[frame["date"] < pd.Timestamp(params.as_of)]
 if len(stale):
     st.warning(f"{len(stale)} forecast(s) use an older session than the as-of date (see 'date').")
@@ -62,7 +81,10 @@ search = right.text_input("Ticker contains", key="forecasts.search").strip().upp
 shown = frame[frame["direction"].isin(directions) & (frame["confidence"] >= floor)]
 if search:
     shown = shown[shown.index.str.contains(search, regex=False)]
-shown = shown.sort_values("confidence", ascending=False).rename_axis("ticker").reset_index()
+shown = shown.sort_values(["rank", "confidence"], ascending=[True, False])
+shown = shown.rename_axis("ticker").reset_index()
+columns = ["rank", "ticker", "score_vs_average", "percentile", "p_up", "expected_return"]
+columns += ["direction", "confidence", "regime", "date", "reasons"]
 
 counts = frame["direction"].value_counts()
 cols = st.columns(4)
@@ -70,14 +92,18 @@ cols[0].metric("Tickers", len(frame))
 for col, name in zip(cols[1:], ("BUY", "SELL", "HOLD"), strict=True):
     col.metric(name, int(counts.get(name, 0)))
 st.dataframe(
-    shown.drop(columns="run_id"),
+    shown[columns],
     hide_index=True,
     key="forecasts.table",
     column_config={
         "date": st.column_config.DateColumn("session"),
-        "p_up": st.column_config.NumberColumn("P(up)", format="%.3f"),
+        "score_vs_average": st.column_config.NumberColumn("score vs average", format="%+.3f"),
+        "percentile": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+        "p_up": st.column_config.NumberColumn(event, format="%.3f"),
         "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-        "expected_return": st.column_config.NumberColumn("expected return", format="percent"),
+        "expected_return": st.column_config.NumberColumn(
+            "expected excess return" if relative else "expected return", format="percent"
+        ),
         "reasons": st.column_config.TextColumn("top reasons", width="large"),
     },
 )
@@ -90,5 +116,8 @@ st.download_button(
 )
 with st.expander("Reasons in full"):
     for row in shown.head(50).itertuples():
-        st.markdown(f"**{row.ticker}** · {row.direction} · P(up) {row.p_up:.3f}")
+        st.markdown(
+            f"**{row.rank}. {row.ticker}** · {row.direction} · {event} {row.p_up:.3f} · "
+            f"score vs average {row.score_vs_average:+.3f}"
+        )
         st.caption(row.reasons.replace("; ", "  \n"))

@@ -65,14 +65,13 @@ if paper is not None and len(paper.steps):
         "Paper P&L on the last step", f"{today:+,.0f}", help=f"step {steps['step_date'].iloc[-1]}"
     )
 
-active = workflows.load_runs(params.db_path)
-active = active[active["active"]] if len(active) else active
-if len(active):
+run = workflows.active_run(params.db_path)
+if run is not None:
     try:
         frame = cached_forecasts(
             params.db_path,
             version=params.version,
-            run_id=active["run_id"].iloc[0],
+            run_id=run.run_id,
             as_of=params.as_of,
             tickers=params.tickers,
             buy=0.55,
@@ -81,19 +80,31 @@ if len(active):
     except (workflows.StoreError, ValueError) as exc:
         st.error(f"Forecasts unavailable: {exc}")
     else:
-        ranked = (
-            frame.sort_values("confidence", ascending=False).rename_axis("ticker").reset_index()
-        )
+        verdict = workflows.ranking_skill(run.metrics)
+        (st.success if verdict.shown else st.warning)(verdict.text)
+        ranked = frame.sort_values("rank").rename_axis("ticker").reset_index()
+        event = "P(beats median)" if workflows.run_kind(run) != "market_timing" else "P(up)"
+        columns = ["rank", "ticker", "score_vs_average", "p_up", "reasons"]
+        config = {
+            "p_up": st.column_config.NumberColumn(event, format="%.3f"),
+            "score_vs_average": st.column_config.NumberColumn("vs average", format="%+.3f"),
+        }
         left, right = st.columns(2)
-        for column, side in ((left, "BUY"), (right, "SELL")):
-            column.subheader(f"Top {side}")
-            top = ranked[ranked["direction"] == side].head(5)[
-                ["ticker", "p_up", "confidence", "reasons"]
-            ]
-            if len(top):
-                column.dataframe(top, hide_index=True, key=f"review.{side.lower()}")
+        half = max(1, min(5, len(ranked) // 2))
+        for column, name, rows in (
+            (left, "Top of the ranking", ranked.head(half)),
+            (right, "Bottom of the ranking", ranked.tail(half).iloc[::-1]),
+        ):
+            column.subheader(name)
+            if len(ranked) > 1 and ranked["score"].nunique() > 1:
+                column.dataframe(
+                    rows[columns],
+                    hide_index=True,
+                    column_config=config,
+                    key=f"review.{name.split()[0].lower()}",
+                )
             else:
-                column.caption(f"No {side} today.")
+                column.caption("Every ticker scores the same today: no ranking to show.")
 else:
     st.info("No active model: train one on the Training page to see forecasts here.")
 

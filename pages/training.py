@@ -8,9 +8,9 @@ import streamlit as st
 from engine import workflows
 from engine.features import FAMILY_NAMES
 from engine.modeling.calibration import CALIBRATION_METHODS
-from engine.modeling.labels import LABEL_KINDS, LabelParams
-from engine.modeling.learner import LearnerParams
-from engine.modeling.training import TrainConfig
+from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
+from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
+from engine.modeling.training import TrainConfig, label_kind_for
 from pages.common import global_params, render_job, render_runs
 
 params = global_params()
@@ -39,6 +39,7 @@ defaults = {
     "training.train": 18,
     "training.test": 3,
     "training.families": list(FAMILY_NAMES),
+    "training.kind": "classifier",
 }
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
     st.session_state.setdefault(key, value)
@@ -52,10 +53,17 @@ else:
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
         device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
-        c1, c2, c3 = st.columns(3)
-        label = c1.selectbox("Label", LABEL_KINDS, key="training.label")
-        horizon = c2.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
-        calibration = c3.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
+        c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+        kind = c1.selectbox("Model", MODEL_KINDS, format_func=KIND_NAMES.get, key="training.kind")
+        absolute = c2.selectbox(
+            "Market-timing label",
+            ABSOLUTE_KINDS,
+            key="training.label",
+            help="Only the market-timing model uses it; the cross-sectional models learn "
+            "relative labels (beats the universe median, rank of the return).",
+        )
+        horizon = c3.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
+        calibration = c4.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
         c1, c2 = st.columns(2)
         train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
         test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
@@ -63,6 +71,7 @@ else:
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
         keys = [*defaults, "training.device", "training.label", "training.calibration"]
+        label = absolute if kind == "market_timing" else label_kind_for(kind)
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if not params.tickers or not families:
             st.error("Choose a watchlist with tickers and at least one family.")
@@ -77,7 +86,7 @@ else:
                 as_of=pd.Timestamp(as_of),
                 label=LabelParams(kind=label, horizon=horizon),
                 learner=LearnerParams(
-                    families=tuple(families), calibration=calibration, device=device
+                    kind=kind, families=tuple(families), calibration=calibration, device=device
                 ),
                 train_months=train_months,
                 test_months=test_months,

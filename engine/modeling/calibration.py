@@ -332,7 +332,8 @@ METHOD_COLUMNS = {
 
 def compare_methods(predictions: pd.DataFrame, *, n_boot: int = 200) -> pd.DataFrame:
     """ECE, Brier and log-loss (with intervals) of each calibration of the same out-of-sample
-    scores, with the climatology baseline; one row per method present in ``predictions``."""
+    scores, with the climatology baseline; one row per method present in ``predictions``
+    and a last row for climatology itself (no interval: it is the reference)."""
     y = predictions["label"].to_numpy(dtype=float)
     dates = predictions.index.get_level_values("date").to_numpy()
     rows = []
@@ -348,6 +349,18 @@ def compare_methods(predictions: pd.DataFrame, *, n_boot: int = 200) -> pd.DataF
             "log_loss_climatology": m["log_loss_climatology"],
         }
         rows.append(row)
+    # always forecasting the evaluation period's own rate: calibrated by construction
+    rate = np.full(len(y), y.mean())
+    rows.append(
+        {
+            "method": "climatology",
+            "ece": expected_calibration_error(y, rate),
+            "brier": brier(y, rate),
+            "log_loss": logarithmic_loss(y, rate),
+            "brier_climatology": brier(y, rate),
+            "log_loss_climatology": logarithmic_loss(y, rate),
+        }
+    )
     return pd.DataFrame(rows)
 
 

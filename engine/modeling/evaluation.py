@@ -208,3 +208,36 @@ def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> 
         "reliability": reliability_curve(y, pred["p"].to_numpy()),
         "per_regime": pd.DataFrame(regimes, columns=["regime_id", "rows", "auc", "ece"]),
     }
+
+
+@dataclass(frozen=True)
+class SkillVerdict:
+    """Whether a run's ranking has shown skill out of sample, in plain words."""
+
+    shown: bool
+    text: str
+
+
+def ranking_skill(metrics: dict | None) -> SkillVerdict:
+    """The verdict on a run's out-of-sample rank IC (``metrics`` as a run records them:
+    ``metrics["rank_ic"]["mean"]`` = {estimate, low, high}). Skill is shown only when the
+    whole interval lies above 0; otherwise the ranking is not evidence."""
+    interval = ((metrics or {}).get("rank_ic") or {}).get("mean") or {}
+    estimate, low, high = (interval.get(k, np.nan) for k in ("estimate", "low", "high"))
+    values = np.array([estimate, low, high], dtype=float)
+    if not np.isfinite(values).all():
+        return SkillVerdict(
+            False,
+            "No skill shown: this run has no out-of-sample rank IC (its forecasts did not "
+            "differ across tickers), so its ranking is not evidence that one stock will "
+            "beat another.",
+        )
+    figure = f"rank IC {estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
+    if low > 0:
+        return SkillVerdict(True, f"Out of sample the ranking has shown skill: {figure}.")
+    return SkillVerdict(
+        False,
+        f"No skill shown: out of sample the ranking's {figure} has an interval that contains "
+        "0 or lies below it, so the model has shown no skill and this ranking is not "
+        "evidence that one stock will beat another.",
+    )

@@ -10,12 +10,18 @@
 """
 
 from engine.modeling.artifacts import ArtifactError
+from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
     run_ablation_study,
 )
-from engine.workflows.backtests import ModelBacktest, run_model_backtest
+from engine.workflows.backtests import (
+    ModelBacktest,
+    run_construction,
+    run_model_backtest,
+    set_run_construction,
+)
 from engine.workflows.bundles import import_bundle, import_bundle_archive
 from engine.workflows.calibration import CalibrationReport, calibration_report
 from engine.workflows.daily import DailyResult, run_daily_pipeline
@@ -69,6 +75,7 @@ from engine.workflows.runs import (
     load_oos_predictions,
     load_run,
     load_runs,
+    run_kind,
     train_model,
     trained_through,
 )
@@ -84,6 +91,11 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "SkillVerdict",
+    "run_kind",
+    "ranking_skill",
+    "run_construction",
+    "set_run_construction",
     "PaperState",
     "load_cached_features",
     "CalibrationReport",

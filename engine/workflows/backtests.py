@@ -24,7 +24,7 @@ from engine.trading.construction import ConstructionParams, default_construction
 from engine.trading.execution import corwin_schultz_half_spread
 from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
-from engine.workflows.runs import load_model, load_oos_predictions
+from engine.workflows.runs import load_model, load_oos_predictions, run_kind
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 from store.trials import TrialRepository
@@ -48,7 +48,7 @@ def run_construction(record: ModelRun) -> ConstructionParams:
     (Kelly for the market-timing model, top_k for a cross-sectional one)."""
     if record.construction:
         return ConstructionParams.from_dict(record.construction)
-    return default_construction(record.params.get("learner", {}).get("kind", "market_timing"))
+    return default_construction(run_kind(record))
 
 
 def set_run_construction(db_path: DbPath, run_id: str, params: ConstructionParams) -> None:

@@ -169,6 +169,12 @@ def _get_complete(db_path: DbPath, run_id: str | None) -> ModelRun:
     return record
 
 
+def run_kind(record: ModelRun) -> str:
+    """The run's model kind (``MODEL_KINDS``); runs recorded before the kinds existed
+    are market timing."""
+    return (record.params.get("learner") or {}).get("kind", "market_timing")
+
+
 def active_run(db_path: DbPath) -> ModelRun | None:
     """The active run, or None when no run is active."""
     with closing(open_db(db_path)) as db:
