@@ -69,6 +69,7 @@ from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
     LookaheadError,
     activate_run,
+    active_run,
     artifacts_root,
     load_model,
     load_model_as_of,
@@ -93,6 +94,7 @@ from store.watchlists import WatchlistError
 __all__ = [
     "SkillVerdict",
     "run_kind",
+    "active_run",
     "ranking_skill",
     "run_construction",
     "set_run_construction",
