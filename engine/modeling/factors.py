@@ -64,7 +64,7 @@ class FactorTearSheet:
         with quantiles (alphalens' ``quantile_turnover``, period 1).
     hit_rate : Interval
         Share of the top-k names whose forward return beat their date's median,
-        resampling whole dates.
+        resampling whole dates; only dates with 3 or more names whose factor varies.
     differing_share : float
         Share of dates (with at least 2 names) on which the factor takes >= 2 values.
     distinct_share : float
@@ -267,7 +267,8 @@ def compute_tear_sheet(
     rank = np.argsort(np.where(valid, -x, np.inf), axis=1, kind="stable")
     chosen = np.zeros_like(valid)
     np.put_along_axis(chosen, rank[:, :top_k], True, axis=1)
-    chosen &= valid & (names >= 3)[:, None]
+    varies = np.where(valid, x, -np.inf).max(axis=1) > np.where(valid, x, np.inf).min(axis=1)
+    chosen &= valid & ((names >= 3) & varies)[:, None]  # tied forecasts have no top k
     with warnings.catch_warnings():  # dates without names have no median
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(np.where(valid, r, np.nan), axis=1)
