@@ -116,16 +116,10 @@ table = report.features
 families = sorted(table["family"].unique())
 chosen = st.multiselect("Families", families, families, key="factors.families")
 rows = table[table["family"].isin(chosen)]
-st.dataframe(
-    rows,
-    hide_index=True,
-    key="factors.features",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.4f")
-        for c in ("mean_rank_ic", "low", "high", "icir")
-    }
-    | {"t_stat": st.column_config.NumberColumn(format="%.2f")},
-)
+number = st.column_config.NumberColumn
+formats = {c: number(format="%.4f") for c in ("mean_rank_ic", "low", "high", "icir")}
+formats["t_stat"] = number(format="%.2f")
+st.dataframe(rows, hide_index=True, key="factors.features", column_config=formats)
 st.caption(
     "Each feature's own per-date rank IC against the same outcome, on the run's "
     "out-of-sample rows. Features that are the same for every stock on a date (index "

@@ -7,8 +7,17 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
+from engine.display.factors import (
+    plot_cumulative_long_short,
+    plot_ic_histogram,
+    plot_ic_series,
+    plot_monthly_ic_heatmap,
+    plot_quantile_returns,
+    plot_turnover,
+)
 from engine.metrics import daily_ic
 from engine.modeling.factors import compute_tear_sheet, quantize
 from engine.modeling.feature_ic import MARKET_WIDE_NOTE, feature_ic_table
@@ -201,3 +210,18 @@ def test_tear_sheet_agrees_with_alphalens() -> None:
     assert sheet.daily["top_turnover"].loc[both].to_numpy() == pytest.approx(
         turnover.loc[both].to_numpy()
     )
+
+
+def test_every_plot_builds_a_figure_without_showing_it() -> None:
+    sheet = compute_tear_sheet(*panel(20, 90, beta=0.003, seed=10), n_boot=20)
+    figures = [
+        plot_ic_series(sheet.daily["rank_ic"]),
+        plot_monthly_ic_heatmap(sheet.monthly_rank_ic),
+        plot_ic_histogram(sheet.daily["rank_ic"]),
+        plot_quantile_returns(sheet.quantile_returns),
+        plot_cumulative_long_short(sheet.cumulative),
+        plot_turnover(sheet.daily["top_turnover"]),
+    ]
+    assert all(isinstance(f, go.Figure) and len(f.data) for f in figures)
+    assert len(figures[3].data[0].x) == 5
+    assert figures[1].data[0].z.shape == sheet.monthly_rank_ic.shape
