@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/signals.py", title="Signals", icon=":material/candlestick_chart:"),
     st.Page("pages/forecasts.py", title="Forecasts", icon=":material/trending_up:"),
     st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),
+    st.Page("pages/factors.py", title="Factors", icon=":material/leaderboard:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
     st.Page("pages/ablation.py", title="Ablation", icon=":material/science:"),

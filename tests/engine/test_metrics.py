@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from engine.metrics import (
@@ -16,6 +17,7 @@ from engine.metrics import (
     daily_ic,
     hit_rate,
     ic_summary,
+    rank_rows,
     rolling_sharpe,
     sharpe,
 )
@@ -122,3 +124,37 @@ def test_one_hit_rate_and_a_rolling_sharpe_that_agrees_with_sharpe() -> None:
             assert np.isnan(rolled.iloc[end]), end
         else:
             assert rolled.iloc[end] == pytest.approx(expected, rel=1e-9), end
+
+
+def test_vectorized_daily_ic_matches_a_loop_over_dates_with_ties_and_gaps() -> None:
+    rng = np.random.default_rng(12)
+    dates = np.repeat(pd.bdate_range("2021-01-04", periods=60).to_numpy(), 25)
+    prediction = np.round(rng.normal(size=len(dates)), 1)  # ties
+    realized = np.round(rng.normal(size=len(dates)), 2)
+    prediction[rng.uniform(size=len(dates)) < 0.15] = np.nan
+    realized[rng.uniform(size=len(dates)) < 0.1] = np.nan
+    prediction[dates == dates[0]] = 0.5  # no dispersion: no IC that date
+    shuffle = rng.permutation(len(dates))
+    dates, prediction, realized = dates[shuffle], prediction[shuffle], realized[shuffle]
+    ic = daily_ic(dates, prediction, realized)
+    frame = pd.DataFrame({"date": dates, "p": prediction, "r": realized}).dropna()
+    expected = {
+        date: (np.corrcoef(day["p"], day["r"])[0, 1], stats.spearmanr(day["p"], day["r"])[0])
+        for date, day in frame.groupby("date")
+        if day["p"].nunique() > 1
+    }
+    assert list(ic.index) == sorted(expected) and ic.index.name == "date"
+    assert ic["ic"].to_numpy() == pytest.approx([v[0] for v in expected.values()])
+    assert ic["rank_ic"].to_numpy() == pytest.approx([v[1] for v in expected.values()])
+    assert (ic["names"] == frame.groupby("date").size().loc[ic.index]).all()
+
+
+def test_rank_rows_is_scipy_rankdata_on_the_finite_entries() -> None:
+    rng = np.random.default_rng(13)
+    values = np.round(rng.normal(size=(30, 17)), 1)
+    values[rng.uniform(size=values.shape) < 0.2] = np.nan
+    ranks = rank_rows(values)
+    for row, ranked in zip(values, ranks, strict=True):
+        finite = np.isfinite(row)
+        assert ranked[finite] == pytest.approx(stats.rankdata(row[finite]))
+        assert np.isnan(ranked[~finite]).all()
