@@ -18,7 +18,6 @@ from engine import workflows
 from engine.data.providers import MARKET_SOURCES
 from engine.modeling.explain import Thresholds
 from engine.studies.drift import DriftThresholds
-from engine.workflows.factors import FactorReport, factor_report
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"
@@ -96,9 +95,9 @@ def cached_calibration_report(path: str, run_id: str) -> workflows.CalibrationRe
 
 
 @st.cache_data(show_spinner="Scoring the run's ranking and every feature...", max_entries=8)
-def cached_factor_report(path: str, run_id: str, quantiles: int, top_k: int) -> FactorReport:
+def cached_factor_report(path: str, run_id: str, quantiles: int, top_k: int) -> workflows.FactorReport:
     """A run's factor report (a finished run never changes; see workflows.factors)."""
-    return factor_report(path, run_id, quantiles=quantiles, top_k=top_k)
+    return workflows.factor_report(path, run_id, quantiles=quantiles, top_k=top_k)
 
 
 @st.cache_data(show_spinner="Comparing recent data with the training baseline...", max_entries=16)

@@ -21,6 +21,7 @@ from engine.modeling.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
+from engine.modeling.factors import compute_tear_sheet, excess_returns
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 
 OUTCOME_COLUMNS = ("label", "ret", "end_date", "target", "excess", "excess_index")
@@ -155,13 +156,35 @@ def calibration_evidence(predictions: pd.DataFrame) -> tuple[np.ndarray, ...]:
     )
 
 
-def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> dict:
+def cross_section_summary(
+    predictions: pd.DataFrame, *, horizon: int = 5, n_boot: int = 300, seed: int = 0
+) -> dict:
+    """The ranking's tear-sheet figures (``compute_tear_sheet`` of the score against the
+    excess return): quintile spread, top-quintile turnover, top-5 hit rate, the quintile
+    mean returns, and how often the forecasts differ across tickers."""
+    score = predictions["score"] if "score" in predictions else predictions["p"]
+    forward, _ = excess_returns(predictions)
+    sheet = compute_tear_sheet(score, forward, horizon=horizon, n_boot=n_boot, seed=seed)
+    return {
+        "spread": sheet.spread,
+        "turnover": sheet.turnover,
+        "top_k_hit_rate": sheet.hit_rate,
+        "quantile_returns": sheet.quantile_returns,
+        "differing_share": sheet.differing_share,
+        "distinct_share": sheet.distinct_share,
+    }
+
+
+def evaluate(
+    result: WalkForwardResult, *, horizon: int = 5, n_boot: int = 300, seed: int = 0
+) -> dict:
     """Out-of-sample scores of the pooled predictions, each with an interval over dates.
 
     Returns AUC and accuracy (model and logistic baseline, and the AUC the model adds over
     the baseline), the mean daily IC and rank IC of the score against realized forward returns
     with ICIR, ECE / Brier / log-loss of the calibrated and raw probabilities, the
-    reliability curve, and per-regime AUC and ECE.
+    reliability curve, per-regime AUC and ECE, and the ranking's tear-sheet figures
+    (``cross_section_summary``; ``horizon`` sets their block length).
     """
     pred = result.predictions
     y = pred["label"].to_numpy(dtype=int)
@@ -207,6 +230,7 @@ def evaluate(result: WalkForwardResult, *, n_boot: int = 300, seed: int = 0) -> 
         "raw": calibration_metrics(y, pred["p_raw"].to_numpy(), dates, n_boot=n_boot, seed=seed),
         "reliability": reliability_curve(y, pred["p"].to_numpy()),
         "per_regime": pd.DataFrame(regimes, columns=["regime_id", "rows", "auc", "ece"]),
+        "cross_section": cross_section_summary(pred, horizon=horizon, n_boot=n_boot, seed=seed),
     }
 
 

@@ -337,3 +337,14 @@ def compute_tear_sheet(
         top_k=top_k,
         horizon=horizon,
     )
+
+
+def excess_returns(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
+    """The forward return over the date's equal-weight mean: the predictions' ``excess``
+    column when it holds values (relative labels), else ``ret`` demeaned per date among
+    the rows whose return is known (absolute labels and older runs)."""
+    if "excess" in predictions and predictions["excess"].notna().any():
+        return predictions["excess"].astype(float), "excess"
+    ret = predictions["ret"].astype(float)
+    mean = ret.groupby(level="date").transform("mean")
+    return ret - mean, "ret demeaned per date"

@@ -149,7 +149,7 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     result = walk_forward(data, splitter, config.learner, inner)
     if progress:
         progress(0.87, "Scoring the out-of-sample forecasts")
-    scores = evaluate(result, n_boot=config.n_boot)
+    scores = evaluate(result, horizon=config.label.horizon, n_boot=config.n_boot)
     if progress:
         progress(0.92, "Fitting the final model on the last training window")
     model, window = fit_final_model(data, config)

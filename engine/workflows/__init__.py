@@ -47,6 +47,7 @@ from engine.workflows.data import (
     seed_watchlists,
     store_path,
 )
+from engine.workflows.factors import FactorReport, factor_report
 from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
 from engine.workflows.forecast import forecast
 from engine.workflows.jobs import (
@@ -93,6 +94,8 @@ from store.watchlists import WatchlistError
 
 __all__ = [
     "SkillVerdict",
+    "FactorReport",
+    "factor_report",
     "run_kind",
     "active_run",
     "ranking_skill",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.features import feature_columns
-from engine.modeling.factors import FactorTearSheet, compute_tear_sheet
+from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_oos_predictions
@@ -47,16 +47,6 @@ class FactorReport:
     tickers: int
     first: pd.Timestamp
     last: pd.Timestamp
-
-
-def excess_returns(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
-    """The forward return over the date's equal-weight mean: the run's ``excess`` column
-    when it has one, else ``ret`` demeaned per date (among the rows whose return is known)."""
-    if "excess" in predictions:
-        return predictions["excess"].astype(float), "excess"
-    ret = predictions["ret"].astype(float)
-    mean = ret.groupby(level="date").transform("mean")
-    return ret - mean, "ret demeaned per date"
 
 
 def factor_report(
