@@ -95,7 +95,9 @@ def cached_calibration_report(path: str, run_id: str) -> workflows.CalibrationRe
 
 
 @st.cache_data(show_spinner="Scoring the run's ranking and every feature...", max_entries=8)
-def cached_factor_report(path: str, run_id: str, quantiles: int, top_k: int) -> workflows.FactorReport:
+def cached_factor_report(
+    path: str, run_id: str, quantiles: int, top_k: int
+) -> workflows.FactorReport:
     """A run's factor report (a finished run never changes; see workflows.factors)."""
     return workflows.factor_report(path, run_id, quantiles=quantiles, top_k=top_k)
 

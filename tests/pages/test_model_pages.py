@@ -69,10 +69,26 @@ def test_calibration_page_compares_methods_and_regimes(trained_app) -> None:
     app, _ = trained_app
     at = open_page(app, "calibration")
     methods = at.dataframe[0].value
-    assert list(methods["method"]) == ["run's method", "uncalibrated", "platt", "isotonic", "beta"]
-    assert (methods["ece_low"] <= methods["ece"]).all() and (
-        methods["ece"] <= methods["ece_high"]
+    assert list(methods["method"]) == [
+        "run's method",
+        "uncalibrated",
+        "platt",
+        "isotonic",
+        "beta",
+        "climatology",
+    ]
+    scored = methods.iloc[:-1]
+    assert (scored["ece_low"] <= scored["ece"]).all() and (
+        scored["ece"] <= scored["ece_high"]
     ).all()
+    climatology = methods.iloc[-1]
+    assert climatology["brier"] == pytest.approx(climatology["brier_climatology"])
+    # raw, calibrated and climatology Brier side by side
+    assert [m.label for m in at.metric][:3] == [
+        "Raw Brier",
+        "Calibrated Brier",
+        "Climatology Brier",
+    ]
     assert len(at.get("plotly_chart")) == 2
     at.multiselect(key="calibration.show").set_value(["platt", "isotonic", "beta"]).run()
     assert not at.exception
@@ -225,4 +241,8 @@ def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest, seeded_db: 
     app.button(key="review.pipeline").click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("Drift:" in e.value for e in app.warning)  # a 2018 model seen in 2022
-    assert any(s.value == "Top BUY" for s in app.subheader)
+    assert {"Top of the ranking", "Bottom of the ranking"} <= {s.value for s in app.subheader}
+    # the review states the run's out-of-sample verdict on its ranking in words
+    verdict = workflows.ranking_skill(workflows.load_run(seeded_db, record.run_id).metrics)
+    shown = app.warning if not verdict.shown else app.success
+    assert verdict.text in [element.value for element in shown]
