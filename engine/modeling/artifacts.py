@@ -208,6 +208,7 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
         raw["families"] = tuple(raw.get("families", ()))
         # manifests written before the cross-sectional kinds existed describe market timing
         raw.setdefault("kind", "market_timing")
+        raw.setdefault("min_rounds", 1)  # they predicted with the early-stopping round
         model = MetaLearner(LearnerParams(**raw))
         model.outcome_returns_ = tuple(float(r) for r in manifest["outcome_returns"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

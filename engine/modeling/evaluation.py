@@ -135,7 +135,7 @@ def walk_forward(
                 "test_end": dates[test].max(),
                 "train_rows": len(train),
                 "test_rows": len(test),
-                "rounds": model.booster_.best_iteration + 1,
+                "rounds": model.rounds_,
                 "calibration_dates": len(np.unique(model.calibration_evidence_[3])),
                 "features": ", ".join(model.selector_.columns_),
             }

@@ -62,7 +62,11 @@ class LearnerParams:
     (``LabelParams(kind="relative")``), market timing absolute ones. ``normalization``
     is the per-date processor of the cross-sectional kinds. ``calibration_prior_dates``
     is the shrinkage of the calibrator toward the base rate: evidence from ``n`` dates
-    gets weight ``n / (n + calibration_prior_dates)`` on its fitted curve.
+    gets weight ``n / (n + calibration_prior_dates)`` on its fitted curve. ``min_rounds``:
+    the booster predicts with at least this many rounds (at most the rounds it trained)
+    even when early stopping found its best earlier: a stop at round 1 leaves two or three
+    distinct scores for a whole fold, which cannot rank a universe. Whether the rounds add
+    skill is what the out-of-sample evaluation judges; they never see a test row.
     """
 
     families: tuple[str, ...] = FAMILY_NAMES
@@ -78,6 +82,7 @@ class LearnerParams:
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     early_stopping_rounds: int = 60
+    min_rounds: int = 60
     validation_fraction: float = 0.15
     calibration_fraction: float = 0.2
     calibration: str = "platt"
@@ -294,7 +299,13 @@ class MetaLearner(BaseEstimator):
         return xgb.DMatrix(values, feature_names=columns)
 
     def _rounds(self) -> tuple[int, int]:
-        return (0, self.booster_.best_iteration + 1)
+        trained = self.booster_.num_boosted_rounds()
+        return (0, max(self.booster_.best_iteration + 1, min(self._params.min_rounds, trained)))
+
+    @property
+    def rounds_(self) -> int:
+        """Boosting rounds the model predicts with."""
+        return self._rounds()[1]
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The ranking score per row, shape (n,): the booster's margin (log-odds for the

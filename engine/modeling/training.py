@@ -80,7 +80,9 @@ class TrainConfig:
         values["label"] = LabelParams(**(values.get("label") or {}))
         learner = dict(values.get("learner") or {})
         # configurations written before the cross-sectional kinds existed are market timing
-        learner.setdefault("kind", "market_timing")
+        # models that predicted with their early-stopping round
+        if "kind" not in learner:
+            learner |= {"kind": "market_timing", "min_rounds": learner.get("min_rounds", 1)}
         if "families" in learner:
             learner["families"] = tuple(learner["families"])
         values["learner"] = LearnerParams(**learner)

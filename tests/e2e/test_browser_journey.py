@@ -137,8 +137,9 @@ def journey(app: Session) -> None:
     app.open("Signals")
     app.check("signals", charts=3)
 
-    # Training: a small model (3 years, 12/3 windows), then make it the active one
+    # Training: a small cross-sectional model (3 years, 12/3 windows), then make it active
     app.open("Training")
+    app.choose("Model", "Cross-sectional classifier (beats the median)")
     app.type_date("First date", "20191227")
     app.page.get_by_label("Train window (months)").fill("12")
     app.click("Start training")
@@ -148,13 +149,23 @@ def journey(app: Session) -> None:
 
     app.open("Forecasts")
     app.wait_text("top reasons", 60)
+    app.wait_text("score vs average", 60)
     app.page.get_by_text("Reasons in full").click()
     details = app.page.locator('[data-testid="stExpanderDetails"]')
-    details.get_by_text(re.compile(r": [+-]\d+\.\d pp")).first.wait_for()  # "RSI 14 ...: +3.1 pp"
+    # reasons relative to the day's average stock, ending with the rest of the features
+    relative = re.compile(r"other features: [+-]\d+\.\d{3}|scored like the average stock")
+    details.get_by_text(relative).first.wait_for()
     app.check("forecasts", charts=0)
 
     app.open("Calibration")
+    app.wait_text("Climatology Brier", 60)
     app.check("calibration", charts=2)
+
+    # Factors: the tear sheet of the run's out-of-sample ranking
+    app.open("Factors")
+    app.wait_text("Mean rank IC", 120)
+    app.wait_text("Each feature as a one-factor signal", 60)
+    app.check("factors", charts=5)
 
     app.open("Backtest")
     app.click("Run backtest")
@@ -194,5 +205,5 @@ def journey(app: Session) -> None:
     app.open("Daily review")
     app.click("Refresh data and forecast", timeout=300)
     app.wait_text("Daily pipeline finished", 60)
-    app.wait_text("Top BUY", 30)
+    app.wait_text("Top of the ranking", 30)
     app.check("review", charts=2)
