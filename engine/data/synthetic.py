@@ -12,6 +12,19 @@ Three kinds:
   ``CLV_t = (2c - h - l) / (h - l) = tanh(s_t / 2)``. ``true_probability_up`` gives the
   exact P(close_{t+h} > close_t | s_t), so recovered probabilities can be checked.
 
+Two options add a market (both off by default; every panel made without them is unchanged):
+
+- ``market_vol`` > 0 adds a common market factor to every ticker's daily log return,
+  ``r_it += b_i * m_t`` with ``m_t ~ N(0, market_vol)`` iid (unpredictable) and loadings
+  ``b_i ~ U(0.5, 1.5)``, drawn from their own stream (``default_rng(seed + 1)``) so the
+  stock-level draws stay those of the same panel without a market. The market moves
+  every stock together and adds cross-sectional dispersion ``(b_i - mean b) m_t`` only,
+  so absolute direction becomes mostly market timing while the planted signal stays
+  purely cross-sectional. ``SyntheticPanel.market`` and ``.loadings`` hold m and b.
+- ``index_ticker`` (e.g. ``"^GSPC"``, with ``market_vol`` > 0) adds the market as an
+  index: close ``100 * exp(cumsum(m))`` with high, low and open around it as for the
+  stocks, and a volume. It is never missing and never in ``truth``.
+
 Dates are real NYSE sessions ending at ``end``; tickers are ``SYN0000``, ``SYN0001``...
 """
 
@@ -44,6 +57,11 @@ class SyntheticPanel:
     kind : str
     beta, phi : float
         Signal strength and persistence (planted; 0 otherwise).
+    market : pd.Series or None
+        The market factor's daily log return m_t by date, shape (n_days,), where
+        ``market_vol`` > 0. None otherwise.
+    loadings : pd.Series or None
+        Each ticker's loading b_i on the market, shape (n_tickers,); None without market.
     """
 
     prices: pd.DataFrame
@@ -51,6 +69,8 @@ class SyntheticPanel:
     kind: str
     beta: float
     phi: float
+    market: pd.Series | None = None
+    loadings: pd.Series | None = None
 
 
 def synthetic_tickers(n: int) -> list[str]:
@@ -99,6 +119,8 @@ def make_panel(
     beta: float = 0.1,
     phi: float = 0.9,
     missing_fraction: float = 0.0,
+    market_vol: float = 0.0,
+    index_ticker: str | None = None,
 ) -> SyntheticPanel:
     """Generate a panel; the same arguments always give the same frame.
 
@@ -110,10 +132,18 @@ def make_panel(
     end : last session date.
     beta, phi : planted signal strength (correlation of s_t with the next return) and
         AR(1) persistence; ignored unless kind == "planted".
-    missing_fraction : share of rows dropped at random (missing sessions), default 0.
+    missing_fraction : share of stock rows dropped at random (missing sessions), default 0.
+    market_vol : daily volatility of the common market factor m_t (0: none). Adds
+        ``b_i * m_t`` to every ticker's log return, b_i ~ U(0.5, 1.5).
+    index_ticker : name of an index ticker that carries the market (needs market_vol > 0);
+        None: no index rows.
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown synthetic kind {kind!r}; expected one of {KINDS}")
+    if market_vol < 0:
+        raise ValueError(f"market_vol must be >= 0, got {market_vol}")
+    if index_ticker is not None and not market_vol > 0:
+        raise ValueError("an index ticker needs a market: set market_vol > 0")
     rng = np.random.default_rng(seed)
     dates = _sessions(n_days, end)
     sigma = rng.uniform(0.01, 0.03, n_tickers)
@@ -130,6 +160,12 @@ def make_panel(
             returns = noise * np.sqrt(1 - beta**2)
             returns[1:] += beta * sigma * signal[:-1]  # s_t drives r_{t+1} only
             clv = np.tanh(signal / 2)
+    market = loadings = None
+    if market_vol > 0:  # its own stream: the draws above are those of a panel without it
+        market_rng = np.random.default_rng(seed + 1)
+        loadings = market_rng.uniform(0.5, 1.5, n_tickers)
+        market = market_rng.normal(0.0, market_vol, n_days)
+        returns = returns + market[:, None] * loadings[None, :]
     close = 50 * rng.lognormal(0, 0.5, n_tickers) * np.exp(np.cumsum(returns, axis=0))
     day_range = close * sigma * (0.8 + np.abs(rng.standard_normal((n_days, n_tickers))))
     high = close + day_range * (1 - clv) / 2
@@ -160,11 +196,42 @@ def make_panel(
         keep = rng.random(len(long)) >= missing_fraction
         long = long[keep]
         truth = truth[keep] if truth is not None else None
+    if index_ticker is not None:
+        long = pd.concat([long, _index_rows(market_rng, index_ticker, dates, market, market_vol)])
     prices = to_normalized(long)
     if truth is not None:
         truth = truth.sort_values(["ticker", "date"]).reset_index(drop=True)
+    planted = signal is not None
     return SyntheticPanel(
-        prices, truth, kind, beta if signal is not None else 0.0, phi if signal is not None else 0.0
+        prices,
+        truth,
+        kind,
+        beta if planted else 0.0,
+        phi if planted else 0.0,
+        market=None if market is None else pd.Series(market, index=dates, name="market"),
+        loadings=None if loadings is None else pd.Series(loadings, index=tickers, name="loading"),
+    )
+
+
+def _index_rows(
+    rng: np.random.Generator, ticker: str, dates: pd.DatetimeIndex, market: np.ndarray, vol: float
+) -> pd.DataFrame:
+    """OHLCV rows of an index whose daily log return is ``market``, shape (n_days,)."""
+    close = 100.0 * np.exp(np.cumsum(market))
+    clv = rng.beta(2, 2, len(dates)) * 2 - 1
+    day_range = close * vol * (0.8 + np.abs(rng.standard_normal(len(dates))))
+    high = close + day_range * (1 - clv) / 2
+    low = close - day_range * (1 + clv) / 2
+    return pd.DataFrame(
+        {
+            "ticker": ticker,
+            "date": dates.to_numpy(),
+            "open": low + rng.beta(2, 2, len(dates)) * (high - low),
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": np.round(rng.lognormal(20, 0.3, len(dates))),
+        }
     )
 
 
