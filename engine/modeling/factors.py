@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.metrics import Interval, bootstrap_interval, cross_sectional_ic, ic_summary
+from engine.metrics import (
+    Interval,
+    bootstrap_interval,
+    cross_sectional_ic,
+    ic_block,
+    ic_summary,
+)
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,8 @@ def compute_tear_sheet(
     top_k : int
         Names per date in the hit rate.
     horizon : int
-        Dates per label: the moving-block length of the intervals and the divisor of
+        Dates per label: sets the moving-block length of the intervals
+        (``engine.metrics.ic_block``: at least a month) and is the divisor of
         the cumulative long-short book.
     n_boot, seed : int
         Bootstrap replicates and seed of every interval.
@@ -289,13 +296,15 @@ def compute_tear_sheet(
     )
     daily.insert(2, "missing", daily["rows"] - daily["names"])
     daily = daily[np.isfinite(x).any(axis=1)]
-    ic_stats = ic_summary(daily["ic"], block=horizon, n_boot=n_boot, seed=seed)
-    rank_stats = ic_summary(daily["rank_ic"], block=horizon, n_boot=n_boot, seed=seed)
+    ic_stats = ic_summary(daily["ic"], block=ic_block(horizon), n_boot=n_boot, seed=seed)
+    rank_stats = ic_summary(daily["rank_ic"], block=ic_block(horizon), n_boot=n_boot, seed=seed)
 
     per_quantile = pd.DataFrame(quantile_means, index=layout.dates)
     table = []
     for q in range(quantiles):
-        interval = _series_interval(per_quantile[q], block=horizon, n_boot=n_boot, seed=seed)
+        interval = _series_interval(
+            per_quantile[q], block=ic_block(horizon), n_boot=n_boot, seed=seed
+        )
         table.append((q + 1, interval.estimate, interval.low, interval.high))
     quantile_returns = pd.DataFrame(table, columns=["quantile", "mean", "low", "high"])
     quantile_returns["dates"] = np.isfinite(quantile_means).sum(axis=0)
@@ -322,7 +331,7 @@ def compute_tear_sheet(
         monthly_rank_ic=monthly_mean(daily["rank_ic"].dropna()),
         quantile_returns=quantile_returns.set_index("quantile"),
         factor_quantile=factor_quantile,
-        spread=_series_interval(daily["spread"], block=horizon, n_boot=n_boot, seed=seed),
+        spread=_series_interval(daily["spread"], block=ic_block(horizon), n_boot=n_boot, seed=seed),
         cumulative=(1.0 + book / horizon).cumprod().rename("long_short"),
         turnover=float(np.nanmean(turnover)) if np.isfinite(turnover).any() else np.nan,
         hit_rate=bootstrap_interval(np.mean, hits, groups=date_of, n_boot=n_boot, seed=seed)

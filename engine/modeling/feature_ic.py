@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.metrics import cross_sectional_ic, ic_summary
+from engine.metrics import IC_BLOCK, cross_sectional_ic, ic_summary
 from engine.modeling.factors import PanelLayout
 
 MARKET_WIDE_NOTE = "same for every stock on a date"
@@ -66,7 +66,7 @@ def feature_ic_table(
     forward_returns: pd.Series,
     *,
     families: dict[str, str] | None = None,
-    block: int = 5,
+    block: int = IC_BLOCK,
     n_boot: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -81,7 +81,7 @@ def feature_ic_table(
         Column -> family name (default: the feature registry's ``column_specs``;
         columns it does not know are "other").
     block : int
-        Moving-block length of the intervals (the label horizon in dates).
+        Moving-block length of the intervals (``engine.metrics.IC_BLOCK``).
     n_boot, seed : int
         Replicates and seed of each column's moving-block bootstrap interval
         (``engine.metrics.ic_summary``; one arch run per column). ``n_boot=0`` skips the

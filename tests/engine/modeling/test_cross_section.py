@@ -13,6 +13,7 @@ from engine.data.synthetic import make_panel
 from engine.features import compute_features
 from engine.features.panel import to_wide
 from engine.metrics import (
+    IC_BLOCK,
     TRADING_DAYS,
     bootstrap_interval,
     daily_ic,
@@ -78,10 +79,10 @@ def quantile_spread(pred: pd.DataFrame) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def null():
-    # measured, seed 12: rank IC 0.014 [-0.003, 0.031], quintile spread 0.0018 [-0.0008,
-    # 0.0040] per 5 days. Seed 11 gave rank IC 0.011 [-0.002, 0.027] but a spread of 0.0022
-    # [0.0005, 0.0043]: one draw in the tail, or a 5-date block too short for a model that
-    # stays fixed for a 3-month fold (its tilts persist); both seeds lean positive
+    # seed 12 with 5-date blocks: rank IC 0.016 [0.001, 0.033] (60 rounds at least) and a
+    # spread interval that also excluded 0 on seed 11: a model held fixed for a 3-month fold
+    # keeps its tilts, and per-fold mean ICs spread +-0.05, wider than 5-date blocks allow.
+    # With IC_BLOCK (21) dates per block: rank IC 0.016 [-0.006, 0.034]
     panel = make_panel(60, 900, kind="null", seed=12, market_vol=0.015, index_ticker=INDEX)
     return panel, run(panel, "classifier")
 
@@ -91,7 +92,7 @@ def test_null_panel_has_no_rank_ic_and_no_quantile_spread(null) -> None:
     ic = ic_summary(rank_ic(pred, pred["score"].to_numpy()), n_boot=300)["mean"]
     assert ic.contains(0.0), ic
     spread = quantile_spread(pred)
-    interval = bootstrap_interval(np.mean, spread.to_numpy(), block=5, n_boot=300)
+    interval = bootstrap_interval(np.mean, spread.to_numpy(), block=IC_BLOCK, n_boot=300)
     assert interval.contains(0.0), interval
     assert len(spread) > 500
 
@@ -142,9 +143,8 @@ def test_cross_sectional_models_rank_nearly_as_well_as_the_oracle(planted, kind)
 
 def test_market_timing_does_not_rank_the_stocks(planted) -> None:
     """Absolute direction is mostly the market's move here, so the market-timing model
-    spends its trees on it and often gives every stock the same forecast: it ranks the
-    stocks far worse than the classifier of relative labels on the same panel. This is
-    why the cross-sectional classifier is the default."""
+    spends its trees on it: it ranks the stocks far worse than the classifier of relative
+    labels on the same panel. This is why the cross-sectional classifier is the default."""
     panel, _, preds = planted
     timing = run(panel, "market_timing")
     distinct = timing.groupby(level="date")["score"].nunique()
@@ -152,10 +152,10 @@ def test_market_timing_does_not_rank_the_stocks(planted) -> None:
     # a date on which every stock gets the same forecast ranks nothing: its IC counts as 0
     timing_ic = rank_ic(timing, timing["score"].to_numpy()).reindex(distinct.index).fillna(0.0)
     classifier_ic = rank_ic(classifier, classifier["score"].to_numpy()).mean()
-    # measured: identical forecasts on 49% of the dates; mean rank IC 0.055 (a date whose
-    # forecasts are all equal ranks nothing: 0) against the classifier's 0.374
-    assert (distinct == 1).mean() > 0.35
-    assert timing_ic.mean() < classifier_ic - 0.15, (timing_ic.mean(), classifier_ic)
+    # measured: mean rank IC 0.217 against the classifier's 0.374 (before the booster kept
+    # at least 60 rounds, the timing model gave every stock the same forecast on 49% of the
+    # dates and ranked at 0.055)
+    assert timing_ic.mean() < classifier_ic - 0.1, (timing_ic.mean(), classifier_ic)
 
 
 # --- poisoning: nothing after t changes a forecast at t
