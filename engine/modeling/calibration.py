@@ -27,6 +27,10 @@ from engine.modeling.serialization import (
 
 CALIBRATION_METHODS = ("platt", "isotonic", "beta")
 EPS = 1e-6
+# Unpenalized logistic fits of the curves. A tight tolerance: with scores that carry almost
+# no information the gradient at slope 0 is below scikit-learn's default tolerance (1e-4)
+# and lbfgs stops there, giving every row the same probability instead of the fitted one.
+CURVE = {"C": 1e6, "tol": 1e-10, "max_iter": 1000}
 
 
 def _clip(p: np.ndarray) -> np.ndarray:
@@ -40,7 +44,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 class _Platt:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Platt:
-        self.model = LogisticRegression(C=1e6).fit(_logit(s)[:, None], y)
+        self.model = LogisticRegression(**CURVE).fit(_logit(s)[:, None], y)
         return self
 
     def predict(self, s: np.ndarray) -> np.ndarray:
@@ -52,7 +56,7 @@ class _Platt:
     @classmethod
     def from_params(cls, params: dict, name: str) -> _Platt:
         curve = cls()
-        curve.model = logistic_from_params(params, 1, name, C=1e6)
+        curve.model = logistic_from_params(params, 1, name, **CURVE)
         return curve
 
 
@@ -91,11 +95,11 @@ class _Beta:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Beta:
         x = self._features(s)
         self.keep = [0, 1]
-        self.model = LogisticRegression(C=1e6).fit(x, y)
+        self.model = LogisticRegression(**CURVE).fit(x, y)
         negative = [i for i, c in enumerate(self.model.coef_[0]) if c < 0]
         if negative:
             self.keep = [i for i in (0, 1) if i not in negative] or [0]
-            self.model = LogisticRegression(C=1e6).fit(x[:, self.keep], y)
+            self.model = LogisticRegression(**CURVE).fit(x[:, self.keep], y)
         return self
 
     @staticmethod
@@ -115,7 +119,7 @@ class _Beta:
         curve.keep = field(params, "keep", list, name)
         if curve.keep not in ([0, 1], [0], [1]):
             raise ValueError(f"{name}.keep must be [0, 1], [0] or [1]")
-        curve.model = logistic_from_params(params, len(curve.keep), name, C=1e6)
+        curve.model = logistic_from_params(params, len(curve.keep), name, **CURVE)
         return curve
 
 
