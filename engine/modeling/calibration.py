@@ -134,12 +134,14 @@ class ProbabilityCalibrator(BaseEstimator):
     gets weight ``n / (n + shrinkage)`` on its own curve; regimes with fewer than
     ``min_regime_rows`` rows (or only one class) use the global curve alone.
 
-    The whole curve is then shrunk toward the evidence's base rate: evidence from ``d``
-    distinct dates (rows of one date share the market's move, so dates, not rows, measure
-    it) gets weight ``d / (d + prior_dates)``; the rest goes to the base rate. A curve fitted
-    on one short slice thus cannot push the forecasts far from the base rate, and a model
-    without skill scores close to climatology instead of worse. Without ``dates`` (or with
-    ``prior_dates=0``) there is no shrinkage.
+    The whole curve is then shrunk toward the evidence's base rate with weight
+    ``d / (d + prior_dates) x max(0, 1 - dof / G)``: evidence from ``d`` distinct dates (rows
+    of one date share the market's move, so dates, not rows, measure it), times the
+    positive-part James-Stein factor of the curve's likelihood-ratio statistic ``G`` against
+    the base rate (``dof`` 1 for Platt, 2 for beta, the steps for isotonic). A curve fitted
+    on one short slice, or on scores that carry no information, thus stays near the base
+    rate, and a model without skill scores close to climatology instead of worse. Without
+    ``dates`` (or with ``prior_dates=0``) there is no shrinkage.
     """
 
     def __init__(
@@ -165,13 +167,11 @@ class ProbabilityCalibrator(BaseEstimator):
         if len(np.unique(y)) < 2:
             raise ValueError("calibration needs both outcomes in its slice")
         self.base_rate_ = float(y.mean())
-        n_dates = len(np.unique(dates)) if dates is not None else np.inf
-        self.weight_ = (
-            1.0
-            if not self.prior_dates or np.isinf(n_dates)
-            else float(n_dates / (n_dates + self.prior_dates))
-        )
         self.global_ = _METHODS[self.method]().fit(scores, y)
+        self.weight_ = 1.0
+        if dates is not None and self.prior_dates:
+            n_dates = len(np.unique(dates))
+            self.weight_ = n_dates / (n_dates + self.prior_dates) * self._evidence(scores, y)
         self.regime_models_: dict[int, tuple[float, object]] = {}
         if self.per_regime and regimes is not None:
             regimes = np.asarray(regimes, dtype=float)
@@ -183,6 +183,23 @@ class ProbabilityCalibrator(BaseEstimator):
                 model = _METHODS[self.method]().fit(scores[rows], y[rows])
                 self.regime_models_[int(regime)] = (float(weight), model)
         return self
+
+    def _evidence(self, scores: np.ndarray, y: np.ndarray) -> float:
+        """The positive-part James-Stein factor ``max(0, 1 - dof / G)`` of the fitted curve,
+        ``G`` its likelihood-ratio statistic against the constant base rate: about 0 when
+        the curve fits no better than chance would (G near its degrees of freedom), 1 when
+        the evidence is strong."""
+        fitted = _clip(self.global_.predict(scores))
+        base = _clip(np.full(len(y), self.base_rate_))
+
+        def loglik(p: np.ndarray) -> float:
+            return float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+        statistic = 2.0 * (loglik(fitted) - loglik(base))
+        dof = {"platt": 1, "beta": 2}.get(
+            self.method, max(len(getattr(self.global_, "x", [])) - 1, 1)
+        )
+        return float(max(0.0, 1.0 - dof / statistic)) if statistic > 0 else 0.0
 
     def predict_proba(self, scores, regimes=None) -> np.ndarray:
         """Calibrated P(up), shape (n,)."""
