@@ -18,6 +18,7 @@ TRIPLE = dataclasses.replace(
     tickers=SMALL_TRAIN.tickers[:4],
     start=pd.Timestamp("2015-06-01"),
     label=LabelParams(kind="triple_barrier", horizon=10),
+    learner=dataclasses.replace(SMALL_TRAIN.learner, kind="market_timing"),
 )
 
 
@@ -41,7 +42,7 @@ def test_a_triple_barrier_run_is_monitored_with_triple_barrier_labels(seeded_db)
     model, _ = workflows.load_model(seeded_db, record.run_id)
     snapshot = workflows.load_snapshot(seeded_db, TRIPLE.tickers, AS_OF)
     own = quality_with(snapshot, model, TRIPLE.label, 21)
-    direction = quality_with(snapshot, model, LabelParams(horizon=10), 21)
+    direction = quality_with(snapshot, model, LabelParams(kind="direction", horizon=10), 21)
     pd.testing.assert_frame_equal(report.quality, own)
     with pytest.raises(AssertionError):  # the default labels would have judged it otherwise
         pd.testing.assert_frame_equal(report.quality, direction)
