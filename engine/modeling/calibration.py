@@ -139,12 +139,13 @@ class ProbabilityCalibrator(BaseEstimator):
     ``min_regime_rows`` rows (or only one class) use the global curve alone.
 
     The whole curve is then shrunk toward the evidence's base rate with weight
-    ``d / (d + prior_dates) x max(0, 1 - 4 dof / G)``: evidence from ``d`` distinct dates (rows
-    of one date share the market's move, so dates, not rows, measure it), times the
-    positive-part James-Stein-type factor ``max(0, 1 - 4 dof / G)`` of the curve's
-    likelihood-ratio statistic ``G`` against the base rate (``dof`` 1 for Platt, 2 for beta, the steps for isotonic). A curve fitted
-    on one short slice, or on scores that carry no information, thus stays near the base
-    rate, and a model without skill scores close to climatology instead of worse. Without
+    ``d / (d + prior_dates) x max(0, 1 - EVIDENCE_BAR dof / G)``: evidence from ``d``
+    distinct dates (rows of one date share the market's move, so dates, not rows, measure
+    it), times a positive-part James-Stein-type factor of the curve's likelihood-ratio
+    statistic ``G`` against the base rate (``dof`` 1 for Platt, 2 for beta, the steps for
+    isotonic). A curve fitted on one short slice, or on scores that carry no information,
+    thus stays at or near the base rate, and a model without skill scores close to
+    climatology instead of worse. Without
     ``dates`` (or with ``prior_dates=0``) there is no shrinkage.
     """
 
