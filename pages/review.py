@@ -68,15 +68,8 @@ if paper is not None and len(paper.steps):
 run = workflows.active_run(params.db_path)
 if run is not None:
     try:
-        frame = cached_forecasts(
-            params.db_path,
-            version=params.version,
-            run_id=run.run_id,
-            as_of=params.as_of,
-            tickers=params.tickers,
-            buy=0.55,
-            sell=0.45,
-        )
+        where = {"version": params.version, "as_of": params.as_of, "tickers": params.tickers}
+        frame = cached_forecasts(params.db_path, run_id=run.run_id, buy=0.55, sell=0.45, **where)
     except (workflows.StoreError, ValueError) as exc:
         st.error(f"Forecasts unavailable: {exc}")
     else:
@@ -85,26 +78,20 @@ if run is not None:
         ranked = frame.sort_values("rank").rename_axis("ticker").reset_index()
         event = "P(beats median)" if workflows.run_kind(run) != "market_timing" else "P(up)"
         columns = ["rank", "ticker", "score_vs_average", "p_up", "reasons"]
-        config = {
-            "p_up": st.column_config.NumberColumn(event, format="%.3f"),
-            "score_vs_average": st.column_config.NumberColumn("vs average", format="%+.3f"),
-        }
-        left, right = st.columns(2)
+        config = {"p_up": st.column_config.NumberColumn(event, format="%.3f")}
         half = max(1, min(5, len(ranked) // 2))
-        for column, name, rows in (
-            (left, "Top of the ranking", ranked.head(half)),
-            (right, "Bottom of the ranking", ranked.tail(half).iloc[::-1]),
+        for column, name, rows in zip(
+            st.columns(2),
+            ("Top of the ranking", "Bottom of the ranking"),
+            (ranked.head(half), ranked.tail(half).iloc[::-1]),
+            strict=True,
         ):
             column.subheader(name)
-            if len(ranked) > 1 and ranked["score"].nunique() > 1:
-                column.dataframe(
-                    rows[columns],
-                    hide_index=True,
-                    column_config=config,
-                    key=f"review.{name.split()[0].lower()}",
-                )
-            else:
+            if ranked["score"].nunique() < 2:
                 column.caption("Every ticker scores the same today: no ranking to show.")
+                continue
+            key = f"review.{name.split()[0].lower()}"
+            column.dataframe(rows[columns], hide_index=True, column_config=config, key=key)
 else:
     st.info("No active model: train one on the Training page to see forecasts here.")
 

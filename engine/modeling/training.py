@@ -25,7 +25,7 @@ from engine.modeling.evaluation import (
     make_dataset,
     walk_forward,
 )
-from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.labels import MIN_NAMES, LabelParams, compute_labels
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.model_selection import PurgedWalkForward
 
@@ -124,6 +124,11 @@ def build_dataset(
             index_close = index_close[index_close.index <= config.as_of]
     if prices.empty:
         raise ValueError("no stored prices for the chosen tickers and dates")
+    if config.label.kind == "relative" and prices["ticker"].nunique() < MIN_NAMES:
+        raise ValueError(
+            f"relative labels rank a universe: choose at least {MIN_NAMES} tickers "
+            f"(got {prices['ticker'].nunique()}), or train the market-timing model"
+        )
     labels = compute_labels(prices, config.label, regime_ids, index_close)
     data = make_dataset(features, labels)
     dates = data.index.get_level_values("date")

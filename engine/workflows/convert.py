@@ -13,6 +13,7 @@ else in format 1 is refused with a message saying how to get a current bundle.
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 from contextlib import closing
@@ -122,9 +123,9 @@ def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearn
     )
     if same:
         ours = model.raw_proba(window)
-        theirs = stored.predict(
-            xgb.DMatrix(window[columns]), iteration_range=(0, stored.best_iteration + 1)
-        )
+        twin = copy.copy(model)  # the same model around the stored booster: same inputs, rounds
+        twin.booster_ = stored
+        theirs = twin.raw_proba(window)
         recorded = np.asarray(manifest.get("outcome_returns", ()), dtype=float)
         refitted = np.asarray(model.outcome_returns_, dtype=float)
         same = (

@@ -71,7 +71,7 @@ def test_ablation_benchmark_reports_serial_and_dask(capsys, monkeypatch) -> None
 
 # seconds to train: the pages bench needs an active run, not a good one
 TINY_TRAIN = TrainConfig(
-    tickers=("AAPL", "KO"),
+    tickers=("AAPL", "KO", "JPM"),  # a cross-section needs 3 names
     start=pd.Timestamp("2016-01-01"),
     as_of=pd.Timestamp("2018-06-29"),
     train_months=12,

@@ -9,6 +9,7 @@ import pytest
 from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
+from engine.modeling.labels import LabelParams
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import KELLY, ConstructionParams
@@ -22,7 +23,12 @@ def synthetic_run(tmp_path_factory):
     assert workflows.ingest(db, FetchResult("synthetic", panel.prices, True)).status == "ok"
     tickers = tuple(sorted(panel.prices["ticker"].unique()))
     config = TrainConfig(
-        tickers, train_months=12, test_months=3, n_boot=20, learner=LearnerParams(n_estimators=150)
+        tickers,
+        train_months=12,
+        test_months=3,
+        n_boot=20,
+        label=LabelParams(kind="direction"),
+        learner=LearnerParams(kind="market_timing", n_estimators=150),
     )
     record = workflows.train_model(db, config)
     workflows.activate_run(db, record.run_id)

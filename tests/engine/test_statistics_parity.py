@@ -164,8 +164,9 @@ def after(backtest: BacktestResult, panel: CrossSection) -> dict:
     intervals = {key: statistics[key] for key in (*TIME_SERIES, "win_rate")}
     intervals |= {"auc": model["auc"], "accuracy": model["accuracy"]}
     intervals |= {key: calibration[key] for key in ("ece", "brier", "log_loss")}
-    intervals["mean_ic"] = ic_summary(ic["ic"])["mean"]
-    intervals["mean_rank_ic"] = ic_summary(ic["rank_ic"])["mean"]
+    # the old figures used 5-date blocks: compare like with like (the default is IC_BLOCK)
+    intervals["mean_ic"] = ic_summary(ic["ic"], block=5)["mean"]
+    intervals["mean_rank_ic"] = ic_summary(ic["rank_ic"], block=5)["mean"]
     return {key: (i.estimate, i.low, i.high) for key, i in intervals.items()}
 
 

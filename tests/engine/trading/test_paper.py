@@ -21,6 +21,7 @@ from engine import workflows
 from engine.data.calendar import sessions_between
 from engine.features.panel import to_wide
 from engine.features.regime import REGIME_NAMES
+from engine.modeling.labels import LabelParams
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import ConstructionParams, constructed_weight_arrays, rebalance_due
@@ -39,7 +40,8 @@ CONFIG = TrainConfig(
     train_months=12,
     test_months=6,
     n_boot=20,
-    learner=LearnerParams(n_estimators=150),
+    label=LabelParams(kind="direction"),  # these tests follow the Kelly sizing rule
+    learner=LearnerParams(kind="market_timing", n_estimators=150),
 )
 DAYS = sessions_between(pd.Timestamp("2018-07-02"), pd.Timestamp("2018-08-31"))
 LOOSE = PaperParams(daily_loss_limit=0.5, circuit_breaker=0.9)
