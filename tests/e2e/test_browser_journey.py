@@ -148,7 +148,6 @@ def journey(app: Session) -> None:
     app.check("training", charts=0)
 
     app.open("Forecasts")
-    app.wait_text("top reasons", 60)
     app.wait_text("score vs average", 60)
     app.page.get_by_text("Reasons in full").click()
     details = app.page.locator('[data-testid="stExpanderDetails"]')
