@@ -334,18 +334,18 @@ def daily_ic(dates: np.ndarray, prediction: np.ndarray, realized: np.ndarray) ->
 def ic_summary(ic: pd.Series, *, block: int = IC_BLOCK, n_boot: int = 500, seed: int = 0) -> dict:
     """Mean IC with a moving-block bootstrap interval (arch's ``MovingBlockBootstrap``,
     blocks of ``block`` consecutive dates, see ``IC_BLOCK``), and ICIR = mean / standard
-    deviation of the daily IC. ``ic`` is indexed by date in order; fewer than ``2 * block``
-    days give NaN.
+    deviation of the daily IC. ``ic`` is indexed by date in order; with fewer than
+    ``2 * block`` days the mean has no interval (NaN bounds).
     """
     values = ic.dropna().to_numpy()
+    spread = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
     if len(values) < 2 * block:
-        nan = Interval(np.nan, np.nan, np.nan)
-        return {"mean": nan, "icir": np.nan, "days": len(values)}
-    mean = bootstrap_interval(np.mean, values, block=block, n_boot=n_boot, seed=seed)
-    spread = float(np.std(values, ddof=1))
+        mean = Interval(float(np.mean(values)) if len(values) else np.nan, np.nan, np.nan)
+    else:
+        mean = bootstrap_interval(np.mean, values, block=block, n_boot=n_boot, seed=seed)
     return {
         "mean": mean,
-        "icir": mean.estimate / spread if spread > 0 else np.nan,
+        "icir": mean.estimate / spread if spread > 0 else np.nan,  # NaN > 0 is False
         "days": len(values),
     }
 

@@ -14,6 +14,7 @@ from engine.display.factors import (
     plot_quantile_returns,
     plot_turnover,
 )
+from engine.metrics import ic_block
 from pages.common import cached_factor_report, global_params, select_run
 
 
@@ -83,7 +84,7 @@ cols[2].metric("Dates with differing forecasts", shown(sheet.differing_share, ".
 cols[3].metric("Names with a value of their own", shown(sheet.distinct_share, ".0%"))
 st.caption(
     f"Rank-IC interval {interval(sheet.rank_ic)}; intervals resample blocks of "
-    f"{report.horizon} consecutive dates (whole dates for the hit rate). "
+    f"{ic_block(report.horizon)} consecutive dates (whole dates for the hit rate). "
     f"{sheet.dates_without_quantiles} date(s) had too many tied forecasts to cut into "
     f"{sheet.quantiles} quantiles."
 )

@@ -55,6 +55,7 @@ def plot_monthly_ic_heatmap(monthly: pd.DataFrame) -> go.Figure:
             hovertemplate="%{y} %{x}: %{z:.4f}<extra></extra>",
         )
     )
+    fig.update_yaxes(type="category")  # years as labels, not a numeric axis (2,021.5)
     return _layout(fig, "Monthly mean rank IC", height=max(220, 60 + 40 * len(monthly)))
 
 

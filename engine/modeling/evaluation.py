@@ -252,9 +252,9 @@ def ranking_skill(metrics: dict | None) -> SkillVerdict:
     if not np.isfinite(values).all():
         return SkillVerdict(
             False,
-            "No skill shown: this run has no out-of-sample rank IC (its forecasts did not "
-            "differ across tickers), so its ranking is not evidence that one stock will "
-            "beat another.",
+            "No skill shown: this run has no out-of-sample rank-IC interval (too few dates, "
+            "or forecasts that did not differ across tickers), so its ranking is not "
+            "evidence that one stock will beat another.",
         )
     figure = f"rank IC {estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
     if low > 0:
