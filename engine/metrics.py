@@ -56,6 +56,10 @@ class Interval:
     def contains(self, value: float) -> bool:
         return bool(self.low <= value <= self.high)
 
+    def above(self, value: float) -> bool:
+        """True only when the whole interval lies above ``value`` (False without bounds)."""
+        return bool(self.low > value)
+
     def as_dict(self) -> dict[str, float]:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 

@@ -14,7 +14,14 @@ import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
 from engine.data.schema import Progress
-from engine.metrics import auc, bootstrap_interval, classification_metrics, daily_ic, ic_summary
+from engine.metrics import (
+    Interval,
+    auc,
+    bootstrap_interval,
+    classification_metrics,
+    daily_ic,
+    ic_summary,
+)
 from engine.modeling.calibration import (
     CALIBRATION_METHODS,
     calibration_metrics,
@@ -257,7 +264,7 @@ def ranking_skill(metrics: dict | None) -> SkillVerdict:
             "evidence that one stock will beat another.",
         )
     figure = f"rank IC {estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
-    if low > 0:
+    if Interval(estimate, low, high).above(0.0):
         return SkillVerdict(True, f"Out of sample the ranking has shown skill: {figure}.")
     return SkillVerdict(
         False,

@@ -109,7 +109,7 @@ class FactorTearSheet:
     @property
     def shows_skill(self) -> bool:
         """True only when the rank-IC interval lies above 0."""
-        return bool(self.rank_ic.low > 0)
+        return self.rank_ic.above(0.0)
 
 
 @dataclass(frozen=True)

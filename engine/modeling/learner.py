@@ -338,5 +338,5 @@ class MetaLearner(BaseEstimator):
 
     def processed_values(self, X: pd.DataFrame) -> pd.DataFrame:
         """The selected features as the booster saw them (per-date normalized values for
-        the cross-sectional kinds), for reasons."""
+        the cross-sectional kinds): what its contributions are computed on."""
         return self._processed(X)[list(self.selector_.columns_)]
