@@ -8,11 +8,14 @@ The resampling is arch's (``arch.bootstrap``); this module only says what is res
   consecutive rows drawn with replacement (chosen over the stationary bootstrap so that
   ``block`` stays a fixed, stated length);
 - a cross-sectional metric over rows that share a date (AUC, accuracy, ECE, Brier,
-  log-loss) resamples whole dates iid, since rows of one date share the market's move
-  and resampling rows would pretend to more independent evidence than the data holds.
+  log-loss) resamples whole dates, since rows of one date share the market's move
+  and resampling rows would pretend to more independent evidence than the data holds;
+  with ``block`` as well, moving blocks of that many consecutive dates (labels over
+  overlapping horizons and a model held fixed for a fold tie neighbouring dates too).
   arch has no cluster bootstrap, but this is exactly its ``IIDBootstrap`` applied to the
   index of the unique dates: arch draws the dates (and owns the seed), and the
-  statistic sees all rows of each drawn date. That keeps one resampler for every
+  statistic sees all rows of each drawn date (``MovingBlockBootstrap`` likewise on the
+  sorted dates). That keeps one resampler for every
   interval instead of a hand-rolled group sampler beside arch's.
 
 The interval is the percentile interval, as arch's ``conf_int(func, reps,
@@ -64,9 +67,10 @@ class Interval:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
-def _group_rows(groups: np.ndarray) -> list[np.ndarray]:
-    """Row indices of each group, groups in order of first appearance."""
-    codes, _ = pd.factorize(np.asarray(groups))
+def _group_rows(groups: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]:
+    """Row indices of each group, groups in order of first appearance (sorted by value
+    when ``ordered``)."""
+    codes, _ = pd.factorize(np.asarray(groups), sort=ordered)
     order = np.argsort(codes, kind="stable")
     return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
 
@@ -106,7 +110,8 @@ def bootstrap_interval(
         groups; each replicate keeps every row of each drawn group.
     block : int, optional
         The rows are a time series in order: arch's ``MovingBlockBootstrap`` with
-        blocks of ``block`` consecutive rows (at most n). Not with ``groups``.
+        blocks of ``block`` consecutive rows (at most n). With ``groups``: blocks of
+        ``block`` consecutive groups in sorted order (dates), each with all its rows.
     n_boot : int
         Bootstrap replicates.
     level : float
@@ -123,8 +128,6 @@ def bootstrap_interval(
     """
     from arch.bootstrap import IIDBootstrap, MovingBlockBootstrap  # noqa: PLC0415 - slow import
 
-    if groups is not None and block is not None:
-        raise ValueError("resample by groups or by blocks, not both")
     arrays = tuple(np.asarray(a) for a in arrays)
     estimate = float(statistic(*arrays))
     n = len(arrays[0])
@@ -136,7 +139,7 @@ def bootstrap_interval(
             return defined(*(a[rows] for a in arrays))
 
     else:
-        members = _group_rows(groups)
+        members = _group_rows(groups, ordered=block is not None)
         units = np.arange(len(members))
 
         def replicate(drawn: np.ndarray) -> float:
@@ -146,7 +149,7 @@ def bootstrap_interval(
     if block is None:
         resampler = IIDBootstrap(units, seed=seed)
     else:
-        resampler = MovingBlockBootstrap(max(1, min(block, n)), units, seed=seed)
+        resampler = MovingBlockBootstrap(max(1, min(block, len(units))), units, seed=seed)
     values = resampler.apply(replicate, n_boot)[:, 0]
     values = values[np.isfinite(values)]
     if not len(values):
@@ -355,13 +358,20 @@ def ic_summary(ic: pd.Series, *, block: int = IC_BLOCK, n_boot: int = 500, seed:
 
 
 def classification_metrics(
-    y: np.ndarray, p: np.ndarray, dates: np.ndarray, *, n_boot: int = 500, seed: int = 0
+    y: np.ndarray,
+    p: np.ndarray,
+    dates: np.ndarray,
+    *,
+    block: int | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
 ) -> dict[str, Interval | float]:
-    """AUC and accuracy (the hit rate) with intervals resampling whole dates, and the
-    base-rate accuracy to beat."""
+    """AUC and accuracy (the hit rate) with intervals resampling whole dates (moving
+    blocks of ``block`` dates when given), and the base-rate accuracy to beat."""
+    resample = {"groups": dates, "block": block, "n_boot": n_boot, "seed": seed}
     return {
-        "auc": bootstrap_interval(auc, y, p, groups=dates, n_boot=n_boot, seed=seed),
-        "accuracy": bootstrap_interval(hit_rate, y, p, groups=dates, n_boot=n_boot, seed=seed),
+        "auc": bootstrap_interval(auc, y, p, **resample),
+        "accuracy": bootstrap_interval(hit_rate, y, p, **resample),
         "base_rate_accuracy": base_rate_accuracy(y),
         "n": len(y),
     }

@@ -143,9 +143,12 @@ class ProbabilityCalibrator(BaseEstimator):
     distinct dates (rows of one date share the market's move, so dates, not rows, measure
     it), times a positive-part James-Stein-type factor of the curve's likelihood-ratio
     statistic ``G`` against the base rate (``dof`` 1 for Platt, 2 for beta, the steps for
-    isotonic). A curve fitted on one short slice, or on scores that carry no information,
-    thus stays at or near the base rate, and a model without skill scores close to
-    climatology instead of worse. Without
+    isotonic). ``G`` assumes independent rows; outcomes over overlapping horizons are
+    not, so it is divided by the design effect of blocks of ``block_dates`` consecutive
+    dates (the label horizon): the variance of the curve's slope score summed per block
+    over its variance summed per row, at least 1. A curve fitted on one short slice, or
+    on scores that carry no information, thus stays at or near the base rate, and a model
+    without skill scores close to climatology instead of worse. Without
     ``dates`` (or with ``prior_dates=0``) there is no shrinkage.
     """
 
@@ -156,12 +159,15 @@ class ProbabilityCalibrator(BaseEstimator):
         shrinkage: float = 300.0,
         min_regime_rows: int = 100,
         prior_dates: float = 0.0,
+        *,
+        block_dates: int = 1,
     ) -> None:
         self.method = method
         self.per_regime = per_regime
         self.shrinkage = shrinkage
         self.min_regime_rows = min_regime_rows
         self.prior_dates = prior_dates
+        self.block_dates = block_dates
 
     def fit(self, scores, y, regimes=None, *, dates=None) -> ProbabilityCalibrator:
         """Fit on held-out ``scores`` and outcomes ``y`` (shape (n,) each); ``dates`` (n,)
@@ -176,7 +182,8 @@ class ProbabilityCalibrator(BaseEstimator):
         self.weight_ = 1.0
         if dates is not None and self.prior_dates:
             n_dates = len(np.unique(dates))
-            self.weight_ = n_dates / (n_dates + self.prior_dates) * self._evidence(scores, y)
+            evidence = self._evidence(scores, y, np.asarray(dates))
+            self.weight_ = n_dates / (n_dates + self.prior_dates) * evidence
         self.regime_models_: dict[int, tuple[float, object]] = {}
         if self.per_regime and regimes is not None:
             regimes = np.asarray(regimes, dtype=float)
@@ -189,11 +196,11 @@ class ProbabilityCalibrator(BaseEstimator):
                 self.regime_models_[int(regime)] = (float(weight), model)
         return self
 
-    def _evidence(self, scores: np.ndarray, y: np.ndarray) -> float:
+    def _evidence(self, scores: np.ndarray, y: np.ndarray, dates: np.ndarray) -> float:
         """The positive-part James-Stein-type factor ``max(0, 1 - EVIDENCE_BAR dof / G)`` of
         the fitted curve, ``G`` its likelihood-ratio statistic against the constant base
-        rate: 0 unless the curve fits better than chance would at about the 5% level
-        (chi-square with 1 dof: 3.84), near 1 when the evidence is strong."""
+        rate over the design effect of the date blocks: 0 unless the curve fits better
+        than chance would at about the 5% level, near 1 when the evidence is strong."""
         fitted = _clip(self.global_.predict(scores))
         base = _clip(np.full(len(y), self.base_rate_))
 
@@ -201,10 +208,25 @@ class ProbabilityCalibrator(BaseEstimator):
             return float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
         statistic = 2.0 * (loglik(fitted) - loglik(base))
+        statistic /= self._design_effect(scores, y - fitted, dates)
         dof = {"platt": 1, "beta": 2}.get(
             self.method, max(len(getattr(self.global_, "x", [])) - 1, 1)
         )
         return float(max(0.0, 1.0 - EVIDENCE_BAR * dof / statistic)) if statistic > 0 else 0.0
+
+    def _design_effect(self, scores: np.ndarray, residuals: np.ndarray, dates: np.ndarray) -> float:
+        """Variance of the slope score ``(logit s - mean) x residual`` summed per block of
+        ``block_dates`` consecutive dates over its variance summed per row (>= 1). On the
+        sample's 5-session labels it is about 4: neighbouring dates share most of their
+        outcome window, and without it one fold's chance fit passed as evidence."""
+        x = _logit(scores)
+        contributions = (x - x.mean()) * residuals
+        per_row = float(np.sum(contributions**2))
+        if per_row <= 0:
+            return 1.0
+        blocks = pd.factorize(dates, sort=True)[0] // max(1, int(self.block_dates))
+        per_block = float(np.sum(np.bincount(blocks, weights=contributions) ** 2))
+        return max(1.0, per_block / per_row)
 
     def predict_proba(self, scores, regimes=None) -> np.ndarray:
         """Calibrated P(up), shape (n,)."""
@@ -227,6 +249,7 @@ class ProbabilityCalibrator(BaseEstimator):
             "shrinkage": float(self.shrinkage),
             "min_regime_rows": int(self.min_regime_rows),
             "prior_dates": float(self.prior_dates),
+            "block_dates": int(self.block_dates),
             "weight": float(self.weight_),
             "base_rate": float(self.base_rate_),
             "global": self.global_.to_params(),
@@ -249,6 +272,7 @@ class ProbabilityCalibrator(BaseEstimator):
             shrinkage=number(params, "shrinkage", name),
             min_regime_rows=field(params, "min_regime_rows", int, name),
             prior_dates=number(params, "prior_dates", name) if "prior_dates" in params else 0.0,
+            block_dates=field(params, "block_dates", int, name) if "block_dates" in params else 1,
         )
         # bundles written before the shrinkage existed carry none: weight 1
         calibrator.weight_ = number(params, "weight", name) if "weight" in params else 1.0
@@ -327,21 +351,25 @@ def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def calibration_metrics(
-    y: np.ndarray, p: np.ndarray, dates: np.ndarray, *, n_boot: int = 300, seed: int = 0
+    y: np.ndarray,
+    p: np.ndarray,
+    dates: np.ndarray,
+    *,
+    block: int | None = None,
+    n_boot: int = 300,
+    seed: int = 0,
 ) -> dict[str, Interval | float]:
-    """ECE, Brier and log-loss with intervals resampling whole dates, and the climatology
-    baseline (always forecasting the evaluation set's own up-rate) for Brier and log-loss.
+    """ECE, Brier and log-loss with intervals resampling whole dates (moving blocks of
+    ``block`` dates when given), and the climatology baseline (always forecasting the
+    evaluation set's own up-rate) for Brier and log-loss.
     """
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     rate = np.full(len(y), y.mean())
+    resample = {"groups": dates, "block": block, "n_boot": n_boot, "seed": seed}
     return {
-        "ece": bootstrap_interval(
-            expected_calibration_error, y, p, groups=dates, n_boot=n_boot, seed=seed
-        ),
-        "brier": bootstrap_interval(brier, y, p, groups=dates, n_boot=n_boot, seed=seed),
-        "log_loss": bootstrap_interval(
-            logarithmic_loss, y, p, groups=dates, n_boot=n_boot, seed=seed
-        ),
+        "ece": bootstrap_interval(expected_calibration_error, y, p, **resample),
+        "brier": bootstrap_interval(brier, y, p, **resample),
+        "log_loss": bootstrap_interval(logarithmic_loss, y, p, **resample),
         "brier_climatology": brier(y, rate),
         "log_loss_climatology": logarithmic_loss(y, rate),
     }
@@ -356,17 +384,22 @@ METHOD_COLUMNS = {
 }
 
 
-def compare_methods(predictions: pd.DataFrame, *, n_boot: int = 200) -> pd.DataFrame:
-    """ECE, Brier and log-loss (with intervals) of each calibration of the same out-of-sample
-    scores, with the climatology baseline; one row per method present in ``predictions``
-    and a last row for climatology itself (no interval: it is the reference)."""
+def compare_methods(
+    predictions: pd.DataFrame, *, block: int | None = None, n_boot: int = 200
+) -> pd.DataFrame:
+    """ECE, Brier and log-loss (with intervals over blocks of ``block`` dates) of each
+    calibration of the same out-of-sample scores, with the climatology baseline; one row
+    per method present in ``predictions`` and a last row for climatology itself (no
+    interval: it is the reference)."""
     y = predictions["label"].to_numpy(dtype=float)
     dates = predictions.index.get_level_values("date").to_numpy()
     rows = []
     for name, column in METHOD_COLUMNS.items():
         if column not in predictions:
             continue
-        m = calibration_metrics(y, predictions[column].to_numpy(), dates, n_boot=n_boot)
+        m = calibration_metrics(
+            y, predictions[column].to_numpy(), dates, block=block, n_boot=n_boot
+        )
         row = {"method": name}
         for key in ("ece", "brier", "log_loss"):
             row |= {key: m[key].estimate, f"{key}_low": m[key].low, f"{key}_high": m[key].high}

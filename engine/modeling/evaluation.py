@@ -20,6 +20,7 @@ from engine.metrics import (
     bootstrap_interval,
     classification_metrics,
     daily_ic,
+    ic_block,
     ic_summary,
 )
 from engine.modeling.calibration import (
@@ -196,18 +197,17 @@ def evaluate(
     pred = result.predictions
     y = pred["label"].to_numpy(dtype=int)
     dates = pred.index.get_level_values("date").to_numpy()
-    model = classification_metrics(y, pred["p"].to_numpy(), dates, n_boot=n_boot, seed=seed)
-    baseline = classification_metrics(
-        y, pred["p_baseline"].to_numpy(), dates, n_boot=n_boot, seed=seed
-    )
+    # the same blocks as the IC: overlapping horizons and fold-held models tie dates
+    resample = {"block": ic_block(horizon), "n_boot": n_boot, "seed": seed}
+    model = classification_metrics(y, pred["p"].to_numpy(), dates, **resample)
+    baseline = classification_metrics(y, pred["p_baseline"].to_numpy(), dates, **resample)
     lift = bootstrap_interval(
         lambda t, a, b: auc(t, a) - auc(t, b),
         y,
         pred["p"].to_numpy(),
         pred["p_baseline"].to_numpy(),
         groups=dates,
-        n_boot=n_boot,
-        seed=seed,
+        **resample,
     )
     score = pred["score"] if "score" in pred else pred["p"]  # runs before scores existed
     ic = daily_ic(dates, score.to_numpy(), pred["ret"].to_numpy())
@@ -231,10 +231,10 @@ def evaluate(
         "model": model,
         "baseline": baseline,
         "auc_lift_over_baseline": lift,
-        "ic": ic_summary(ic["ic"], n_boot=n_boot, seed=seed),
-        "rank_ic": ic_summary(ic["rank_ic"], n_boot=n_boot, seed=seed),
-        "calibrated": calibration_metrics(y, pred["p"].to_numpy(), dates, n_boot=n_boot, seed=seed),
-        "raw": calibration_metrics(y, pred["p_raw"].to_numpy(), dates, n_boot=n_boot, seed=seed),
+        "ic": ic_summary(ic["ic"], **resample),
+        "rank_ic": ic_summary(ic["rank_ic"], **resample),
+        "calibrated": calibration_metrics(y, pred["p"].to_numpy(), dates, **resample),
+        "raw": calibration_metrics(y, pred["p_raw"].to_numpy(), dates, **resample),
         "reliability": reliability_curve(y, pred["p"].to_numpy()),
         "per_regime": pd.DataFrame(regimes, columns=["regime_id", "rows", "auc", "ece"]),
         "cross_section": cross_section_summary(pred, horizon=horizon, n_boot=n_boot, seed=seed),

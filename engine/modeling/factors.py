@@ -334,7 +334,9 @@ def compute_tear_sheet(
         spread=_series_interval(daily["spread"], block=ic_block(horizon), n_boot=n_boot, seed=seed),
         cumulative=(1.0 + book / horizon).cumprod().rename("long_short"),
         turnover=float(np.nanmean(turnover)) if np.isfinite(turnover).any() else np.nan,
-        hit_rate=bootstrap_interval(np.mean, hits, groups=date_of, n_boot=n_boot, seed=seed)
+        hit_rate=bootstrap_interval(
+            np.mean, hits, groups=date_of, block=ic_block(horizon), n_boot=n_boot, seed=seed
+        )
         if len(hits)
         else Interval(np.nan, np.nan, np.nan),
         differing_share=differing,

@@ -46,11 +46,20 @@ KIND_NAMES = {
     "market_timing": "Market timing (absolute direction)",
 }
 RELEVANCE_LEVELS = 5  # the ranker's relevance grades: per-date quintiles of the return
+_LOGISTIC = {"objective": "binary:logistic", "eval_metric": "logloss"}
 _OBJECTIVES = {
-    "classifier": ("binary:logistic", "logloss"),
-    "market_timing": ("binary:logistic", "logloss"),
-    "ranker": ("rank:pairwise", "ndcg"),
-    "regressor": ("reg:squarederror", "rmse"),
+    "classifier": _LOGISTIC,
+    "market_timing": _LOGISTIC,
+    # pairs drawn across the whole day ("mean"; XGBoost's default "topk" pairs only the
+    # top of each list) and stopped on the share of pairs in order (AUC over each date):
+    # the whole ranking is what rank IC judges. On the planted panel of the tests the
+    # ranker's rank IC rose from 0.021 to 0.012 below the oracle.
+    "ranker": {
+        "objective": "rank:pairwise",
+        "eval_metric": "auc",
+        "lambdarank_pair_method": "mean",
+    },
+    "regressor": {"objective": "reg:squarederror", "eval_metric": "rmse"},
 }
 
 
@@ -89,7 +98,9 @@ class LearnerParams:
     per_regime_calibration: bool = True
     calibration_prior_dates: float = 60.0
     device: str = "cpu"
-    n_jobs: int = 2
+    # one thread: on the sample's folds (about 7,000 rows) two threads on two cores were
+    # 3-5x slower whenever anything else ran (OpenMP threads spin against each other)
+    n_jobs: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -105,10 +116,8 @@ class LearnerParams:
         return self.kind != "market_timing"
 
     def booster_params(self) -> dict:
-        objective, metric = _OBJECTIVES[self.kind]
         return {
-            "objective": objective,
-            "eval_metric": metric,
+            **_OBJECTIVES[self.kind],
             "tree_method": "hist",
             "device": self.device,
             "learning_rate": self.learning_rate,
@@ -146,6 +155,16 @@ def time_slices(
 @lru_cache(maxsize=32)
 def _columns_of(families: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(feature_columns(families))
+
+
+def label_sessions(dates: np.ndarray, ends: np.ndarray) -> int:
+    """The label horizon in sessions: the median number of ``dates``' sessions from a row's
+    date to its outcome's end date, over rows whose end date is one of those sessions."""
+    sessions = np.unique(dates)
+    start = np.searchsorted(sessions, dates)
+    end = np.searchsorted(sessions, ends)
+    inside = (end < len(sessions)) & (sessions[np.minimum(end, len(sessions) - 1)] == ends)
+    return max(1, int(np.median(end[inside] - start[inside]))) if inside.any() else 1
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -243,6 +262,7 @@ class MetaLearner(BaseEstimator):
             regimes[cal_rows],
             dates[cal_rows],
         )
+        self.label_sessions_ = label_sessions(dates, ends)
         self.calibrator_ = self.fit_calibrator(p.calibration)
         if outcome is not None:
             fit_y, fit_ret = y[fit_rows], outcome.to_numpy(dtype=float)[fit_rows]
@@ -283,6 +303,7 @@ class MetaLearner(BaseEstimator):
             method,
             per_regime=p.per_regime_calibration and not p.cross_sectional,
             prior_dates=p.calibration_prior_dates,
+            block_dates=self.label_sessions_,
         )
         return calibrator.fit(scores, labels, regimes, dates=dates)
 

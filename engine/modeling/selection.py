@@ -34,7 +34,7 @@ class FeatureSelector(BaseEstimator):
     """
 
     def __init__(
-        self, top_k: int = 20, max_correlation: float = 0.85, seed: int = 0, n_jobs: int = 2
+        self, top_k: int = 20, max_correlation: float = 0.85, seed: int = 0, n_jobs: int = 1
     ):
         self.top_k = top_k
         self.max_correlation = max_correlation

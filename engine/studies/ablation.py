@@ -24,7 +24,15 @@ from scipy import stats
 
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
-from engine.metrics import Interval, auc, bootstrap_interval, daily_ic, max_drawdown, sharpe
+from engine.metrics import (
+    IC_BLOCK,
+    Interval,
+    auc,
+    bootstrap_interval,
+    daily_ic,
+    max_drawdown,
+    sharpe,
+)
 from engine.modeling.calibration import expected_calibration_error
 from engine.modeling.evaluation import WalkForwardResult, walk_forward
 from engine.modeling.learner import LearnerParams
@@ -187,7 +195,8 @@ def _scores(predictions: pd.DataFrame, variant: Variant, returns: pd.Series, n_b
     p = predictions[column].to_numpy()
     dates = predictions.index.get_level_values("date").to_numpy()
     ic = daily_ic(dates, p, predictions["ret"].to_numpy())["ic"]
-    auc_interval = bootstrap_interval(auc, y, p, groups=dates, n_boot=n_boot)
+    # blocks of dates as in the run's own evaluation (the default horizon's block)
+    auc_interval = bootstrap_interval(auc, y, p, groups=dates, block=IC_BLOCK, n_boot=n_boot)
     return {
         "variant": variant.name,
         "families": ", ".join(variant.families),

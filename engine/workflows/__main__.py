@@ -1,23 +1,35 @@
-"""``python -m engine.workflows seed``: build the store from the offline sample."""
+"""``python -m engine.workflows seed``: build the store from the offline sample and train
+the default model on it (what ``make run`` does before it serves the app)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
-from engine.workflows.data import ensure_seeded
+from engine.workflows.first_launch import ensure_ready
 from store.watchlists import WatchlistError as WatchlistError  # raised to pages
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m engine.workflows seed``: build the store from the offline sample."""
+    """``python -m engine.workflows seed [--no-train]``; a no-op once both are done."""
     parser = argparse.ArgumentParser(prog="python -m engine.workflows")
     parser.add_argument("command", choices=["seed"])
     parser.add_argument("--db", default=None, help="database path (default: $WORKBENCH_DB)")
+    parser.add_argument(
+        "--no-train", action="store_true", help="only build the store; train no model"
+    )
     args = parser.parse_args(argv)
-    result = ensure_seeded(args.db, progress=lambda f, text: print(f"[{f:4.0%}] {text}"))
-    print(result.message if result else "Store already built; nothing to do.")
+
+    def progress(fraction: float, text: str) -> None:
+        print(f"[{fraction:4.0%}] {text}", flush=True)
+
+    result = ensure_ready(args.db, train=not args.no_train, progress=progress)
+    print(result.message, flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, OSError) as exc:  # a busy training lock, an unreadable store
+        sys.exit(f"python -m engine.workflows: error: {exc}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine.metrics import ic_block
 from engine.modeling.calibration import (
     METHOD_COLUMNS,
     compare_methods,
@@ -14,7 +15,7 @@ from engine.modeling.calibration import (
     reliability_curve,
 )
 from engine.workflows.data import DbPath
-from engine.workflows.runs import load_oos_predictions
+from engine.workflows.runs import load_oos_predictions, run_horizon
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def calibration_report(db_path: DbPath, run_id: str | None = None) -> Calibratio
         first=dates.min(),
         last=dates.max(),
         folds=int(predictions["fold"].nunique()),
-        methods=compare_methods(predictions),
+        methods=compare_methods(predictions, block=ic_block(run_horizon(record))),
         curves=curves,
         by_regime=by_regime,
         regimes_skipped=max(0, int(predictions["regime_id"].nunique()) - len(by_regime)),

@@ -11,7 +11,7 @@ from engine.features import feature_columns
 from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data import DbPath
-from engine.workflows.runs import load_oos_predictions
+from engine.workflows.runs import load_oos_predictions, run_horizon
 from engine.workflows.snapshot import load_snapshot
 
 
@@ -81,7 +81,7 @@ def factor_report(
         newest forecast date (rows <= that date).
     """
     predictions, record = load_oos_predictions(db_path, run_id)
-    horizon = int((record.params.get("label") or {}).get("horizon", 5))
+    horizon = run_horizon(record)
     signal = "score" if "score" in predictions else "p"
     forward, target = excess_returns(predictions)
     sheet = compute_tear_sheet(

@@ -175,6 +175,11 @@ def run_kind(record: ModelRun) -> str:
     return (record.params.get("learner") or {}).get("kind", "market_timing")
 
 
+def run_horizon(record: ModelRun) -> int:
+    """The run's label horizon in sessions (5 for runs that did not record one)."""
+    return int(((record.params or {}).get("label") or {}).get("horizon", 5))
+
+
 def active_run(db_path: DbPath) -> ModelRun | None:
     """The active run, or None when no run is active."""
     with closing(open_db(db_path)) as db:
@@ -215,9 +220,8 @@ def trained_through(record: ModelRun) -> pd.Timestamp:
             f"run {record.run_id} records neither its trained-through date nor its last "
             "labelled date, so it cannot be checked against the as-of date: retrain it"
         )
-    label = config.get("label") or {}
-    span = int(label.get("horizon", 5))
-    if label.get("kind") == "triple_barrier":
+    span = run_horizon(record)
+    if (config.get("label") or {}).get("kind") == "triple_barrier":
         span = MAX_VERTICAL
     last = pd.Timestamp(last)
     after = sessions_between(last, last + pd.Timedelta(days=3 * span + 14))

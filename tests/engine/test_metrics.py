@@ -105,8 +105,26 @@ def test_moving_blocks_see_serial_dependence_that_iid_rows_miss() -> None:
     by_row = bootstrap_interval(np.mean, x, n_boot=300)
     by_block = bootstrap_interval(np.mean, x, block=40, n_boot=300)
     assert (by_block.high - by_block.low) > 2 * (by_row.high - by_row.low)
-    with pytest.raises(ValueError, match="not both"):
-        bootstrap_interval(np.mean, x, groups=np.arange(len(x)), block=5)
+
+
+def test_blocks_of_dates_keep_each_dates_rows_and_see_dependence_across_dates() -> None:
+    rng = np.random.default_rng(7)
+    level = np.convolve(rng.normal(size=620), np.ones(20) / 20, mode="valid")  # per date
+    dates = np.repeat(np.arange(len(level)), 4)
+    x = np.repeat(level, 4) + rng.normal(0, 0.01, len(dates))
+    shuffled = rng.permutation(len(x))  # the order of the rows must not matter
+    by_date = bootstrap_interval(np.mean, x[shuffled], groups=dates[shuffled], n_boot=300)
+    by_block = bootstrap_interval(
+        np.mean, x[shuffled], groups=dates[shuffled], block=40, n_boot=300
+    )
+    assert by_block.estimate == pytest.approx(x.mean())
+    assert (by_block.high - by_block.low) > 2 * (by_date.high - by_date.low)
+
+    def whole_dates(values: np.ndarray, groups: np.ndarray) -> float:  # NaN unless 4 rows each
+        return 1.0 if (np.unique(groups, return_counts=True)[1] % 4 == 0).all() else np.nan
+
+    kept = bootstrap_interval(whole_dates, x, dates, groups=dates, block=7, n_boot=50)
+    assert kept.low == kept.high == 1.0
 
 
 def test_one_hit_rate_and_a_rolling_sharpe_that_agrees_with_sharpe() -> None:

@@ -87,3 +87,23 @@ def test_bad_calibration_inputs_are_named() -> None:
         ProbabilityCalibrator(method="magic").fit([0.2, 0.8], [0, 1])
     with pytest.raises(ValueError, match="both outcomes"):
         ProbabilityCalibrator().fit([0.2, 0.8], [1, 1])
+
+
+def test_outcomes_shared_by_neighbouring_dates_add_no_evidence() -> None:
+    """Five consecutive dates that repeat one date's scores and outcomes (labels over
+    overlapping 5-session windows, taken to the extreme) carry that one date's evidence:
+    divided by the design effect of 5-date blocks, the curve earns the same weight."""
+    _, score, y = distorted(300, 9, power=1.3)
+    once = ProbabilityCalibrator("platt", prior_dates=60).fit(score, y, dates=np.arange(300))
+    copies = (np.arange(300)[:, None] * 5 + np.arange(5)[None, :]).ravel()  # 1,500 dates
+    fives = np.repeat(score, 5), np.repeat(y, 5)
+    repeated = ProbabilityCalibrator("platt", prior_dates=60, block_dates=5)
+    repeated.fit(*fives, dates=copies)
+    naive = ProbabilityCalibrator("platt", prior_dates=60).fit(*fives, dates=copies)
+    evidence = once.weight_ / (300 / 360)
+    assert 0 < evidence < 1
+    assert repeated.weight_ / (1500 / 1560) == pytest.approx(evidence, rel=1e-9)
+    assert naive.weight_ / (1500 / 1560) > evidence  # rows counted as independent: 5x the G
+    rebuilt = ProbabilityCalibrator.from_params(repeated.to_params())
+    assert rebuilt.block_dates == 5
+    assert np.allclose(rebuilt.predict_proba(score[:50]), repeated.predict_proba(score[:50]))

@@ -13,7 +13,7 @@ from engine.metrics import auc
 from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, MetaLearner, time_slices
+from engine.modeling.learner import LearnerParams, MetaLearner, label_sessions, time_slices
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.selection import FeatureSelector
 
@@ -109,6 +109,19 @@ def test_selection_and_calibration_never_see_test_rows(monkeypatch) -> None:
     for fold, newest in seen["calibrate"]:
         assert newest < dates[splits[fold][1]].min()
     assert (result.folds["calibration_dates"].diff().dropna() > 0).all()
+    # 5-session labels: the calibrator's evidence is discounted over blocks of 5 dates
+    assert (
+        MetaLearner(TIMING).fit(data, data["label"], data["end_date"]).calibrator_.block_dates == 5
+    )
+
+
+def test_label_sessions_counts_sessions_to_the_outcome() -> None:
+    sessions = pd.bdate_range("2021-01-04", periods=30).to_numpy()
+    dates = np.repeat(sessions[:20], 2)
+    ends = np.repeat(sessions[10:30], 2)  # 10 sessions ahead; the last rows' ends inside
+    assert label_sessions(dates, ends) == 10
+    late = np.repeat(sessions[:20] + np.timedelta64(60, "D"), 2)  # no end is a session here
+    assert label_sessions(dates, late) == 1
 
 
 def test_time_slices_are_ordered_and_purged() -> None:
