@@ -8,7 +8,7 @@ another is given.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +20,7 @@ from engine.data.schema import Progress
 from engine.workflows.data import DbPath, import_csv
 
 Upload = tuple[str, bytes]  # (file name, contents)
+ColumnMapping = Mapping[str, str | None]
 PREVIEW_COLUMNS = (
     "file",
     "ticker",
@@ -64,7 +65,12 @@ def _choices(
             f"{len(files)} files but {len(tickers)} tickers and {len(adjusted)} adjustments"
         )
     return [
-        (name, data, ticker, None if pd.isna(choice) else bool(choice))
+        (
+            name,
+            data,
+            ticker if isinstance(ticker, str) else "",
+            None if pd.isna(choice) else bool(choice),
+        )
         for (name, data), ticker, choice in zip(files, tickers, adjusted, strict=True)
     ]
 
@@ -74,18 +80,26 @@ def preview_imports(
     *,
     tickers: Sequence[str] | None = None,
     adjusted: Sequence[bool | None] | None = None,
+    mapping: ColumnMapping | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """What importing ``files`` would do, one row per file (``PREVIEW_COLUMNS``); stores
     nothing.
 
-    ``tickers`` and ``adjusted`` are aligned with ``files`` (see ``import_files``).
+    The options are those of ``import_files``.
     ``problems`` holds why a file would be refused (its parse error, or the quality
     gate's reason per ticker) and tickers another file of the batch holds too.
     """
     rows, owner = [], {}
     for name, data, ticker, choice in _choices(files, tickers, adjusted):
         try:
-            provider = CsvProvider(data, adjusted=choice, ticker=ticker or None)
+            provider = CsvProvider(
+                data,
+                adjusted=choice,
+                ticker=ticker or None,
+                mapping=mapping,
+                date_format=date_format,
+            )
         except CsvImportError as exc:
             rows.append((name, ticker, "", 0, None, None, choice, "", str(exc)))
             continue
@@ -115,6 +129,8 @@ def import_files(
     *,
     tickers: Sequence[str] | None = None,
     adjusted: Sequence[bool | None] | None = None,
+    mapping: ColumnMapping | None = None,
+    date_format: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import each of ``files`` on its own, all-or-nothing per file.
@@ -126,12 +142,20 @@ def import_files(
         file names when None ("" leaves the file without one, and it is refused).
     adjusted : per file, as ``import_csv``'s ``adjusted`` (None: adjusted when the file
         has both a close and an adjusted close).
+    mapping, date_format : as ``import_csv``'s, for every file; None guesses each file's.
     progress : called after each file with the share of files done, reaching 1.0.
     """
     chosen = _choices(files, tickers, adjusted)
     records, findings = [], []
     for i, (name, data, ticker, choice) in enumerate(chosen):
-        result = import_csv(db_path, data, adjusted=choice, ticker=ticker or None)
+        result = import_csv(
+            db_path,
+            data,
+            adjusted=choice,
+            ticker=ticker or None,
+            mapping=mapping,
+            date_format=date_format,
+        )
         held = ", ".join(result.outcomes["ticker"]) or ticker
         outcome = "stored" if result.status == "ok" else "refused"
         records.append((name, held, outcome, result.rows, result.message))
