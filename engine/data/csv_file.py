@@ -41,7 +41,7 @@ MAX_CSV_ROWS = 500_000
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
 _NA = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "-"]
 # A date with a time of day: "4/1/2015 16:00:00", "2015-04-01 16:00", "2015-04-01T16:00:00"
-_DATE_TIME = re.compile(r"(?P<day>\S+)[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?)")
+_DATE_TIME = re.compile(r"^(?P<day>\S+)[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?)$")
 # With a decimal comma, a number is 12,5 or 1.234,56 (dots only between thousands).
 _COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
 

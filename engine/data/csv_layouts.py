@@ -49,6 +49,7 @@ LAYOUTS = (
 UNNAMED = ("", "unnamed: 0")  # a pandas index column: written without a name, read back so
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 SNIFF_LINES = 50
+SNIFF_CHARS = 64 * 1024  # under the csv module's field limit; a header is never longer
 # A number written with a decimal comma ("12,5", "1.234,56"), or with at least two
 # thousands dots ("1.234.567"): either means the file's decimal mark is a comma.
 _COMMA_DECIMAL = re.compile(r"[+-]?(\d+,\d+|\d{1,3}(\.\d{3})+,\d+|\d{1,3}(\.\d{3}){2,})")
@@ -98,17 +99,17 @@ def sniff_separator(text: str) -> str:
 
     Refuses a header that is split by one delimiter but still holds another.
     """
-    lines = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
+    lines = [line for line in text[:SNIFF_CHARS].splitlines()[:SNIFF_LINES] if line.strip()]
     try:
         sep = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(SEPARATORS)).delimiter
     except csv.Error:
         sep = ","
     header = next(csv.reader(lines[:1], delimiter=sep), [])
-    mixed = sorted({SEPARATORS[s] for s in SEPARATORS if s != sep for cell in header if s in cell})
-    if mixed:
+    found = [name for s, name in SEPARATORS.items() if s == sep or any(s in c for c in header)]
+    if len(found) > 1:
         raise CsvImportError(
-            f"Line 1 mixes delimiters ({SEPARATORS[sep]} and {', '.join(mixed)}): "
-            f"{lines[0][:80]!r}; use one of comma, semicolon or tab throughout"
+            f"Line 1 mixes delimiters ({', '.join(found)}): {lines[0][:80]!r}; "
+            "use one of comma, semicolon or tab throughout"
         )
     return sep
 

@@ -158,6 +158,23 @@ def test_csv_upload_previews_files_imports_the_good_and_refuses_the_bad(
     assert workflows.load_prices(seeded_db, ["ZZZ"]).empty
 
 
+def test_the_column_form_remaps_a_file_that_names_its_columns_otherwise(
+    app: AppTest, seeded_db: Path
+) -> None:
+    at = open_data_page(app)
+    data = b"Wann;Kurs\n01.12.2022;1.234,5\n02.12.2022;1.240,25\n"
+    at.file_uploader(key="data.csv.files").set_value(("QQQ.csv", data, "text/csv")).run()
+    preview = at.data_editor(key="data.csv.preview").value
+    assert preview["problems"].iloc[0].startswith("No column for 'date'")
+    at.selectbox(key="data.csv.map.date").set_value("Wann")
+    at.selectbox(key="data.csv.map.close").set_value("Kurs").run()
+    preview = at.data_editor(key="data.csv.preview").value
+    assert preview["problems"].iloc[0] == "" and "decimal comma" in preview["layout"].iloc[0]
+    at.button(key="data.csv.import").click().run()
+    assert any("Imported 1 of 1 file(s), 2 rows stored" in s.value for s in at.success)
+    assert workflows.load_prices(seeded_db, ["QQQ"])["close"].tolist() == [1234.5, 1240.25]
+
+
 def test_a_page_run_without_the_router_is_handed_to_it(
     seeded_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
