@@ -66,6 +66,18 @@ def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataF
     return workflows.load_prices(path, list(tickers))
 
 
+@st.cache_data(show_spinner="Reading the files...", max_entries=8)
+def cached_import_preview(
+    file_ids: tuple[str, ...],
+    _files: list[tuple[str, bytes]],
+    mapping: dict[str, str | None] | None,
+    date_format: str | None,
+) -> pd.DataFrame:
+    """What importing the uploaded ``_files`` would do (see workflows.preview_imports);
+    keyed by their upload ids, not their bytes."""
+    return workflows.preview_imports(_files, mapping=mapping, date_format=date_format)
+
+
 @st.cache_data(show_spinner="Loading features...", max_entries=32)
 def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
     """Every feature family of ``tickers`` by (ticker, date), cache built where missing."""

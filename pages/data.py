@@ -12,6 +12,7 @@ from pages.common import (
     ADJUSTED_HELP,
     StreamlitProgress,
     cached_freshness,
+    cached_import_preview,
     cached_prices,
     data_version,
     global_params,
@@ -62,7 +63,8 @@ with upload:
     if files:
         uploads = [(f.name, f.getvalue()) for f in files]
         mapping, date_format = render_column_form(uploads[0][1], "data.csv")
-        preview = workflows.preview_imports(uploads, mapping=mapping, date_format=date_format)
+        ids = tuple(f.file_id for f in files)
+        preview = cached_import_preview(ids, uploads, mapping, date_format)
         edited = st.data_editor(
             preview,
             hide_index=True,

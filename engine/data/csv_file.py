@@ -55,7 +55,7 @@ class PriceFile:
     prices : pd.DataFrame
         Normalized long frame, columns ``PRICE_COLUMNS``.
     layout : str
-        The layout detected, with delimiter and decimal mark ("Yahoo Finance,
+        The layout detected, with delimiter and decimal mark ("Yahoo Finance;
         comma-separated").
     adjusted : bool
         True when the prices are split- and dividend-adjusted.
