@@ -15,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
+from engine.data.csv_file import DATE_FORMATS, CsvImportError, csv_columns
+from engine.data.csv_layouts import FIELDS, guess_mapping
 from engine.data.providers import MARKET_SOURCES
 from engine.modeling.explain import Thresholds
 from engine.studies.drift import DriftThresholds
@@ -22,6 +24,12 @@ from engine.studies.drift import DriftThresholds
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"
 REQUESTED_KEY = "global.requested"
+ADJUSTED_HELP = (
+    "With a close and an adjusted close (Yahoo's Adj Close): checked stores adjusted prices "
+    "(close = Adj Close, open/high/low scaled by Adj Close / Close, volume as is), "
+    "unchecked the Close as it is. With one close: whether it is split- and "
+    "dividend-adjusted."
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,18 @@ def cached_freshness(path: str, version: int, as_of: dt.date, tickers: tuple[str
 def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
     """Stored prices of ``tickers``."""
     return workflows.load_prices(path, list(tickers))
+
+
+@st.cache_data(show_spinner="Reading the files...", max_entries=8)
+def cached_import_preview(
+    file_ids: tuple[str, ...],
+    _files: list[tuple[str, bytes]],
+    mapping: dict[str, str | None] | None,
+    date_format: str | None,
+) -> pd.DataFrame:
+    """What importing the uploaded ``_files`` would do (see workflows.preview_imports);
+    keyed by their upload ids, not their bytes."""
+    return workflows.preview_imports(_files, mapping=mapping, date_format=date_format)
 
 
 @st.cache_data(show_spinner="Loading features...", max_entries=32)
@@ -236,6 +256,39 @@ def show_ingest_result(result: workflows.IngestResult) -> None:
     if not result.findings.empty:
         st.caption("Quality findings (errors reject a ticker; warnings are stored and shown)")
         st.dataframe(result.findings, hide_index=True)
+
+
+def render_column_form(data: bytes, key: str) -> tuple[dict[str, str | None] | None, str | None]:
+    """Column and date-format choices, shown with the columns of the file ``data``.
+
+    Returns (mapping, date_format): mapping None while it is the guessed one (each file's
+    own guess applies then), date_format None for "infer".
+    """
+    try:
+        columns = csv_columns(data)
+    except CsvImportError:
+        return None, None  # the preview says why
+    guessed = guess_mapping(columns)
+    choices = ["(none)", *columns]
+    mapping = {}
+    with st.expander("Columns and date format (of the first file; used for every file)"):
+        for col, field in zip(st.columns(len(FIELDS)), FIELDS, strict=True):
+            index = choices.index(guessed[field] or "(none)")
+            pick = col.selectbox(field, choices, index=index, key=f"{key}.map.{field}")
+            mapping[field] = None if pick == "(none)" else pick
+        fmt = st.selectbox("Date format", ["infer", *DATE_FORMATS], key=f"{key}.date_format")
+    return (None if mapping == guessed else mapping), (None if fmt == "infer" else fmt)
+
+
+def show_import_report(report: workflows.ImportReport) -> None:
+    """Message, per-file outcomes (each refused file's reason) and quality findings."""
+    {"ok": st.success, "partial": st.warning}.get(report.status, st.error)(report.message)
+    for row in report.files[report.files["outcome"] != "stored"].itertuples():
+        st.error(f"{row.file}: {row.message}")
+    st.dataframe(report.files, hide_index=True, key="data.csv.report")
+    if not report.findings.empty:
+        st.caption("Quality findings (errors refuse a file; warnings are stored and shown)")
+        st.dataframe(report.findings, hide_index=True)
 
 
 def render_job(job: workflows.TrainingJob) -> None:

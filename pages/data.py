@@ -4,18 +4,21 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.csv_file import DATE_FORMATS, FIELDS, CsvImportError, csv_columns, guess_mapping
 from engine.data.providers import REFRESHABLE_SOURCES
 from engine.data.sample import DESCRIPTIONS
 from engine.data.schema import InvalidTickerError, parse_tickers
 from engine.display.prices import plot_price_chart
 from pages.common import (
+    ADJUSTED_HELP,
     StreamlitProgress,
     cached_freshness,
+    cached_import_preview,
     cached_prices,
     data_version,
     global_params,
+    render_column_form,
     render_freshness_metrics,
+    show_import_report,
     show_ingest_result,
 )
 
@@ -51,43 +54,38 @@ with refresh:
                 show_ingest_result(result)
 
 with upload:
-    file = st.file_uploader("CSV of daily prices", type=["csv"], key="data.csv.file")
-    if file is not None:
-        data = file.getvalue()
-        try:
-            columns = csv_columns(data)
-        except CsvImportError as exc:
-            st.error(str(exc))
-            columns = None
-        if columns:
-            guessed = guess_mapping(columns)
-            choices = ["(none)", *columns]
-            cols = st.columns(len(FIELDS))
-            mapping = {}
-            for col, field in zip(cols, FIELDS, strict=True):
-                index = choices.index(guessed[field] or "(none)")
-                pick = col.selectbox(field, choices, index=index, key=f"data.csv.map.{field}")
-                mapping[field] = None if pick == "(none)" else pick
-            ticker = st.text_input(
-                "Ticker (when the file has no ticker column)", key="data.csv.ticker"
+    files = st.file_uploader(
+        "Price files (.csv, .txt), one ticker per file or a ticker column",
+        type=["csv", "txt", "tsv"],
+        accept_multiple_files=True,
+        key="data.csv.files",
+    )
+    if files:
+        uploads = [(f.name, f.getvalue()) for f in files]
+        mapping, date_format = render_column_form(uploads[0][1], "data.csv")
+        ids = tuple(f.file_id for f in files)
+        preview = cached_import_preview(ids, uploads, mapping, date_format)
+        edited = st.data_editor(
+            preview,
+            hide_index=True,
+            disabled=[c for c in preview.columns if c not in ("ticker", "adjusted")],
+            column_config={"adjusted": st.column_config.CheckboxColumn(help=ADJUSTED_HELP)},
+            key="data.csv.preview",
+        )
+        st.caption(f"Edit a ticker or the adjusted box; the import uses them. {ADJUSTED_HELP}")
+        if st.button("Import", key="data.csv.import", type="primary"):
+            progress = StreamlitProgress(f"Importing {len(uploads)} file(s)")
+            report = workflows.import_files(
+                params.db_path,
+                uploads,
+                tickers=edited["ticker"].tolist(),
+                adjusted=edited["adjusted"].tolist(),
+                mapping=mapping,
+                date_format=date_format,
+                progress=progress,
             )
-            date_format = st.selectbox(
-                "Date format", ["infer", *DATE_FORMATS], key="data.csv.date_format"
-            )
-            adjusted = st.checkbox(
-                "Prices are split- and dividend-adjusted", key="data.csv.adjusted"
-            )
-            if st.button("Import", key="data.csv.import", type="primary"):
-                fmt = None if date_format == "infer" else date_format
-                result = workflows.import_csv(
-                    params.db_path,
-                    data,
-                    adjusted=adjusted,
-                    mapping=mapping,
-                    ticker=ticker or None,
-                    date_format=fmt,
-                )
-                show_ingest_result(result)
+            progress.finish(report.message, ok=report.status != "rejected")
+            show_import_report(report)
 
 version = data_version()  # read again: a refresh or import above may have just written
 with fresh:

@@ -93,6 +93,15 @@ MANY_ROWS = b"Date,Close\n" + b"2024-02-05,1\n" * 1_000_000  # 13 MB: under the 
         (b"   \n\n", "The file is empty"),
         (b"Date,Close\n", "a header but no rows"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"\x00\x01\x02PK\x03\x04", "not text"),
+        (b"\xef\xbb\xbf", "The file is empty"),
+        (b"Date;Close\n", "a header but no rows"),
+        (b"Date,Open;High\tLow,Close\n2024-02-05;1,2\t3;4\n", "mixes delimiters"),
+        (
+            b"Date,Close\n2024-02-05 16:00,10\n2024-02-06 09:30,11\n",
+            "line 3 has '2024-02-06 09:30'",
+        ),
+        (b"Date;Close\n2024-02-05;10,5\n2024-02-06;10.5\n", "line 3: '10.5'"),
         (b"Date,Close\n2024-02-05,10,11,12\n2024-02-06\n", "not a readable CSV"),
         (b"When,Value\n2024-02-05,10\n", "No column for 'date'"),
         (b"Date,Open,High\n2024-02-05,1,2\n", "No column for 'close'"),
@@ -106,6 +115,7 @@ MANY_ROWS = b"Date,Close\n" + b"2024-02-05,1\n" * 1_000_000  # 13 MB: under the 
         (b"Date,Close\n2024-02-05,10\n2024-02-05,11\n", "Nothing stored"),
         (b"Date,Close,Volume\n2024-02-05,10,-5\n", "Nothing stored"),
         (b"Date,Close\n2099-01-02,10\n", "Nothing stored"),
+        (b"Date,Close\n" + b"1" * 300_000 + b" 16:00,2\n", "not dates in one format"),
         (MANY_ROWS, "more than 500,000 rows"),
         (b"Date,Close\n" + b"2024-02-05,1" + b"0" * (21 * 2**20) + b"\n", "the limit is 20 MB"),
     ],
@@ -114,6 +124,12 @@ MANY_ROWS = b"Date,Close\n" + b"2024-02-05,1\n" * 1_000_000  # 13 MB: under the 
         "blank",
         "header only",
         "binary",
+        "binary, valid UTF-8",
+        "byte-order mark only",
+        "header only, semicolons",
+        "three delimiters",
+        "two times of day",
+        "decimal point among decimal commas",
         "ragged",
         "wrong columns",
         "no close",
@@ -127,6 +143,7 @@ MANY_ROWS = b"Date,Close\n" + b"2024-02-05,1\n" * 1_000_000  # 13 MB: under the 
         "duplicate date",
         "negative volume",
         "future date",
+        "a 300,000-character date",
         "10^6 rows",
         "21 MB",
     ],
@@ -139,6 +156,28 @@ def test_malformed_csv_uploads_store_nothing(store: Path, data: bytes, message: 
     assert message.lower() in result.message.lower() or any(
         message.lower() in str(r).lower() for r in result.outcomes["reason"]
     ), result.message
+
+
+def test_a_batch_of_hostile_files_stores_nothing_and_names_each_problem(store: Path) -> None:
+    files = [
+        ("empty.csv", b""),
+        ("header.csv", b"Date,Close\n"),
+        ("binary.csv", bytes(range(256))),
+        ("big.csv", b"Date,Close\n" + b"2024-02-05,1" + b"0" * (21 * 2**20) + b"\n"),
+        ("mixed.csv", b"Date;Close\tVolume,X\n2024-02-05;1\t2,3\n"),
+    ]
+    with unchanged(store):
+        report = workflows.import_files(store, files)
+    assert report.status == "rejected"
+    reasons = dict(zip(report.files["file"], report.files["message"], strict=True))
+    assert reasons == {
+        "empty.csv": "Nothing stored: The file is empty",
+        "header.csv": "Nothing stored: The file has a header but no rows",
+        "binary.csv": "Nothing stored: The file is not UTF-8 text (byte 128)",
+        "big.csv": "Nothing stored: The file is 21.0 MB; the limit is 20 MB",
+        "mixed.csv": "Nothing stored: Line 1 mixes delimiters (comma, semicolon, tab): "
+        "'Date;Close\\tVolume,X'; use one of comma, semicolon or tab throughout",
+    }
 
 
 def test_one_bad_ticker_rejects_the_whole_file(store: Path) -> None:

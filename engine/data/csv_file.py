@@ -1,55 +1,72 @@
-"""A user's own CSV of daily prices: column mapping, strict parsing, clear errors.
+"""A user's own CSV of daily prices: layout, strict parsing, clear errors.
 
 Every error names what was wrong: the column, the file line and the offending value. The
 file is parsed in full before anything is returned, so a bad file never half-imports.
+The layout (delimiter, decimal mark, column names) is detected in ``csv_layouts``.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from engine.data.csv_layouts import (
+    SYNONYMS,
+    CsvImportError,
+    decimal_mark,
+    describe_dialect,
+    guess_mapping,
+    layout_name,
+    sniff_separator,
+)
 from engine.data.schema import (
     VALUE_COLUMNS,
     FetchResult,
     InvalidTickerError,
     Progress,
+    apply_adjusted_close,
     normalize_ticker,
     to_normalized,
 )
 
 MAX_CSV_BYTES = 20 * 1024 * 1024  # the same limit as server.maxUploadSize
 MAX_CSV_ROWS = 500_000
-FIELDS = ("ticker", "date", *VALUE_COLUMNS)
-REQUIRED = ("date", "close")
-SYNONYMS = {
-    "ticker": ("ticker", "symbol", "code", "name"),
-    "date": ("date", "datetime", "timestamp", "time", "day"),
-    "open": ("open",),
-    "high": ("high",),
-    "low": ("low",),
-    "close": ("adj close", "adj_close", "adjclose", "adjusted close", "close", "price", "last"),
-    "volume": ("volume", "vol"),
-}
 # Tried in order when no format is given; a file must parse whole in exactly one.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
 _NA = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "-"]
+# A date with a time of day: "4/1/2015 16:00:00", "2015-04-01 16:00", "2015-04-01T16:00:00"
+_DATE_TIME = re.compile(r"^(?P<day>\S+)[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?)$")
+# With a decimal comma, a number is 12,5 or 1.234,56 (dots only between thousands).
+_COMMA_NUMBER = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
 
 
-class CsvImportError(ValueError):
-    """A CSV that cannot be imported; the message says what and where."""
+@dataclass(frozen=True)
+class PriceFile:
+    """One parsed file.
 
+    Attributes
+    ----------
+    prices : pd.DataFrame
+        Normalized long frame, columns ``PRICE_COLUMNS``.
+    layout : str
+        The layout detected, with delimiter and decimal mark ("Yahoo Finance;
+        comma-separated").
+    adjusted : bool
+        True when the prices are split- and dividend-adjusted.
+    basis : str
+        Which close was used, and how ("adjusted: close from 'Adj Close', ...").
+    """
 
-def guess_mapping(columns: Sequence[str]) -> dict[str, str | None]:
-    """Field -> the file's column for it (case- and space-insensitive), None if absent."""
-    by_key = {str(c).strip().lower(): c for c in columns}
-    return {
-        field: next((by_key[s] for s in SYNONYMS[field] if s in by_key), None) for field in FIELDS
-    }
+    prices: pd.DataFrame
+    layout: str
+    adjusted: bool
+    basis: str
 
 
 def _line(position: int) -> int:
@@ -57,8 +74,32 @@ def _line(position: int) -> int:
     return position + 2
 
 
+def _session_days(values: pd.Series, column: str) -> pd.Series:
+    """The date part of date-times that share one time of day ("4/1/2015 16:00:00" ->
+    "4/1/2015"); ``values`` as they are when none has a time. Mixed times are refused."""
+    parts = values.str.extract(_DATE_TIME)
+    if parts["time"].isna().all():
+        return values
+    time = parts["time"].fillna("").str.replace(r"^(\d):", r"0\1:", regex=True)
+    time = time.where(time.str.len() != 5, time + ":00")  # 16:00 is 16:00:00
+    known = values.notna()
+    first = known.idxmax()
+    differs = known & (time != time[first])
+    if differs.any():
+        at = differs.idxmax()
+        raise CsvImportError(
+            f"Column {column!r}: daily prices need one time of day per file; line "
+            f"{_line(first)} has {values[first]!r} but line {_line(at)} has {values[at]!r}"
+        )
+    return parts["day"].where(known)
+
+
 def _parse_dates(values: pd.Series, column: str, date_format: str | None) -> pd.Series:
-    """Parse with the one format that reads every value; refuse mixed or ambiguous dates."""
+    """Parse with the one format that reads every value; refuse mixed or ambiguous dates.
+
+    A time of day, the same on every row, is dropped: the session is the date part.
+    """
+    values = _session_days(values, column)
     formats = (date_format,) if date_format else DATE_FORMATS
     fits = []
     for fmt in formats:
@@ -81,26 +122,52 @@ def _parse_dates(values: pd.Series, column: str, date_format: str | None) -> pd.
     return fits[0][1]
 
 
-def _read_table(data: bytes | str | Path, *, nrows: int) -> pd.DataFrame:
-    """Size, encoding and CSV-syntax checks, then up to ``nrows`` rows as text."""
+def _numbers(values: pd.Series, column: str, field: str, decimal: str) -> pd.Series:
+    """Numbers of one column; refuse any cell that is not one, naming its line.
+
+    With a decimal comma a value must read 12,5 or 1.234,56: pandas' own ``thousands``
+    option would take 12.5 for 125 and a date 01.04.2015 for 1042015.
+    """
+    text = values
+    if decimal == ",":
+        plain = values.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        text = plain.where(values.str.fullmatch(_COMMA_NUMBER).fillna(False).astype(bool))
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = values[numbers.isna() & values.notna()]
+    if len(bad):
+        kind = "numbers with a decimal comma" if decimal == "," else "numeric"
+        raise CsvImportError(
+            f"Column {column!r} ({field}) has {len(bad)} value(s) that are not {kind}; "
+            f"first at line {_line(bad.index[0])}: {bad.iloc[0]!r}"
+        )
+    return numbers
+
+
+def _read_table(data: bytes | str | Path, *, nrows: int) -> tuple[pd.DataFrame, str]:
+    """Size, encoding, delimiter and CSV-syntax checks; up to ``nrows`` rows as text and
+    the delimiter."""
     raw = Path(data).read_bytes() if isinstance(data, (str, Path)) else data
     if len(raw) > MAX_CSV_BYTES:
         raise CsvImportError(
             f"The file is {len(raw) / 2**20:.1f} MB; the limit is {MAX_CSV_BYTES // 2**20} MB"
         )
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")  # a byte-order mark is dropped, not kept in a name
     except UnicodeDecodeError as exc:
         raise CsvImportError(f"The file is not UTF-8 text (byte {exc.start})") from exc
     if not text.strip():
         raise CsvImportError("The file is empty")
+    if "\x00" in text:
+        raise CsvImportError(f"The file is not text (a NUL byte at {text.index(chr(0))})")
+    sep = sniff_separator(text)
     # index_col=False: rows longer than the header must not silently become an index;
     # pandas then warns that data would be lost, and that warning is an error here.
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
-            return pd.read_csv(
+            table = pd.read_csv(
                 io.StringIO(text),
+                sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 na_values=_NA,
@@ -110,11 +177,12 @@ def _read_table(data: bytes | str | Path, *, nrows: int) -> pd.DataFrame:
             )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
             raise CsvImportError(f"The file is not a readable CSV: {exc}") from exc
+    return table, sep
 
 
 def csv_columns(data: bytes | str | Path) -> list[str]:
     """The header of a CSV (for the column-mapping form), or CsvImportError."""
-    return [str(c) for c in _read_table(data, nrows=0).columns]
+    return [str(c) for c in _read_table(data, nrows=0)[0].columns]
 
 
 def read_price_csv(
@@ -123,49 +191,73 @@ def read_price_csv(
     mapping: Mapping[str, str | None] | None = None,
     ticker: str | None = None,
     date_format: str | None = None,
-) -> pd.DataFrame:
+    adjusted: bool | None = None,
+) -> PriceFile:
     """Parse a CSV into a normalized price frame or raise CsvImportError.
 
     Parameters
     ----------
     data : the file's bytes, or a path to it.
-    mapping : field -> file column; guessed from the header when None.
+    mapping : field (``FIELDS``) -> file column; guessed from the header when None.
     ticker : used when the file has no ticker column (one ticker per file).
-    date_format : strftime format of the date column; inferred when None.
+    date_format : strftime format of the date (its part before a time of day); inferred
+        when None.
+    adjusted : with both a close and an adjusted close: True or None stores adjusted
+        prices (close = the adjusted close, open/high/low scaled by adjusted close /
+        close, volume as is, like yfinance's auto_adjust), False the close as it is.
+        With one close: whether it is split- and dividend-adjusted (None: no).
     """
-    table = _read_table(data, nrows=MAX_CSV_ROWS + 1)
+    table, sep = _read_table(data, nrows=MAX_CSV_ROWS + 1)
     if len(table) > MAX_CSV_ROWS:
         raise CsvImportError(f"The file has more than {MAX_CSV_ROWS:,} rows; split it")
     if table.empty:
         raise CsvImportError("The file has a header but no rows")
 
-    mapping = dict(guess_mapping(list(table.columns)) if mapping is None else mapping)
+    columns = list(table.columns)
+    mapping = dict(guess_mapping(columns) if mapping is None else mapping)
     for field, column in mapping.items():
         if column is not None and column not in table.columns:
             raise CsvImportError(f"Column {column!r} (for {field}) is not in the file")
-    for field in REQUIRED:
-        if mapping.get(field) is None:
+    for field in ("date", "close"):
+        if mapping.get(field) is None and not (field == "close" and mapping.get("adj_close")):
             raise CsvImportError(
                 f"No column for {field!r}: name one (expected e.g. {SYNONYMS[field][:3]}); "
-                f"columns found: {list(table.columns)[:12]}"
+                f"columns found: {columns[:12]}"
             )
 
+    decimal = decimal_mark(table, sep)
     out = pd.DataFrame(index=table.index)
     out["date"] = _parse_dates(table[mapping["date"]], mapping["date"], date_format)
-    for field in VALUE_COLUMNS:
-        column = mapping.get(field)
-        if column is None:
-            continue
-        numbers = pd.to_numeric(table[column], errors="coerce")
-        bad = table[column][numbers.isna() & table[column].notna()]
-        if len(bad):
-            raise CsvImportError(
-                f"Column {column!r} ({field}) has {len(bad)} non-numeric value(s); "
-                f"first at line {_line(bad.index[0])}: {bad.iloc[0]!r}"
-            )
-        out[field] = numbers
+    for field in (*VALUE_COLUMNS, "adj_close"):
+        if (column := mapping.get(field)) is not None:
+            out[field] = _numbers(table[column], column, field, decimal)
+    out, adjusted, basis = _choose_close(out, mapping, adjusted)
     out["ticker"] = _tickers(table, mapping.get("ticker"), ticker)
-    return to_normalized(out)
+    layout = f"{layout_name(columns, mapping)}; {describe_dialect(sep, decimal)}"
+    return PriceFile(to_normalized(out), layout, adjusted, basis)
+
+
+def _choose_close(
+    out: pd.DataFrame, mapping: Mapping[str, str | None], adjusted: bool | None
+) -> tuple[pd.DataFrame, bool, str]:
+    """The close to store, whether it is adjusted, and a line saying so."""
+    close, adj = mapping.get("close"), mapping.get("adj_close")
+    if adj is None:
+        state = "stated adjusted" if adjusted else "unadjusted"
+        return out, bool(adjusted), f"{state}: close from {close!r} as in the file"
+    if close is None:
+        if adjusted is False:
+            raise CsvImportError(f"Column {adj!r} is the only close: it cannot be unadjusted")
+        if any(mapping.get(c) for c in ("open", "high", "low")):
+            raise CsvImportError(
+                f"Column {adj!r} is the only close: open/high/low cannot be adjusted "
+                "without the unadjusted close; map a close column too"
+            )
+        return out.rename(columns={"adj_close": "close"}), True, f"adjusted: close from {adj!r}"
+    if adjusted is False:
+        return out.drop(columns="adj_close"), False, f"unadjusted: close from {close!r}"
+    basis = f"adjusted: close from {adj!r}, open/high/low scaled by {adj!r} / {close!r}"
+    return apply_adjusted_close(out), True, basis
 
 
 def _tickers(table: pd.DataFrame, column: str | None, default: str | None) -> pd.Series:
@@ -191,7 +283,7 @@ def _tickers(table: pd.DataFrame, column: str | None, default: str | None) -> pd
 
 
 class CsvProvider:
-    """Provider over one parsed CSV (bytes or a path)."""
+    """Provider over one parsed CSV (bytes or a path); see ``read_price_csv``."""
 
     name = "csv"
 
@@ -199,13 +291,16 @@ class CsvProvider:
         self,
         data: bytes | str | Path,
         *,
-        adjusted: bool,
+        adjusted: bool | None = None,
         mapping: Mapping[str, str | None] | None = None,
         ticker: str | None = None,
         date_format: str | None = None,
     ) -> None:
-        self.adjusted = adjusted
-        self.prices = read_price_csv(data, mapping=mapping, ticker=ticker, date_format=date_format)
+        self.file = read_price_csv(
+            data, mapping=mapping, ticker=ticker, date_format=date_format, adjusted=adjusted
+        )
+        self.prices = self.file.prices
+        self.adjusted = self.file.adjusted
 
     @property
     def tickers(self) -> list[str]:

@@ -88,6 +88,17 @@ def to_normalized(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def apply_adjusted_close(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adjust a frame that has ``close`` and ``adj_close``: what yfinance's auto_adjust does.
+
+    open/high/low are scaled by adj_close / close, close becomes adj_close and adj_close
+    is dropped; volume is left as is. A row missing either close gets NaN prices.
+    """
+    ratio = frame["adj_close"] / frame["close"]
+    scaled = {c: frame[c] * ratio for c in ("open", "high", "low") if c in frame.columns}
+    return frame.assign(**scaled, close=frame["adj_close"]).drop(columns="adj_close")
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """What a provider returns for one request.

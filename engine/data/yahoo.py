@@ -19,7 +19,13 @@ from pathlib import Path
 import pandas as pd
 import yfinance as yf
 
-from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
+from engine.data.schema import (
+    FetchResult,
+    Progress,
+    apply_adjusted_close,
+    empty_prices,
+    to_normalized,
+)
 
 TZ_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "yfinance"
 _FIELDS = {
@@ -68,11 +74,7 @@ def normalize_yf_frame(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     if "close" not in frame.columns:
         raise YahooFormatError(f"{ticker}: the yfinance frame has no Close column")
     if "adj_close" in frame.columns:
-        ratio = frame["adj_close"] / frame["close"]
-        frame = frame.assign(
-            **{c: frame[c] * ratio for c in ("open", "high", "low") if c in frame.columns},
-            close=frame["adj_close"],
-        ).drop(columns="adj_close")
+        frame = apply_adjusted_close(frame)
     index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:
         index = index.tz_localize(None)  # keep the exchange's wall-clock session date

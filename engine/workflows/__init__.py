@@ -1,6 +1,7 @@
 """Use cases that combine the engine and the store. Pages and models/train.py call these.
 
 ``data``: prices in (refresh, CSV import, quality gate), watchlists, stored prices out.
+``imports``: several price files at once: a preview, then one import per file.
 ``features``: the feature cache, market context and regime.
 ``runs``: training in this process, the run registry, loading a model.
 ``jobs``: training as a job of its own.
@@ -50,6 +51,7 @@ from engine.workflows.data import (
 from engine.workflows.factors import FactorReport, factor_report
 from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
 from engine.workflows.forecast import forecast
+from engine.workflows.imports import ImportReport, import_files, preview_imports
 from engine.workflows.jobs import (
     TrainingJob,
     cancel_training,
@@ -122,6 +124,7 @@ __all__ = [
     "DbPath",
     "FeatureBuildResult",
     "IngestResult",
+    "ImportReport",
     "ModelBacktest",
     "MonitorReport",
     "StoreError",
@@ -139,6 +142,7 @@ __all__ = [
     "import_bundle",
     "import_bundle_archive",
     "import_csv",
+    "import_files",
     "ingest",
     "launch_training",
     "load_ablation_studies",
@@ -158,6 +162,7 @@ __all__ = [
     "load_watchlists",
     "monitor_model",
     "paper_step",
+    "preview_imports",
     "read_training_log",
     "refresh_data",
     "resume_paper_trading",

@@ -107,10 +107,12 @@ def ingest(
     requested: Sequence[str] | None = None,
     all_or_nothing: bool = False,
     today: pd.Timestamp | None = None,
+    note: str | None = None,
 ) -> IngestResult:
     """Gate ``fetched`` and store what passes, with its log row, in one transaction.
 
     With ``all_or_nothing`` one rejected ticker rejects the whole batch (CSV imports).
+    ``note`` ends the message (and the log row's), e.g. which close a CSV import used.
     """
     requested = (
         list(requested)
@@ -124,15 +126,16 @@ def ingest(
     rows = gate.accepted["ticker"].value_counts()
     outcomes = _outcomes(requested, fetched, gate.rejected, rows, batch_reason)
     stored = outcomes[outcomes["outcome"] == "stored"]
+    noted = f" ({note})" if note else ""
     if stored.empty:
         reasons = "; ".join(outcomes["reason"].head(5)) or "no rows"
-        return IngestResult(
-            "rejected", fetched.source, 0, f"Nothing stored: {reasons}", outcomes, gate.findings
-        )
+        message = f"Nothing stored: {reasons}{noted}"
+        return IngestResult("rejected", fetched.source, 0, message, outcomes, gate.findings)
     status = "ok" if len(stored) == len(outcomes) else "partial"
     message = f"Stored {int(stored['rows'].sum()):,} rows for {len(stored)} ticker(s)"
     if status == "partial":
         message += f"; {len(outcomes) - len(stored)} ticker(s) not stored"
+    message += noted
     findings = gate.findings
     try:
         with closing(open_db(db_path)) as db, write_transaction(db):
@@ -208,12 +211,17 @@ def import_csv(
     db_path: DbPath,
     data: bytes | str | Path,
     *,
-    adjusted: bool,
+    adjusted: bool | None = None,
     mapping: Mapping[str, str | None] | None = None,
     ticker: str | None = None,
     date_format: str | None = None,
 ) -> IngestResult:
-    """Import a user's CSV all-or-nothing: one bad ticker stores none of the file."""
+    """Import a user's CSV all-or-nothing: one bad ticker stores none of the file.
+
+    ``adjusted`` chooses between a file's close and adjusted close (None: adjusted), or
+    says whether its one close is adjusted (see ``read_price_csv``); the message says
+    which close was stored.
+    """
     try:
         provider = CsvProvider(
             data, adjusted=adjusted, mapping=mapping, ticker=ticker, date_format=date_format
@@ -221,7 +229,7 @@ def import_csv(
     except CsvImportError as exc:
         empty = pd.DataFrame(columns=list(OUTCOME_COLUMNS))
         return IngestResult("rejected", "csv", 0, f"Nothing stored: {exc}", empty, _no_findings())
-    return ingest(db_path, provider.fetch(), all_or_nothing=True)
+    return ingest(db_path, provider.fetch(), all_or_nothing=True, note=provider.file.basis)
 
 
 def store_path() -> str:

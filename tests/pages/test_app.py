@@ -131,18 +131,48 @@ def test_watchlist_editor_validates_and_saves(app: AppTest, seeded_db: Path) -> 
     assert workflows.load_watchlist(seeded_db, "Banks") == ["JPM", "BAC"]
 
 
-def test_csv_upload_imports_a_file_and_refuses_a_bad_one(app: AppTest, seeded_db: Path) -> None:
+def test_csv_upload_previews_files_imports_the_good_and_refuses_the_bad(
+    app: AppTest, seeded_db: Path
+) -> None:
     at = open_data_page(app)
     bad = b"Date,Close\n2022-12-01,1\n2022-12-02,oops\n"
-    at.file_uploader(key="data.csv.file").upload("bad.csv", bad, "text/csv").run()
-    at.text_input(key="data.csv.ticker").set_value("ZZZ")
+    yahoo = (
+        b"Date,Open,High,Low,Close,Adj Close,Volume\n"
+        b"2022-12-01,10,11,9,10,5,100\n2022-12-02,20,22,18,21,10.5,200\n"
+    )
+    uploads = [("zzz.csv", bad, "text/csv"), ("YYY_daily.csv", yahoo, "text/csv")]
+    at.file_uploader(key="data.csv.files").set_value(uploads).run()
+    assert not at.exception, [e.value for e in at.exception]
+    preview = at.data_editor(key="data.csv.preview").value
+    assert preview["ticker"].tolist() == ["ZZZ", "YYY"]
+    assert "line 3: 'oops'" in preview["problems"].iloc[0]
+    assert preview["adjusted"].iloc[1] and preview["layout"].iloc[1].startswith("Yahoo")
+    assert at.selectbox(key="data.csv.map.adj_close").value == "(none)"  # the first file's
     at.button(key="data.csv.import").click().run()
-    assert any("line 3: 'oops'" in e.value for e in at.error)
-    good = b"Date,Close\n2022-12-01,1\n2022-12-02,2\n"
-    at.file_uploader(key="data.csv.file").upload("good.csv", good, "text/csv").run()
+    assert any("Imported 1 of 2 file(s)" in w.value for w in at.warning)
+    assert any(e.value.startswith("zzz.csv: Nothing stored") for e in at.error)
+    assert frame_with(at, "outcome")["outcome"].tolist() == ["refused", "stored"]
+    stored = workflows.load_prices(seeded_db, ["YYY"])
+    assert stored["close"].tolist() == [5.0, 10.5]
+    assert stored["open"].tolist() == pytest.approx([5.0, 10.0], rel=1e-12)
+    assert workflows.load_prices(seeded_db, ["ZZZ"]).empty
+
+
+def test_the_column_form_remaps_a_file_that_names_its_columns_otherwise(
+    app: AppTest, seeded_db: Path
+) -> None:
+    at = open_data_page(app)
+    data = b"Wann;Kurs\n01.12.2022;1.234,5\n02.12.2022;1.240,25\n"
+    at.file_uploader(key="data.csv.files").set_value(("QQQ.csv", data, "text/csv")).run()
+    preview = at.data_editor(key="data.csv.preview").value
+    assert preview["problems"].iloc[0].startswith("No column for 'date'")
+    at.selectbox(key="data.csv.map.date").set_value("Wann")
+    at.selectbox(key="data.csv.map.close").set_value("Kurs").run()
+    preview = at.data_editor(key="data.csv.preview").value
+    assert preview["problems"].iloc[0] == "" and "decimal comma" in preview["layout"].iloc[0]
     at.button(key="data.csv.import").click().run()
-    assert any("Stored 2 rows for 1 ticker(s)" in s.value for s in at.success)
-    assert workflows.load_prices(seeded_db, ["ZZZ"])["close"].tolist() == [1.0, 2.0]
+    assert any("Imported 1 of 1 file(s), 2 rows stored" in s.value for s in at.success)
+    assert workflows.load_prices(seeded_db, ["QQQ"])["close"].tolist() == [1234.5, 1240.25]
 
 
 def test_a_page_run_without_the_router_is_handed_to_it(

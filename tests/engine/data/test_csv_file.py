@@ -21,22 +21,22 @@ GOOD = (
 
 
 def test_a_plain_file_reads_with_guessed_columns_and_the_given_ticker() -> None:
-    out = read_price_csv(GOOD, ticker="aapl")
+    out = read_price_csv(GOOD, ticker="aapl").prices
     assert out["ticker"].tolist() == ["AAPL", "AAPL"]
     assert out["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-05", "2024-02-06"]
     assert out["close"].tolist() == [187.68, 189.30]
     assert out["volume"].iloc[0] == 69668800
 
 
-def test_guess_mapping_prefers_adjusted_close_and_ignores_case() -> None:
+def test_guess_mapping_finds_both_closes_and_ignores_case() -> None:
     mapping = guess_mapping(["SYMBOL", " date", "Close", "Adj Close", "VOL"])
     assert mapping["ticker"] == "SYMBOL" and mapping["date"] == " date"
-    assert mapping["close"] == "Adj Close" and mapping["volume"] == "VOL"
-    assert mapping["open"] is None
+    assert mapping["close"] == "Close" and mapping["adj_close"] == "Adj Close"
+    assert mapping["volume"] == "VOL" and mapping["open"] is None
 
 
 def test_explicit_mapping_and_ticker_column_with_missing_cells() -> None:
-    text = b"sym;d;px\nA;2024-01-02;1\n"  # not comma separated: one column, no date
+    text = b"sym;d;px\nA;2024-01-02;1\n"  # no column is named like a date
     with pytest.raises(CsvImportError, match="No column for 'date'"):
         read_price_csv(text)
     data = b"sym,d,px,v\nmsft,01/02/2024,370.87,\nMSFT,01/03/2024,,25000\n"
@@ -44,7 +44,7 @@ def test_explicit_mapping_and_ticker_column_with_missing_cells() -> None:
         data,
         mapping={"ticker": "sym", "date": "d", "close": "px", "volume": "v"},
         date_format="%m/%d/%Y",
-    )
+    ).prices
     assert out["ticker"].tolist() == ["MSFT", "MSFT"]
     assert out["date"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03")]
     assert np.isnan(out["close"].iloc[1]) and np.isnan(out["volume"].iloc[0])  # stays missing
@@ -106,6 +106,6 @@ def test_any_written_frame_reads_back_the_same(closes: list[float], fmt: str) ->
     frame = pd.DataFrame({"Date": dates.strftime(fmt), "Close": closes})
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, float_format="%.17g")
-    out = read_price_csv(buffer.getvalue().encode(), ticker="T", date_format=fmt)
+    out = read_price_csv(buffer.getvalue().encode(), ticker="T", date_format=fmt).prices
     assert out["date"].tolist() == list(dates)
     assert out["close"].tolist() == closes

@@ -38,7 +38,7 @@ def _check_frame(out: pd.DataFrame) -> None:
 @given(data=st.binary(max_size=600))
 def test_any_bytes_give_a_frame_or_a_clear_error(data: bytes) -> None:
     try:
-        out = read_price_csv(data, ticker="T")
+        out = read_price_csv(data, ticker="T").prices
     except CsvImportError as exc:
         assert str(exc)
     else:
@@ -57,7 +57,7 @@ def test_any_bytes_give_a_frame_or_a_clear_error(data: bytes) -> None:
 def test_any_table_gives_a_frame_or_an_error_naming_what_is_wrong(header, rows) -> None:
     text = ",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
     try:
-        out = read_price_csv(text.encode(), ticker="T")
+        out = read_price_csv(text.encode(), ticker="T").prices
     except CsvImportError as exc:
         message = str(exc)
         assert message and "Traceback" not in message
