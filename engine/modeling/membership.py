@@ -137,6 +137,18 @@ def _within(column: pd.Series, start, end) -> pd.Series:
     return keep
 
 
+def members_in(
+    membership: pd.DataFrame | None, tickers: Sequence[str], start=None, end=None
+) -> list[str]:
+    """The tickers of ``tickers`` that were members on some date of [start, end] (None:
+    unbounded), in order; all of them when ``membership`` is None (a fixed list)."""
+    if membership is None:
+        return list(tickers)
+    frame = membership_frame(membership)
+    ever = set(frame.loc[_overlaps(frame, start, end), "ticker"])
+    return [t for t in tickers if t in ever]
+
+
 @dataclass(frozen=True)
 class UniverseWindow:
     """A watchlist's universe over [start, end] (None: unbounded).
@@ -169,13 +181,13 @@ def universe_window(
     end = None if end is None else pd.Timestamp(end)
     if start is not None and end is not None and start > end:
         raise ValueError(f"the window starts on {start:%Y-%m-%d}, after its end {end:%Y-%m-%d}")
-    ever = frame.loc[_overlaps(frame, start, end), "ticker"]
+    ever = members_in(frame, list(dict.fromkeys(frame["ticker"])), start, end)
     current = frame.loc[frame["removed"].isna(), "ticker"]
     return UniverseWindow(
         frame,
         start,
         end,
-        tuple(dict.fromkeys(ever)),
+        tuple(ever),
         tuple(dict.fromkeys(current)),
         int(_within(frame["added"], start, end).sum()),
         int(_within(frame["removed"], start, end).sum()),

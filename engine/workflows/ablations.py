@@ -10,7 +10,7 @@ import pandas as pd
 from engine.features.panel import to_wide
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.membership import membership_records
+from engine.modeling.membership import members_in, membership_records
 from engine.studies.ablation import AblationConfig, AblationResult, run_ablation
 from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath
@@ -30,13 +30,14 @@ def run_ablation_study(
 ) -> tuple[int, AblationResult]:
     """Run the study on stored data, count every variant as a trial, save the tables.
 
-    ``tickers`` is every ticker that was a member on some date of the study; with
-    ``membership`` (``load_universe``) a ticker's rows count on its member dates only and
-    each date's labels rank that date's members (None: all of them on every date).
+    With ``membership`` (``load_membership``) the study loads the tickers that were members
+    on some date from ``start`` on; a ticker's rows count on its member dates only and each
+    date's labels rank that date's members (None: every ticker on every date).
     The "+ position sizing" variant sizes with a neutral win/loss ratio of 1: measuring
     the ratio on the same rows would let test outcomes into the sizing.
     """
     config = config or AblationConfig()
+    tickers = members_in(membership, tickers, start)
     snapshot = load_snapshot(db_path, tickers)
     features, prices = snapshot.features, snapshot.prices
     if start is not None:

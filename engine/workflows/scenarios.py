@@ -13,7 +13,7 @@ from engine.features.panel import to_wide
 from engine.metrics import hit_rate
 from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
-from engine.modeling.membership import membership_mask, membership_records
+from engine.modeling.membership import members_in, membership_mask, membership_records
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model, label_kind_for
 from engine.studies.scenarios import Scenario, pass_criteria
 from engine.trading.backtest import (
@@ -59,17 +59,19 @@ def run_scenario(
     forecast each session inside it, trade the forecasts with costs, and judge the seeds'
     criteria. Recorded as a trial.
 
-    ``tickers`` is every ticker that was a member on some date of the history and the
-    window; with ``membership`` (``load_universe``) the model learns, forecasts and trades
-    each ticker on its member dates only (None: all of them on every date)."""
+    With ``membership`` (``load_membership``) the replay loads the tickers that were
+    members on some date of the history or the window; the model learns, forecasts and
+    trades each on its member dates only (None: every ticker on every date)."""
     as_of = last_session_on_or_before(scenario.start - pd.Timedelta(days=1))
+    first = as_of - pd.DateOffset(years=history_years)
+    tickers = members_in(membership, tickers, first, scenario.end)
     # what the store knew at the window's end; the model only learns labels known by as_of
     snapshot = load_snapshot(db_path, tickers, scenario.end)
     features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
     learner = learner or LearnerParams()
     train_config = TrainConfig(
         tuple(tickers),
-        start=as_of - pd.DateOffset(years=history_years),
+        start=first,
         as_of=as_of,
         label=LabelParams(kind=label_kind_for(learner.kind)),
         learner=learner,

@@ -11,6 +11,7 @@ from engine.data.schema import to_normalized
 from engine.modeling.labels import LabelParams, compute_labels, relative_labels
 from engine.modeling.membership import (
     is_member,
+    members_in,
     membership_frame,
     membership_mask,
     membership_records,
@@ -113,6 +114,9 @@ def test_the_window_counts_who_joined_and_left(membership) -> None:
     )
     with pytest.raises(ValueError, match="after its end"):
         universe_window(spells, D[4], D[0])
+    assert members_in(spells, ["G", "F", "A", "X"], D[3]) == ["G", "A"]
+    assert members_in(spells, ["G", "F", "A"], None, D[1]) == ["F", "A"]
+    assert members_in(None, ["G", "X"], D[3]) == ["G", "X"]
 
 
 def test_survivor_only_and_point_in_time_labels_differ_on_the_delisting(prices, membership) -> None:

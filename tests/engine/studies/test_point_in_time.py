@@ -65,7 +65,7 @@ def test_the_ablation_learns_members_on_their_member_dates(store, monkeypatch) -
         return AblationResult(empty, empty, {})
 
     monkeypatch.setattr(ablations, "run_ablation", capture)
-    universe = workflows.load_universe(store, "Universe", "2021-01-04")
+    universe = workflows.load_universe(store, "Universe")  # every ticker it ever held
     workflows.run_ablation_study(
         store,
         list(universe.tickers),
@@ -88,7 +88,7 @@ def test_a_scenario_trains_and_trades_the_members_of_each_date(store, monkeypatc
         return built["data"]
 
     monkeypatch.setattr(scenarios, "build_dataset", build)
-    universe = workflows.load_universe(store, "Universe", "2021-02-26", WINDOW.end)
+    universe = workflows.load_universe(store, "Universe")
     membership = universe.membership.copy()  # SYN0003 leaves inside the window, still trading
     membership.loc[membership["ticker"] == "SYN0003", "removed"] = pd.Timestamp("2022-04-01")
     result = workflows.run_scenario(
