@@ -261,7 +261,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 position INTEGER NOT NULL,
                 added TEXT,                     -- ISO date; NULL: since its data starts
                 removed TEXT,                   -- ISO date; NULL: still a member
-                recorded_utc TEXT NOT NULL,
+                recorded_utc TEXT NOT NULL,      -- when the spell was last written
                 CHECK (removed IS NULL OR added IS NULL OR removed > added)
             )""",
             """INSERT INTO watchlist_spells (watchlist, ticker, position, recorded_utc)
