@@ -125,17 +125,23 @@ def read_config(path: str) -> TrainConfig:
 
 
 def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig:
-    tickers = (
-        parse_tickers(args.tickers)
-        if args.tickers
-        else workflows.load_watchlist(db, args.watchlist)
-    )
+    """A watchlist trains on its point-in-time universe over [--start, --end]: every ticker
+    that was a member on some date of it, each on its member dates; --tickers on a fixed
+    list."""
+    start = pd.Timestamp(args.start) if args.start else None
+    end = pd.Timestamp(args.end) if args.end else None
+    if args.tickers:
+        tickers, membership = parse_tickers(args.tickers), ()
+    else:
+        universe = workflows.load_universe(db, args.watchlist, start, end)
+        tickers, membership = list(universe.tickers), universe.records
     if not tickers:
         raise SystemExit(f"no tickers: watchlist {args.watchlist!r} is empty or unknown")
     return TrainConfig(
         tickers=tuple(tickers),
-        start=pd.Timestamp(args.start) if args.start else None,
-        as_of=pd.Timestamp(args.end) if args.end else None,
+        membership=membership,
+        start=start,
+        as_of=end,
         label=LabelParams(kind=args.label or label_kind_for(args.kind), horizon=args.horizon),
         learner=LearnerParams(
             kind=args.kind,

@@ -51,12 +51,14 @@ if submitted:
             scheduler_address=address.strip() or None,
         )
         progress = StreamlitProgress("Running the ablation")
-        try:
+        try:  # every ticker the watchlist ever held, each on its member dates
+            universe = workflows.load_universe(params.db_path, params.watchlist)
             study, _ = workflows.run_ablation_study(
                 params.db_path,
-                list(params.tickers),
+                list(universe.tickers),
                 config,
                 start=pd.Timestamp(start),
+                membership=universe.membership,
                 progress=progress,
             )
         except (ValueError, OSError, workflows.StoreError) as exc:

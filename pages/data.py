@@ -21,6 +21,7 @@ from pages.common import (
     show_import_report,
     show_ingest_result,
 )
+from pages.membership import render_watchlists
 
 params = global_params()
 st.title("Data")
@@ -100,24 +101,7 @@ with fresh:
         st.dataframe(cached_freshness(params.db_path, version, params.as_of, None), hide_index=True)
 
 with lists:
-    existing = workflows.load_watchlists(params.db_path)
-    st.dataframe(existing, hide_index=True, key="data.lists.table")
-    options = ["(new watchlist)", *existing["name"]]
-    pick = st.selectbox("Edit", options, key="data.lists.pick")
-    row = existing[existing["name"] == pick]
-    name = st.text_input("Name", "" if row.empty else pick, key=f"data.lists.name.{pick}")
-    members = "" if row.empty else row["tickers"].iloc[0]
-    tickers = st.text_area("Watchlist tickers", members, key=f"data.lists.tickers.{pick}")
-    save, delete = st.columns(2)
-    if save.button("Save watchlist", key="data.lists.save"):
-        try:
-            clean = workflows.save_watchlist(params.db_path, name, parse_tickers(tickers))
-            st.success(f"Saved {name!r} with {len(clean)} ticker(s)")
-        except (InvalidTickerError, workflows.WatchlistError) as exc:
-            st.error(str(exc))
-    if not row.empty and delete.button("Delete watchlist", key="data.lists.delete"):
-        workflows.delete_watchlist(params.db_path, pick)
-        st.success(f"Deleted {pick!r}; the prices of its tickers are kept")
+    render_watchlists(params)
 
 with chart:
     stored = cached_freshness(params.db_path, version, params.as_of, None)

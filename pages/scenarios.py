@@ -46,10 +46,16 @@ if st.button("Replay", type="primary", key="scenarios.run"):
     if scenario.start >= scenario.end:
         st.error("The start must come before the end.")
         st.stop()
-    try:
+    try:  # every ticker the watchlist ever held, each on its member dates
+        universe = workflows.load_universe(params.db_path, params.watchlist)
         with st.spinner("Training before the window, then trading through it..."):
             st.session_state["scenarios.result"] = workflows.run_scenario(
-                params.db_path, scenario, list(params.tickers), history_years=years, n_boot=200
+                params.db_path,
+                scenario,
+                list(universe.tickers),
+                history_years=years,
+                n_boot=200,
+                membership=universe.membership,
             )
     except (ValueError, workflows.StoreError) as exc:
         st.error(str(exc))

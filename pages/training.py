@@ -12,8 +12,10 @@ from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
 from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
 from engine.modeling.training import TrainConfig, label_kind_for
 from pages.common import global_params, render_job, render_runs
+from pages.membership import training_window, universe_caption
 
 params = global_params()
+db = params.db_path
 st.title("Training")
 job = workflows.training_status(params.db_path)
 
@@ -32,9 +34,10 @@ def follow() -> None:
 
 # The form's values: the last submitted ones (Streamlit forgets a widget's value while the
 # job view replaces the form), else values another page prefilled, else the defaults.
+window = training_window(params)
 defaults = {
-    "training.start": params.as_of - dt.timedelta(days=5 * 365),
-    "training.as_of": params.as_of,
+    "training.start": window[0],
+    "training.as_of": window[1],
     "training.horizon": 5,
     "training.train": 18,
     "training.test": 3,
@@ -48,7 +51,10 @@ if job is not None:
     follow()
 else:
     with st.form("training.form"):
-        st.write(f"Train on watchlist **{params.watchlist}** ({len(params.tickers)} tickers)")
+        first, last = training_window(params)
+        if params.watchlist and first < last:
+            shown = workflows.load_universe(db, params.watchlist, first, last)
+            st.write(universe_caption(shown, params.watchlist))
         c1, c2, c3 = st.columns(3)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
@@ -73,15 +79,20 @@ else:
         keys = [*defaults, "training.device", "training.label", "training.calibration"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
-        if not params.tickers or not families:
-            st.error("Choose a watchlist with tickers and at least one family.")
+        if start >= as_of:
+            st.error("The first date must come before the as-of date.")
         elif label == "triple_barrier" and not 5 <= horizon <= 15:
             st.error("Triple-barrier labels need a vertical barrier of 5-15 sessions.")
-        elif start >= as_of:
-            st.error("The first date must come before the as-of date.")
+        elif (
+            not families
+            or not params.watchlist
+            or not (universe := workflows.load_universe(db, params.watchlist, start, as_of)).tickers
+        ):
+            st.error("Choose a watchlist with tickers and at least one family.")
         else:
             config = TrainConfig(
-                tickers=params.tickers,
+                tickers=universe.tickers,
+                membership=universe.records,
                 start=pd.Timestamp(start),
                 as_of=pd.Timestamp(as_of),
                 label=LabelParams(kind=label, horizon=horizon),

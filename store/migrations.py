@@ -246,6 +246,35 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # the run's kind (Kelly for market timing, top_k for a cross-sectional model)
         ("ALTER TABLE model_runs ADD COLUMN construction_json TEXT",),
     ),
+    (
+        12,
+        "watchlists keep their membership history",
+        (
+            # one row per spell of a ticker in a watchlist: it is a member on the dates
+            # added <= d < removed. A member from before this version is one since its data
+            # starts (added NULL) and still one (removed NULL).
+            """CREATE TABLE watchlist_spells (
+                id INTEGER PRIMARY KEY,
+                watchlist TEXT NOT NULL
+                    REFERENCES watchlists(name) ON DELETE CASCADE ON UPDATE CASCADE,
+                ticker TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                added TEXT,                     -- ISO date; NULL: since its data starts
+                removed TEXT,                   -- ISO date; NULL: still a member
+                recorded_utc TEXT NOT NULL,      -- when the spell was last written
+                CHECK (removed IS NULL OR added IS NULL OR removed > added)
+            )""",
+            """INSERT INTO watchlist_spells (watchlist, ticker, position, recorded_utc)
+               SELECT m.watchlist, m.ticker, m.position, w.updated_utc
+               FROM watchlist_members m JOIN watchlists w ON w.name = m.watchlist""",
+            "DROP TABLE watchlist_members",
+            "ALTER TABLE watchlist_spells RENAME TO watchlist_members",
+            # at most one open spell per ticker and watchlist
+            """CREATE UNIQUE INDEX watchlist_members_open
+               ON watchlist_members(watchlist, ticker) WHERE removed IS NULL""",
+            "CREATE INDEX watchlist_members_by_list ON watchlist_members(watchlist, position)",
+        ),
+    ),
 )
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from engine.features.panel import Array, WidePanel, atr_or_proxy, by_date, to_long, to_wide
 from engine.features.regime import is_bull
+from engine.modeling.membership import membership_grid, membership_mask
 
 LabelKind = Literal["relative", "direction", "triple_barrier"]
 LABEL_KINDS: tuple[str, ...] = ("relative", "direction", "triple_barrier")
@@ -204,12 +205,17 @@ def _cross_section(ret: Array) -> dict[str, Array]:
 
 
 def relative_labels(
-    prices: pd.DataFrame, horizon: int = 5, index_close: pd.Series | None = None
+    prices: pd.DataFrame,
+    horizon: int = 5,
+    index_close: pd.Series | None = None,
+    membership: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cross-sectional labels by (ticker, date) over ``horizon`` sessions.
 
-    The universe is every ticker in ``prices``. Per date, among the tickers whose outcome
-    is known (at least ``MIN_NAMES`` of them, else the date has no relative label):
+    The universe on date t is the tickers in ``prices`` that were members at t
+    (``engine.modeling.membership``; every ticker when ``membership`` is None). Per date,
+    among the members whose outcome is known (at least ``MIN_NAMES`` of them, else the
+    date has no relative label):
 
     - ``ret``: forward return from t's close to the close ``horizon`` sessions later;
     - ``excess``: ``ret`` minus the universe's equal-weight mean ``ret`` that date;
@@ -221,12 +227,15 @@ def relative_labels(
       (average ranks for ties): the ranker's and the regressor's target;
     - ``end_date``: t + horizon sessions, when the row's whole cross-section is known.
 
-    A ticker without an outcome is NaN in every column and stays in the frame.
+    A ticker without an outcome (its prices end within the horizon: delisted, or not yet
+    known) or not a member that date is NaN in every column and stays in the frame. A
+    member's outcome counts even when it leaves the universe within the horizon.
     """
     LabelParams(horizon=horizon)  # validates
     panel = to_wide(prices)
     close = panel.close
     ret = lead(close, horizon) / close - 1.0
+    ret[~membership_grid(membership, panel.dates, panel.tickers)] = np.nan
     if index_close is not None and len(index_close):
         index = by_date(panel, index_close.astype(float))
         excess_index = ret - (lead(index, horizon) / index - 1.0)
@@ -249,13 +258,20 @@ def compute_labels(
     params: LabelParams,
     regime_ids: pd.Series | None = None,
     index_close: pd.Series | None = None,
+    membership: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Labels of ``params.kind`` by (ticker, date); always has ``label``, ``ret``, ``end_date``.
 
     ``index_close`` (the index's closes by date) feeds ``excess_index`` of relative labels.
+    With ``membership`` (see ``engine.modeling.membership``) a row of a ticker on a date it
+    was not a member is NaN in every column; relative labels rank each date's members only.
     """
     if params.kind == "relative":
-        return relative_labels(prices, params.horizon, index_close)
+        return relative_labels(prices, params.horizon, index_close, membership)
     if params.kind == "direction":
-        return forward_direction(prices, params.horizon)
-    return triple_barrier(prices, params, regime_ids)
+        labels = forward_direction(prices, params.horizon)
+    else:
+        labels = triple_barrier(prices, params, regime_ids)
+    if membership is not None:
+        labels.loc[~membership_mask(membership, labels.index)] = np.nan
+    return labels

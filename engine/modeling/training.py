@@ -27,6 +27,7 @@ from engine.modeling.evaluation import (
 )
 from engine.modeling.labels import MIN_NAMES, LabelParams, compute_labels
 from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.membership import MembershipRecord, membership_frame
 from engine.modeling.model_selection import PurgedWalkForward
 
 BASELINE_ROWS = 20_000
@@ -34,7 +35,13 @@ BASELINE_ROWS = 20_000
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What a training run is asked to do (recorded in the registry)."""
+    """What a training run is asked to do (recorded in the registry).
+
+    ``membership``: the universe's spells as (ticker, added, removed) with ISO dates (None:
+    open), e.g. ``UniverseWindow.records``; a ticker's rows count only on dates it was a
+    member. Empty: every ticker of ``tickers`` is a member on every date (a fixed list).
+    ``tickers`` is then every ticker that was a member on some date of the window.
+    """
 
     tickers: tuple[str, ...]
     start: pd.Timestamp | None = None
@@ -45,8 +52,10 @@ class TrainConfig:
     test_months: int = 3
     embargo: int = 5
     n_boot: int = 300
+    membership: tuple[MembershipRecord, ...] = ()
 
     def __post_init__(self) -> None:
+        self.universe()  # a spell that cannot be read is refused before any work starts
         relative = self.label.kind == "relative"
         if relative != self.learner.cross_sectional:
             raise ValueError(
@@ -55,9 +64,14 @@ class TrainConfig:
                 + f", not {self.label.kind!r}"
             )
 
+    def universe(self) -> pd.DataFrame | None:
+        """The spells as a membership frame, or None for a fixed list."""
+        return membership_frame(self.membership) if self.membership else None
+
     def as_dict(self) -> dict:
         out = asdict(self)
         out["tickers"] = list(self.tickers)
+        out["membership"] = [list(r) for r in self.membership]
         return out
 
     def to_json(self) -> str:
@@ -74,6 +88,10 @@ class TrainConfig:
             raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
         values = dict(raw)
         values["tickers"] = tuple(values.get("tickers") or ())
+        spells = values.get("membership") or ()
+        if not isinstance(spells, list | tuple):
+            raise ValueError("membership must be a list of (ticker, added, removed) spells")
+        values["membership"] = tuple(tuple(r) if isinstance(r, list) else r for r in spells)
         for key in ("start", "as_of"):
             if values.get(key) is not None:
                 values[key] = pd.Timestamp(values[key])
@@ -113,10 +131,11 @@ def build_dataset(
     config: TrainConfig,
     index_close: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Labelled rows of ``config.tickers`` in [start, as_of] whose outcome is known by as_of.
+    """Labelled rows of ``config.tickers`` in [start, as_of] whose outcome is known by as_of,
+    on the dates each ticker was a member (``config.membership``).
 
-    Relative labels take ``config.tickers`` as the universe; ``index_close`` (the index's
-    closes by date) gives their excess over the index."""
+    Relative labels take the members of ``config.tickers`` on each date as the universe;
+    ``index_close`` (the index's closes by date) gives their excess over the index."""
     prices = prices[prices["ticker"].isin(config.tickers)]
     if config.as_of is not None:
         prices = prices[prices["date"] <= config.as_of]
@@ -129,7 +148,7 @@ def build_dataset(
             f"relative labels rank a universe: choose at least {MIN_NAMES} tickers "
             f"(got {prices['ticker'].nunique()}), or train the market-timing model"
         )
-    labels = compute_labels(prices, config.label, regime_ids, index_close)
+    labels = compute_labels(prices, config.label, regime_ids, index_close, config.universe())
     data = make_dataset(features, labels)
     dates = data.index.get_level_values("date")
     keep = np.ones(len(data), dtype=bool)

@@ -1,4 +1,5 @@
-"""Prices in: refresh, CSV import and the quality gate; watchlists; stored prices out.
+"""Prices in: refresh, CSV import and the quality gate; watchlists and their membership
+history; stored prices out.
 
 Every write goes through ``ingest``: quality gate first, then one transaction that writes
 the prices and their ingestion-log row together. A batch with nothing to store, or one
@@ -20,12 +21,13 @@ from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
 from engine.data.sample import DESCRIPTIONS, STOCKS
-from engine.data.schema import FetchResult, Progress, normalize_tickers
+from engine.data.schema import FetchResult, Progress, normalize_ticker, normalize_tickers
 from engine.data.universe import FACTOR_ETFS, INDICES
+from engine.modeling.membership import UniverseWindow, universe_window
 from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository
-from store.watchlists import WatchlistRepository
+from store.watchlists import DateLike, WatchlistRepository
 
 DbPath = str | Path | None
 
@@ -260,12 +262,38 @@ def ensure_seeded(db_path: DbPath, progress: Progress | None = None) -> IngestRe
 
 
 def save_watchlist(
-    db_path: DbPath, name: str, tickers: Sequence[str], description: str = ""
+    db_path: DbPath,
+    name: str,
+    tickers: Sequence[str],
+    description: str = "",
+    effective: DateLike | None = None,
 ) -> list[str]:
-    """Validate ``tickers`` (InvalidTickerError names a bad one) and store the list."""
+    """Validate ``tickers`` (InvalidTickerError names a bad one) and make them the list's
+    current members: on an existing list, the tickers that join or leave do so as of
+    ``effective`` (default today); a new list's members are members since their data starts.
+    """
     clean = normalize_tickers(tickers)
     with closing(open_db(db_path)) as db:
-        WatchlistRepository(db).save(name, clean, description)
+        WatchlistRepository(db).save(name, clean, description, effective)
+    return clean
+
+
+def add_to_watchlist(db_path: DbPath, name: str, ticker: str, on: DateLike | None = None) -> str:
+    """Record that ``ticker`` joined ``name`` on ``on`` (default today); the clean ticker."""
+    clean = normalize_ticker(ticker)
+    with closing(open_db(db_path)) as db:
+        WatchlistRepository(db).add(name, clean, on)
+    return clean
+
+
+def remove_from_watchlist(
+    db_path: DbPath, name: str, ticker: str, on: DateLike | None = None
+) -> str:
+    """Record that ``ticker`` left ``name`` on ``on`` (default today): its history and its
+    prices stay, so studies of earlier dates still count it."""
+    clean = normalize_ticker(ticker)
+    with closing(open_db(db_path)) as db:
+        WatchlistRepository(db).remove(name, clean, on)
     return clean
 
 
@@ -282,9 +310,25 @@ def load_watchlists(db_path: DbPath) -> pd.DataFrame:
 
 
 def load_watchlist(db_path: DbPath, name: str) -> list[str]:
-    """Tickers of one watchlist."""
+    """Current members of one watchlist."""
     with closing(open_db(db_path)) as db:
         return WatchlistRepository(db).load(name)
+
+
+def load_membership(db_path: DbPath, name: str) -> pd.DataFrame:
+    """One watchlist's membership history: ticker, added, removed (NaT: since its data
+    starts / still a member)."""
+    with closing(open_db(db_path)) as db:
+        return WatchlistRepository(db).membership(name)
+
+
+def load_universe(
+    db_path: DbPath, name: str, start: DateLike | None = None, end: DateLike | None = None
+) -> UniverseWindow:
+    """The point-in-time universe of watchlist ``name`` over [start, end]: every ticker
+    that was a member on some date of it, the spells that mask the rest, and how many
+    joined or left inside it."""
+    return universe_window(load_membership(db_path, name), start, end)
 
 
 def load_prices(

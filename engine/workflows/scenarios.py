@@ -13,6 +13,7 @@ from engine.features.panel import to_wide
 from engine.metrics import hit_rate
 from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
+from engine.modeling.membership import members_in, membership_mask, membership_records
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model, label_kind_for
 from engine.studies.scenarios import Scenario, pass_criteria
 from engine.trading.backtest import (
@@ -52,26 +53,35 @@ def run_scenario(
     config: BacktestConfig | None = None,
     sizing: SizingParams | None = None,
     n_boot: int = 200,
+    membership: pd.DataFrame | None = None,
 ) -> ScenarioResult:
     """Train on the ``history_years`` before the window (labels known before it starts),
     forecast each session inside it, trade the forecasts with costs, and judge the seeds'
-    criteria. Recorded as a trial."""
+    criteria. Recorded as a trial.
+
+    With ``membership`` (``load_membership``) the replay loads the tickers that were
+    members on some date of the history or the window; the model learns, forecasts and
+    trades each on its member dates only (None: every ticker on every date)."""
     as_of = last_session_on_or_before(scenario.start - pd.Timedelta(days=1))
+    first = as_of - pd.DateOffset(years=history_years)
+    tickers = members_in(membership, tickers, first, scenario.end)
     # what the store knew at the window's end; the model only learns labels known by as_of
     snapshot = load_snapshot(db_path, tickers, scenario.end)
     features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
     learner = learner or LearnerParams()
     train_config = TrainConfig(
         tuple(tickers),
-        start=as_of - pd.DateOffset(years=history_years),
+        start=first,
         as_of=as_of,
         label=LabelParams(kind=label_kind_for(learner.kind)),
         learner=learner,
+        membership=() if membership is None else membership_records(membership),
     )
     data = build_dataset(features, prices, regimes["regime_id"], train_config, snapshot.index_close)
     model, _ = fit_final_model(data, train_config)
     dates = features.index.get_level_values("date")
     inside = features[(dates >= scenario.start) & (dates <= scenario.end)]
+    inside = inside[membership_mask(membership, inside.index)]
     if inside.empty:
         span = f"{scenario.start:%Y-%m-%d} to {scenario.end:%Y-%m-%d}"
         raise ValueError(f"no stored data inside {scenario.name} ({span})")
@@ -101,7 +111,7 @@ def run_scenario(
     index = load_prices(db_path, [INDEX_TICKER], start=scenario.start, end=scenario.end)
     if len(index):
         benchmarks["index (^GSPC)"] = buy_and_hold(to_wide(index)).equity
-    labels = snapshot.labels(train_config.label).reindex(forecasts.index)
+    labels = snapshot.labels(train_config.label, membership).reindex(forecasts.index)
     known = labels["label"].notna()
     share_right = hit_rate(labels["label"][known].to_numpy(), forecasts["p"][known].to_numpy())
     checks = pass_criteria(

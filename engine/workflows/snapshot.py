@@ -80,12 +80,19 @@ class AsOfSnapshot:
         index = self.context.index
         return None if index is None else index["close"].dropna()
 
-    def labels(self, params: LabelParams | None = None) -> pd.DataFrame:
+    def labels(
+        self, params: LabelParams | None = None, membership: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Labels whose outcome was known by ``as_of`` (the rest are NaN, never guessed):
         they are computed from ``prices``, which hold no row after it. Relative labels take
-        the snapshot's tickers as the universe."""
+        the snapshot's tickers that were members on each date (``membership``; all of them
+        when None) as the universe; a non-member's rows are NaN."""
         return compute_labels(
-            self.prices, params or LabelParams(), self.regimes["regime_id"], self.index_close
+            self.prices,
+            params or LabelParams(),
+            self.regimes["regime_id"],
+            self.index_close,
+            membership,
         )
 
 

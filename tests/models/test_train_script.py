@@ -79,3 +79,18 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
         "--source", "store", "--db", str(tmp_path / "x.db"), "--tickers", "AAPL;rm", cwd=tmp_path
     )
     assert hostile.returncode == 1 and "Invalid ticker 'AAPL;rm'" in hostile.stderr
+
+
+def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> None:
+    import importlib.util  # noqa: PLC0415 - models/ is a folder of scripts, not a package
+
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "models" / "train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    workflows.remove_from_watchlist(seeded_db, "Sample universe", "GE", "2016-03-01")
+    workflows.remove_from_watchlist(seeded_db, "Sample universe", "KO", "2012-03-01")
+    args = script.parse_args(["--source", "store", "--start", "2014-01-01", "--end", "2018-06-29"])
+    config = script.config_from_options(args, str(seeded_db))
+    assert len(config.tickers) == 19 and "GE" in config.tickers and "KO" not in config.tickers
+    assert ("GE", None, "2016-03-01") in config.membership
+    assert type(config).from_dict(json.loads(config.to_json())) == config

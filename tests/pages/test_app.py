@@ -192,3 +192,40 @@ def test_as_of_date_reaches_back_to_the_first_stored_day(app: AppTest) -> None:
     universe = frame_with(app, "ret_20d")
     assert (universe["last_date"] == pd.Timestamp("2008-10-10")).all()
     assert metrics(app)["Fresh"] == "20"
+
+
+def test_watchlists_show_their_history_and_record_a_dated_removal(
+    app: AppTest, seeded_db: Path
+) -> None:
+    at = open_data_page(app)
+    at.selectbox(key="data.lists.pick").set_value("Seed portfolio").run()
+    at.text_input(key="data.lists.change.ticker").set_value("wmt")
+    at.date_input(key="data.lists.change.date").set_value(pd.Timestamp("2022-06-01").date())
+    next(b for b in at.button if b.label == "Record that it left").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("WMT left 'Seed portfolio' on 2022-06-01" in s.value for s in at.success)
+    history = frame_with(at, "removed").set_index("ticker")
+    assert history.loc["WMT", "removed"] == "2022-06-01"
+    assert history.loc["KDK", "added"] == "since its data starts"
+    # the default training window: five years to the as-of date 2022-12-28
+    assert any(
+        "0 added, 1 removed between 2017-12-29 and 2022-12-28; 4 tickers were members at some "
+        "point of it, 3 are members today" in c.value
+        for c in at.caption
+    )
+    assert workflows.load_watchlist(seeded_db, "Seed portfolio") == ["KDK", "HOOD", "BA"]
+    at.text_input(key="data.lists.change.ticker").set_value("wmt")
+    at.date_input(key="data.lists.change.date").set_value(pd.Timestamp("2022-01-03").date())
+    next(b for b in at.button if b.label == "Record that it joined").click().run()
+    assert any("until 2022-06-01" in e.value for e in at.error)
+
+
+def test_training_page_counts_the_window_members_and_today(app: AppTest, seeded_db) -> None:
+    workflows.remove_from_watchlist(seeded_db, "Sample universe", "GE", "2020-03-02")
+    app.switch_page("pages/training.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(
+        "Watchlist **Sample universe**: 0 added, 1 removed between 2017-12-29 and 2022-12-28; "
+        "20 tickers were members at some point of it, 19 are members today" in m.value
+        for m in app.markdown
+    )

@@ -57,7 +57,10 @@ def test_nested_transaction_is_a_savepoint(db_path: Path) -> None:
 
 def test_foreign_keys_are_enforced(db_path: Path) -> None:
     with closing(open_db(db_path)) as db, pytest.raises(sqlite3.IntegrityError):
-        db.execute("INSERT INTO watchlist_members VALUES ('nope', 'AAPL', 0)")
+        db.execute(
+            "INSERT INTO watchlist_members (watchlist, ticker, position, recorded_utc) "
+            "VALUES ('nope', 'AAPL', 0, 'now')"
+        )
 
 
 def test_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
