@@ -24,6 +24,7 @@ from engine.bench.ablation import run_ablation_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.factors import run_factors_bench
 from engine.bench.features import run_features_bench
+from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
@@ -99,6 +100,17 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
         },
     ),
     # last: AppTest runs app.py as __main__ (the benchmark gives the real one back)
+    "first_launch": (
+        run_first_launch_bench,
+        "make run on a fresh clone: seed, train the default model, first daily review",
+        {
+            "seed_s": "",
+            "train_s": "",
+            "first_page_s": "cold",
+            "ready_s": "install excluded",
+            "second_launch_s": "reuses both",
+        },
+    ),
     "pages": (
         run_pages_bench,
         "every page of the app in AppTest: cold render, then warm reruns",
@@ -119,6 +131,8 @@ README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->
 
 def add_options(name: str, parser: argparse.ArgumentParser) -> None:
     """The command-line options of benchmark ``name`` (keyword arguments of its function)."""
+    if name == "first_launch":
+        return
     if name == "pages":
         parser.add_argument(
             "--repeats", type=int, default=5, help="warm reruns per page (default 5)"

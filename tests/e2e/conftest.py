@@ -55,18 +55,31 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90) -> Non
     raise RuntimeError(f"no healthy server at {url} within {timeout} s")
 
 
+FIRST_LAUNCH_TIMEOUT = 1200  # seconds: building the store and training the default model
+
+
 @pytest.fixture(scope="module")
-def app_server(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free local port over a private copy of the sample store."""
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """What `make run` does on a fresh clone, over a private store: the first-launch command
+    (the offline sample, then the default model trained and made active), then
+    `streamlit run app.py` on a free local port."""
     folder = tmp_path_factory.mktemp("e2e")
-    db = folder / "store.db"
-    shutil.copy(_seeded_template, db)
     env = {
         **os.environ,
-        "WORKBENCH_DB": str(db),
+        "WORKBENCH_DB": str(folder / "store.db"),
         "WORKBENCH_ARTIFACTS": str(folder / "artifacts"),
         "PYTHONUNBUFFERED": "1",
     }
+    with (folder / "first-launch.log").open("w") as first_log:
+        subprocess.run(
+            [sys.executable, "-m", "engine.workflows", "seed"],
+            cwd=REPO,
+            env=env,
+            stdout=first_log,
+            stderr=subprocess.STDOUT,
+            timeout=FIRST_LAUNCH_TIMEOUT,
+            check=True,
+        )
     port = free_port()
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from engine.bench.__main__ import main
+from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import render_pages, run_pages_bench
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
@@ -115,6 +116,14 @@ def test_pages_benchmark_renders_the_app_on_a_temporary_trained_store() -> None:
     # the temporaries are gone from the environment; cwd and __main__ are given back
     assert {k: os.environ.get(k) for k in environment} == environment
     assert Path.cwd() == cwd and sys.modules["__main__"] is main_module
+
+
+def test_first_launch_benchmark_times_seed_train_and_the_first_page() -> None:
+    result = run_first_launch_bench(config=TINY_TRAIN)
+    assert result["ok"] and result["problems"] == [] and result["run_id"]
+    assert result["seed_s"] > 0 and result["train_s"] > 0 and result["first_page_s"] > 0
+    assert result["ready_s"] >= result["seed_s"] + result["train_s"]
+    assert result["second_launch_s"] < result["train_s"]
 
 
 @pytest.fixture
