@@ -79,7 +79,7 @@ def compute_family_availability(
                 missing = {
                     need
                     for col in specs
-                    if pd.isna(last_features.get(col.name, np.nan))
+                    if col.name in last_features and pd.isna(last_features[col.name])
                     for need in col.needs
                     if need in CONTEXT_INPUTS
                 } or {"market data"}
