@@ -103,7 +103,8 @@ class SentimentRepository:
         """News items public on New York dates <= ``as_of`` (columns as stored)."""
         frame = self._select("news_items", _NEWS, "public_date", tickers, as_of)
         frame = _dates(frame, ["public_date"])
-        frame["published_utc"] = pd.to_datetime(frame["published_utc"], utc=True)
+        published = pd.to_datetime(frame["published_utc"], utc=True)
+        frame["published_utc"] = published.astype("datetime64[ns, UTC]")
         return frame.astype({"score": float})
 
     def load_insider(

@@ -118,7 +118,9 @@ def synthetic_sentiment(
     for ticker in tickers:
         n = (last - lo).days
         published = pd.Series(
-            pd.to_datetime(lo.value + rng.integers(0, seconds, n) * 10**9, utc=True)
+            pd.to_datetime(lo.value + rng.integers(0, seconds, n) * 10**9, utc=True).astype(
+                "datetime64[ns, UTC]"
+            )
         )
         news.append(
             pd.DataFrame(

@@ -84,7 +84,7 @@ def parse_news(payload: object, ticker: str) -> pd.DataFrame:
     except (KeyError, TypeError, ValueError) as exc:
         raise SourceError(f"{SOURCE}: {ticker} news: an item could not be read ({exc})") from exc
     frame = pd.DataFrame.from_records(records, columns=["item_id", "seconds", "headline", "source"])
-    published = pd.Series(pd.to_datetime(frame["seconds"], unit="s", utc=True))
+    published = pd.to_datetime(frame["seconds"], unit="s", utc=True).astype("datetime64[ns, UTC]")
     return pd.DataFrame(
         {
             "ticker": ticker,
