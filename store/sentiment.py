@@ -24,6 +24,23 @@ def _insert(table: str, columns: Sequence[str]) -> str:
     return f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({marks})"
 
 
+def _records(frame: pd.DataFrame, columns: Sequence[str], fetched: str) -> list[tuple]:
+    """Rows to bind: UTC times as ISO text with offset, dates as ISO dates (NaT -> NULL),
+    numbers as floats (NaN -> NULL), the rest as text; ``fetched`` last."""
+    values = []
+    for column in columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            values.append(series.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").tolist())
+        elif pd.api.types.is_datetime64_dtype(series):
+            values.append(iso_or_none(series))
+        elif pd.api.types.is_numeric_dtype(series):
+            values.append(series.to_numpy(dtype=float).tolist())
+        else:
+            values.append(series.astype(str).tolist())
+    return list(zip(*values, [fetched] * len(frame), strict=True))
+
+
 def _dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for column in columns:
         frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").astype("datetime64[ns]")
@@ -40,41 +57,13 @@ class SentimentRepository:
         """Write all three in one transaction (items replace those with the same id);
         return the number of items written."""
         fetched = utc_now()
-        news_rows = zip(
-            news["ticker"].astype(str),
-            news["item_id"].astype(str),
-            pd.DatetimeIndex(news["published_utc"]).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            iso_or_none(news["public_date"]),
-            news["headline"].astype(str),
-            news["source"].astype(str),
-            news["score"].to_numpy(dtype=float).tolist(),
-            [fetched] * len(news),
-            strict=True,
-        )
-        insider_rows = zip(
-            insider["ticker"].astype(str),
-            insider["item_id"].astype(str),
-            iso_or_none(insider["filing_date"]),
-            iso_or_none(insider["transaction_date"]),
-            insider["name"].astype(str),
-            insider["code"].astype(str),
-            insider["change"].to_numpy(dtype=float).tolist(),
-            insider["price"].to_numpy(dtype=float).tolist(),
-            [fetched] * len(insider),
-            strict=True,
-        )
-        coverage_rows = zip(
-            coverage["ticker"].astype(str),
-            coverage["kind"].astype(str),
-            iso_or_none(coverage["first_date"]),
-            iso_or_none(coverage["last_date"]),
-            [fetched] * len(coverage),
-            strict=True,
-        )
         with write_transaction(self.db):
-            self.db.conn.executemany(_insert("news_items", _NEWS), news_rows)
-            self.db.conn.executemany(_insert("insider_transactions", _INSIDER), insider_rows)
-            self.db.conn.executemany(_insert("sentiment_coverage", _COVERAGE), coverage_rows)
+            for table, columns, frame in (
+                ("news_items", _NEWS, news),
+                ("insider_transactions", _INSIDER, insider),
+                ("sentiment_coverage", _COVERAGE, coverage),
+            ):
+                self.db.conn.executemany(_insert(table, columns), _records(frame, columns, fetched))
         return len(news) + len(insider)
 
     def _select(

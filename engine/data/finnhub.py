@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from engine.data.calendar import EXCHANGE_TZ
-from engine.data.http import JsonClient, SourceError
+from engine.data.http import JsonClient, SourceError, require_key
 
 BASE_URL = "https://finnhub.io/api/v1"
 KEY_ENV_VAR = "FINNHUB_API_KEY"
@@ -138,9 +138,7 @@ class FinnhubClient:
     """News and insider transactions of one ticker at a time. ``http`` is injectable."""
 
     def __init__(self, key: str, *, http: JsonClient | None = None) -> None:
-        if not key or not key.strip():
-            raise SourceError(f"{SOURCE}: no API key; set {KEY_ENV_VAR} or add it to secrets")
-        self.key = key.strip()
+        self.key = require_key(key, SOURCE, KEY_ENV_VAR)
         self.http = http or JsonClient(SOURCE)
 
     def _get(self, path: str, ticker: str, start: pd.Timestamp, end: pd.Timestamp, what: str):

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from engine.data.http import JsonClient, SourceError
+from engine.data.http import JsonClient, SourceError, require_key
 from engine.data.macro import MACRO_COLUMNS, MACRO_SERIES
 
 OBSERVATIONS_URL = "https://api.stlouisfed.org/fred/series/observations"
@@ -73,9 +73,7 @@ class FredClient:
     """The observations of one series at a time. ``http`` is injectable for tests."""
 
     def __init__(self, key: str, *, http: JsonClient | None = None) -> None:
-        if not key or not key.strip():
-            raise SourceError(f"{SOURCE}: no API key; set {KEY_ENV_VAR} or add it to secrets")
-        self.key = key.strip()
+        self.key = require_key(key, SOURCE, KEY_ENV_VAR)
         self.http = http or JsonClient(SOURCE)
 
     def fetch_series(

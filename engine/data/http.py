@@ -31,6 +31,13 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random)
     return delay / 2 + rng.uniform(0, delay / 2)
 
 
+def require_key(key: str | None, source: str, env_var: str) -> str:
+    """``key`` without surrounding blanks; SourceError saying where to set it when empty."""
+    if not key or not key.strip():
+        raise SourceError(f"{source}: no API key; set {env_var} or add it to secrets")
+    return key.strip()
+
+
 @dataclass
 class JsonClient:
     """GETs JSON from one source with retries on rate limits.

@@ -74,25 +74,33 @@ def _stored(source: str, done: dict[str, int], message: str) -> SourceRefresh:
     return SourceRefresh("ok", source, sum(done.values()), message, outcomes)
 
 
-def _write(
-    db_path: DbPath, source: str, names: Sequence[str], message: str, write: Callable
-) -> str | None:
+def _store(
+    db_path: DbPath,
+    source: str,
+    done: dict[str, int],
+    message: str,
+    write: Callable,
+    *,
+    progress: Progress | None,
+) -> SourceRefresh:
     """Run ``write(db)`` (it returns the rows written) and log the batch in one
-    transaction; the error text or None."""
+    transaction; nothing is stored when it fails."""
     try:
         with closing(open_db(db_path)) as db, write_transaction(db):
             rows = write(db)
             IngestionRepository(db).record(
                 source=source,
-                tickers=list(names),
+                tickers=list(done),
                 rows=rows,
                 status="ok",
                 message=message,
                 findings=pd.DataFrame(columns=list(FINDING_COLUMNS)),
             )
     except (sqlite3.Error, StoreError) as exc:
-        return f"the database write failed ({exc})"
-    return None
+        return _failed(source, list(done), done, f"the database write failed ({exc})")
+    if progress:
+        progress(1.0, message)
+    return _stored(source, done, message)
 
 
 def new_vintages(fetched: pd.DataFrame, stored: pd.DataFrame, today: pd.Timestamp) -> pd.DataFrame:
@@ -160,12 +168,7 @@ def refresh_macro(
     def write(db) -> int:
         return MacroRepository(db).upsert(rows)
 
-    error = _write(db_path, fred.SOURCE, names, message, write)
-    if error:
-        return _failed(fred.SOURCE, names, done, error)
-    if progress:
-        progress(1.0, message)
-    return _stored(fred.SOURCE, done, message)
+    return _store(db_path, fred.SOURCE, done, message, write, progress=progress)
 
 
 def refresh_sentiment(
@@ -208,12 +211,7 @@ def refresh_sentiment(
     def write(db) -> int:
         return SentimentRepository(db).save(news_rows, insider_rows, ranges)
 
-    error = _write(db_path, finnhub.SOURCE, tickers, message, write)
-    if error:
-        return _failed(finnhub.SOURCE, tickers, done, error)
-    if progress:
-        progress(1.0, message)
-    return _stored(finnhub.SOURCE, done, message)
+    return _store(db_path, finnhub.SOURCE, done, message, write, progress=progress)
 
 
 def load_macro_summary(db_path: DbPath) -> pd.DataFrame:

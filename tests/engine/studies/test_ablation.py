@@ -77,7 +77,7 @@ def test_unknown_variants_are_named() -> None:
 
 
 def test_the_sentiment_family_is_one_step_of_the_ablation() -> None:
-    """"+ sentiment" switches the family on (calibrated and sized, like the step before
+    """ "+ sentiment" switches the family on (calibrated and sized, like the step before
     it); the variants before it have it off; the last uses every family, as a default
     model does."""
     chain = {v.name: v for v in VARIANTS}
