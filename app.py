@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/paper.py", title="Paper trading", icon=":material/account_balance:"),
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("pages/sources.py", title="Macro & sentiment", icon=":material/public:"),
 ]
 # config.toml hides the sidebar menu (see its showSidebarNavigation)
 navigation = st.navigation(PAGES, position="top")

@@ -247,6 +247,64 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ("ALTER TABLE model_runs ADD COLUMN construction_json TEXT",),
     ),
     (
+        10,
+        "macro series, point in time",
+        (
+            # one observation as known from known_date on; a revision is a new row with a
+            # later known_date (see engine.data.macro). value NULL: missing (FRED's ".")
+            """CREATE TABLE macro_observations (
+                series_id TEXT NOT NULL,
+                date TEXT NOT NULL,             -- ISO observation date
+                known_date TEXT NOT NULL,       -- ISO date from which the value was known
+                value REAL,
+                realtime_start TEXT,            -- FRED vintage it came from; NULL elsewhere
+                source TEXT NOT NULL,
+                fetched_utc TEXT NOT NULL,
+                PRIMARY KEY (series_id, date, known_date)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX macro_observations_by_known ON macro_observations(known_date)",
+        ),
+    ),
+    (
+        11,
+        "news and insider transactions, point in time",
+        (
+            """CREATE TABLE news_items (
+                ticker TEXT NOT NULL,
+                item_id TEXT NOT NULL,
+                published_utc TEXT NOT NULL,    -- when it became public
+                public_date TEXT NOT NULL,      -- its New York date; usable the session after
+                headline TEXT NOT NULL,
+                source TEXT NOT NULL,
+                score REAL NOT NULL,            -- engine.data.finnhub.headline_score
+                fetched_utc TEXT NOT NULL,
+                PRIMARY KEY (ticker, item_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX news_items_by_date ON news_items(ticker, public_date)",
+            """CREATE TABLE insider_transactions (
+                ticker TEXT NOT NULL,
+                item_id TEXT NOT NULL,
+                filing_date TEXT NOT NULL,      -- when it became public; usable the session after
+                transaction_date TEXT NOT NULL,
+                name TEXT NOT NULL,
+                code TEXT NOT NULL,             -- SEC Form 4 code: P purchase, S sale, ...
+                change REAL NOT NULL,           -- shares, + bought / - sold
+                price REAL,
+                fetched_utc TEXT NOT NULL,
+                PRIMARY KEY (ticker, item_id)
+            ) WITHOUT ROWID""",
+            # the date ranges a fetch covered: inside one, no item means none, not unknown
+            """CREATE TABLE sentiment_coverage (
+                ticker TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('news', 'insider')),
+                first_date TEXT NOT NULL,
+                last_date TEXT NOT NULL,
+                fetched_utc TEXT NOT NULL,
+                PRIMARY KEY (ticker, kind, first_date, last_date)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    (
         12,
         "watchlists keep their membership history",
         (

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yfinance as yf
 
+from engine.data.http import backoff_delay
 from engine.data.schema import (
     FetchResult,
     Progress,
@@ -134,10 +135,8 @@ class YFinanceProvider:
         self.random = random.Random(seed)
 
     def backoff_delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt ``attempt`` (0-based): capped
-        exponential with "equal jitter" (half fixed, half random)."""
-        delay = min(self.max_delay_s, self.base_delay_s * 2**attempt)
-        return delay / 2 + self.random.uniform(0, delay / 2)
+        """Seconds to wait after failed attempt ``attempt`` (0-based)."""
+        return backoff_delay(attempt, self.base_delay_s, self.max_delay_s, self.random)
 
     def fetch_one(
         self, ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None

@@ -1,7 +1,7 @@
 """Signal families: leak-free features by (ticker, date), their registry and context."""
 
 from engine.features.base import ColumnSpec, FeatureParams
-from engine.features.context import MarketContext, build_context
+from engine.features.context import MarketContext, SentimentInputs, build_context
 from engine.features.cross_asset import compute_cross_asset
 from engine.features.flow import compute_flow, interpret_smi
 from engine.features.microstructure import compute_microstructure
@@ -17,6 +17,7 @@ from engine.features.registry import (
     feature_columns,
     feature_set_version,
 )
+from engine.features.sentiment import compute_sentiment
 from engine.features.technical import compute_technical
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ColumnSpec",
     "FeatureParams",
     "MarketContext",
+    "SentimentInputs",
     "availability_column",
     "build_context",
     "compute_cross_asset",
@@ -37,6 +39,7 @@ __all__ = [
     "compute_patterns",
     "compute_regime",
     "compute_regime_history",
+    "compute_sentiment",
     "compute_technical",
     "feature_columns",
     "feature_set_version",

@@ -15,8 +15,12 @@ from engine.features.panel import Array, WidePanel, to_long, to_wide
 if TYPE_CHECKING:
     from engine.features.context import MarketContext
 
-# Inputs a column can need besides the ticker's own OHLCV fields.
-CONTEXT_INPUTS = ("index", "vix", "breadth", "factors")
+# Inputs a column can need besides the ticker's own OHLCV fields: market series, macro
+# series (engine.features.macro.SERIES_INPUTS) and the ticker's news and insider filings.
+CONTEXT_INPUTS = (
+    "index", "vix", "breadth", "factors", "dgs10", "dgs2", "dollar", "vixcls", "btc", "news",
+    "insider",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

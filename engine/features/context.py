@@ -1,19 +1,47 @@
-"""The market context that cross-asset and regime features read: index, VIX, factors, breadth.
+"""The market context the context families read: index, VIX, factors, breadth, macro
+series and per-ticker news and insider filings.
 
 Built from the same long price frame as the features (so truncating the prices truncates
-the context); nothing in it looks past the date it is read at.
+the context), plus what the as-of snapshot read from the store as known by its date (macro
+rows with known_date <= t, items public by t); nothing in it looks past the date it is read
+at. Without macro or sentiment inputs those fields are empty and their columns NaN.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from engine.data.finnhub import INSIDER_COLUMNS, NEWS_COLUMNS
+from engine.data.macro import empty_macro
 from engine.features.base import FeatureParams
 from engine.features.panel import rolling_mean, to_wide
 from engine.metrics import TRADING_DAYS
+
+
+def _no_rows(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns))
+
+
+@dataclass(frozen=True)
+class SentimentInputs:
+    """Point-in-time items per ticker (see ``engine.data.finnhub``).
+
+    Attributes
+    ----------
+    news : DataFrame, columns ``NEWS_COLUMNS`` (``public_date``: New York date it was public)
+    insider : DataFrame, columns ``INSIDER_COLUMNS`` (``filing_date``: when it was public)
+    coverage : DataFrame, columns ticker, kind ("news" / "insider"), first_date, last_date:
+        the ranges fetched; inside one, no item means none, outside it nothing is known.
+    """
+
+    news: pd.DataFrame = field(default_factory=lambda: _no_rows(NEWS_COLUMNS))
+    insider: pd.DataFrame = field(default_factory=lambda: _no_rows(INSIDER_COLUMNS))
+    coverage: pd.DataFrame = field(
+        default_factory=lambda: _no_rows(("ticker", "kind", "first_date", "last_date"))
+    )
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,11 @@ class MarketContext:
         fewer than ``params.breadth_min_names`` names have 50 days of history.
     universe : tuple of str
         The names breadth is measured on.
+    macro : DataFrame
+        Macro rows (``engine.data.macro.MACRO_COLUMNS``, every revision), each usable from
+        its ``known_date``; no rows when none are stored.
+    sentiment : SentimentInputs
+        News and insider items of the tickers; empty when none are stored.
     """
 
     params: FeatureParams
@@ -41,6 +74,8 @@ class MarketContext:
     factors: pd.DataFrame
     breadth: pd.Series
     universe: tuple[str, ...]
+    macro: pd.DataFrame = field(default_factory=empty_macro)
+    sentiment: SentimentInputs = field(default_factory=SentimentInputs)
 
 
 def _frame_of(prices: pd.DataFrame, ticker: str) -> pd.DataFrame | None:
@@ -77,8 +112,15 @@ def build_context(
     prices: pd.DataFrame,
     params: FeatureParams | None = None,
     universe: tuple[str, ...] | None = None,
+    *,
+    macro: pd.DataFrame | None = None,
+    sentiment: SentimentInputs | None = None,
 ) -> MarketContext:
-    """Pick the index, VIX and factor series out of ``prices`` and measure breadth."""
+    """Pick the index, VIX and factor series out of ``prices`` and measure breadth.
+
+    ``macro`` and ``sentiment`` must already be cut to what was known at the last date of
+    ``prices`` (the snapshot reads them so); the families lag them one session further.
+    """
     params = params or FeatureParams()
     universe = tuple(universe) if universe is not None else default_universe(prices, params)
     vix = _frame_of(prices, params.vix_ticker)
@@ -94,6 +136,8 @@ def build_context(
         factors=pd.DataFrame(factor_closes),
         breadth=compute_breadth(prices, universe, params.breadth_min_names),
         universe=universe,
+        macro=empty_macro() if macro is None else macro,
+        sentiment=sentiment or SentimentInputs(),
     )
 
 

@@ -1,8 +1,10 @@
-"""Cross-asset family: the index, VIX (or its proxy), beta and correlation, factor ETFs.
+"""Cross-asset family: the index, VIX (or its proxy), beta and correlation, factor ETFs,
+and, when stored, Treasury yields, the dollar, FRED's VIX and BTC-USD (``macro``).
 
 Every column is aligned to T-1: the value at date t is computed from market data dated
-t-1 and earlier, so nothing printed on the same day (VIX settles after the stock close)
-can leak into a forecast made at t's close.
+t-1 and earlier (macro series: known by the session before t), so nothing printed on the
+same day (VIX settles after the stock close) can leak into a forecast made at t's close.
+A series that is not stored leaves its columns NaN, and ``avail_cross_asset`` below 1.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.features import macro
 from engine.features.base import ColumnSpec, FeatureParams, broadcast, run_family
 from engine.features.context import MarketContext, compute_volatility_gauge
 from engine.features.panel import (
@@ -54,7 +57,7 @@ def columns(params: FeatureParams | None = None) -> tuple[ColumnSpec, ...]:
         ColumnSpec(factor_column(t), ("factors",), f"{t} 5-day return, to the previous session")
         for t in params.factor_tickers
     )
-    return base + factors
+    return base + factors + macro.COLUMNS
 
 
 def _lagged(series: pd.Series) -> pd.Series:
@@ -103,12 +106,14 @@ def cross_asset_arrays(
     else:
         beta = corr = np.full(panel.close.shape, np.nan)
     per_ticker = {"beta_60": shift(beta), "corr_60": shift(corr)}
-    market = market_columns(context)
-    missing = pd.Series(dtype=float)
+    market = {
+        name: by_date(panel, values) for name, values in market_columns(context).items()
+    } | macro.macro_columns(panel, context.macro)
+    missing = np.full((len(panel.dates), 1), np.nan)
     return {
         spec.name: per_ticker[spec.name]
         if spec.name in per_ticker
-        else broadcast(panel, by_date(panel, market.get(spec.name, missing)))
+        else broadcast(panel, market.get(spec.name, missing))
         for spec in columns(context.params)
     }
 

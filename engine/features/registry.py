@@ -19,9 +19,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.features import cross_asset, flow, microstructure, patterns, regime, technical
+from engine.data.macro import empty_macro
+from engine.features import (
+    cross_asset,
+    flow,
+    macro,
+    microstructure,
+    patterns,
+    regime,
+    sentiment,
+    technical,
+)
 from engine.features.base import ArraysFn, ColumnSpec, FeatureParams, check_columns
-from engine.features.context import MarketContext, build_context, compute_volatility_gauge
+from engine.features.context import (
+    MarketContext,
+    SentimentInputs,
+    build_context,
+    compute_volatility_gauge,
+)
 from engine.features.panel import Array, WidePanel, by_date, to_long, to_wide
 
 
@@ -57,6 +72,7 @@ FAMILIES: dict[str, Family] = {
         ),
         Family("patterns", "Patterns", patterns.columns, patterns.patterns_arrays, True),
         Family("regime", "Regime", regime.columns, regime.regime_arrays, False),
+        Family("sentiment", "Sentiment", sentiment.columns, sentiment.sentiment_arrays, False),
     )
 }
 FAMILY_NAMES = tuple(FAMILIES)
@@ -97,18 +113,26 @@ def column_specs(params: FeatureParams | None = None) -> dict[str, tuple[str, Co
 
 
 def _context_presence(panel: WidePanel, context: MarketContext | None) -> dict[str, Array]:
-    """(T, 1) per-date presence of each context input."""
+    """Per-date ``(T, 1)`` presence of each market input, ``(T, N)`` of news and insider
+    coverage."""
     empty = pd.Series(dtype=float)
+    macro_rows, items = empty_macro(), SentimentInputs()
     if context is None:
         series = dict.fromkeys(("index", "vix", "breadth", "factors"), empty)
     else:
+        macro_rows, items = context.macro, context.sentiment
         series = {
             "index": empty if context.index is None else context.index["close"],
             "vix": compute_volatility_gauge(context)["level"],
             "breadth": context.breadth,
             "factors": context.factors.mean(axis=1) if len(context.factors.columns) else empty,
         }
-    return {name: np.isfinite(by_date(panel, values)) for name, values in series.items()}
+    presence = {name: np.isfinite(by_date(panel, values)) for name, values in series.items()}
+    return (
+        presence
+        | macro.macro_presence(panel, macro_rows)
+        | sentiment.sentiment_presence(panel, items)
+    )
 
 
 def availability_arrays(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.schema import VALUE_COLUMNS
-from engine.features.base import FeatureParams
+from engine.features.base import CONTEXT_INPUTS, FeatureParams
 from engine.features.registry import FAMILIES, availability_column, family_columns
 
 SNAPSHOT_COLUMNS = ("family", "feature", "value", "percentile", "description")
@@ -55,7 +55,8 @@ def compute_family_availability(
     """Per family: available / partial / unavailable at ``date`` and which inputs are missing.
 
     ``prices`` are the ticker's normalized rows; the inputs named are the price fields the
-    ticker's source lacks on that date ("market data" when the context is what is missing).
+    ticker's source lacks on that date, else the context inputs of the columns that are NaN
+    there (news, dgs10, ...; "market data" when none is named).
     """
     row_features = features.loc[: pd.Timestamp(date)]
     row_prices = prices[prices["date"] <= pd.Timestamp(date)]
@@ -71,9 +72,17 @@ def compute_family_availability(
         share = float(last_features[column])
         missing = set()
         if share < 1:
-            for col in family_columns(family, params):
+            specs = family_columns(family, params)
+            for col in specs:
                 missing |= set(col.needs) & absent
-            missing = missing or {"market data"}  # then the context is what is missing
+            if not missing:  # then the context is what is missing
+                missing = {
+                    need
+                    for col in specs
+                    if col.name in last_features and pd.isna(last_features[col.name])
+                    for need in col.needs
+                    if need in CONTEXT_INPUTS
+                } or {"market data"}
         status = "available" if share >= 1 else "unavailable" if share == 0 else "partial"
         rows.append((family, spec.title, status, share, ", ".join(sorted(missing))))
     return pd.DataFrame(rows, columns=list(AVAILABILITY_COLUMNS))

@@ -2,10 +2,12 @@
 
 The seeds' stack of variants, each a cumulative step: patterns only -> + regime ->
 + research families (technical, microstructure, cross-asset) -> + flow -> + calibration ->
-+ position sizing. Every variant uses the same purged walk-forward (so the same test rows)
-and the same costs. A step's delta is the mean of its per-fold deltas with a Student-t interval
-over folds, Bonferroni-adjusted for the number of deltas judged together; a delta whose
-interval straddles zero is "no evidence", not a gain.
++ position sizing -> + sentiment (the keyed news and insider family, last so that the steps
+before it keep their meaning; without stored news or filings its columns are all NaN and
+the step can only read "no evidence"). Every variant uses the same purged walk-forward (so
+the same test rows) and the same costs. A step's delta is the mean of its per-fold deltas
+with a Student-t interval over folds, Bonferroni-adjusted for the number of deltas judged
+together; a delta whose interval straddles zero is "no evidence", not a gain.
 
 Walk-forwards for distinct family sets run in parallel on Dask (a local cluster by default,
 or the scheduler at ``scheduler_address``; progress per walk-forward), or serially
@@ -58,6 +60,7 @@ VARIANTS = (
     Variant("+ flow", ("patterns", "regime", *RESEARCH, "flow"), False, False),
     Variant("+ calibration", ("patterns", "regime", *RESEARCH, "flow"), True, False),
     Variant("+ position sizing", ("patterns", "regime", *RESEARCH, "flow"), True, True),
+    Variant("+ sentiment", ("patterns", "regime", *RESEARCH, "flow", "sentiment"), True, True),
 )
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 

@@ -8,6 +8,8 @@
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
+``sources``: the keyed live sources in: FRED macro series (with BTC-USD) and Finnhub
+news and insider transactions.
 """
 
 from engine.modeling.artifacts import ArtifactError
@@ -95,11 +97,29 @@ from engine.workflows.snapshot import (
     load_regime_history,
     load_snapshot,
 )
+from engine.workflows.sources import (
+    FINNHUB_KEY_ENV,
+    FRED_KEY_ENV,
+    SourceRefresh,
+    api_key,
+    load_macro_summary,
+    load_sentiment_summary,
+    refresh_macro,
+    refresh_sentiment,
+)
 from store.db import StoreError
 from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "FINNHUB_KEY_ENV",
+    "FRED_KEY_ENV",
+    "SourceRefresh",
+    "api_key",
+    "load_macro_summary",
+    "load_sentiment_summary",
+    "refresh_macro",
+    "refresh_sentiment",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

@@ -2,10 +2,12 @@
 
 Every use case that looks at the market (training, forecast, monitor, scenario, ablation,
 paper step, daily review) takes an ``AsOfSnapshot`` instead of loading prices, features
-and regimes on its own. Prices are filtered to ``date <= as_of`` in SQL; the market context
-and the regime are built from those rows only; the per-ticker families come from the
-feature cache, cut at ``as_of``. Poisoning every stored row after ``as_of`` therefore
-changes nothing in a snapshot (a test checks it byte for byte).
+and regimes on its own. Prices are filtered to ``date <= as_of`` in SQL, and so are macro
+rows (``known_date <= as_of``), news (public on New York dates <= as_of), insider filings
+and the ranges fetched; the market context and the regime are built from those rows only;
+the per-ticker families come from the feature cache, cut at ``as_of``. Poisoning every
+stored row after ``as_of`` therefore changes nothing in a snapshot (a test checks it byte
+for byte).
 
 The feature cache is a memo of a pure function of each ticker's rows (a value at d uses
 rows <= d only; the truncation tests check it bit for bit), so bringing it up to date reads
@@ -24,7 +26,7 @@ import pandas as pd
 from engine.data.schema import Progress
 from engine.features import build_context, compute_regime_history
 from engine.features.cache import CacheSpec
-from engine.features.context import MarketContext
+from engine.features.context import MarketContext, SentimentInputs
 from engine.features.panel import to_long, to_wide
 from engine.features.registry import (
     CONTEXT_FAMILIES,
@@ -38,7 +40,9 @@ from engine.workflows.data import DbPath
 from engine.workflows.features import update_feature_cache
 from store.db import open_db
 from store.features import FeatureRepository
+from store.macro import MacroRepository
 from store.prices import PriceRepository
+from store.sentiment import SentimentRepository
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class AsOfSnapshot:
     as_of : the requested date (None: everything stored); no row below is dated after it.
     tickers : the tickers asked for, in order.
     prices : normalized price rows of ``tickers``, ``date <= as_of``.
-    context : index, VIX, factors and breadth from every stored row ``<= as_of``.
+    context : index, VIX, factors and breadth from every stored row ``<= as_of``; macro
+        rows known by as_of; news and insider items of ``tickers`` public by as_of.
     regimes : the 12-state regime by date (``compute_regime_history``), dates <= as_of.
     features : features of ``families`` by (ticker, date), dates <= as_of.
     """
@@ -116,8 +121,15 @@ def load_snapshot(
         update_feature_cache(db, list(tickers), progress)
         market = PriceRepository(db).load(None, end=as_of)  # the context needs every ticker
         cached = FeatureRepository(db).load_frame(spec.version, list(tickers))
+        macro = MacroRepository(db).load(known_by=as_of)
+        items = SentimentRepository(db)
+        sentiment = SentimentInputs(
+            items.load_news(tickers, as_of),
+            items.load_insider(tickers, as_of),
+            items.load_coverage(tickers, as_of),
+        )
     prices = market[market["ticker"].isin(tickers)].reset_index(drop=True)
-    context = build_context(market)
+    context = build_context(market, macro=macro, sentiment=sentiment)
     regimes = compute_regime_history(context)
     ordered = feature_columns(names) + [availability_column(n) for n in names]
     if cached.empty or prices.empty:

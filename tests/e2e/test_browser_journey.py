@@ -187,7 +187,8 @@ def journey(app: Session) -> None:
     app.type_date("First date", "20191227")
     app.page.get_by_label("Train window (months)").fill("12")
     app.page.get_by_text("Run variants in parallel with Dask").click()
-    for variant in ("+ research families", "+ flow", "+ calibration", "+ position sizing"):
+    later = ("+ research families", "+ flow", "+ calibration", "+ position sizing", "+ sentiment")
+    for variant in later:
         app.page.locator(f'xpath=//span[@title="{variant}"]/following-sibling::*[1]').click()
     app.click("Run ablation", timeout=480)
     app.wait_text("patterns only -> + regime", 60)

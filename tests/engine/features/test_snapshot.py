@@ -36,6 +36,7 @@ def test_percentile_uses_history_up_to_the_date_only(one_ticker) -> None:
         "Cross-asset",
         "Patterns",
         "Regime",
+        "Sentiment",
     }
 
 
@@ -50,8 +51,13 @@ def test_a_date_between_sessions_uses_the_last_one_before(one_ticker) -> None:
 def test_availability_names_the_missing_inputs(one_ticker) -> None:
     features, prices = one_ticker
     day = features.index[-1]
-    full = compute_family_availability(features, prices, day)
-    assert set(full["status"]) == {"available"}
+    full = compute_family_availability(features, prices, day).set_index("family")
+    # the synthetic panel has every price field but no macro series, BTC or news
+    assert set(full["status"].drop(["cross_asset", "sentiment"])) == {"available"}
+    assert full.at["cross_asset", "status"] == "partial"
+    assert full.at["cross_asset", "missing_inputs"] == "btc, dgs10, dgs2, dollar, vixcls"
+    assert full.at["sentiment", "status"] == "unavailable"
+    assert full.at["sentiment", "missing_inputs"] == "insider, news"
     close_only = prices.assign(open=np.nan, high=np.nan, low=np.nan, volume=np.nan)
     sparse = compute_features(close_only, families=["technical", "flow"]).loc["SYN0005"]
     table = compute_family_availability(sparse, close_only, day).set_index("family")

@@ -23,12 +23,13 @@ from engine.features import (
     compute_microstructure,
     compute_patterns,
     compute_regime,
+    compute_sentiment,
     compute_technical,
     feature_columns,
 )
 from engine.features.panel import shift
 from engine.modeling.labels import lead
-from tests.builders import MARKET_PARAMS
+from tests.builders import MARKET_PARAMS, known_by, synthetic_macro, synthetic_sentiment
 
 Compute = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -78,6 +79,33 @@ def test_truncation_exact_on_real_sample_data(sample_slice) -> None:
     assert truncation_mismatches(sample_slice, compute, random_cuts(sample_slice, 6, 3)) == set()
 
 
+def with_sources(prices: pd.DataFrame, seed: int) -> Compute:
+    """All features with synthetic macro and sentiment inputs, cut (as the store would cut
+    them) at the last date of the prices computed on."""
+    first, last = prices["date"].min(), prices["date"].max()
+    tickers = tuple(sorted(prices["ticker"].unique()))
+    macro = synthetic_macro(first, last, seed)
+    items = synthetic_sentiment(tickers, first, last, seed)
+
+    def compute(part: pd.DataFrame) -> pd.DataFrame:
+        known_macro, known_items = known_by(macro, items, part["date"].max())
+        context = build_context(part, MARKET_PARAMS, macro=known_macro, sentiment=known_items)
+        return compute_features(part, context=context)
+
+    return compute
+
+
+def test_macro_and_sentiment_columns_are_truncation_exact(market_panel) -> None:
+    """Macro rows known after t, news and filings public after t and fetched ranges past
+    t are all dropped by the cut; nothing at dates <= t may move."""
+    compute = with_sources(market_panel, seed=6)
+    full = compute(market_panel)
+    sourced = [c for c in full.columns if c.startswith(("news_", "insider_", "btc_", "dgs"))]
+    assert full[sourced].iloc[-100:].notna().all().all()  # the inputs really are there
+    assert (full["avail_sentiment"].iloc[-100:] == 1).all()
+    assert truncation_mismatches(market_panel, compute, random_cuts(market_panel, 8, 7)) == set()
+
+
 def _with_planted(column: str, make: Callable[[np.ndarray], np.ndarray]) -> Compute:
     """All real features plus one planted column computed per ticker from closes."""
 
@@ -117,6 +145,7 @@ def test_family_functions_match_the_combined_computation(market_panel) -> None:
         compute_cross_asset(market_panel, context=context),
         compute_patterns(market_panel, context=context),
         compute_regime(market_panel, context=context),
+        compute_sentiment(market_panel, context=context),
     ]
     assert len(parts) == len(FAMILY_NAMES)
     joined = pd.concat(parts, axis=1)

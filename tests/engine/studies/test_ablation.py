@@ -10,11 +10,20 @@ import pytest
 from engine.data.synthetic import make_panel
 from engine.features import compute_features
 from engine.features.panel import to_wide
+from engine.features.registry import FAMILY_NAMES, family_columns, feature_columns
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.studies.ablation import AblationConfig, run_ablation
+from engine.studies.ablation import VARIANT_NAMES, VARIANTS, AblationConfig, run_ablation
 
-CONFIG = AblationConfig(train_months=12, test_months=3, use_dask=False, n_boot=100)
+# The synthetic panels have no news or filings, so "+ sentiment" (all NaN) is left out of
+# the slow studies; test_the_sentiment_family_is_one_step_of_the_ablation covers it.
+CONFIG = AblationConfig(
+    tuple(n for n in VARIANT_NAMES if n != "+ sentiment"),
+    train_months=12,
+    test_months=3,
+    use_dask=False,
+    n_boot=100,
+)
 
 
 def study(kind: str, config: AblationConfig = CONFIG):
@@ -65,3 +74,19 @@ def test_dask_gives_the_same_table(planted, monkeypatch) -> None:
 def test_unknown_variants_are_named() -> None:
     with pytest.raises(ValueError, match="unknown ablation variants"):
         AblationConfig(variants=("everything",)).chosen()
+
+
+def test_the_sentiment_family_is_one_step_of_the_ablation() -> None:
+    """ "+ sentiment" switches the family on (calibrated and sized, like the step before
+    it); the variants before it have it off; the last uses every family, as a default
+    model does."""
+    chain = {v.name: v for v in VARIANTS}
+    on, before = chain["+ sentiment"], chain["+ position sizing"]
+    assert VARIANT_NAMES[-2:] == ("+ position sizing", "+ sentiment")
+    assert set(on.families) - set(before.families) == {"sentiment"}
+    assert (on.calibrated, on.sized) == (before.calibrated, before.sized)
+    assert all("sentiment" not in v.families for v in VARIANTS[:-1])
+    assert set(on.families) == set(FAMILY_NAMES)
+    sentiment = {c.name for c in family_columns("sentiment")}
+    assert sentiment <= set(feature_columns(on.families))  # what the learner reads
+    assert not sentiment & set(feature_columns(before.families))

@@ -1,0 +1,59 @@
+"""The Macro & sentiment page: how to configure a key, refreshing with one, results shown."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import workflows
+from tests.pages.test_app import app as app  # noqa: F401 - the fixture
+
+
+def open_page(at: AppTest) -> AppTest:
+    at.switch_page("pages/sources.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(autouse=True)
+def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(workflows.FRED_KEY_ENV, raising=False)
+    monkeypatch.delenv(workflows.FINNHUB_KEY_ENV, raising=False)
+
+
+def test_without_keys_the_page_says_how_to_configure_them(app: AppTest) -> None:
+    at = open_page(app)
+    assert [t.value for t in at.title] == ["Macro & sentiment"]
+    assert [t.label for t in at.tabs] == ["Macro (FRED)", "News and insider filings (Finnhub)"]
+    infos = " ".join(i.value for i in at.info)
+    assert "`FRED_API_KEY`" in infos and "`FINNHUB_API_KEY`" in infos
+    assert at.button(key="sources.macro.run").disabled
+    assert at.button(key="sources.news.run").disabled
+    assert any("No macro series stored yet" in c.value for c in at.caption)
+
+
+def test_a_key_from_the_environment_or_secrets_enables_refreshing(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def fake_refresh(db_path, key, progress=None, *, include_btc=True):
+        calls.append((key, include_btc))
+        outcomes = pd.DataFrame(
+            [("DGS10", "stored", 11, "")], columns=["name", "outcome", "rows", "reason"]
+        )
+        message = "Stored 11 new or revised values"
+        return workflows.SourceRefresh("ok", "FRED", 11, message, outcomes)
+
+    monkeypatch.setenv(workflows.FRED_KEY_ENV, "abc")
+    monkeypatch.setattr(workflows, "refresh_macro", fake_refresh)
+    app.secrets[workflows.FINNHUB_KEY_ENV] = "from-secrets"
+    at = open_page(app)
+    assert not at.button(key="sources.macro.run").disabled
+    assert not at.button(key="sources.news.run").disabled  # the key came from st.secrets
+    at.checkbox(key="sources.macro.btc").uncheck()
+    at.button(key="sources.macro.run").click().run()
+    assert calls == [("abc", False)]
+    assert any("Stored 11 new or revised values" in s.value for s in at.success)
