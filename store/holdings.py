@@ -10,6 +10,7 @@ over 500 characters), and such a refusal changes nothing.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Sequence
 
@@ -103,4 +104,4 @@ def _value(row: dict, column: str):
     """A value sqlite3 can bind: numpy scalars become Python ones, NaN becomes NULL."""
     value = row.get(column)
     value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and value != value else value
+    return None if isinstance(value, float) and math.isnan(value) else value

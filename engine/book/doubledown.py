@@ -61,7 +61,8 @@ class DoubleDownVerdict:
         no = [c.name for c in self.checks if not c.ok]
         if not no:
             return f"Adding {self.amount:,.0f} to {self.ticker}: every check agrees."
-        return f"Not now: the {', '.join(no)} check{'s' if len(no) > 1 else ''} say{'' if len(no) > 1 else 's'} no."
+        verb = "checks say" if len(no) > 1 else "check says"
+        return f"Not now: the {', '.join(no)} {verb} no."
 
 
 def _position(row: pd.Series) -> Check:
@@ -102,7 +103,7 @@ def _regime(regime_id: float) -> Check:
 
 
 def _caps(
-    valued: pd.DataFrame, ticker: str, amount: float, cash: float, regime_id: float,
+    valued: pd.DataFrame, ticker: str, amount: float, cash: float, *, regime_id: float,
     sizing: SizingParams,
 ) -> Check:  # fmt: skip
     book = valued[valued["market_value"].notna()]
@@ -181,7 +182,9 @@ def check_double_down(
         _regime(float(regime_id)),
     ]
     if np.isfinite(rows.iloc[0]["market_value"]):
-        checks.append(_caps(valued, ticker, amount, cash, float(regime_id), sizing))
+        checks.append(
+            _caps(valued, ticker, amount, cash, regime_id=float(regime_id), sizing=sizing)
+        )
     else:
         checks.append(Check("risk caps", False, f"{ticker} has no value to weigh"))
     return DoubleDownVerdict(ticker, float(amount), all(c.ok for c in checks), tuple(checks))

@@ -51,7 +51,7 @@ def _fraction(value, name: str) -> float | None:
 
 
 def check_condition(
-    ticker, min_percentile=None, min_p=None, pullback_days=None, min_pullback=None, regimes=None
+    ticker, *, min_percentile=None, min_p=None, pullback_days=None, min_pullback=None, regimes=None
 ) -> ReentryCondition:
     """A validated ReentryCondition, or BookError saying which input is wrong and why."""
     try:

@@ -65,7 +65,7 @@ def load_holdings(db_path: DbPath) -> pd.DataFrame:
 
 
 def add_holding(
-    db_path: DbPath, ticker: str, shares, cost_basis, opened, note: str = ""
+    db_path: DbPath, ticker: str, shares, cost_basis, opened, *, note: str = ""
 ) -> Holding:
     """Validate and store one holding (replacing the ticker's, an example included: it is
     the user's from then on); BookError names the bad column and value."""
@@ -192,6 +192,14 @@ class BookReport:
     event: str
     regime_id: float
     regime_name: str
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """Market value, cost, P&L and P&L as a share of cost of the valued holdings."""
+        valued = self.holdings[self.holdings["market_value"].notna()]
+        value, cost = valued["market_value"].sum(), valued["cost"].sum()
+        pnl = value - cost
+        return {"value": value, "cost": cost, "pnl": pnl, "pnl_pct": pnl / cost if cost else np.nan}
 
     @property
     def notes(self) -> list[str]:
