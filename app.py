@@ -10,6 +10,8 @@ st.set_page_config(
 render_frame()
 PAGES = [
     st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
+    st.Page("pages/portfolio.py", title="Portfolio", icon=":material/work:"),
+    st.Page("pages/reentry.py", title="Re-entry watch", icon=":material/replay:"),
     st.Page("pages/signals.py", title="Signals", icon=":material/candlestick_chart:"),
     st.Page("pages/forecasts.py", title="Forecasts", icon=":material/trending_up:"),
     st.Page("pages/calibration.py", title="Calibration", icon=":material/tune:"),

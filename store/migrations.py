@@ -333,6 +333,34 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX watchlist_members_by_list ON watchlist_members(watchlist, position)",
         ),
     ),
+    (
+        13,
+        "the analyst's book: holdings and re-entry conditions",
+        (
+            # one position per ticker; example = 1 marks the made-up example rows
+            """CREATE TABLE holdings (
+                ticker TEXT PRIMARY KEY,
+                shares REAL NOT NULL CHECK (shares > 0),
+                cost_basis REAL NOT NULL CHECK (cost_basis >= 0),   -- per share
+                opened TEXT NOT NULL
+                    CHECK (opened GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+                note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 500),
+                example INTEGER NOT NULL DEFAULT 0 CHECK (example IN (0, 1)),
+                updated_utc TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            # a sold name's re-entry conditions; NULL: that condition is not used
+            """CREATE TABLE reentry_conditions (
+                ticker TEXT PRIMARY KEY,
+                min_percentile REAL CHECK (min_percentile BETWEEN 0 AND 1),
+                min_p REAL CHECK (min_p BETWEEN 0 AND 1),
+                pullback_days INTEGER CHECK (pullback_days BETWEEN 2 AND 1000),
+                min_pullback REAL CHECK (min_pullback BETWEEN 0 AND 1),
+                regimes TEXT,                   -- JSON list of regime ids (0-11)
+                updated_utc TEXT NOT NULL,
+                CHECK ((pullback_days IS NULL) = (min_pullback IS NULL))
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 

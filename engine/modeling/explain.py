@@ -168,6 +168,13 @@ def compute_relative_reasons(
     return pd.Series(reasons, index=terms.index)
 
 
+def score_percentile(score: np.ndarray) -> np.ndarray:
+    """Each name's cross-sectional percentile among one date's ``score`` (shape (n,)): the
+    share of the other names scored below it, ties counting half (0 worst, 1 best)."""
+    below = pd.Series(np.asarray(score, dtype=float)).rank(method="average").to_numpy() - 1.0
+    return below / max(len(below) - 1, 1)
+
+
 def compute_forecast_frame(
     p_up: np.ndarray,
     reasons: pd.Series,
@@ -191,8 +198,7 @@ def compute_forecast_frame(
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
     score = np.log(clipped / (1 - clipped)) if scores is None else np.asarray(scores, float)
     ranked = pd.Series(score).rank(ascending=False, method="min").to_numpy()
-    below = pd.Series(score).rank(method="average").to_numpy() - 1.0
-    percentile = below / max(len(score) - 1, 1)
+    percentile = score_percentile(score)
     direction = np.where(p >= thresholds.buy, "BUY", np.where(p <= thresholds.sell, "SELL", "HOLD"))
     up, down = outcome_returns
     names = [REGIME_NAMES[int(r)] if np.isfinite(r) else "unknown" for r in regimes]

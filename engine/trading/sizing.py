@@ -92,7 +92,9 @@ def garch_volatility(returns: pd.Series) -> float:
     return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * TRADING_DAYS) / 100.0)
 
 
-def _portfolio_vol(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
+def portfolio_volatility(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
+    """Annualized volatility of a book of ``weights`` (shape (n,)) whose names have the
+    annualized ``vols`` (n,) and one pairwise correlation ``rho`` (the caps' model)."""
     risk = np.abs(weights) * vols
     total = np.sum(risk) ** 2
     own = np.sum(risk**2)
@@ -151,7 +153,7 @@ def apply_caps(
     weight[~known] = 0.0
     for i in np.flatnonzero(~known & (wanted > 0)):
         binding[i].append("no volatility estimate")
-    portfolio_vol = _portfolio_vol(weight, np.nan_to_num(vols), params.assumed_correlation)
+    portfolio_vol = portfolio_volatility(weight, np.nan_to_num(vols), params.assumed_correlation)
     if portfolio_vol > params.target_vol:
         weight *= params.target_vol / portfolio_vol
         for i in np.flatnonzero(weight > 0):

@@ -10,8 +10,12 @@
 ``paper``: the paper-trading step, its guardrails and journal.
 ``sources``: the keyed live sources in: FRED macro series (with BTC-USD) and Finnhub
 news and insider transactions.
+``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
+double-down check.
 """
 
+from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
+from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
@@ -25,6 +29,22 @@ from engine.workflows.backtests import (
     run_construction,
     run_model_backtest,
     set_run_construction,
+)
+from engine.workflows.book import (
+    BookReport,
+    ReentryReport,
+    add_holding,
+    double_down,
+    export_holdings_csv,
+    import_holdings_csv,
+    load_book,
+    load_example_holdings,
+    load_holdings,
+    load_reentry_conditions,
+    reentry_watch,
+    remove_holding,
+    remove_reentry_condition,
+    save_reentry_condition,
 )
 from engine.workflows.bundles import import_bundle, import_bundle_archive
 from engine.workflows.calibration import CalibrationReport, calibration_report
@@ -120,6 +140,23 @@ __all__ = [
     "load_sentiment_summary",
     "refresh_macro",
     "refresh_sentiment",
+    "BookError",
+    "BookReport",
+    "DoubleDownParams",
+    "DoubleDownVerdict",
+    "ReentryReport",
+    "add_holding",
+    "double_down",
+    "export_holdings_csv",
+    "import_holdings_csv",
+    "load_book",
+    "load_example_holdings",
+    "load_holdings",
+    "load_reentry_conditions",
+    "reentry_watch",
+    "remove_holding",
+    "remove_reentry_condition",
+    "save_reentry_condition",
     "SkillVerdict",
     "FactorReport",
     "factor_report",
