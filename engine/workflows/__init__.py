@@ -8,8 +8,16 @@
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
+``alerts``: alerts raised once per event, delivered to Slack, Discord, email.
 """
 
+from engine.alerts import (
+    AlertSettings,
+    AlertSettingsError,
+    RetryPolicy,
+    alert_settings_from_env,
+    parse_alert_settings,
+)
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
@@ -17,6 +25,12 @@ from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
     run_ablation_study,
+)
+from engine.workflows.alerts import (
+    ALERT_KINDS,
+    AlertDispatch,
+    load_alerts,
+    raise_alert,
 )
 from engine.workflows.backtests import (
     ModelBacktest,
@@ -100,6 +114,15 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "ALERT_KINDS",
+    "AlertDispatch",
+    "AlertSettings",
+    "AlertSettingsError",
+    "RetryPolicy",
+    "alert_settings_from_env",
+    "load_alerts",
+    "parse_alert_settings",
+    "raise_alert",
     "SkillVerdict",
     "FactorReport",
     "factor_report",
