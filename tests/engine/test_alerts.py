@@ -28,6 +28,7 @@ from engine.alerts.channels import DISCORD_LIMIT, SLACK_LIMIT
 from engine.modeling.training import TrainConfig
 from engine.workflows.alerts import drift_alert, guardrail_alert, training_failed_alert
 from store.db import open_db
+from store.models import ModelRunRepository
 from tests.alert_servers import (
     FAST,
     free_port,
@@ -399,3 +400,16 @@ def test_a_failed_training_run_alerts(db_path) -> None:
         "*Training run r-fail failed*\nTraining run r-fail"
     )
     assert wait_for(lambda: rows(db_path)[0][3] == "sent")
+
+
+def test_a_training_job_whose_process_died_alerts(db_path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(30)
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        runs.acquire_lock("r-killed", dead.pid)
+        runs.start("r-killed", {})
+    with webhook_server() as hook:
+        assert workflows.training_status(db_path, settings(slack_webhook=hook.url)) is None
+        wait_for(lambda: hook.received)
+    assert "Training run r-killed failed: the training process ended" in hook.received[0][1]["text"]
