@@ -174,7 +174,8 @@ def render_alert_log(path: str) -> None:
     """The newest alerts, newest first: when, what, to which channels, how delivery went."""
     settings = alert_settings()
     log = workflows.load_alerts(path)
-    with st.expander(f"Alerts: the {len(log)} newest", expanded=bool(len(log))):
+    st.subheader("Alerts")
+    with st.expander(f"The {len(log)} newest, newest first", expanded=bool(len(log))):
         if settings is not None and not settings.channels:
             st.caption(
                 "No alert channel configured: alerts are recorded here only. Set Slack, "
