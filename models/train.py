@@ -155,6 +155,16 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
     )
 
 
+def alert_settings() -> workflows.AlertSettings | None:
+    """Alerts from the WORKBENCH_* variables (a job launched by the app gets them there);
+    invalid ones turn alerts off with a warning, never the training."""
+    try:
+        return workflows.alert_settings_from_env(os.environ)
+    except workflows.AlertSettingsError as exc:
+        sys.stderr.write(f"models/train.py: alerts off: {exc}\n")
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     args = parse_args(argv)
     if args.output:
@@ -164,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     seed(args, db, progress)
     config = read_config(args.config) if args.config else config_from_options(args, db)
     fetch(args, db, list(config.tickers), progress)
-    record = workflows.train_model(db, config, run_id=args.run_id, progress=progress)
+    record = workflows.train_model(
+        db, config, run_id=args.run_id, progress=progress, alerts=alert_settings()
+    )
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]
     summary = {

@@ -7,6 +7,7 @@ write from any process shows up on the next rerun without clearing caches by han
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,39 @@ def select_run(key: str) -> workflows.ModelRun | None:
     labels = {r.run_id: f"{r.run_id}{'  (active)' if r.active else ''}" for r in runs.itertuples()}
     run_id = st.selectbox("Model run", list(labels), format_func=labels.get, key=key)
     return workflows.load_run(db_path(), run_id)
+
+
+def alert_settings() -> workflows.AlertSettings | None:
+    """Alert settings from ``[alerts]`` in Streamlit secrets, else the ``WORKBENCH_*``
+    variables. Invalid ones turn alerts off with a warning that names the setting (never
+    its value); None then."""
+    try:
+        table = st.secrets.get("alerts")
+    except FileNotFoundError:  # no secrets.toml
+        table = None
+    try:
+        if table is None:
+            return workflows.alert_settings_from_env(os.environ)
+        return workflows.parse_alert_settings(dict(table))
+    except workflows.AlertSettingsError as exc:
+        st.warning(f"Alerts are off: {exc}")
+        return None
+
+
+def render_alert_log(path: str) -> None:
+    """The newest alerts, newest first: when, what, to which channels, how delivery went."""
+    settings = alert_settings()
+    log = workflows.load_alerts(path)
+    st.subheader("Alerts")
+    with st.expander(f"The {len(log)} newest, newest first", expanded=bool(len(log))):
+        if settings is not None and not settings.channels:
+            st.caption(
+                "No alert channel configured: alerts are recorded here only. Set Slack, "
+                "Discord or email under [alerts] in .streamlit/secrets.toml (see README)."
+            )
+        elif settings is not None:
+            st.caption(f"Alerts go to: {', '.join(settings.channels)}.")
+        st.dataframe(log, hide_index=True, key="monitor.alerts")
 
 
 def ensure_store() -> None:

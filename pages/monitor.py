@@ -8,12 +8,13 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.studies.drift import DriftThresholds
-from pages.common import cached_monitor_report, global_params, select_run
+from pages.common import cached_monitor_report, global_params, render_alert_log, select_run
 
 params = global_params()
 st.title("Monitor")
 run = select_run("monitor.run")
 if run is None:
+    render_alert_log(params.db_path)
     st.stop()
 window = st.select_slider(
     "Recent window (sessions)", [21, 42, 63, 126, 252], 63, key="monitor.window"
@@ -39,6 +40,7 @@ try:
     )
 except (ValueError, workflows.StoreError, KeyError, IndexError) as exc:
     st.error(f"Cannot monitor run {run.run_id} as of {params.as_of}: {exc}")
+    render_alert_log(params.db_path)
     st.stop()
 
 if report.retrain:
@@ -76,3 +78,4 @@ st.caption(
     "PSI bins are the baseline's deciles; KS is the two-sample test. Forecasts count only once "
     f"their outcome is known by {params.as_of}."
 )
+render_alert_log(params.db_path)

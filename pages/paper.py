@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from pages.common import cached_prices, global_params
+from pages.common import alert_settings, cached_prices, global_params
 
 params = global_params()
 st.title("Paper trading")
@@ -14,7 +14,9 @@ left, right = st.columns([2, 3])
 if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.step"):
     try:
         with st.spinner("Filling, marking, checking guardrails, forecasting..."):
-            result = workflows.paper_step(params.db_path, as_of, list(params.tickers))
+            result = workflows.paper_step(
+                params.db_path, as_of, list(params.tickers), alerts=alert_settings()
+            )
     except (ValueError, workflows.StoreError) as exc:
         st.error(str(exc))
     else:

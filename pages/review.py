@@ -9,6 +9,7 @@ from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
 from pages.common import (
     StreamlitProgress,
+    alert_settings,
     cached_forecasts,
     cached_freshness,
     cached_prices,
@@ -31,8 +32,9 @@ if not params.tickers:
 
 if st.button("Refresh data and forecast", type="primary", key="review.pipeline"):
     progress = StreamlitProgress("Daily pipeline")
+    day, alerts = pd.Timestamp(params.as_of), alert_settings()
     outcome = workflows.run_daily_pipeline(
-        params.db_path, params.source, list(params.tickers), pd.Timestamp(params.as_of), progress
+        params.db_path, params.source, list(params.tickers), day, progress, alerts=alerts
     )
     progress.finish("Daily pipeline finished", ok=outcome.refresh.status in ("ok", "partial"))
     show_ingest_result(outcome.refresh)

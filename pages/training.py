@@ -11,13 +11,13 @@ from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
 from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
 from engine.modeling.training import TrainConfig, label_kind_for
-from pages.common import global_params, render_job, render_runs
+from pages.common import alert_settings, global_params, render_job, render_runs
 from pages.membership import training_window, universe_caption
 
 params = global_params()
 db = params.db_path
 st.title("Training")
-job = workflows.training_status(params.db_path)
+job = workflows.training_status(params.db_path, alert_settings())
 
 
 @st.fragment(run_every=2)
@@ -103,7 +103,7 @@ else:
                 test_months=test_months,
             )
             try:
-                run_id = workflows.launch_training(params.db_path, config)
+                run_id = workflows.launch_training(params.db_path, config, alert_settings())
             except workflows.TrainingBusyError as exc:
                 st.error(str(exc))
             else:

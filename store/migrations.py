@@ -361,6 +361,31 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        15,
+        "alerts: one per event id, one delivery row per channel",
+        (
+            # the event id is the key: a second raise of the same event (a rerun, another
+            # process) inserts nothing, so it is delivered once
+            """CREATE TABLE alerts (
+                event_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,             -- engine.workflows.alerts.ALERT_KINDS
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_utc TEXT NOT NULL
+            )""",
+            "CREATE INDEX alerts_by_time ON alerts(created_utc)",
+            """CREATE TABLE alert_deliveries (
+                event_id TEXT NOT NULL REFERENCES alerts(event_id) ON DELETE CASCADE,
+                channel TEXT NOT NULL CHECK (channel IN ('slack', 'discord', 'email')),
+                status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                reason TEXT NOT NULL DEFAULT '',  -- why it failed (never a URL or password)
+                updated_utc TEXT NOT NULL,
+                PRIMARY KEY (event_id, channel)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 

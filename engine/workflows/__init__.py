@@ -12,8 +12,16 @@
 news and insider transactions.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
 double-down check.
+``alerts``: alerts raised once per event, delivered to Slack, Discord, email.
 """
 
+from engine.alerts import (
+    AlertSettings,
+    AlertSettingsError,
+    RetryPolicy,
+    alert_settings_from_env,
+    parse_alert_settings,
+)
 from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
 from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
@@ -23,6 +31,12 @@ from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
     run_ablation_study,
+)
+from engine.workflows.alerts import (
+    ALERT_KINDS,
+    AlertDispatch,
+    load_alerts,
+    raise_alert,
 )
 from engine.workflows.backtests import (
     ModelBacktest,
@@ -157,6 +171,15 @@ __all__ = [
     "remove_holding",
     "remove_reentry_condition",
     "save_reentry_condition",
+    "ALERT_KINDS",
+    "AlertDispatch",
+    "AlertSettings",
+    "AlertSettingsError",
+    "RetryPolicy",
+    "alert_settings_from_env",
+    "load_alerts",
+    "parse_alert_settings",
+    "raise_alert",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine.alerts import AlertSettings
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.workflows.data import DbPath, IngestResult, refresh_data
 from engine.workflows.forecast import forecast
@@ -23,11 +24,18 @@ class DailyResult:
 
 
 def run_daily_pipeline(
-    db_path: DbPath, source: str, tickers: list[str], as_of: pd.Timestamp, progress=None
+    db_path: DbPath,
+    source: str,
+    tickers: list[str],
+    as_of: pd.Timestamp,
+    progress=None,
+    *,
+    alerts: AlertSettings | None = None,
 ) -> DailyResult:
     """Refresh the watchlist and the market context from ``source``, bring the feature cache
-    up to date, forecast with the active model and check it for drift. Steps that cannot
-    run (no model yet) are reported in ``notes``, not raised."""
+    up to date, forecast with the active model and check it for drift (a retrain
+    recommendation alerts through ``alerts``). Steps that cannot run (no model yet) are
+    reported in ``notes``, not raised."""
 
     def report(fraction: float, text: str) -> None:
         if progress:
@@ -42,7 +50,7 @@ def run_daily_pipeline(
         report(0.8, "Forecasting with the active model")
         forecasts = forecast(db_path, snapshot)
         report(0.9, "Checking the model for drift")
-        monitor = monitor_model(db_path, as_of)
+        monitor = monitor_model(db_path, as_of, alerts=alerts)
     except (StoreError, ValueError, KeyError, IndexError) as exc:
         notes.append(f"Forecasts and drift skipped: {exc}")
     report(1.0, "Daily pipeline finished")

@@ -13,11 +13,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.alerts import AlertSettings
 from engine.data.schema import normalize_tickers
 from engine.modeling.artifacts import (
     discard_bundle,
 )
 from engine.modeling.training import TrainConfig
+from engine.workflows.alerts import training_failed_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
 from store.db import default_db_path, open_db
@@ -71,21 +73,25 @@ def read_training_log(run_id: str, lines: int = 12) -> tuple[float, str, tuple[s
     return progress, message, tuple(text[-lines:])
 
 
-def training_status(db_path: DbPath) -> TrainingJob | None:
+def training_status(db_path: DbPath, alerts: AlertSettings | None = None) -> TrainingJob | None:
     """The running job, or None. A lock whose process is gone is released and its run
-    marked failed, so a killed job never stays "running"."""
+    marked failed (an alert through ``alerts``), so a killed job never stays "running"."""
     with closing(open_db(db_path)) as db:
         runs = ModelRunRepository(db)
         lock = runs.lock()
         if lock is None:
             return None
-        if not _process_alive(lock.pid):
+        alive = _process_alive(lock.pid)
+        if not alive:
             runs.fail(lock.run_id, "the training process ended without finishing (killed?)")
             runs.release_lock(lock.run_id)
             record = runs.get(lock.run_id)
             if record is None or record.status != "complete":  # died before registering
                 discard_bundle(artifacts_root(), lock.run_id)
-            return None
+    if not alive:
+        if record is not None and record.status == "failed":  # ALERT: a training run failed
+            training_failed_alert(db_path, lock.run_id, record.message, alerts)
+        return None
     progress, message, tail = read_training_log(lock.run_id)
     return TrainingJob(lock.run_id, lock.pid, lock.started_utc, progress, message, tail)
 
@@ -94,13 +100,16 @@ def training_config_path(run_id: str) -> Path:
     return artifacts_root() / ".jobs" / f"{run_id}.json"
 
 
-def launch_training(db_path: DbPath, config: TrainConfig) -> str:
+def launch_training(
+    db_path: DbPath, config: TrainConfig, alerts: AlertSettings | None = None
+) -> str:
     """Start models/train.py on ``config`` in its own process; return the run id.
 
     The lock is taken here first (so a second click cannot start a second job) and handed
     to the process, which trains from the stored prices. The job is handed the serialized
     configuration (a JSON file, written whole before the process starts), never a list of
-    command-line strings.
+    command-line strings. ``alerts`` reach the process as its ``WORKBENCH_*`` alert
+    variables (its environment, never a file), so a failure there alerts too.
     """
     config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
     run_id = new_run_id()
@@ -128,6 +137,7 @@ def launch_training(db_path: DbPath, config: TrainConfig) -> str:
         str(request),
     ]
     env = {**os.environ, ARTIFACTS_ENV_VAR: str(artifacts_root())}
+    env |= alerts.to_env() if alerts is not None else {}
     try:
         with open(log, "wb") as out:
             child = subprocess.Popen(

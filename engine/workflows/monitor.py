@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.alerts import AlertSettings
 from engine.metrics import sharpe
 from engine.modeling.artifacts import FEATURE_BASELINE, read_predictions
 from engine.modeling.training import TrainConfig
@@ -19,6 +20,7 @@ from engine.studies.drift import (
     rolling_forecast_quality,
     sign_pnl,
 )
+from engine.workflows.alerts import drift_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_model_as_of, load_oos_predictions
 from engine.workflows.snapshot import load_snapshot
@@ -47,9 +49,11 @@ def monitor_model(
     run_id: str | None = None,
     window: int = 63,
     thresholds: DriftThresholds | None = None,
+    alerts: AlertSettings | None = None,
 ) -> MonitorReport:
     """Drift of the last ``window`` sessions up to ``as_of`` and the rolling quality of
-    forecasts whose outcome was known by then, for the active (or a chosen) run."""
+    forecasts whose outcome was known by then, for the active (or a chosen) run. A retrain
+    recommendation raises an alert through ``alerts`` (once per run and date)."""
     as_of = pd.Timestamp(as_of)
     model, record = load_model_as_of(db_path, as_of, run_id)
     config = TrainConfig.from_dict(record.params)
@@ -73,6 +77,8 @@ def monitor_model(
     quality = rolling_forecast_quality(outcomes, window)
     baseline_sharpe = _sign_sharpe(oos)
     retrain, reasons = recommend_retrain(drift, quality, baseline_sharpe, thresholds)
+    if retrain:  # ALERT: a drift recommendation to retrain
+        drift_alert(db_path, record.run_id, as_of, tuple(reasons), alerts)
     return MonitorReport(
         record.run_id, as_of, drift, quality, baseline_sharpe, retrain, tuple(reasons)
     )

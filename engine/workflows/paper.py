@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.alerts import AlertSettings
 from engine.data.calendar import last_session_on_or_before, sessions_between
 from engine.features.panel import WidePanel, to_wide
 from engine.features.regime import REGIME_NAMES
@@ -30,6 +31,7 @@ from engine.trading.paper import (
     run_session,
 )
 from engine.trading.sizing import SizingParams, sizing_inputs, win_loss_ratio
+from engine.workflows.alerts import guardrail_alert
 from engine.workflows.backtests import run_construction
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
@@ -173,6 +175,7 @@ def paper_step(
     params: PaperParams | None = None,
     sizing: SizingParams | None = None,
     targets: pd.DataFrame | None = None,
+    alerts: AlertSettings | None = None,
 ) -> PaperStepResult:
     """Run the paper step for one session, after its close.
 
@@ -184,6 +187,9 @@ def paper_step(
     ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. Every write of
     the step lands in one transaction; running the same step twice changes nothing. See
     ``engine.trading.paper.PAPER_DIFFERENCES`` for how it differs from a backtest.
+
+    A guardrail that trips (not one already paused) raises an alert through ``alerts``
+    once the step has committed; alerting never blocks or fails the step.
     """
     params = params or PaperParams()
     day = last_session_on_or_before(pd.Timestamp(step_date))
@@ -273,6 +279,8 @@ def paper_step(
             return PaperStepResult(day, "blocked", "Another step ran meanwhile: run it again.")
         halt = guard.reason if guard.halt_account else None
         _write(ledger, run, journal, targets=decided, orders=orders, step=step, halt=halt)
+    if guard.reason and not account.halted:  # ALERT: a guardrail tripped (after the commit)
+        guardrail_alert(db_path, key, guard.reason, guard.halt_account, alerts)
     fills = len(run.trades)
     message = f"Step {key}: {fills} fill(s), {len(orders)} new order(s), equity {equity:,.2f}."
     return PaperStepResult(day, "done", message, fills, len(orders), equity, guard.reason)

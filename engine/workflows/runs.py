@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.alerts import AlertSettings
 from engine.data.calendar import sessions_between
 from engine.data.schema import Progress
 from engine.features.cache import CacheSpec
@@ -20,6 +21,7 @@ from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
 from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.workflows.alerts import training_failed_alert
 from engine.workflows.convert import ensure_current_format
 from engine.workflows.data import DbPath
 from engine.workflows.snapshot import load_snapshot
@@ -63,11 +65,13 @@ def train_model(
     *,
     run_id: str | None = None,
     progress: Progress | None = None,
+    alerts: AlertSettings | None = None,
 ) -> ModelRun:
     """Train, score out of sample, write the bundle and register the run; return its record.
 
     Holds the store's training lock for the whole run (TrainingBusyError if another job
-    has it). Any failure marks the run failed, leaves no bundle, and is raised.
+    has it). Any failure marks the run failed, leaves no bundle, and is raised; an error
+    (not a cancel) also raises an alert through ``alerts``.
     """
     run_id = run_id or new_run_id()
     root = artifacts_root()
@@ -126,8 +130,11 @@ def train_model(
         if progress:
             progress(1.0, f"Run {run_id} registered")
     except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}"
         with closing(open_db(db_path)) as db:
-            ModelRunRepository(db).fail(run_id, f"{type(exc).__name__}: {exc}")
+            ModelRunRepository(db).fail(run_id, message)
+        if isinstance(exc, Exception):  # ALERT: a training run failed (a cancel is not)
+            training_failed_alert(db_path, run_id, message, alerts)
         raise
     finally:
         with closing(open_db(db_path)) as db:

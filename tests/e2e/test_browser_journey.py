@@ -210,6 +210,27 @@ def journey(app: Session) -> None:
     app.page.get_by_text("filled", exact=True).first.wait_for(state="attached")
     app.check("paper", charts=1)
 
+    # Portfolio: the analyst's own holding, valued and ranked as of the 28th
+    app.open("Portfolio")
+    app.page.get_by_text("Add, edit or remove holdings").click()
+    app.page.get_by_label("Ticker").fill("AAPL")
+    app.page.get_by_label("Shares").fill("10")
+    app.page.get_by_label("Cost basis").fill("150")
+    app.type_date("Opened", "20220103")
+    app.click("Add holding")
+    app.wait_text("Stored 10 shares of AAPL", 60)
+    app.wait_text("Annualized volatility", 60)
+    app.check("portfolio", charts=2)
+
+    # Re-entry watch: buy KO back once it ranks in the top half
+    app.open("Re-entry watch")
+    app.page.get_by_label("Ticker").fill("KO")
+    app.page.get_by_label("Rank percentile at least").fill("0.5")
+    app.click("Save condition")
+    app.wait_text("Saved the conditions of KO", 60)
+    app.wait_text("KO:", 60)
+    app.check("reentry", charts=0)
+
     app.open("Monitor")
     app.check("monitor", charts=1)
 

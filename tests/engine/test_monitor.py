@@ -9,7 +9,7 @@ import pytest
 
 from engine import workflows
 from engine.modeling.labels import LabelParams
-from engine.studies.drift import rolling_forecast_quality
+from engine.studies.drift import DriftThresholds, rolling_forecast_quality
 from tests.builders import SMALL_TRAIN
 
 AS_OF = pd.Timestamp("2018-12-31")
@@ -47,3 +47,17 @@ def test_a_triple_barrier_run_is_monitored_with_triple_barrier_labels(seeded_db)
     with pytest.raises(AssertionError):  # the default labels would have judged it otherwise
         pd.testing.assert_frame_equal(report.quality, direction)
     assert report.quality["hit_rate"].notna().sum() > 20
+
+
+def test_a_retrain_recommendation_alerts_once_per_run_and_date(seeded_db) -> None:
+    record = workflows.train_model(seeded_db, TRIPLE)
+    alerts = workflows.AlertSettings()  # no channel: recorded, sent nowhere
+    strict = DriftThresholds(psi=0.0, drifted_share=0.0)  # any drift recommends a retrain
+    for _ in range(2):
+        report = workflows.monitor_model(
+            seeded_db, AS_OF, run_id=record.run_id, window=21, thresholds=strict, alerts=alerts
+        )
+        assert report.retrain
+    log = workflows.load_alerts(seeded_db)
+    assert log["kind"].tolist() == ["drift_retrain"]
+    assert log.loc[0, "title"] == f"Retraining recommended for run {record.run_id} (2018-12-31)"

@@ -1,0 +1,54 @@
+"""The Monitor page lists the alerts, newest first, and says where they go; bad alert
+secrets turn alerts off with a message that names the setting, never its value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from engine import workflows
+from engine.workflows.alerts import ALERT_LOG_COLUMNS
+from tests.alert_servers import settings, wait_for, webhook_server
+from tests.pages.test_app import app as app  # noqa: F401 - the fixture
+
+
+def open_monitor(at: AppTest) -> AppTest:
+    at.switch_page("pages/monitor.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_monitor_page_shows_the_alert_log_newest_first(app: AppTest, seeded_db: Path) -> None:
+    with webhook_server([500] * 3) as hook:
+        alerts = settings(slack_webhook=hook.url)
+        workflows.raise_alert(seeded_db, "gate_change", "g1", "Gate: go", "b", settings=alerts)
+        workflows.raise_alert(
+            seeded_db, "reentry_met", "r1", "Re-entry met", "b", settings=settings()
+        )
+        wait_for(lambda: workflows.load_alerts(seeded_db)["status"].eq("failed").any())
+    at = open_monitor(app)
+    (log,) = [d.value for d in at.dataframe if "channels" in d.value.columns]
+    assert list(log.columns) == list(ALERT_LOG_COLUMNS)
+    assert set(log["title"]) == {"Gate: go", "Re-entry met"}
+    assert log["time"].is_monotonic_decreasing
+    failed = log.set_index("title").loc["Gate: go"]
+    assert (failed["channels"], failed["status"], failed["attempts"]) == ("slack", "failed", 3)
+    assert "HTTP 500" in failed["detail"]
+    assert log.set_index("title").loc["Re-entry met", "status"] == (
+        "recorded (no channel configured)"
+    )
+    assert any("No alert channel configured" in c.value for c in at.caption)
+
+
+def test_bad_alert_secrets_turn_alerts_off_without_echoing_them(app: AppTest) -> None:
+    app.secrets["alerts"] = {"slack_webhook": "http://hooks.example.com/T0/s3cr3t"}
+    at = open_monitor(app)
+    warnings = [w.value for w in at.warning]
+    refused = "Alerts are off: alerts.slack_webhook must be an https:// URL"
+    assert any(refused in w for w in warnings)
+    assert not any("s3cr3t" in w for w in warnings)
+    app.secrets["alerts"] = {"discord_webhook": "https://discord.example.com/api/webhooks/1/x"}
+    at = open_monitor(app)
+    assert any("Alerts go to: discord." in c.value for c in at.caption)
