@@ -8,6 +8,8 @@ import pandas as pd
 
 from engine.alerts import AlertSettings
 from engine.data.universe import FACTOR_ETFS, INDICES
+from engine.workflows.alerts import raise_alert
+from engine.workflows.book import reentry_watch
 from engine.workflows.data import DbPath, IngestResult, refresh_data
 from engine.workflows.forecast import forecast
 from engine.workflows.monitor import MonitorReport, monitor_model
@@ -33,9 +35,10 @@ def run_daily_pipeline(
     alerts: AlertSettings | None = None,
 ) -> DailyResult:
     """Refresh the watchlist and the market context from ``source``, bring the feature cache
-    up to date, forecast with the active model and check it for drift (a retrain
-    recommendation alerts through ``alerts``). Steps that cannot run (no model yet) are
-    reported in ``notes``, not raised."""
+    up to date, forecast with the active model, check it for drift and watch the re-entry
+    conditions (a retrain recommendation and a ticker whose conditions are all met alert
+    through ``alerts``, once per event). Steps that cannot run (no model yet) are reported
+    in ``notes``, not raised."""
 
     def report(fraction: float, text: str) -> None:
         if progress:
@@ -53,5 +56,25 @@ def run_daily_pipeline(
         monitor = monitor_model(db_path, as_of, alerts=alerts)
     except (StoreError, ValueError, KeyError, IndexError) as exc:
         notes.append(f"Forecasts and drift skipped: {exc}")
+    report(0.95, "Watching the re-entry conditions")
+    alert_reentry(db_path, as_of, alerts)
     report(1.0, "Daily pipeline finished")
     return DailyResult(refreshed, forecasts, monitor, tuple(notes))
+
+
+def alert_reentry(db_path: DbPath, as_of: pd.Timestamp, alerts: AlertSettings | None) -> list[str]:
+    """Alert each ticker whose re-entry conditions are all met at ``as_of``, once per run of
+    met sessions (the event id carries the run's first session); the tickers alerted."""
+    met = [s for s in reentry_watch(db_path, as_of).statuses if s.state == "met"]
+    for status in met:
+        since = f"{status.since:%Y-%m-%d}"
+        raise_alert(
+            db_path,
+            "reentry_met",
+            f"reentry_met:{status.ticker}:{since}",
+            f"Re-entry conditions met: {status.ticker}",
+            f"Every re-entry condition of {status.ticker} is met on {status.session:%Y-%m-%d}"
+            f" (since {since}).",
+            settings=alerts,
+        )
+    return [s.ticker for s in met]

@@ -76,3 +76,15 @@ def test_reentry_uses_the_runs_stored_forecasts_and_says_since_when(book_db: Pat
     # the run's first out-of-sample date bounds how far back "since" can be known
     first = workflows.load_oos_predictions(book_db)[0].index.get_level_values("date").min()
     assert jpm.since >= first
+
+
+def test_met_reentry_conditions_alert_once_per_run_of_met_sessions(book_db: Path) -> None:
+    from engine.workflows.daily import alert_reentry  # noqa: PLC0415
+
+    recorded = workflows.AlertSettings()  # no channel: recorded for the Monitor page only
+    assert "JPM" in alert_reentry(book_db, AS_OF, recorded)
+    alert_reentry(book_db, AS_OF, recorded)  # a rerun: the same event, nothing new
+    log = workflows.load_alerts(book_db)
+    jpm = log[log["title"] == "Re-entry conditions met: JPM"]
+    assert len(jpm) == 1 and (jpm["kind"] == "reentry_met").all()
+    assert alert_reentry(book_db, AS_OF, None) and len(workflows.load_alerts(book_db)) == len(log)
