@@ -174,10 +174,14 @@ def closed_trades(fills: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
 
 
+def step_equity(steps: pd.DataFrame) -> pd.Series:
+    """The paper equity at each step's close, by step date."""
+    return steps.set_index(pd.to_datetime(steps["step_date"]))["equity"].astype(float)
+
+
 def step_returns(steps: pd.DataFrame) -> pd.Series:
     """The paper equity's return from each step to the next, by step date."""
-    equity = steps.set_index(pd.to_datetime(steps["step_date"]))["equity"].astype(float)
-    return equity.pct_change().dropna()
+    return step_equity(steps).pct_change().dropna()
 
 
 def scored_forecasts(orders: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
+``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
+``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 """
 
 from engine.modeling.artifacts import ArtifactError
@@ -56,6 +58,7 @@ from engine.workflows.data import (
 from engine.workflows.factors import FactorReport, factor_report
 from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
 from engine.workflows.forecast import forecast
+from engine.workflows.gate import GateReport, change_ramp, run_gate
 from engine.workflows.imports import ImportReport, import_files, preview_imports
 from engine.workflows.jobs import (
     TrainingJob,
@@ -73,6 +76,7 @@ from engine.workflows.paper import (
     resume_paper_trading,
     set_order_note,
 )
+from engine.workflows.report import backtest_report, paper_report, value_report
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
     LookaheadError,
@@ -100,6 +104,12 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "GateReport",
+    "change_ramp",
+    "run_gate",
+    "backtest_report",
+    "paper_report",
+    "value_report",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

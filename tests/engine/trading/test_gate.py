@@ -147,10 +147,8 @@ def test_the_ramp_moves_one_stage_on_go_drops_on_no_go_and_never_by_itself() -> 
     assert ramp_proposal(0, GO, changed_on=DAY, as_of=DAY) is None  # one change per date
 
 
-@pytest.fixture
-def journal(tmp_path, monkeypatch):
-    """A paper account with 20 round trips (12 wins), 40 steps and scored forecasts."""
-    path = tmp_path / "gate.db"
+def write_journal(path) -> None:
+    """A paper account with 20 round trips (12 wins) and 41 steps (40 returns)."""
     with closing(open_db(path)) as db:
         ledger = PaperLedger(db)
         ledger.open_account(1_000_000.0)
@@ -164,6 +162,13 @@ def journal(tmp_path, monkeypatch):
             step = {"step_date": f"{day:%Y-%m-%d}", "equity": value, "cash": value,
                     "peak_equity": value, "orders": 0, "fills": 0, "guardrail": ""}  # fmt: skip
             ledger.record_step(step)
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch):
+    """The journal, with 30 scored forecasts (ECE 0, or |hits / 10 - 0.6|)."""
+    path = tmp_path / "gate.db"
+    write_journal(path)
     scored = {"hits": 6}
     monkeypatch.setattr(gate_workflow, "_outcomes", lambda *a: forecasts(30, scored["hits"]))
     return path, scored
