@@ -11,7 +11,8 @@ import quantstats as qs
 
 from engine.trading.backtest import compute_return_statistics
 from engine.trading.gate import closed_trades
-from engine.workflows.report import value_report
+from engine.workflows.report import paper_report, value_report
+from tests.engine.trading.test_gate import write_journal
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,11 @@ def test_the_report_is_one_self_contained_page(equity) -> None:
     assert page.count("plotly.js v") == 1  # the library, inline, once
     assert "<title>Holdings &lt;value&gt;</title>" in page
     assert "Win rate (closed trades)</td><td>50.00%" in page
+
+
+def test_the_paper_report_reads_the_journal(tmp_path) -> None:
+    path = tmp_path / "paper.db"
+    write_journal(path)
+    page = paper_report(path, n_boot=20)
+    assert "<h2>Trades (20)</h2>" in page
+    assert "Win rate (closed trades)</td><td>60.00%" in page
