@@ -67,6 +67,18 @@ class Interval:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
+def wilson_interval(successes: float, n: int, level: float = 0.95) -> Interval:
+    """A proportion ``successes / n`` with its Wilson score interval (closed form: no
+    resampling), for ``n`` independent trials; NaN throughout when ``n`` is 0."""
+    if n <= 0:
+        return Interval(np.nan, np.nan, np.nan, level)
+    rate = successes / n
+    z = stats.norm.ppf(0.5 + level / 2)
+    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return Interval(float(rate), float(centre - half), float(centre + half), level)
+
+
 def _group_rows(groups: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]:
     """Row indices of each group, groups in order of first appearance (sorted by value
     when ``ordered``)."""

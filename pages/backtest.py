@@ -1,5 +1,7 @@
 """Backtest: a model's out-of-sample forecasts, sized and traded with costs, vs benchmarks."""
 
+from functools import partial
+
 import streamlit as st
 
 from engine import workflows
@@ -124,6 +126,13 @@ st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")
 left, right = st.columns([3, 2])
 left.dataframe(statistics_table(stats), hide_index=True, key="backtest.stats")
 right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key="backtest.costs")
+st.download_button(
+    "Download report (HTML)",
+    partial(workflows.backtest_report, outcome),  # built when clicked
+    file_name=f"backtest_{run.run_id}.html",
+    mime="text/html",
+    key="backtest.report",
+)
 st.download_button(
     "Trades as CSV",
     outcome.result.trades.to_csv(index=False).encode(),

@@ -1,5 +1,7 @@
 """Paper trading: run the daily step, follow equity, positions, orders and fills."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -60,6 +62,14 @@ if len(steps) > 1:
     st.plotly_chart(
         plot_equity_curves({"paper account": curve, "watchlist, equal weight": benchmark}),
         key="paper.equity",
+    )
+
+    st.download_button(
+        "Download report (HTML)",
+        partial(workflows.paper_report, params.db_path),  # built when clicked
+        file_name="paper_report.html",
+        mime="text/html",
+        key="paper.report",
     )
 
 st.subheader("Positions")

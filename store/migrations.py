@@ -362,6 +362,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        14,
+        "the paper account's capital ramp",
+        (
+            # one row per change of stage, confirmed by the user; the newest row is the
+            # stage in force (none: the first stage). gate_json: the gate's verdict and
+            # figures when the change was confirmed.
+            """CREATE TABLE paper_ramp (
+                id INTEGER PRIMARY KEY,
+                changed_on TEXT NOT NULL,       -- ISO as-of date of the decision
+                stage INTEGER NOT NULL CHECK (stage >= 0),
+                fraction REAL NOT NULL CHECK (fraction > 0 AND fraction <= 1),
+                verdict TEXT NOT NULL,
+                gate_json TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                recorded_utc TEXT NOT NULL
+            )""",
+        ),
+    ),
+    (
         15,
         "alerts: one per event id, one delivery row per channel",
         (

@@ -8,6 +8,7 @@ a duplicate is ignored. ``paper_positions`` also holds the rest of the execution
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,6 +32,7 @@ STATE_COLUMNS = (
 POSITION_COLUMNS = ("ticker", "quantity", "cost_basis", "stop", "take_profit", "trailing")
 TARGET_COLUMNS = ("ticker", "target_weight", "stop", "take_profit", "trailing")
 STEP_COLUMNS = ("step_date", "equity", "cash", "peak_equity", "orders", "fills", "guardrail")
+RAMP_COLUMNS = ("changed_on", "stage", "fraction", "verdict", "gate_json", "reason", "recorded_utc")
 
 
 def _plain(value):
@@ -203,6 +205,30 @@ class PaperLedger:
             ).fetchone()
             is not None
         )
+
+    # --- capital ramp -----------------------------------------------------------------
+
+    def record_ramp(
+        self, changed_on: str, stage: int, fraction: float, gate: dict, reason: str
+    ) -> None:
+        """A change of the ramp's stage, with the gate's verdict and figures (``gate``)."""
+        with write_transaction(self.db):
+            self.db.execute(
+                f"INSERT INTO paper_ramp ({', '.join(RAMP_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(RAMP_COLUMNS))})",
+                (changed_on, stage, fraction, gate["verdict"], json.dumps(gate), reason, utc_now()),
+            )
+
+    def ramp_history(self) -> pd.DataFrame:
+        """Every change of stage, oldest first (``RAMP_COLUMNS``)."""
+        return self._frame(
+            f"SELECT {', '.join(RAMP_COLUMNS)} FROM paper_ramp ORDER BY id", RAMP_COLUMNS
+        )
+
+    def ramp_stage(self) -> int:
+        """The stage in force: the newest change's, 0 before any."""
+        row = self.db.execute("SELECT stage FROM paper_ramp ORDER BY id DESC LIMIT 1").fetchone()
+        return 0 if row is None else int(row[0])
 
     # --- reads -----------------------------------------------------------------------
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-from engine.metrics import Interval, bootstrap_interval
+from engine.metrics import Interval, bootstrap_interval, wilson_interval
 from engine.modeling.serialization import (
     array,
     field,
@@ -322,17 +321,14 @@ def reliability_curve(
     """Per equal-mass bin: mean forecast, observed up-rate with a Wilson interval, count."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     bins = equal_mass_bins(p, n_bins)
-    z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for b in range(n_bins):
         mask = bins == b
         n = int(mask.sum())
         if not n:
             continue
-        rate = y[mask].mean()
-        centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-        rows.append((b, p[mask].mean(), rate, centre - half, centre + half, n))
+        rate = wilson_interval(y[mask].sum(), n, level)
+        rows.append((b, p[mask].mean(), rate.estimate, rate.low, rate.high, n))
     return pd.DataFrame(rows, columns=["bin", "mean_forecast", "observed", "low", "high", "count"])
 
 

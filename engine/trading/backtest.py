@@ -45,6 +45,7 @@ __all__ = [
     "backtest_forecasts",
     "buy_and_hold",
     "compute_relative_statistics",
+    "compute_return_statistics",
     "compute_statistics",
     "run_backtest",
 ]
@@ -194,25 +195,13 @@ def compute_statistics(
     trials' per-period Sharpe ratios.
     """
     returns = daily_returns(result.equity)
-
-    def interval(statistic) -> Interval:
-        return bootstrap_interval(statistic, returns, block=block, n_boot=n_boot, seed=seed)
-
     closes = result.trades[result.trades["realized_pnl"] != 0]
     traded = (result.trades["shares"].abs() * result.trades["price"]).sum()
     years = len(returns) / TRADING_DAYS
+    wins = (closes["realized_pnl"] > 0).to_numpy(dtype=float)
+    resample = {"block": block, "n_boot": n_boot, "seed": seed}
     return {
-        "cagr": interval(cagr),
-        "volatility": interval(annual_volatility),
-        "sharpe": interval(sharpe),
-        "sortino": interval(sortino),
-        "max_drawdown": interval(max_drawdown),
-        "calmar": interval(calmar),
-        "win_rate": bootstrap_interval(
-            np.mean, (closes["realized_pnl"] > 0).to_numpy(dtype=float), n_boot=n_boot, seed=seed
-        )
-        if len(closes)
-        else Interval(np.nan, np.nan, np.nan),
+        **compute_return_statistics(result.equity, wins, **resample),
         "trades": len(result.trades),
         "turnover": float(traded / result.equity.mean() / years) if years > 0 else np.nan,
         "exposure": float(result.gross_exposure.mean()),
@@ -221,6 +210,36 @@ def compute_statistics(
         "n_trials": n_trials,
         "costs": float(result.costs.to_numpy().sum()),
         "days": len(returns),
+    }
+
+
+def compute_return_statistics(
+    equity: pd.Series,
+    wins: np.ndarray | None = None,
+    *,
+    block: int = 20,
+    n_boot: int = 300,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """CAGR, volatility, Sharpe, Sortino, max drawdown and Calmar of an equity (or value)
+    series by date, with moving-block bootstrap intervals of its daily returns (blocks of
+    ``block`` days); the win rate of ``wins`` (1 for each closed trade that made money, 0
+    for each that did not) resampled iid, NaN without any."""
+    returns = daily_returns(equity)
+
+    def interval(statistic) -> Interval:
+        return bootstrap_interval(statistic, returns, block=block, n_boot=n_boot, seed=seed)
+
+    return {
+        "cagr": interval(cagr),
+        "volatility": interval(annual_volatility),
+        "sharpe": interval(sharpe),
+        "sortino": interval(sortino),
+        "max_drawdown": interval(max_drawdown),
+        "calmar": interval(calmar),
+        "win_rate": bootstrap_interval(np.mean, wins, n_boot=n_boot, seed=seed)
+        if wins is not None and len(wins)
+        else Interval(np.nan, np.nan, np.nan),
     }
 
 

@@ -13,6 +13,8 @@ news and insider transactions.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
 double-down check.
 ``alerts``: alerts raised once per event, delivered to Slack, Discord, email.
+``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
+``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 """
 
 from engine.alerts import (
@@ -92,6 +94,7 @@ from engine.workflows.data import (
 from engine.workflows.factors import FactorReport, factor_report
 from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
 from engine.workflows.forecast import forecast
+from engine.workflows.gate import GateReport, change_ramp, run_gate
 from engine.workflows.imports import ImportReport, import_files, preview_imports
 from engine.workflows.jobs import (
     TrainingJob,
@@ -109,6 +112,7 @@ from engine.workflows.paper import (
     resume_paper_trading,
     set_order_note,
 )
+from engine.workflows.report import backtest_report, paper_report, value_report
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
     LookaheadError,
@@ -180,6 +184,12 @@ __all__ = [
     "load_alerts",
     "parse_alert_settings",
     "raise_alert",
+    "GateReport",
+    "change_ramp",
+    "run_gate",
+    "backtest_report",
+    "paper_report",
+    "value_report",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

@@ -18,6 +18,7 @@ from engine.features.panel import WidePanel, to_wide
 from engine.features.regime import REGIME_NAMES
 from engine.trading.construction import ConstructionParams, construct_row, rebalance_due
 from engine.trading.execution import HISTORY_SESSIONS, ExecutionResult, ExecutionState
+from engine.trading.gate import RAMP_STAGES
 from engine.trading.paper import (
     TARGET_COLUMNS,
     PaperParams,
@@ -184,7 +185,9 @@ def paper_step(
     guardrails, and set the next targets: on a rebalance session of the run's construction
     (``run_construction``; or when nothing is held) the model's forecasts turned into
     weights by the backtest's rule (``construct_row``, with the weights held now), or
-    ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. Every write of
+    ``targets`` (``TARGET_COLUMNS`` by ticker) decided elsewhere. The model's weights are
+    scaled by the capital ramp's stage (``engine.trading.gate.RAMP_STAGES``: 1%, 5%, 10%
+    of them); ``targets`` passed in are traded as given. Every write of
     the step lands in one transaction; running the same step twice changes nothing. See
     ``engine.trading.paper.PAPER_DIFFERENCES`` for how it differs from a backtest.
 
@@ -202,7 +205,7 @@ def paper_step(
         if ledger.step_done(key):
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
         account, rows, steps = ledger.account(), ledger.execution_rows(), ledger.steps()
-        cash, open_orders = ledger.cash(), ledger.orders("open")
+        cash, open_orders, stage = ledger.cash(), ledger.orders("open"), ledger.ramp_stage()
         last_step = steps["step_date"].iloc[-1] if len(steps) else None
         pending = ledger.targets(last_step) if last_step else pd.DataFrame()
     if last_step is not None and pd.Timestamp(last_step) > day:
@@ -251,6 +254,7 @@ def paper_step(
                 )
                 held = [t for t, q in zip(panel.tickers, run.state.shares, strict=True) if q != 0]
                 targets = complete_targets(sized, held)
+                targets["target_weight"] *= RAMP_STAGES[stage]  # the capital ramp's share
         decided = decided_targets(targets)
         shares = indicative_shares(panel, run.state, decided, params)
         orders = plan_orders(decided, shares, forecasts, day, chosen)

@@ -132,6 +132,7 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     assert stats.loc["sharpe", "low"] <= stats.loc["sharpe", "value"] <= stats.loc["sharpe", "high"]
     assert stats.loc["costs", "value"] > 0
     assert len(at.get("plotly_chart")) == 1
+    assert "Download report (HTML)" in [b.label for b in at.get("download_button")]
     next(b for b in at.button if b.label == "Run backtest").click().run()
     assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
 
@@ -218,6 +219,7 @@ PAGES = (
     "ablation",
     "scenarios",
     "paper",
+    "gate",
     "monitor",
     "data",
 )

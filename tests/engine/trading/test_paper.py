@@ -25,6 +25,7 @@ from engine.modeling.labels import LabelParams
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import ConstructionParams, constructed_weight_arrays, rebalance_due
+from engine.trading.gate import RAMP_STAGES
 from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
 from engine.workflows.backtests import set_run_construction
@@ -91,12 +92,14 @@ def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
     assert len(state.positions) == second.fills and state.positions["stop"].notna().all()
 
 
-def test_targets_follow_the_backtest_sizing_rule(store) -> None:
-    """The same forecasts give the paper step and the backtest the same targets."""
+def test_targets_follow_the_backtest_sizing_rule_times_the_ramp(store, tmp_path) -> None:
+    """The same forecasts give the paper step the backtest's targets times the capital
+    ramp's stage: 1% of them before any change of stage, 5% after the first."""
     day = DAYS[5]  # P(up) 0.518: the model's edge is large enough to size positions
-    workflows.paper_step(store, day, TICKERS, params=LOOSE)
-    with open_db(store) as db:
-        stored = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
+    ramped = tmp_path / "ramped.db"
+    ramped.write_bytes(store.read_bytes())
+    with open_db(ramped) as db:
+        PaperLedger(db).record_ramp("2018-07-02", 1, RAMP_STAGES[1], {"verdict": "GO"}, "test")
     forecasts = workflows.forecast(store, workflows.load_snapshot(store, TICKERS, day))
     regime = [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]]
     predictions = pd.DataFrame(
@@ -112,13 +115,22 @@ def test_targets_follow_the_backtest_sizing_rule(store) -> None:
     weights, stops, targets, trailing = sized_weight_arrays(
         panel, predictions, ratio, SizingParams()
     )
-    expected = pd.DataFrame(
-        {"target_weight": weights[-1], "stop": stops[-1], "take_profit": targets[-1],
-         "trailing": trailing[-1]},
-        index=list(panel.tickers),
-    )  # fmt: skip
-    pd.testing.assert_frame_equal(stored.sort_index(), expected.sort_index(), check_names=False)
-    assert (stored["target_weight"] > 0).any()
+    quantities = []
+    for path, fraction in ((store, 0.01), (ramped, 0.05)):
+        workflows.paper_step(path, day, TICKERS, params=LOOSE)
+        with open_db(path) as db:
+            stored = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
+            quantities.append(PaperLedger(db).orders().set_index("ticker")["quantity"])
+        expected = pd.DataFrame(
+            {"target_weight": weights[-1] * fraction, "stop": stops[-1],
+             "take_profit": targets[-1], "trailing": trailing[-1]},
+            index=list(panel.tickers),
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(stored.sort_index(), expected.sort_index(), check_names=False)
+        assert (stored["target_weight"] > 0).any()
+    small, large = quantities  # whole shares: 5 times as many, less at most 5 of rounding
+    assert len(small) > 0 and set(small.index) <= set(large.index)
+    assert ((large.loc[small.index] - 5 * small).abs() <= 5).all()
 
 
 def test_the_same_step_twice_changes_nothing(store) -> None:
@@ -237,7 +249,9 @@ def test_a_top_k_run_trades_the_backtests_decisions_with_its_holdings(store) -> 
     )
     for day in (first, due):
         row = panel.dates.get_loc(day)
-        expected = pd.Series(weights[row], index=list(panel.tickers), name="target_weight")
+        expected = pd.Series(
+            weights[row] * RAMP_STAGES[0], index=list(panel.tickers), name="target_weight"
+        )
         got = stored[day]["target_weight"].sort_index()
         pd.testing.assert_series_equal(got, expected.sort_index(), check_names=False)
         assert stored[day]["stop"].isna().all() and not stored[day]["trailing"].any()

@@ -1,0 +1,101 @@
+"""The Go / No-Go gate on the paper journal and the capital ramp's changes, through the
+store (the rules: ``engine.trading.gate``)."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from engine.modeling.training import TrainConfig
+from engine.trading.gate import (
+    RAMP_STAGES,
+    GateResult,
+    closed_trades,
+    evaluate_gate,
+    ramp_proposal,
+    scored_forecasts,
+    step_returns,
+)
+from engine.workflows.data import DbPath
+from engine.workflows.runs import load_run
+from engine.workflows.snapshot import load_snapshot
+from store.db import StoreError, open_db
+from store.paper import PaperLedger
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """The gate as of a date, the ramp's stage in force, its history of changes, and the
+    stage the user may confirm now (None: no change is on offer)."""
+
+    as_of: pd.Timestamp
+    gate: GateResult
+    trades: pd.DataFrame
+    stage: int
+    history: pd.DataFrame
+    proposal: int | None
+
+    @property
+    def fraction(self) -> float:
+        return RAMP_STAGES[self.stage]
+
+
+def _outcomes(db_path: DbPath, orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The orders' forecasts scored against their run's own labels (kind, horizon, its
+    tickers as the universe), outcomes known by ``as_of`` only."""
+    frames = []
+    for run_id, placed in orders.dropna(subset=["p_up", "run_id"]).groupby("run_id"):
+        config = TrainConfig.from_dict(load_run(db_path, run_id).params)
+        labels = load_snapshot(db_path, config.tickers, as_of).labels(config.label)
+        frames.append(scored_forecasts(placed, labels))
+    empty = pd.DataFrame(columns=["date", "ticker", "p", "y"])
+    return pd.concat(frames, ignore_index=True) if frames else empty
+
+
+def run_gate(
+    db_path: DbPath, as_of: pd.Timestamp | None = None, *, n_boot: int = 500
+) -> GateReport:
+    """The gate on the journal's steps, fills and orders dated on or before ``as_of``
+    (None: all of them)."""
+    with closing(open_db(db_path)) as db:
+        ledger = PaperLedger(db)
+        if ledger.account() is None:
+            raise StoreError("no paper account yet: run a step first")
+        steps, fills, orders = ledger.steps(), ledger.fills(), ledger.orders()
+        stage, history = ledger.ramp_stage(), ledger.ramp_history()
+    as_of = pd.Timestamp(as_of if as_of is not None else steps["step_date"].max())
+    steps = steps[pd.to_datetime(steps["step_date"]) <= as_of]
+    fills = fills[pd.to_datetime(fills["fill_date"]) <= as_of]
+    orders = orders[pd.to_datetime(orders["step_date"]) <= as_of]
+    trades = closed_trades(fills)
+    gate = evaluate_gate(
+        trades, step_returns(steps), _outcomes(db_path, orders, as_of), n_boot=n_boot
+    )
+    last = history["changed_on"].iloc[-1] if len(history) else None
+    offer = ramp_proposal(stage, gate.verdict, changed_on=last, as_of=as_of)
+    return GateReport(as_of, gate, trades, stage, history, offer)
+
+
+def change_ramp(db_path: DbPath, as_of: pd.Timestamp | None = None) -> GateReport:
+    """Confirm the ramp's change the gate offers now (up one stage on GO, back to the
+    first on NO-GO), recorded with its date and the gate's figures.
+
+    The gate is run again here, so nothing but a GO (or NO-GO) as of ``as_of`` moves the
+    stage; raises ValueError when it offers no change.
+    """
+    report = run_gate(db_path, as_of)
+    if report.proposal is None:
+        raise ValueError(
+            f"The gate says {report.gate.verdict}: the ramp stays at {report.fraction:.0%}."
+        )
+    fraction = RAMP_STAGES[report.proposal]
+    reason = "advanced on GO" if report.proposal > report.stage else "dropped on NO-GO"
+    with closing(open_db(db_path)) as db:
+        ledger = PaperLedger(db)
+        ledger.record_ramp(
+            f"{report.as_of:%Y-%m-%d}", report.proposal, fraction, report.gate.as_dict(), reason
+        )
+        history = ledger.ramp_history()
+    return replace(report, stage=report.proposal, history=history, proposal=None)
