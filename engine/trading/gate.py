@@ -10,14 +10,15 @@ What each criterion measures:
   Interval: Wilson's score interval (closed trades taken as independent).
 - **Sharpe**: ``engine.metrics.sharpe`` (annualized, risk-free rate 0) of the paper
   account's equity returns from one step to the next (a step that catches missed sessions
-  up is one return). Interval: moving blocks of ``SHARPE_BLOCK`` returns.
+  up is one return), at full size: divided by the ramp's fraction in force
+  (``step_returns``). Interval: moving blocks of ``SHARPE_BLOCK`` returns.
 - **calibration error**: ``expected_calibration_error`` of the P(up) the journal stores
   with each order the model placed, against the run's own label at that ticker and step
   date, for labels whose outcome is known by the as-of date; ``n_bins`` holds at least
   ``MIN_PER_BIN`` forecasts each. Interval: whole step dates resampled iid. Orders exist
   only where the model traded, so this is the calibration of the forecasts it acted on.
-- **max drawdown**: the largest fall of the paper equity from its running peak (a
-  positive fraction). Interval: moving blocks of ``SHARPE_BLOCK`` returns.
+- **max drawdown**: the largest fall of the full-size equity (the same returns) from its
+  running peak (a positive fraction). Interval: moving blocks of ``SHARPE_BLOCK`` returns.
 
 The verdict decides on the estimates: "not enough evidence yet" while fewer than
 ``MIN_TRADES`` closed trades, ``MIN_RETURNS`` returns or ``MIN_FORECASTS`` scored
@@ -179,9 +180,22 @@ def step_equity(steps: pd.DataFrame) -> pd.Series:
     return steps.set_index(pd.to_datetime(steps["step_date"]))["equity"].astype(float)
 
 
-def step_returns(steps: pd.DataFrame) -> pd.Series:
-    """The paper equity's return from each step to the next, by step date."""
-    return step_equity(steps).pct_change().dropna()
+def step_returns(steps: pd.DataFrame, ramp: pd.DataFrame | None = None) -> pd.Series:
+    """The paper equity's return from each step to the next, by step date; with ``ramp``
+    (the ramp's changes: ``changed_on``, ``fraction``) at full size: each return divided
+    by the fraction in force at the step it starts from (the first stage before any
+    change). The account trades that fraction of the targets and its cash earns nothing,
+    so a return at 1% is about 1% of the strategy's, and a drawdown of the deployed 1%
+    would pass any threshold: the gate judges the strategy, not its small stake."""
+    returns = step_equity(steps).pct_change().dropna()
+    if ramp is None:
+        return returns
+    starts = pd.to_datetime(steps["step_date"]).sort_values().to_numpy()[:-1]
+    changes = ramp.assign(on=pd.to_datetime(ramp["changed_on"])).sort_values("on")
+    # position 0: before any change (the first stage); k: after the k-th change
+    position = np.searchsorted(changes["on"].to_numpy(), starts, side="right")
+    fractions = np.concatenate([[RAMP_STAGES[0]], changes["fraction"].to_numpy(dtype=float)])
+    return returns / fractions[position]
 
 
 def scored_forecasts(orders: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

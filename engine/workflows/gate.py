@@ -71,7 +71,7 @@ def run_gate(
     orders = orders[pd.to_datetime(orders["step_date"]) <= as_of]
     trades = closed_trades(fills)
     gate = evaluate_gate(
-        trades, step_returns(steps), _outcomes(db_path, orders, as_of), n_boot=n_boot
+        trades, step_returns(steps, history), _outcomes(db_path, orders, as_of), n_boot=n_boot
     )
     last = history["changed_on"].iloc[-1] if len(history) else None
     offer = ramp_proposal(stage, gate.verdict, changed_on=last, as_of=as_of)

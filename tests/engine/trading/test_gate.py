@@ -15,6 +15,7 @@ from engine.trading.gate import (
     BETWEEN,
     GO,
     NO_GO,
+    RAMP_STAGES,
     TOO_EARLY,
     closed_trades,
     evaluate_gate,
@@ -93,6 +94,11 @@ def test_a_sharpe_and_a_drawdown_by_hand() -> None:
     assert returns.to_numpy() == pytest.approx([0.01, 0.0, 0.02, -0.01])
     # mean 0.005; squared deviations 0.005^2 * 2 + 0.015^2 * 2 = 0.0005 over 3
     assert sharpe(returns.to_numpy()) == pytest.approx(0.005 / np.sqrt(0.0005 / 3) * np.sqrt(252))
+    # at full size: each return over the ramp's fraction in force at its first step (1%
+    # before the change on the 3rd step's date, 5% from it)
+    ramp = pd.DataFrame({"changed_on": [steps["step_date"].iloc[2]], "fraction": [0.05]})
+    full = step_returns(steps, ramp)
+    assert full.to_numpy() == pytest.approx([1.0, 0.0, 0.4, -0.2])
     curve = pd.Series([100.0, 110.0, 99.0, 105.0, 88.0, 120.0])  # peak 110, trough 88
     assert -max_drawdown(curve.pct_change().dropna().to_numpy()) == pytest.approx(0.2)
 
@@ -148,7 +154,8 @@ def test_the_ramp_moves_one_stage_on_go_drops_on_no_go_and_never_by_itself() -> 
 
 
 def write_journal(path) -> None:
-    """A paper account with 20 round trips (12 wins) and 41 steps (40 returns)."""
+    """A paper account with 20 round trips (12 wins) and 41 steps (40 returns, at full
+    size those of ``returns(40)``)."""
     with closing(open_db(path)) as db:
         ledger = PaperLedger(db)
         ledger.open_account(1_000_000.0)
@@ -157,7 +164,9 @@ def write_journal(path) -> None:
                      "ticker": row["ticker"], "quantity": row["quantity"]}  # fmt: skip
             ledger.add_order(order)
             ledger.record_fill({"fill_id": f"f{i}", "client_order_id": f"o{i}", **row})
-        equity = 1_000_000.0 * np.cumprod(np.r_[1.0, 1 + returns(40).to_numpy()])
+        # the account trades the first stage's 1% of the targets: its equity moves 1% as much
+        deployed = RAMP_STAGES[0] * returns(40).to_numpy()
+        equity = 1_000_000.0 * np.cumprod(np.r_[1.0, 1 + deployed])
         for day, value in zip(pd.bdate_range(DAY, periods=41), equity, strict=True):
             step = {"step_date": f"{day:%Y-%m-%d}", "equity": value, "cash": value,
                     "peak_equity": value, "orders": 0, "fills": 0, "guardrail": ""}  # fmt: skip
