@@ -4,7 +4,8 @@ Open the daily review on the state a fresh clone's `make run` leaves (the sample
 default model, trained on first launch), refresh data, read a ticker's signals, train a
 small model from the Training page, make it active, read forecasts and their reasons, the
 calibration diagrams, a backtest, a small ablation, a scenario replay, a paper step and
-its journal, the monitor, and the daily review's one-button pipeline. Each page must show
+its journal, a holding, a re-entry condition, the Go / No-Go gate, the paper report's
+download, the monitor, and the daily review's one-button pipeline. Each page must show
 real content: no exception, no error box, and every chart with data. A screenshot of each
 is saved (README: docs/screenshots).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -230,6 +232,23 @@ def journey(app: Session) -> None:
     app.wait_text("Saved the conditions of KO", 60)
     app.wait_text("KO:", 60)
     app.check("reentry", charts=0)
+
+    # Go / No-Go on the two-step paper account: too early to judge, and it says so
+    app.open("Go / No-Go")
+    app.click("Run the gate")
+    app.wait_text("not enough evidence yet", 60)
+    app.check("gate", charts=0)
+
+    # the paper account's tear sheet, downloaded: one self-contained HTML file
+    app.open("Paper trading")
+    with app.page.expect_download(timeout=120_000) as download:
+        app.page.get_by_role("button", name="Download report (HTML)").first.click()
+    report = download.value
+    html = Path(report.path()).read_text()
+    assert report.suggested_filename == "paper_report.html"
+    assert html.lstrip().lower().startswith("<!doctype html") and "Plotly" in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    (SCREENSHOTS / "paper_report.html").write_text(html)
 
     app.open("Monitor")
     app.check("monitor", charts=1)
