@@ -339,8 +339,9 @@ def _interval(metric: dict | None) -> str:
     return f"{metric['estimate']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
 
 
-def render_runs(path: str) -> None:
-    """The run registry with out-of-sample scores, and "make active"."""
+def render_runs(path: str, just_trained: str | None = None) -> None:
+    """The run registry with out-of-sample scores, and "make active" (the run
+    ``just_trained`` preselected once it is complete)."""
     runs = workflows.load_runs(path)
     if runs.empty:
         st.info("No runs yet.")
@@ -367,6 +368,8 @@ def render_runs(path: str) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="runs.table")
     complete = runs.loc[runs["status"] == "complete", "run_id"].tolist()
     if complete:
+        if just_trained in complete and st.session_state.get("runs.preselected") != just_trained:
+            st.session_state["runs.choice"] = st.session_state["runs.preselected"] = just_trained
         left, right = st.columns([3, 1])
         chosen = left.selectbox("Run", complete, key="runs.choice", label_visibility="collapsed")
         if right.button("Make active", key="runs.activate"):

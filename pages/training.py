@@ -120,7 +120,7 @@ if launched and job is None:
         st.code("\n".join(tail), language="text")
 
 st.subheader("Registered runs")
-render_runs(params.db_path)
+render_runs(params.db_path, launched)
 with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
     upload = st.file_uploader("Zipped run folder", type=["zip"], key="training.bundle")
     if upload is not None and st.button("Check and import", key="training.import"):
