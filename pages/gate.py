@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.trading.gate import GO, RAMP_STAGES, RULES
-from pages.common import global_params
+from pages.common import alert_settings, global_params
 
 params = global_params()
 st.title("Go / No-Go")
@@ -31,7 +31,7 @@ if st.button("Run the gate", type="primary", key="gate.run"):
     try:
         with st.spinner("Closing trades, scoring forecasts, resampling..."):
             st.session_state["gate.report"] = workflows.run_gate(
-                params.db_path, pd.Timestamp(params.as_of)
+                params.db_path, pd.Timestamp(params.as_of), alerts=alert_settings()
             )
     except (ValueError, workflows.StoreError) as exc:
         st.error(str(exc))

@@ -55,6 +55,15 @@ class AlertRepository:
                 (status, attempts, reason[:500], utc_now(), event_id, channel),
             )
 
+    def latest_event(self, kind: str) -> str | None:
+        """The id of the newest alert of ``kind``, None before the first."""
+        row = self.db.execute(
+            "SELECT event_id FROM alerts WHERE kind = ? ORDER BY created_utc DESC, rowid DESC "
+            "LIMIT 1",
+            (kind,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def log(self, limit: int) -> pd.DataFrame:
         """The newest ``limit`` alerts, newest first, one row per channel (``LOG_COLUMNS``;
         an alert without a channel has one row with channel and status empty)."""

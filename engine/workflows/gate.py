@@ -8,9 +8,11 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from engine.alerts import AlertSettings
 from engine.modeling.training import TrainConfig
 from engine.trading.gate import (
     RAMP_STAGES,
+    TOO_EARLY,
     GateResult,
     closed_trades,
     evaluate_gate,
@@ -18,9 +20,11 @@ from engine.trading.gate import (
     scored_forecasts,
     step_returns,
 )
+from engine.workflows.alerts import raise_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_run
 from engine.workflows.snapshot import load_snapshot
+from store.alerts import AlertRepository
 from store.db import StoreError, open_db
 from store.paper import PaperLedger
 
@@ -55,10 +59,15 @@ def _outcomes(db_path: DbPath, orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.
 
 
 def run_gate(
-    db_path: DbPath, as_of: pd.Timestamp | None = None, *, n_boot: int = 500
+    db_path: DbPath,
+    as_of: pd.Timestamp | None = None,
+    *,
+    n_boot: int = 500,
+    alerts: AlertSettings | None = None,
 ) -> GateReport:
     """The gate on the journal's steps, fills and orders dated on or before ``as_of``
-    (None: all of them)."""
+    (None: all of them); a verdict other than the last one alerted alerts through
+    ``alerts`` (``alert_gate_change``)."""
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
         if ledger.account() is None:
@@ -75,7 +84,38 @@ def run_gate(
     )
     last = history["changed_on"].iloc[-1] if len(history) else None
     offer = ramp_proposal(stage, gate.verdict, changed_on=last, as_of=as_of)
-    return GateReport(as_of, gate, trades, stage, history, offer)
+    report = GateReport(as_of, gate, trades, stage, history, offer)
+    alert_gate_change(db_path, report, alerts)
+    return report
+
+
+GATE_EVENT = "gate_change"
+
+
+def alert_gate_change(db_path: DbPath, report: GateReport, alerts: AlertSettings | None) -> bool:
+    """Alert when the gate's verdict is not the last one alerted (the first alert comes
+    with the first verdict past "not enough evidence yet"); the event id carries the
+    date and the verdict, so a rerun on the same date alerts once. True when raised."""
+    verdict = report.gate.verdict
+    if alerts is None:
+        return False
+    with closing(open_db(db_path)) as db:
+        last = AlertRepository(db).latest_event(GATE_EVENT)
+    previous = last.split(":", 2)[2] if last else TOO_EARLY
+    if verdict == previous:
+        return False
+    raise_alert(
+        db_path,
+        GATE_EVENT,
+        f"{GATE_EVENT}:{report.as_of:%Y-%m-%d}:{verdict}",
+        f"Go / No-Go: {verdict} (was {previous})",
+        "\n".join(
+            f"{row.criterion}: {row.estimate:.3g} from {row.observations} observations"
+            for row in report.gate.table().itertuples()
+        ),
+        settings=alerts,
+    )
+    return True
 
 
 def change_ramp(db_path: DbPath, as_of: pd.Timestamp | None = None) -> GateReport:

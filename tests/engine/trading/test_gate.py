@@ -204,3 +204,21 @@ def test_ramp_changes_need_the_gate_and_a_confirmation_and_are_recorded(journal)
     assert dropped.stage == 0 and dropped.history["reason"].tolist()[-1] == "dropped on NO-GO"
     with pytest.raises(ValueError, match="NO-GO"):
         gate_workflow.change_ramp(path, later + pd.Timedelta(days=1))  # already at 1%
+
+
+def test_a_new_verdict_alerts_once_and_the_same_verdict_does_not(journal) -> None:
+    from engine import workflows  # noqa: PLC0415
+
+    path, scored = journal
+    recorded = workflows.AlertSettings()  # no channel: recorded only
+    assert gate_workflow.run_gate(path, n_boot=20).gate.verdict == GO  # alerts off: nothing
+    assert workflows.load_alerts(path).empty
+    gate_workflow.run_gate(path, n_boot=20, alerts=recorded)
+    gate_workflow.run_gate(path, n_boot=20, alerts=recorded)  # the same verdict again
+    log = workflows.load_alerts(path)
+    assert log["title"].tolist() == ["Go / No-Go: GO (was not enough evidence yet)"]
+    scored["hits"] = 10  # every forecast of 0.6 came true: ECE 0.4, past the NO-GO line
+    assert gate_workflow.run_gate(path, n_boot=20, alerts=recorded).gate.verdict == NO_GO
+    log = workflows.load_alerts(path)
+    assert log["title"].iloc[0] == "Go / No-Go: NO-GO (was GO)" and len(log) == 2
+    assert (log["kind"] == "gate_change").all()
