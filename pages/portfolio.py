@@ -2,6 +2,7 @@
 sidebar date, and the double-down check for a losing holding."""
 
 import datetime as dt
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -108,6 +109,13 @@ else:
         "(historical: the ceil(n(1-a))-th worst return; parametric: normal). Positive = a loss."
     )
     st.plotly_chart(plot_book_vs_index(book.value, book.index, INDEX_TICKER), key="portfolio.vs")
+    st.download_button(
+        "Download report (HTML)",
+        partial(workflows.holdings_report, book),  # built when clicked
+        file_name="holdings_report.html",
+        mime="text/html",
+        key="portfolio.report",
+    )
 
 st.subheader("Double-down check")
 losing = book.holdings.loc[book.holdings["pnl"] < 0, "ticker"].tolist()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +172,30 @@ def known_by(
         items.insider[items.insider["filing_date"] <= day],
         coverage.assign(last_date=coverage["last_date"].clip(upper=day)),
     )
+
+
+class Sources(HTMLParser):
+    """The tags of an HTML page and the remote sources (src / href) its elements load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.external, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if (
+                name in ("src", "href")
+                and value
+                and value.lower().startswith(("http:", "https:", "//"))
+            ):
+                self.external.append((tag, value))
+
+
+def html_sources(page: str) -> Sources:
+    """``page`` parsed: its ``tags`` and ``external`` sources (a script's own string
+    literals, such as plotly.js's map-tile URLs, are not elements and do not count)."""
+    parser = Sources()
+    parser.feed(page)
+    parser.close()
+    return parser

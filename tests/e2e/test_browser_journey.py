@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import html_sources
 from tests.e2e.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.timeout(2400)  # the first launch trains the default model
@@ -247,7 +248,7 @@ def journey(app: Session) -> None:
     html = Path(report.path()).read_text()
     assert report.suggested_filename == "paper_report.html"
     assert html.lstrip().lower().startswith("<!doctype html") and "Plotly" in html
-    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert html_sources(html).external == []  # no script, style or image from elsewhere
     (SCREENSHOTS / "paper_report.html").write_text(html)
 
     app.open("Monitor")

@@ -12,6 +12,7 @@ import pytest
 from engine import workflows
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
+from tests.builders import html_sources
 
 AS_OF = pd.Timestamp("2018-06-29")
 RUN = TrainConfig(
@@ -88,3 +89,9 @@ def test_met_reentry_conditions_alert_once_per_run_of_met_sessions(book_db: Path
     jpm = log[log["title"] == "Re-entry conditions met: JPM"]
     assert len(jpm) == 1 and (jpm["kind"] == "reentry_met").all()
     assert alert_reentry(book_db, AS_OF, None) and len(workflows.load_alerts(book_db)) == len(log)
+
+
+def test_the_holdings_report_is_one_self_contained_page_against_the_index(book_db) -> None:
+    html = workflows.holdings_report(workflows.load_book(book_db, AS_OF))
+    assert html.startswith("<!DOCTYPE html>") and "Holdings as of 2018-06-29" in html
+    assert "^GSPC" in html and html_sources(html).external == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +10,7 @@ import quantstats as qs
 from engine.trading.backtest import compute_return_statistics
 from engine.trading.gate import closed_trades
 from engine.workflows.report import paper_report, value_report
+from tests.builders import html_sources
 from tests.engine.trading.test_gate import write_journal
 
 
@@ -39,22 +38,6 @@ def test_headline_metrics_match_quantstats(equity) -> None:
         assert stats[key].low <= stats[key].estimate <= stats[key].high
 
 
-class Sources(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.external, self.tags = [], []
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.tags.append(tag)
-        for name, value in attrs:
-            if (
-                name in ("src", "href")
-                and value
-                and value.lower().startswith(("http:", "https:", "//"))
-            ):
-                self.external.append((tag, value))
-
-
 def test_the_report_is_one_self_contained_page(equity) -> None:
     fills = pd.DataFrame(
         {"ticker": ["A", "A", "B", "B"], "fill_date": ["2020-01-02", "2020-02-03"] * 2,
@@ -66,9 +49,7 @@ def test_the_report_is_one_self_contained_page(equity) -> None:
         equity, title="Holdings <value>", benchmarks={"smoothed": benchmark}, trades=trades,
         wins=trades["pnl"] > 0, n_boot=20,
     )  # fmt: skip
-    parser = Sources()
-    parser.feed(page)
-    parser.close()
+    parser = html_sources(page)
     assert parser.external == []  # no script, link or image from elsewhere
     assert "link" not in parser.tags and parser.tags.count("table") == 2
     assert page.count("Plotly.newPlot") == 3  # equity and drawdown, monthly, rolling
