@@ -216,9 +216,9 @@ def journey(app: Session) -> None:
     # Portfolio: the analyst's own holding, valued and ranked as of the 28th
     app.open("Portfolio")
     app.page.get_by_text("Add, edit or remove holdings").click()
-    app.page.get_by_label("Ticker").fill("AAPL")
-    app.page.get_by_label("Shares").fill("10")
-    app.page.get_by_label("Cost basis").fill("150")
+    app.page.get_by_label("Ticker", exact=True).fill("AAPL")
+    app.page.get_by_label("Shares", exact=True).fill("10")
+    app.page.get_by_label("Cost basis", exact=True).fill("150")
     app.type_date("Opened", "20220103")
     app.click("Add holding")
     app.wait_text("Stored 10 shares of AAPL", 60)
@@ -227,8 +227,8 @@ def journey(app: Session) -> None:
 
     # Re-entry watch: buy KO back once it ranks in the top half
     app.open("Re-entry watch")
-    app.page.get_by_label("Ticker").fill("KO")
-    app.page.get_by_label("Rank percentile at least").fill("0.5")
+    app.page.get_by_label("Ticker", exact=True).fill("KO")
+    app.page.get_by_label("Rank percentile at least", exact=True).fill("0.5")
     app.click("Save condition")
     app.wait_text("Saved the conditions of KO", 60)
     app.wait_text("KO:", 60)
