@@ -64,13 +64,16 @@ if len(steps) > 1:
         key="paper.equity",
     )
 
-    st.download_button(
-        "Download report (HTML)",
-        partial(workflows.paper_report, params.db_path),  # built when clicked
-        file_name="paper_report.html",
-        mime="text/html",
-        key="paper.report",
-    )
+    if len(steps) >= workflows.MIN_REPORT_VALUES:
+        st.download_button(
+            "Download report (HTML)",
+            partial(workflows.paper_report, params.db_path),  # built when clicked
+            file_name="paper_report.html",
+            mime="text/html",
+            key="paper.report",
+        )
+    else:
+        st.caption(f"The report needs {workflows.MIN_REPORT_VALUES} steps or more.")
 
 st.subheader("Positions")
 st.dataframe(held, hide_index=True, key="paper.positions")

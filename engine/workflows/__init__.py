@@ -113,7 +113,12 @@ from engine.workflows.paper import (
     resume_paper_trading,
     set_order_note,
 )
-from engine.workflows.report import backtest_report, paper_report, value_report
+from engine.workflows.report import (
+    MIN_REPORT_VALUES,
+    backtest_report,
+    paper_report,
+    value_report,
+)
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
     LookaheadError,
@@ -151,6 +156,7 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "MIN_REPORT_VALUES",
     "FINNHUB_KEY_ENV",
     "FRED_KEY_ENV",
     "SourceRefresh",

@@ -23,6 +23,9 @@ CONVENTIONS = (
 )
 
 
+MIN_REPORT_VALUES = 3  # two returns: the least a volatility or a drawdown needs
+
+
 def value_report(
     values: pd.Series,
     *,
@@ -34,7 +37,7 @@ def value_report(
 ) -> str:
     """The tear sheet of a value (equity) series by date, with optional benchmarks (value
     series by date), a trades table and ``wins`` (1/0 per closed trade) for the win rate."""
-    if values.dropna().size < 3:
+    if values.dropna().size < MIN_REPORT_VALUES:
         raise ValueError("A report needs at least three values (two returns).")
     statistics = compute_return_statistics(
         values, None if wins is None else wins.to_numpy(dtype=float), n_boot=n_boot

@@ -4,8 +4,8 @@ Open the daily review on the state a fresh clone's `make run` leaves (the sample
 default model, trained on first launch), refresh data, read a ticker's signals, train a
 small model from the Training page, make it active, read forecasts and their reasons, the
 calibration diagrams, a backtest, a small ablation, a scenario replay, a paper step and
-its journal, a holding, a re-entry condition, the Go / No-Go gate, the paper report's
-download, the monitor, and the daily review's one-button pipeline. Each page must show
+its journal, a holding and its report's download, a re-entry condition, the Go / No-Go
+gate, the monitor, and the daily review's one-button pipeline. Each page must show
 real content: no exception, no error box, and every chart with data. A screenshot of each
 is saved (README: docs/screenshots).
 """
@@ -224,6 +224,15 @@ def journey(app: Session) -> None:
     app.wait_text("Stored 10 shares of AAPL", 60)
     app.wait_text("Annualized volatility", 60)
     app.check("portfolio", charts=2)
+    # the holdings' tear sheet, downloaded: one self-contained HTML file
+    with app.page.expect_download(timeout=120_000) as download:
+        app.page.get_by_role("button", name="Download report (HTML)").first.click()
+    report = download.value
+    html = Path(report.path()).read_text()
+    assert report.suggested_filename == "holdings_report.html"
+    assert html.startswith("<!DOCTYPE html>") and "Holdings as of 2022-12-28" in html
+    assert html_sources(html).external == []  # no script, style or image from elsewhere
+    (SCREENSHOTS / "holdings_report.html").write_text(html)
 
     # Re-entry watch: buy KO back once it ranks in the top half
     app.open("Re-entry watch")
@@ -239,17 +248,6 @@ def journey(app: Session) -> None:
     app.click("Run the gate")
     app.wait_text("not enough evidence yet", 60)
     app.check("gate", charts=0)
-
-    # the paper account's tear sheet, downloaded: one self-contained HTML file
-    app.open("Paper trading")
-    with app.page.expect_download(timeout=120_000) as download:
-        app.page.get_by_role("button", name="Download report (HTML)").first.click()
-    report = download.value
-    html = Path(report.path()).read_text()
-    assert report.suggested_filename == "paper_report.html"
-    assert html.lstrip().lower().startswith("<!doctype html") and "Plotly" in html
-    assert html_sources(html).external == []  # no script, style or image from elsewhere
-    (SCREENSHOTS / "paper_report.html").write_text(html)
 
     app.open("Monitor")
     app.check("monitor", charts=1)
