@@ -200,7 +200,8 @@ def test_ablation_page_runs_a_small_study_and_reloads_it(app: AppTest, seeded_db
     at.date_input(key="ablation.start").set_value(pd.Timestamp("2016-01-01").date())
     at.number_input(key="ablation.train").set_value(12)
     at.checkbox(key="ablation.dask").uncheck()
-    next(b for b in at.button if b.label == "Run ablation").click().run()
+    # two walk-forwards in one script run: more than AppTest's default 60 s on a busy box
+    next(b for b in at.button if b.label == "Run ablation").click().run(timeout=240)
     assert not at.exception, [e.value for e in at.exception]
     table = next(d.value for d in at.dataframe if "variant" in d.value.columns)
     assert list(table["variant"]) == ["patterns only", "+ research families"]

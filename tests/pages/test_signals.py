@@ -29,7 +29,13 @@ def test_index_with_ohlcv_shows_every_family(app: AppTest) -> None:
     assert [t.value for t in at.title] == ["Signals"]
     regime = {m.label: m.value for m in at.metric}["Market regime"]
     assert regime in REGIME_NAMES
-    assert not at.info  # every family has its inputs in mid-2018
+    # every family of the offline sample has its inputs in mid-2018; the keyed sources
+    # (FRED, BTC, Finnhub) are not in the sample, and the page says so, filling nothing in
+    (note,) = [i.value for i in at.info]
+    lacking = [line for line in note.splitlines() if line.startswith("- **")]
+    assert [line.split("**")[1] for line in lacking] == ["Cross-asset", "Sentiment"]
+    assert "missing btc, dgs10, dgs2, dollar, vixcls" in lacking[0]
+    assert "unavailable (0% of its columns); missing insider, news" in lacking[1]
     specs = chart_specs(at)
     assert len(specs) == 4  # price chart, SMI gauge, regime strip, transitions
     assert "Candlestick" in specs[0] or "candlestick" in specs[0]
@@ -42,6 +48,7 @@ def test_index_with_ohlcv_shows_every_family(app: AppTest) -> None:
         "Cross-asset",
         "Patterns",
         "Regime",
+        "Sentiment",
     ]
     technical = at.dataframe[0].value
     assert {"rsi_14", "adx_14", "ema_stack"} <= set(technical["feature"])
