@@ -45,7 +45,16 @@ def offenders(package: str, forbidden: str, allowed: set[str] | None = None) -> 
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("engine", "streamlit"), ("store", "streamlit"), ("store", "engine"), ("pages", "store")],
+    [
+        ("engine", "streamlit"),
+        ("store", "streamlit"),
+        ("store", "engine"),
+        ("pages", "store"),
+        ("api", "store"),
+        ("api", "streamlit"),
+        ("engine", "api"),
+        ("pages", "api"),
+    ],
 )
 def test_imports_point_downward_only(package: str, forbidden: str) -> None:
     allowed = STREAMLIT_IN_ENGINE if (package, forbidden) == ("engine", "streamlit") else None
@@ -90,6 +99,13 @@ def test_app_is_a_router_and_pages_stay_thin() -> None:
             continue
         lines = len(page.read_text().splitlines())
         assert lines <= 150, f"{page.name} has {lines} lines; move logic into engine/"
+
+
+def test_the_api_stays_thin() -> None:
+    """api/ is a layer over engine.workflows like pages/: small modules, no computation."""
+    for path in (ROOT / "api").rglob("*.py"):
+        lines = len(path.read_text().splitlines())
+        assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines; move logic to engine/"
 
 
 # Ways to turn bytes into objects by running code: none may appear in the application.

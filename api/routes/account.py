@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
@@ -68,7 +69,7 @@ class RetrainRequest(BaseModel):
 
 
 @router.post("/retrain", status_code=202, tags=["training"])
-def retrain(request: Request, body: RetrainRequest | None = Body(None)) -> dict:
+def retrain(request: Request, body: Annotated[RetrainRequest | None, Body()] = None) -> dict:
     """Start a training job on the active run's configuration with ``body``'s changes;
     409 while another job runs."""
     path = request.app.state.db_path
