@@ -7,13 +7,12 @@ Refuses (exit status 2) to bind beyond loopback while no active API key exists
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 import uvicorn
 
 from api.app import create_app
-from api.lock import ExposureError, check_api_bind
+from api.lock import check_api_bind, exit_if_exposed
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -22,11 +21,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--db", default=None, help="the store (default: $WORKBENCH_DB)")
     args = parser.parse_args(argv)
-    try:
-        check_api_bind(args.host, args.db)
-    except ExposureError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_if_exposed(lambda: check_api_bind(args.host, args.db))
     uvicorn.run(create_app(args.db), host=args.host, port=args.port)
 
 

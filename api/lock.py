@@ -14,7 +14,7 @@ import argparse
 import ipaddress
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import workflows
@@ -74,17 +74,22 @@ def check_streamlit_bind(address: str, secrets: Path = SECRETS) -> None:
         )
 
 
+def exit_if_exposed(check: Callable[[], None]) -> None:
+    """Run a bind check; on a refusal print why and exit with status 2."""
+    try:
+        check()
+    except ExposureError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.lock")
     parser.add_argument("server", choices=["streamlit"])
     parser.add_argument("--address", required=True)
     parser.add_argument("--secrets", type=Path, default=SECRETS)
     args = parser.parse_args(argv)
-    try:
-        check_streamlit_bind(args.address, args.secrets)
-    except ExposureError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_if_exposed(lambda: check_streamlit_bind(args.address, args.secrets))
 
 
 if __name__ == "__main__":

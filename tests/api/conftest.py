@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from engine import workflows
-from tests.builders import SMALL_TRAIN
+from engine.bench.api import trained_store
 
 with warnings.catch_warnings():  # starlette's note about httpx, not about this code
     warnings.simplefilter("ignore")
@@ -20,12 +20,9 @@ with warnings.catch_warnings():  # starlette's note about httpx, not about this 
 
 
 @pytest.fixture(scope="session")
-def _trained_template(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("api") / "trained.db"
-    shutil.copy(_seeded_template, path)
-    record = workflows.train_model(path, SMALL_TRAIN)
-    workflows.activate_run(path, record.run_id)
-    return path
+def _trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark's store: the sample, BENCH_TRAIN active (and the benchmark's key)."""
+    return Path(trained_store(tmp_path_factory.mktemp("api"))[0])
 
 
 @pytest.fixture

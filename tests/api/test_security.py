@@ -22,6 +22,14 @@ from tests.api.conftest import TestClient
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    """``python -m <args>`` from the repository root, its output captured."""
+    command = [sys.executable, "-m", *args]
+    return subprocess.run(
+        command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
+    )
+
+
 def test_missing_wrong_and_revoked_keys_are_401(trained_db, key) -> None:
     bare = TestClient(create_app(trained_db))
     missing = bare.get("/forecast/AAPL")
@@ -32,7 +40,8 @@ def test_missing_wrong_and_revoked_keys_are_401(trained_db, key) -> None:
     assert bare.get("/metrics").status_code == 401
     ok = bare.get("/forecast/AAPL", headers={"Authorization": f"Bearer {key}"})
     assert ok.status_code == 200
-    key_id = workflows.load_api_keys(trained_db)["id"].iloc[0]
+    keys = workflows.load_api_keys(trained_db)
+    key_id = keys.loc[keys["name"] == "tests", "id"].item()
     workflows.revoke_api_key(trained_db, key_id)
     revoked = bare.get("/forecast/AAPL", headers={"X-API-Key": key})
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
@@ -116,14 +125,7 @@ def test_bind_lock_of_the_api(trained_db, db_path) -> None:
         check_api_bind("0.0.0.0", str(db_path))
     workflows.create_api_key(db_path, "exposed")
     check_api_bind("0.0.0.0", str(db_path))
-    run = subprocess.run(
-        [sys.executable, "-m", "api", "--host", "0.0.0.0", "--db", str(trained_db) + ".x"],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = run_module("api", "--host", "0.0.0.0", "--db", str(trained_db) + ".x")
     assert run.returncode == 2 and "refusing to serve the API" in run.stderr
 
 
@@ -140,21 +142,7 @@ def test_bind_lock_of_the_streamlit_app(tmp_path) -> None:
         'server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"\n'
     )
     check_streamlit_bind("0.0.0.0", secrets)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.lock",
-            "streamlit",
-            "--address",
-            "0.0.0.0",
-            "--secrets",
-            str(tmp_path / "none.toml"),
-        ],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    run = run_module(
+        "api.lock", "streamlit", "--address", "0.0.0.0", "--secrets", str(tmp_path / "x")
     )
     assert run.returncode == 2 and "refusing to serve the app" in run.stderr
