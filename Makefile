@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+ADDRESS ?= 127.0.0.1
+PORT_API ?= 8000
+HOST_API ?= 127.0.0.1
 
-.PHONY: run test lint browser bench clean-venv
+.PHONY: run api test lint browser bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +24,13 @@ $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
 
 run: $(VENV)/.runtime-installed
 	$(PY) -m engine.workflows seed
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m api.lock streamlit --address $(ADDRESS)   # beyond loopback only with [auth]
+	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+
+# The REST API under uvicorn; beyond loopback (HOST_API=0.0.0.0) only with an API key.
+api: $(VENV)/.runtime-installed
+	$(PY) -m engine.workflows seed
+	$(PY) -m api --host $(HOST_API) --port $(PORT_API)
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

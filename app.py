@@ -25,6 +25,7 @@ PAGES = [
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/sources.py", title="Macro & sentiment", icon=":material/public:"),
+    st.Page("pages/api_keys.py", title="API keys", icon=":material/key:"),
 ]
 # config.toml hides the sidebar menu (see its showSidebarNavigation)
 navigation = st.navigation(PAGES, position="top")

@@ -405,6 +405,22 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        16,
+        "api_keys: REST API keys, stored as the sha256 of the token only",
+        (
+            # the token itself is shown once on creation and never stored; revoked keeps
+            # the row (who had access, until when) instead of deleting it
+            """CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE,      -- hex sha256 of the token
+                rate_limit INTEGER CHECK (rate_limit IS NULL OR rate_limit > 0),  -- a minute
+                created_utc TEXT NOT NULL,
+                revoked_utc TEXT                -- NULL: active
+            )""",
+        ),
+    ),
 )
 
 

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The one engine module that may import streamlit: the pages benchmark drives the app in
 # Streamlit's AppTest (it imports streamlit inside its functions, never at import time).
 STREAMLIT_IN_ENGINE = {"engine/bench/pages.py"}
+# Likewise the API benchmark serves the api package (imported inside its functions).
+API_IN_ENGINE = {"engine/bench/api.py"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -45,10 +47,21 @@ def offenders(package: str, forbidden: str, allowed: set[str] | None = None) -> 
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("engine", "streamlit"), ("store", "streamlit"), ("store", "engine"), ("pages", "store")],
+    [
+        ("engine", "streamlit"),
+        ("store", "streamlit"),
+        ("store", "engine"),
+        ("pages", "store"),
+        ("api", "store"),
+        ("api", "streamlit"),
+        ("engine", "api"),
+        ("pages", "api"),
+    ],
 )
 def test_imports_point_downward_only(package: str, forbidden: str) -> None:
-    allowed = STREAMLIT_IN_ENGINE if (package, forbidden) == ("engine", "streamlit") else None
+    allowed = {("engine", "streamlit"): STREAMLIT_IN_ENGINE, ("engine", "api"): API_IN_ENGINE}.get(
+        (package, forbidden)
+    )
     assert offenders(package, forbidden, allowed) == []
 
 
@@ -72,7 +85,10 @@ def test_only_workflows_open_the_store() -> None:
 def test_engine_imports_without_streamlit() -> None:
     """The pages benchmark's Streamlit imports are lazy: importing the engine, the bench
     entry point included, does not load Streamlit."""
-    code = "import sys, engine.bench.__main__; assert 'streamlit' not in sys.modules"
+    code = (
+        "import sys, engine.bench.__main__; "
+        "assert not {'streamlit', 'api', 'fastapi', 'uvicorn'} & set(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
@@ -90,6 +106,13 @@ def test_app_is_a_router_and_pages_stay_thin() -> None:
             continue
         lines = len(page.read_text().splitlines())
         assert lines <= 150, f"{page.name} has {lines} lines; move logic into engine/"
+
+
+def test_the_api_stays_thin() -> None:
+    """api/ is a layer over engine.workflows like pages/: small modules, no computation."""
+    for path in (ROOT / "api").rglob("*.py"):
+        lines = len(path.read_text().splitlines())
+        assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines; move logic to engine/"
 
 
 # Ways to turn bytes into objects by running code: none may appear in the application.

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.bench.ablation import run_ablation_bench
+from engine.bench.api import run_api_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.factors import run_factors_bench
 from engine.bench.features import run_features_bench
@@ -99,6 +100,17 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "ratio": "alphalens over ours",
         },
     ),
+    "api": (
+        run_api_bench,
+        "GET /forecast/{ticker} through uvicorn on loopback, warm cache",
+        {
+            "p50_ms": "",
+            "p99_ms": "< 200 ms",
+            "cold_ms": "first request: bundle and snapshot loaded",
+            "requests": "sequential, one keep-alive client",
+            "failures": "0",
+        },
+    ),
     # last: AppTest runs app.py as __main__ (the benchmark gives the real one back)
     "first_launch": (
         run_first_launch_bench,
@@ -132,6 +144,9 @@ README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->
 def add_options(name: str, parser: argparse.ArgumentParser) -> None:
     """The command-line options of benchmark ``name`` (keyword arguments of its function)."""
     if name == "first_launch":
+        return
+    if name == "api":
+        parser.add_argument("--requests", type=int, default=1000)
         return
     if name == "pages":
         parser.add_argument(

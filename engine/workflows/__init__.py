@@ -15,6 +15,7 @@ double-down check.
 ``alerts``: alerts raised once per event, delivered to Slack, Discord, email.
 ``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
+``api_keys``: keys of the REST API (api/), stored hashed.
 """
 
 from engine.alerts import (
@@ -39,6 +40,14 @@ from engine.workflows.alerts import (
     AlertDispatch,
     load_alerts,
     raise_alert,
+)
+from engine.workflows.api_keys import (
+    ApiKeyError,
+    active_api_keys,
+    authenticate,
+    create_api_key,
+    load_api_keys,
+    revoke_api_key,
 )
 from engine.workflows.backtests import (
     ModelBacktest,
@@ -112,6 +121,7 @@ from engine.workflows.paper import (
     paper_step,
     resume_paper_trading,
     set_order_note,
+    sized_forecasts,
 )
 from engine.workflows.report import (
     MIN_REPORT_VALUES,
@@ -121,6 +131,7 @@ from engine.workflows.report import (
 )
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
+    RUN_ID_PATTERN,
     LookaheadError,
     activate_run,
     active_run,
@@ -151,12 +162,22 @@ from engine.workflows.sources import (
     refresh_macro,
     refresh_sentiment,
 )
+from store.api_keys import ApiKeyRecord
 from store.db import StoreError
 from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
     "MIN_REPORT_VALUES",
+    "ApiKeyError",
+    "ApiKeyRecord",
+    "active_api_keys",
+    "authenticate",
+    "create_api_key",
+    "load_api_keys",
+    "revoke_api_key",
+    "sized_forecasts",
+    "RUN_ID_PATTERN",
     "FINNHUB_KEY_ENV",
     "FRED_KEY_ENV",
     "SourceRefresh",

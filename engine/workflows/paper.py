@@ -111,6 +111,38 @@ def _book(
     return forecasts, sized
 
 
+def sized_forecasts(
+    db_path: DbPath,
+    tickers: list[str],
+    as_of: pd.Timestamp,
+    *,
+    run_id: str | None = None,
+    sizing: SizingParams | None = None,
+) -> pd.DataFrame:
+    """Forecasts for ``tickers`` at ``as_of`` by the active (or a chosen) run, with
+    ``weight``: the signed target weight (a fraction of equity) the run's construction
+    gives each one at that session's close for a book that holds nothing, by the paper
+    step's rule (``_book``: ``construct_row``), before the capital ramp's fraction. NaN
+    where the construction takes no position (no signal, or outside its top k).
+
+    Refused (LookaheadError) like ``forecast`` when the run is trained through a later
+    date.
+    """
+    day = last_session_on_or_before(pd.Timestamp(as_of))
+    model, record = load_model_as_of(db_path, day, run_id)
+    forecasts, sized = _book(
+        db_path,
+        tickers,
+        day,
+        record.run_id,
+        sizing=sizing or SizingParams(),
+        ratio=win_loss_ratio(model.outcome_returns_),
+        construction=run_construction(record),
+        held=pd.Series(dtype=float),
+    )
+    return forecasts.assign(weight=sized["weight"].reindex(forecasts.index))
+
+
 def held_weights(state: ExecutionState, equity: float) -> pd.Series:
     """Weight held per ticker after a session: shares at the last close over equity."""
     value = np.nan_to_num(state.shares * state.last_close)

@@ -1,0 +1,102 @@
+"""``create_app``: the FastAPI application over a store (OpenAPI docs at /docs).
+
+Every response passes one ASGI guard that refuses a request body over ``max_body`` bytes
+(413, whether or not it declares its length) and records the request's route template,
+status and latency for /metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import RequestMetrics
+from api.routes import account, forecasts, system
+from api.security import DEFAULT_RATE_LIMIT, RateLimiter
+from engine import workflows
+
+MAX_BODY = 16 * 1024  # bytes; a retrain request is a few hundred
+RATE_LIMIT_ENV = "WORKBENCH_API_RATE_LIMIT"
+
+
+class Guard:
+    """Body size limit and request metrics, around the whole application."""
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, max_body: int) -> None:
+        self.app, self.metrics, self.max_body = app, metrics, max_body
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None once it passes ``max_body``."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            declared = dict(scope["headers"]).get(b"content-length", b"0")
+            body = None if not declared.isdigit() or int(declared) > self.max_body else b""
+            if body is not None:
+                body = await self._body(receive)
+            if body is None:
+                message = f"request body over {self.max_body} bytes"
+                await JSONResponse({"detail": message}, 413)(scope, receive, send_status)
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await self.app(scope, replay, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.observe(template, scope["method"], status, time.perf_counter() - started)
+
+
+def create_app(
+    db_path: str | None = None, *, rate_limit: int | None = None, max_body: int = MAX_BODY
+) -> FastAPI:
+    """The API over the store at ``db_path`` (default: ``workflows.store_path()``), each
+    key limited to ``rate_limit`` requests a minute unless the key sets its own (default:
+    $WORKBENCH_API_RATE_LIMIT, else 100)."""
+    limit = rate_limit or int(os.environ.get(RATE_LIMIT_ENV) or DEFAULT_RATE_LIMIT)
+    app = FastAPI(
+        title="Forecasting workbench API",
+        summary="The active model's forecasts, the paper account and training jobs.",
+        version="1",
+    )
+    app.state.db_path = str(db_path or workflows.store_path())
+    app.state.limiter = RateLimiter(limit)
+    app.state.metrics = RequestMetrics()
+    for module in (system, forecasts, account):
+        app.include_router(module.router)
+    app.add_middleware(Guard, metrics=app.state.metrics, max_body=max_body)
+    return app

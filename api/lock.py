@@ -1,0 +1,96 @@
+"""Nothing exposed without a lock: binding beyond loopback needs one.
+
+- the API (``python -m api``): at least one active API key (data routes always need a
+  key; without any, nobody could use an exposed API but /health, so it is a mistake);
+- the Streamlit app (``make run``, through ``python -m api.lock streamlit --address A``):
+  Streamlit's own authentication, an ``[auth]`` table in .streamlit/secrets.toml with
+  ``redirect_uri``, ``cookie_secret`` and an OIDC provider's ``client_id``,
+  ``client_secret`` and ``server_metadata_url`` (directly or in a named sub-table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine import workflows
+
+SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml"
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+class ExposureError(RuntimeError):
+    """A server asked to listen beyond loopback without a lock."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, a LAN address, a name)
+    can be reached from other machines."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_bind(host: str, db_path: str | None) -> None:
+    """Refuse a non-loopback ``host`` while the store has no active API key."""
+    if not is_loopback(host) and workflows.active_api_keys(db_path) == 0:
+        raise ExposureError(
+            f"refusing to serve the API on {host!r}: it is reachable beyond this machine "
+            "and no active API key exists. Create one on the 'API keys' page, or bind "
+            "127.0.0.1."
+        )
+
+
+def streamlit_auth_configured(secrets: Path = SECRETS) -> bool:
+    """Whether ``secrets`` configures Streamlit's OIDC login (``[auth]``)."""
+    try:
+        table = tomllib.loads(secrets.read_text()).get("auth")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    if (
+        not isinstance(table, dict)
+        or not table.get("redirect_uri")
+        or not table.get("cookie_secret")
+    ):
+        return False
+    providers = [table, *(v for v in table.values() if isinstance(v, dict))]
+    return any(all(p.get(k) for k in PROVIDER_KEYS) for p in providers)
+
+
+def check_streamlit_bind(address: str, secrets: Path = SECRETS) -> None:
+    """Refuse a non-loopback ``address`` while Streamlit auth is not configured."""
+    if not is_loopback(address) and not streamlit_auth_configured(secrets):
+        raise ExposureError(
+            f"refusing to serve the app on {address!r}: it is reachable beyond this machine "
+            f"and Streamlit authentication is not configured ([auth] in {secrets}, see "
+            "README 'Serving beyond this machine'), or bind 127.0.0.1."
+        )
+
+
+def exit_if_exposed(check: Callable[[], None]) -> None:
+    """Run a bind check; on a refusal print why and exit with status 2."""
+    try:
+        check()
+    except ExposureError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m api.lock")
+    parser.add_argument("server", choices=["streamlit"])
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--secrets", type=Path, default=SECRETS)
+    args = parser.parse_args(argv)
+    exit_if_exposed(lambda: check_streamlit_bind(args.address, args.secrets))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""GET /portfolio/status, POST /retrain, GET /jobs/{job_id}: the paper account and the
+training job (a job's id is its run id)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.security import require_key
+from engine import workflows
+from engine.data.schema import InvalidTickerError
+from engine.modeling.training import TrainConfig
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+def _value(value) -> float | None:
+    return None if value is None or math.isnan(float(value)) else float(value)
+
+
+@router.get("/portfolio/status", tags=["portfolio"])
+def portfolio_status(request: Request) -> dict:
+    """The paper account now: equity, cash, positions marked at their last close, the last
+    step and whether the circuit breaker has halted it."""
+    try:
+        state = workflows.load_paper_state(request.app.state.db_path)
+    except workflows.StoreError as exc:
+        raise HTTPException(404, str(exc)) from None
+    steps = state.steps
+    return {
+        "equity": _value(state.equity),
+        "cash": float(state.cash),
+        "initial_cash": float(state.account.initial_cash),
+        "halted": bool(state.account.halted),
+        "halt_reason": state.account.halt_reason or None,
+        "last_step": None if steps.empty else str(steps["step_date"].iloc[-1]),
+        "run_id": None if state.run is None else state.run.run_id,
+        "positions": [
+            {
+                "ticker": row.ticker,
+                "quantity": float(row.quantity),
+                "mark": _value(row.mark),
+                "value": _value(row.value),
+                "stop": _value(row.stop),
+                "take_profit": _value(row.take_profit),
+            }
+            for row in state.positions.itertuples()
+        ],
+    }
+
+
+class RetrainRequest(BaseModel):
+    """What to change in the active run's configuration (every field optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tickers: list[str] | None = Field(None, min_length=1, max_length=200)
+    start: dt.date | None = None
+    as_of: dt.date | None = None
+    train_months: int | None = Field(None, ge=1, le=240)
+    test_months: int | None = Field(None, ge=1, le=60)
+    n_boot: int | None = Field(None, ge=10, le=5000)
+
+
+@router.post("/retrain", status_code=202, tags=["training"])
+def retrain(request: Request, body: Annotated[RetrainRequest | None, Body()] = None) -> dict:
+    """Start a training job on the active run's configuration with ``body``'s changes;
+    409 while another job runs."""
+    path = request.app.state.db_path
+    changes = {k: v for k, v in (body.model_dump() if body else {}).items() if v is not None}
+    changes |= {k: pd.Timestamp(changes[k]) for k in ("start", "as_of") if k in changes}
+    if "tickers" in changes:
+        changes["tickers"] = tuple(changes["tickers"])
+    run = workflows.active_run(path)
+    if run is None and "tickers" not in changes:
+        raise HTTPException(422, "no active run to copy the configuration of: send tickers")
+    try:
+        base = TrainConfig.from_dict(run.params) if run else TrainConfig(changes["tickers"])
+        job_id = workflows.launch_training(path, dataclasses.replace(base, **changes))
+    except workflows.TrainingBusyError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except (InvalidTickerError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+
+
+@router.get("/jobs/{job_id}", tags=["training"])
+def job_status(request: Request, job_id: str) -> dict:
+    """A training job's status (running, complete, failed) and its latest progress."""
+    if not workflows.RUN_ID_PATTERN.fullmatch(job_id):
+        raise HTTPException(422, "a job id is 1-64 letters, digits, '_', '.', '-'")
+    path = request.app.state.db_path
+    running = workflows.training_status(path)
+    if running is not None and running.run_id == job_id:  # registered once it has started
+        return {
+            "job_id": job_id,
+            "status": "running",
+            "progress": running.progress,
+            "message": running.message,
+            "started_utc": running.started_utc,
+            "finished_utc": None,
+        }
+    try:
+        record = workflows.load_run(path, job_id)
+    except workflows.StoreError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+    progress, message, _ = workflows.read_training_log(job_id)
+    return {
+        "job_id": job_id,
+        "status": record.status,
+        "progress": progress,
+        "message": record.message or message,
+        "started_utc": record.created_utc,
+        "finished_utc": record.finished_utc,
+    }

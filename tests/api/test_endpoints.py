@@ -1,0 +1,104 @@
+"""Every endpoint over a trained sample store, through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from engine import workflows
+from tests.builders import SMALL_TRAIN
+
+THROUGH = SMALL_TRAIN.as_of  # the run is trained through about this date
+
+
+def test_health_is_open(client) -> None:
+    assert client.get("/health", headers={"X-API-Key": ""}).json() == {"status": "ok"}
+
+
+def test_forecast_of_one_ticker(client, trained_db) -> None:
+    body = client.get("/forecast/aapl").json()
+    run = workflows.active_run(trained_db)
+    assert body["ticker"] == "AAPL" and body["run_id"] == run.run_id
+    assert body["signal"] in {"BUY", "SELL", "HOLD"}
+    assert 0 <= body["p"] <= 1 and 0 <= body["confidence"] <= 1
+    assert 1 <= len(body["reasons"]) <= 5 and all(isinstance(r, str) for r in body["reasons"])
+    assert body["size"] is None or -1 <= body["size"] <= 1
+    assert body["as_of"] >= body["session"]
+
+
+def test_forecast_matches_the_workflow(client, trained_db) -> None:
+    day = pd.Timestamp("2019-03-01")
+    body = client.get("/forecast/KO", params={"as_of": "2019-03-01"}).json()
+    frame = workflows.sized_forecasts(trained_db, list(SMALL_TRAIN.tickers), day)
+    assert body["p"] == pytest.approx(frame.loc["KO", "p_up"])
+    assert body["signal"] == frame.loc["KO", "direction"]
+    assert body["session"] == "2019-03-01"
+
+
+def test_a_run_trained_after_the_as_of_date_is_refused(client) -> None:
+    early = (THROUGH - pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    response = client.get("/forecast/AAPL", params={"as_of": early})
+    assert response.status_code == 409
+    assert "trained through" in response.json()["detail"]
+    assert client.get("/forecasts", params={"as_of": early}).status_code == 409
+
+
+def test_ranked_list_by_watchlist_and_by_tickers(client, trained_db) -> None:
+    body = client.get("/forecasts").json()
+    names = workflows.load_watchlist(trained_db, workflows.DEFAULT_WATCHLIST)
+    assert {f["ticker"] for f in body["forecasts"]} | set(body["missing"]) == set(names)
+    ranked = client.get("/forecasts", params={"tickers": "ko, xom,AAPL"}).json()["forecasts"]
+    assert {f["ticker"] for f in ranked} == {"KO", "XOM", "AAPL"}
+
+
+def test_unknown_things_are_404(client) -> None:
+    assert client.get("/forecast/ZZZZ").status_code == 404
+    response = client.get("/forecasts", params={"watchlist": "no such list"})
+    assert response.status_code == 404 and "no such list" in response.json()["detail"]
+    assert client.get("/forecasts", params={"tickers": "AAPL,ZZZZ"}).status_code == 404
+    assert client.get("/jobs/20990101-000000-abcdef").status_code == 404
+    assert client.get("/portfolio/status").status_code == 404  # no paper account yet
+
+
+def test_portfolio_status_after_a_step(client, trained_db) -> None:
+    result = workflows.paper_step(trained_db, pd.Timestamp("2019-06-28"), ["AAPL", "KO"])
+    assert result.status == "done", result.message
+    body = client.get("/portfolio/status").json()
+    assert body["last_step"] == "2019-06-28" and body["halted"] is False
+    assert body["equity"] == pytest.approx(result.equity)
+    assert isinstance(body["positions"], list)
+
+
+def test_retrain_starts_a_job_and_a_second_is_busy(client, trained_db) -> None:
+    response = client.post("/retrain", json={"n_boot": 50})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    try:
+        assert client.get(f"/jobs/{job_id}").json()["status"] == "running"
+        busy = client.post("/retrain")
+        assert busy.status_code == 409 and "already running" in busy.json()["detail"]
+    finally:
+        workflows.cancel_training(trained_db)
+
+
+def test_metrics_in_the_text_format(client) -> None:
+    client.get("/forecast/AAPL")
+    client.get("/forecast/ZZZZ")
+    text = client.get("/metrics").text
+    assert (
+        'workbench_api_requests_total{route="/forecast/{ticker}",method="GET",status="200"} 1'
+        in text
+    )
+    assert 'status="404"' in text
+    assert (
+        'workbench_api_request_duration_seconds_bucket{route="/forecast/{ticker}",le="+Inf"} 2'
+        in text
+    )
+    assert "workbench_model_age_days{run_id=" in text
+    assert "# TYPE workbench_retrain_recommended gauge" in text
+
+
+def test_openapi_docs(client) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/forecast/{ticker}", "/forecasts", "/portfolio/status", "/retrain"} <= set(paths)
