@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/ablation.py", title="Ablation", icon=":material/science:"),
     st.Page("pages/scenarios.py", title="Scenarios", icon=":material/storm:"),
     st.Page("pages/paper.py", title="Paper trading", icon=":material/account_balance:"),
+    st.Page("pages/broker.py", title="Broker", icon=":material/sync_alt:"),
     st.Page("pages/gate.py", title="Go / No-Go", icon=":material/traffic:"),
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),

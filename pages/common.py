@@ -153,21 +153,44 @@ def select_run(key: str) -> workflows.ModelRun | None:
     return workflows.load_run(db_path(), run_id)
 
 
+def _settings(name: str, from_env, parse, error: type[Exception], show):
+    """Settings from the ``[name]`` table of Streamlit secrets (``parse``), else from the
+    environment (``from_env``); an invalid one is shown with ``show`` and gives None."""
+    try:
+        table = st.secrets.get(name)
+    except FileNotFoundError:  # no secrets.toml
+        table = None
+    try:
+        return from_env(os.environ) if table is None else parse(dict(table))
+    except error as exc:
+        show(exc)
+        return None
+
+
+def broker_settings() -> workflows.BrokerSettings | None:
+    """Broker settings from ``[broker]`` in Streamlit secrets, else ``WORKBENCH_BROKER_MODE``
+    and the ``ALPACA_*`` keys; dry run when neither says otherwise. Invalid ones: an error
+    that names the setting (never a key), and None."""
+    return _settings(
+        "broker",
+        workflows.broker_settings_from_env,
+        workflows.parse_broker_settings,
+        workflows.BrokerSettingsError,
+        lambda exc: st.error(f"Broker settings: {exc}"),
+    )
+
+
 def alert_settings() -> workflows.AlertSettings | None:
     """Alert settings from ``[alerts]`` in Streamlit secrets, else the ``WORKBENCH_*``
     variables. Invalid ones turn alerts off with a warning that names the setting (never
     its value); None then."""
-    try:
-        table = st.secrets.get("alerts")
-    except FileNotFoundError:  # no secrets.toml
-        table = None
-    try:
-        if table is None:
-            return workflows.alert_settings_from_env(os.environ)
-        return workflows.parse_alert_settings(dict(table))
-    except workflows.AlertSettingsError as exc:
-        st.warning(f"Alerts are off: {exc}")
-        return None
+    return _settings(
+        "alerts",
+        workflows.alert_settings_from_env,
+        workflows.parse_alert_settings,
+        workflows.AlertSettingsError,
+        lambda exc: st.warning(f"Alerts are off: {exc}"),
+    )
 
 
 def render_alert_log(path: str) -> None:

@@ -421,6 +421,32 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        18,
+        "the broker mirror of the paper journal's orders",
+        (
+            # one row per local order mirrored (its client order id); the local journal's
+            # paper_orders and paper_fills are never written by the mirror. state: dry_run
+            # (recorded, nothing sent), sent (the broker holds it), failed (reason says why)
+            """CREATE TABLE broker_orders (
+                client_order_id TEXT PRIMARY KEY,
+                ticker TEXT NOT NULL,
+                mode TEXT NOT NULL CHECK (mode IN ('dry_run', 'paper')),
+                state TEXT NOT NULL CHECK (state IN ('dry_run', 'sent', 'failed')),
+                request_json TEXT NOT NULL,     -- the order's body, as sent or as it would be
+                attempts INTEGER NOT NULL DEFAULT 0,  -- HTTP submissions tried
+                reason TEXT NOT NULL DEFAULT '',      -- why it failed (never a key)
+                broker_order_id TEXT,           -- the broker's own id
+                broker_status TEXT,             -- new, partially_filled, filled, canceled, ...
+                filled_qty REAL,                -- signed: + bought, - sold
+                filled_avg_price REAL,
+                submitted_at TEXT,              -- the broker's timestamps, as it sent them
+                filled_at TEXT,
+                broker_updated_at TEXT,
+                updated_utc TEXT NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 

@@ -8,6 +8,7 @@
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
+``broker``: the journal's orders mirrored to an Alpaca paper account, and reconciled.
 ``sources``: the keyed live sources in: FRED macro series (with BTC-USD) and Finnhub
 news and insider transactions.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
@@ -30,6 +31,15 @@ from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
+from engine.trading.broker import (
+    BROKER_MODES,
+    BrokerError,
+    BrokerSettings,
+    BrokerSettingsError,
+    broker_settings_from_env,
+    parse_broker_settings,
+)
+from engine.trading.reconcile import ReconciliationReport
 from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
@@ -71,6 +81,12 @@ from engine.workflows.book import (
     remove_holding,
     remove_reentry_condition,
     save_reentry_condition,
+)
+from engine.workflows.broker import (
+    MirrorResult,
+    load_broker_orders,
+    mirror_orders,
+    reconcile_broker,
 )
 from engine.workflows.bundles import import_bundle, import_bundle_archive
 from engine.workflows.calibration import CalibrationReport, calibration_report
@@ -178,6 +194,17 @@ __all__ = [
     "revoke_api_key",
     "sized_forecasts",
     "RUN_ID_PATTERN",
+    "BROKER_MODES",
+    "BrokerError",
+    "BrokerSettings",
+    "BrokerSettingsError",
+    "MirrorResult",
+    "ReconciliationReport",
+    "broker_settings_from_env",
+    "load_broker_orders",
+    "mirror_orders",
+    "parse_broker_settings",
+    "reconcile_broker",
     "FINNHUB_KEY_ENV",
     "FRED_KEY_ENV",
     "SourceRefresh",

@@ -1,0 +1,61 @@
+"""The Broker page in AppTest: dry run by default (no HTTP), the mirror and the report,
+hostile settings named."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from store.db import open_db
+from store.paper import PaperLedger
+from tests.pages.test_app import app as app  # noqa: F401 - the fixture
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WORKBENCH_BROKER_MODE", "ALPACA_API_KEY_ID", "ALPACA_API_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def open_broker(at: AppTest) -> AppTest:
+    at.switch_page("pages/broker.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_dry_run_mirrors_and_says_there_is_nothing_to_reconcile(
+    app: AppTest, seeded_db: Path
+) -> None:
+    with closing(open_db(seeded_db)) as db:
+        ledger = PaperLedger(db)
+        ledger.open_account(1_000_000.0)
+        ledger.add_order(
+            {"client_order_id": "20180702-AAPL", "step_date": "2018-07-02", "ticker": "AAPL"}
+            | {"quantity": 100.0, "target_weight": 0.02}
+        )
+    at = open_broker(app)
+    assert [t.value for t in at.title] == ["Broker"]
+    assert any("**dry run**" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Mirror to broker").click().run()
+    assert any("Dry run: 1 order(s) recorded" in s.value for s in at.success)
+    assert any("would buy 100 AAPL (market, day)" in m.value for m in at.markdown)
+    mirrored = next(d.value for d in at.dataframe if "request_json" in d.value.columns)
+    assert list(mirrored["state"]) == ["dry_run"]
+    next(b for b in at.button if b.label == "Reconcile").click().run()
+    assert any("nothing to reconcile" in s.value for s in at.success)
+
+
+def test_hostile_settings_are_named_and_nothing_runs(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_BROKER_MODE", "live")
+    at = open_broker(app)
+    assert any("broker_mode must be one of dry_run, paper" in e.value for e in at.error)
+    assert not [b for b in at.button if b.label == "Mirror to broker"]
+    monkeypatch.setenv("WORKBENCH_BROKER_MODE", "paper")
+    at = open_broker(app)
+    assert any("paper mode needs both ALPACA_API_KEY_ID" in e.value for e in at.error)
