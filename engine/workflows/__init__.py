@@ -5,6 +5,8 @@
 ``features``: the feature cache, market context and regime.
 ``runs``: training in this process, the run registry, loading a model.
 ``jobs``: training as a job of its own.
+``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
+``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
@@ -29,6 +31,7 @@ from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
+from engine.modeling.tuning import TuningConfig
 from engine.workflows.ablations import (
     load_ablation_studies,
     load_ablation_study,
@@ -227,6 +230,7 @@ __all__ = [
     "StoreError",
     "TrainingBusyError",
     "TrainingJob",
+    "TuningConfig",
     "UniverseWindow",
     "WatchlistError",
     "activate_run",

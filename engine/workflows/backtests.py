@@ -30,8 +30,8 @@ from store.models import ModelRun, ModelRunRepository
 
 @dataclass(frozen=True)
 class ModelBacktest:
-    """The strategy, its benchmarks, statistics with intervals, the trial count and the
-    construction it was traded with."""
+    """The strategy, its benchmarks, statistics with intervals, the trial count (all of
+    them, the run's tuning trials included), and the construction it was traded with."""
 
     run_id: str
     result: BacktestResult
@@ -39,6 +39,7 @@ class ModelBacktest:
     benchmarks: dict[str, pd.Series]
     n_trials: int
     construction: ConstructionParams | None = None
+    tuning_trials: int = 0  # the trials of the study that chose the run's settings
 
 
 def run_construction(record: ModelRun) -> ConstructionParams:
@@ -109,4 +110,7 @@ def run_model_backtest(
     statistics |= compute_relative_statistics(result, compared, n_boot=n_boot)
     names = {"universe": "equal-weight buy and hold", "index": f"index ({INDEX_TICKER})"}
     benchmarks = {names[key]: equity for key, equity in compared.items()}
-    return ModelBacktest(record.run_id, result, statistics, benchmarks, n_trials, construction)
+    tuned = int(((record.metrics or {}).get("tuning") or {}).get("n_trials", 0))
+    return ModelBacktest(
+        record.run_id, result, statistics, benchmarks, n_trials, construction, tuned
+    )
