@@ -149,6 +149,7 @@ from engine.workflows.sources import (
     refresh_macro,
     refresh_sentiment,
 )
+from engine.workflows.tuning import study_storage
 from store.db import StoreError
 from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
@@ -281,5 +282,6 @@ __all__ = [
     "set_order_note",
     "store_path",
     "train_model",
+    "study_storage",
     "training_status",
 ]
