@@ -2,6 +2,7 @@
 
     python models/train.py --source sample --watchlist "Sample universe" --end 2018-12-31
     python models/train.py --source yfinance --tickers AAPL,MSFT,KO --device cuda
+    python models/train.py --trials 20 --scheduler tcp://10.0.0.5:8786
 
 Needs only this repository and requirements.txt. Writes models/artifacts/<run_id>/ (or
 --output) atomically and registers the run in the store (--db). ``--json-progress``
@@ -11,6 +12,7 @@ prints one JSON object per line (what the Training page follows); otherwise a pr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -20,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
@@ -28,8 +31,9 @@ from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
 from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
 from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
-from engine.modeling.learner import MODEL_KINDS, LearnerParams  # noqa: E402
+from engine.modeling.learner import MODEL_KINDS, LearnerParams, available_device  # noqa: E402
 from engine.modeling.training import TrainConfig, label_kind_for  # noqa: E402
+from engine.modeling.tuning import TuningConfig  # noqa: E402
 
 SOURCES = ("store", "sample", "yfinance")
 
@@ -75,6 +79,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
     parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
     parser.add_argument("--json-progress", action="store_true")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=0,
+        help="tune the learner with an Optuna study of this many trials first (0: none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the tuning sampler's seed")
+    parser.add_argument(
+        "--max-rounds", type=int, default=1000, help="most boosting rounds a trial may draw"
+    )
+    parser.add_argument(
+        "--scheduler", help="run the tuning trials on this Dask scheduler (default: here)"
+    )
     parser.add_argument(
         "--config",
         help="a TrainConfig as JSON (what the Training page hands its job); replaces the "
@@ -155,6 +172,29 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
     )
 
 
+def on_device(config: TrainConfig, progress) -> TrainConfig:
+    """``config`` on a device that exists: CUDA asked for where there is none trains on the
+    CPU, and says so."""
+    device, reason = available_device(config.learner.device)
+    if reason is None:
+        return config
+    progress(0.0, f"--device {config.learner.device} is not available ({reason}): using {device}")
+    return dataclasses.replace(config, learner=dataclasses.replace(config.learner, device=device))
+
+
+def tuning_config(args: argparse.Namespace) -> TuningConfig | None:
+    if args.trials < 0:
+        raise ValueError("--trials must be 0 (no tuning) or more")
+    if not args.trials:
+        return None
+    return TuningConfig(
+        n_trials=args.trials,
+        seed=args.seed,
+        max_rounds=args.max_rounds,
+        scheduler_address=args.scheduler,
+    )
+
+
 def alert_settings() -> workflows.AlertSettings | None:
     """Alerts from the WORKBENCH_* variables (a job launched by the app gets them there);
     invalid ones turn alerts off with a warning, never the training."""
@@ -173,9 +213,11 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     progress = reporter(args.json_progress)
     seed(args, db, progress)
     config = read_config(args.config) if args.config else config_from_options(args, db)
+    config = on_device(config, progress)
+    tuning = tuning_config(args)
     fetch(args, db, list(config.tickers), progress)
     record = workflows.train_model(
-        db, config, run_id=args.run_id, progress=progress, alerts=alert_settings()
+        db, config, run_id=args.run_id, progress=progress, alerts=alert_settings(), tuning=tuning
     )
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]
@@ -185,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
         "artifact_dir": record.artifact_dir,
         "auc": model,
         "rank_ic": rank_ic,
+        "tuning": record.metrics.get("tuning"),
     }
     if args.json_progress:
         print(json.dumps(summary), flush=True)
@@ -205,6 +248,7 @@ def _cancelled(signum, frame) -> None:
 def cli() -> None:
     """Entry point: a bad request ends with one line naming it, not a traceback."""
     signal.signal(signal.SIGTERM, _cancelled)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours
     try:
         main()
     except (ValueError, workflows.StoreError) as exc:  # bad tickers, watchlist, dates, busy lock

@@ -113,7 +113,9 @@ for at, (key, name) in enumerate([("universe", "equal-weight universe"), ("index
         cols[2 * at].metric(f"Excess vs {name} / year", f"{excess.estimate:.1%}", help=band)
         band = f"95%: [{ir.low:.2f}, {ir.high:.2f}]"
         cols[2 * at + 1].metric(f"Information ratio vs {name}", f"{ir.estimate:.2f}", help=band)
-cols[4].metric("Trials counted", outcome.n_trials, help="Every backtest and ablation run")
+cols[4].metric("Trials counted", outcome.n_trials, help="Every backtest, ablation and tuning trial")
+if outcome.tuning_trials:
+    st.caption(f"{outcome.tuning_trials} tuning trials chose this run's settings (counted above).")
 if stats["sharpe"].low <= 0 <= stats["sharpe"].high:
     st.warning("The Sharpe ratio's 95% interval includes 0: no evidence of an edge after costs.")
 if stats["dsr"] < 0.95:

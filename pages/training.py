@@ -43,6 +43,7 @@ defaults = {
     "training.test": 3,
     "training.families": list(FAMILY_NAMES),
     "training.kind": "classifier",
+    "training.trials": 0,
 }
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
     st.session_state.setdefault(key, value)
@@ -70,9 +71,17 @@ else:
         )
         horizon = c3.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
         calibration = c4.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
         test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
+        trials = c3.number_input(
+            "Tuning trials (0 = none)",
+            0,
+            500,
+            key="training.trials",
+            help="An Optuna study of the learner's settings first; every trial counts "
+            "toward the Deflated Sharpe.",
+        )
         families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
@@ -103,7 +112,8 @@ else:
                 test_months=test_months,
             )
             try:
-                run_id = workflows.launch_training(params.db_path, config, alert_settings())
+                tuning = workflows.TuningConfig(n_trials=trials) if trials else None
+                run_id = workflows.launch_training(db, config, alert_settings(), tuning)
             except workflows.TrainingBusyError as exc:
                 st.error(str(exc))
             else:

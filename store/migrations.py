@@ -422,7 +422,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        18,
+        17,
         "the broker mirror of the paper journal's orders",
         (
             # one row per local order mirrored (its client order id); the local journal's

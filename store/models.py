@@ -93,8 +93,16 @@ class ModelRunRepository:
         data_hash: str,
         code_version: str,
         trained_through: str | None,
+        params: dict | None = None,
     ) -> None:
+        """Mark the run complete; ``params`` replaces the configuration it started with
+        (a tuned run records the settings it was trained with)."""
         with write_transaction(self.db):
+            if params is not None:
+                self.db.execute(
+                    "UPDATE model_runs SET params_json = ? WHERE run_id = ?",
+                    (json.dumps(params, sort_keys=True, default=str), run_id),
+                )
             self.db.execute(
                 "UPDATE model_runs SET status = 'complete', finished_utc = ?, metrics_json = ?, "
                 "files_json = ?, artifact_dir = ?, feature_version = ?, data_hash = ?, "

@@ -1,4 +1,5 @@
-"""Every backtest and ablation run is a trial: the Deflated Sharpe counts them all."""
+"""Every backtest, ablation variant, scenario and tuning trial is a trial: the Deflated
+Sharpe counts them all."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ class TrialRepository:
             )
 
     def summary(self) -> tuple[int, float]:
-        """Number of trials and the variance of their per-period Sharpe ratios."""
+        """Number of trials (every one recorded) and the variance of their per-period Sharpe
+        ratios (over those that have one: a trial that never traded has none)."""
         values = np.array(
             [r[0] for r in self.db.execute("SELECT sharpe_per_period FROM backtest_trials")],
             dtype=float,
         )
-        values = values[np.isfinite(values)]
-        variance = float(np.var(values, ddof=1)) if len(values) > 1 else 0.0
+        finite = values[np.isfinite(values)]
+        variance = float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
         return len(values), variance

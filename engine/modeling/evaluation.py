@@ -7,6 +7,7 @@ fold's (purged) training rows only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +87,14 @@ def walk_forward(
     splitter: BaseCrossValidator,
     params: LearnerParams | None = None,
     progress: Progress | None = None,
+    on_fold: Callable[[pd.DataFrame], None] | None = None,
 ) -> WalkForwardResult:
     """Fit and predict every fold of ``splitter`` on ``make_dataset`` output.
 
     Each fold's calibrator is cross-fitted: its own held-out slice plus the earlier folds'
     out-of-sample predictions whose outcomes were known before the fold's test window.
+    ``on_fold`` is handed the pooled out-of-sample predictions after each fold (what a
+    tuning trial reports; it may raise to stop the walk there).
     """
     params = params or LearnerParams()
     splits = list(splitter.split(data, groups=data["end_date"]))
@@ -148,6 +152,8 @@ def walk_forward(
                 "features": ", ".join(model.selector_.columns_),
             }
         )
+        if on_fold:
+            on_fold(pd.concat(parts))
     if progress:
         progress(1.0, f"{len(splits)} folds done")
     return WalkForwardResult(pd.concat(parts), pd.DataFrame(folds))

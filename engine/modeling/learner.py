@@ -24,6 +24,7 @@ that evidence is thin (``ProbabilityCalibrator``).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -128,6 +129,18 @@ class LearnerParams:
             "nthread": self.n_jobs,
             "seed": self.seed,
         }
+
+
+def available_device(requested: str) -> tuple[str, str | None]:
+    """The device XGBoost can train on when ``requested`` is asked for, and why it differs
+    when it does (XGBoost itself would fall back to the CPU with only a warning)."""
+    if requested != "cuda":
+        return requested, None
+    if not xgb.build_info().get("USE_CUDA"):
+        return "cpu", "this XGBoost build has no CUDA support"
+    if shutil.which("nvidia-smi") is None:
+        return "cpu", "no NVIDIA GPU is visible (nvidia-smi not found)"
+    return "cuda", None
 
 
 def time_slices(

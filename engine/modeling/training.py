@@ -64,6 +64,10 @@ class TrainConfig:
                 + f", not {self.label.kind!r}"
             )
 
+    def splitter(self) -> PurgedWalkForward:
+        """The run's purged walk-forward (what scores it out of sample, and tunes it)."""
+        return PurgedWalkForward(self.train_months, self.test_months, embargo=self.embargo)
+
     def universe(self) -> pd.DataFrame | None:
         """The spells as a membership frame, or None for a fixed list."""
         return membership_frame(self.membership) if self.membership else None
@@ -170,9 +174,8 @@ def data_hash(prices: pd.DataFrame) -> str:
 
 def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Walk forward for out-of-sample scores, then fit the final model on the last window."""
-    splitter = PurgedWalkForward(config.train_months, config.test_months, embargo=config.embargo)
     inner = None if progress is None else (lambda f, text: progress(0.85 * f, text))
-    result = walk_forward(data, splitter, config.learner, inner)
+    result = walk_forward(data, config.splitter(), config.learner, inner)
     if progress:
         progress(0.87, "Scoring the out-of-sample forecasts")
     scores = evaluate(result, horizon=config.label.horizon, n_boot=config.n_boot)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from engine.cluster import dask_client
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
 from engine.metrics import (
@@ -125,21 +126,9 @@ def _run_all(
 
             results[families] = run_walk_forward(data, families, config, per_fold)
         return results
-    from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
+    from dask.distributed import as_completed  # noqa: PLC0415 - optional
 
-    cluster = None
-    if config.scheduler_address:
-        client = Client(config.scheduler_address)
-    else:
-        cluster = LocalCluster(
-            n_workers=config.workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-        )
-        client = Client(cluster)
-    try:
+    with dask_client(config.scheduler_address, workers=config.workers) as client:
         shared = client.scatter(data, broadcast=True)
         # one XGBoost thread per worker: the workers share the machine's cores
         threads = max(1, (os.cpu_count() or 1) // max(1, config.workers))
@@ -155,10 +144,6 @@ def _run_all(
                 progress(
                     done / len(family_sets), f"Walk-forward {done} of {len(family_sets)} finished"
                 )
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return results
 
 

@@ -5,6 +5,8 @@
 ``features``: the feature cache, market context and regime.
 ``runs``: training in this process, the run registry, loading a model.
 ``jobs``: training as a job of its own.
+``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
+``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
@@ -31,6 +33,7 @@ from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
+from engine.modeling.tuning import TuningConfig
 from engine.trading.broker import (
     BROKER_MODES,
     BrokerError,
@@ -178,6 +181,7 @@ from engine.workflows.sources import (
     refresh_macro,
     refresh_sentiment,
 )
+from engine.workflows.tuning import study_storage
 from store.api_keys import ApiKeyRecord
 from store.db import StoreError
 from store.models import ModelRun, TrainingBusyError
@@ -281,6 +285,7 @@ __all__ = [
     "StoreError",
     "TrainingBusyError",
     "TrainingJob",
+    "TuningConfig",
     "UniverseWindow",
     "WatchlistError",
     "activate_run",
@@ -331,5 +336,6 @@ __all__ = [
     "set_order_note",
     "store_path",
     "train_model",
+    "study_storage",
     "training_status",
 ]

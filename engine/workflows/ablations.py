@@ -12,9 +12,9 @@ from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.membership import members_in, membership_records
 from engine.studies.ablation import AblationConfig, AblationResult, run_ablation
-from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath
 from engine.workflows.snapshot import load_snapshot
+from engine.workflows.trials import record_trial
 from store.ablations import AblationRepository
 from store.db import open_db
 

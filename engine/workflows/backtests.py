@@ -6,12 +6,10 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
-from engine.metrics import TRADING_DAYS, sharpe
 from engine.trading.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -25,15 +23,15 @@ from engine.trading.execution import corwin_schultz_half_spread
 from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.runs import load_model, load_oos_predictions, run_kind
+from engine.workflows.trials import record_trial
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
-from store.trials import TrialRepository
 
 
 @dataclass(frozen=True)
 class ModelBacktest:
-    """The strategy, its benchmarks, statistics with intervals, the trial count and the
-    construction it was traded with."""
+    """The strategy, its benchmarks, statistics with intervals, the trial count (all of
+    them, the run's tuning trials included), and the construction it was traded with."""
 
     run_id: str
     result: BacktestResult
@@ -41,6 +39,7 @@ class ModelBacktest:
     benchmarks: dict[str, pd.Series]
     n_trials: int
     construction: ConstructionParams | None = None
+    tuning_trials: int = 0  # the trials of the study that chose the run's settings
 
 
 def run_construction(record: ModelRun) -> ConstructionParams:
@@ -59,16 +58,6 @@ def set_run_construction(db_path: DbPath, run_id: str, params: ConstructionParam
         if repository.get(run_id) is None:
             raise StoreError(f"no model run {run_id!r}")
         repository.set_construction(run_id, params.as_dict())
-
-
-def record_trial(db_path: DbPath, kind: str, label: str, returns: np.ndarray) -> tuple[int, float]:
-    """Count a run as a trial for the Deflated Sharpe; return the number of trials so far
-    and the variance of their per-period Sharpe ratios."""
-    per_period = sharpe(returns) / np.sqrt(TRADING_DAYS) if len(returns) > 1 else np.nan
-    with closing(open_db(db_path)) as db:
-        trials = TrialRepository(db)
-        trials.record(kind, label, per_period, len(returns))
-        return trials.summary()
 
 
 def run_model_backtest(
@@ -121,4 +110,7 @@ def run_model_backtest(
     statistics |= compute_relative_statistics(result, compared, n_boot=n_boot)
     names = {"universe": "equal-weight buy and hold", "index": f"index ({INDEX_TICKER})"}
     benchmarks = {names[key]: equity for key, equity in compared.items()}
-    return ModelBacktest(record.run_id, result, statistics, benchmarks, n_trials, construction)
+    tuned = int(((record.metrics or {}).get("tuning") or {}).get("n_trials", 0))
+    return ModelBacktest(
+        record.run_id, result, statistics, benchmarks, n_trials, construction, tuned
+    )

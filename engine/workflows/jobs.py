@@ -19,6 +19,7 @@ from engine.modeling.artifacts import (
     discard_bundle,
 )
 from engine.modeling.training import TrainConfig
+from engine.modeling.tuning import TuningConfig
 from engine.workflows.alerts import training_failed_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
@@ -101,7 +102,10 @@ def training_config_path(run_id: str) -> Path:
 
 
 def launch_training(
-    db_path: DbPath, config: TrainConfig, alerts: AlertSettings | None = None
+    db_path: DbPath,
+    config: TrainConfig,
+    alerts: AlertSettings | None = None,
+    tuning: TuningConfig | None = None,
 ) -> str:
     """Start models/train.py on ``config`` in its own process; return the run id.
 
@@ -109,7 +113,8 @@ def launch_training(
     to the process, which trains from the stored prices. The job is handed the serialized
     configuration (a JSON file, written whole before the process starts), never a list of
     command-line strings. ``alerts`` reach the process as its ``WORKBENCH_*`` alert
-    variables (its environment, never a file), so a failure there alerts too.
+    variables (its environment, never a file), so a failure there alerts too. With
+    ``tuning`` the job first runs the study (``--trials``), one progress line per trial.
     """
     config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
     run_id = new_run_id()
@@ -136,6 +141,10 @@ def launch_training(
         "--config",
         str(request),
     ]
+    if tuning is not None:
+        command += ["--trials", str(tuning.n_trials), "--seed", str(tuning.seed)]
+        command += ["--max-rounds", str(tuning.max_rounds)]
+        command += ["--scheduler", tuning.scheduler_address] if tuning.scheduler_address else []
     env = {**os.environ, ARTIFACTS_ENV_VAR: str(artifacts_root())}
     env |= alerts.to_env() if alerts is not None else {}
     try:

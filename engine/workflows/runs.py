@@ -21,10 +21,12 @@ from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
 from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.modeling.tuning import TuningConfig
 from engine.workflows.alerts import training_failed_alert
 from engine.workflows.convert import ensure_current_format
 from engine.workflows.data import DbPath
 from engine.workflows.snapshot import load_snapshot
+from engine.workflows.tuning import tune_config
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
@@ -66,8 +68,13 @@ def train_model(
     run_id: str | None = None,
     progress: Progress | None = None,
     alerts: AlertSettings | None = None,
+    tuning: TuningConfig | None = None,
 ) -> ModelRun:
     """Train, score out of sample, write the bundle and register the run; return its record.
+
+    With ``tuning`` an Optuna study first chooses the learner's settings on the run's
+    rows (``tune_config``: every trial counted for the Deflated Sharpe); the run is then
+    trained with the best ones and its manifest and metrics record the study.
 
     Holds the store's training lock for the whole run (TrainingBusyError if another job
     has it). Any failure marks the run failed, leaves no bundle, and is raised; an error
@@ -94,9 +101,22 @@ def train_model(
             config,
             snapshot.index_close,
         )
-        result = train(data, config, progress)
+        study = None
+        if tuning is not None:
+            config, study = tune_config(
+                db_path,
+                data,
+                snapshot.prices,
+                config,
+                tuning=tuning,
+                run_id=run_id,
+                progress=_stage(progress, 0.02, 0.6),
+            )
+        result = train(data, config, _stage(progress, 0.6, 1.0) if study else progress)
         used = snapshot.prices[snapshot.prices["date"] <= result.as_of]
         metrics = summarize_scores(result.scores)
+        if study is not None:
+            metrics["tuning"] = study.summary()
         manifest = {
             "config": config.as_dict(),
             "metrics": metrics,
@@ -126,6 +146,7 @@ def train_model(
                 data_hash=manifest["data_hash"],
                 code_version=manifest["code_version"],
                 trained_through=manifest["trained_through"],
+                params=config.as_dict(),
             )
         if progress:
             progress(1.0, f"Run {run_id} registered")
@@ -140,6 +161,11 @@ def train_model(
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).release_lock(run_id)
     return load_run(db_path, run_id)
+
+
+def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` of a stage that spans [lo, hi] of the whole run."""
+    return None if progress is None else (lambda f, text: progress(lo + (hi - lo) * f, text))
 
 
 def load_run(db_path: DbPath, run_id: str) -> ModelRun:

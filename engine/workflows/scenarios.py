@@ -24,9 +24,9 @@ from engine.trading.backtest import (
     compute_statistics,
 )
 from engine.trading.sizing import SizingParams, win_loss_ratio
-from engine.workflows.backtests import record_trial
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.snapshot import load_snapshot
+from engine.workflows.trials import record_trial
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,25 @@ def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
         workflows.import_bundle_archive(other, evil.getvalue())
     with pytest.raises(ArtifactError, match="not a zip"):
         workflows.import_bundle_archive(other, b"plain text")
+
+
+def test_a_cancel_during_tuning_stops_the_study_and_registers_nothing(seeded_db) -> None:
+    import optuna  # noqa: PLC0415
+
+    tuning = workflows.TuningConfig(n_trials=50, max_rounds=20)
+    run_id = workflows.launch_training(seeded_db, JOB, tuning=tuning)
+
+    def tuning_started() -> bool:
+        job = workflows.training_status(seeded_db)
+        return job is not None and job.message.startswith("Tuning trial")
+
+    wait_for(tuning_started)
+    assert workflows.cancel_training(seeded_db)
+    wait_for(lambda: workflows.training_status(seeded_db) is None, 60)
+    record = workflows.load_run(seeded_db, run_id)
+    assert record.status == "failed" and "cancelled" in record.message
+    assert not (workflows.artifacts_root() / run_id).exists()
+    storage = workflows.study_storage(seeded_db)
+    study = optuna.load_study(study_name=f"tune-{run_id}", storage=storage)
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.RUNNING not in states and len(study.trials) < 50
