@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from pages.auth import require_login
 from pages.common import REQUESTED_KEY, render_frame
 
 st.set_page_config(
     page_title="Forecasting workbench", page_icon=":material/insights:", layout="wide"
 )
+require_login()  # before anything else renders
 render_frame()
 PAGES = [
     st.Page("pages/review.py", title="Daily review", icon=":material/today:", default=True),
