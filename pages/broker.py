@@ -3,7 +3,8 @@
 import streamlit as st
 
 from engine import workflows
-from pages.common import broker_settings, global_params
+from pages.common import global_params
+from pages.settings import broker_settings
 
 params = global_params()
 st.title("Broker")

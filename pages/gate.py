@@ -5,7 +5,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.trading.gate import GO, RAMP_STAGES, RULES
-from pages.common import alert_settings, global_params
+from pages.common import global_params
+from pages.settings import alert_settings
 
 params = global_params()
 st.title("Go / No-Go")

@@ -8,7 +8,8 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.studies.drift import DriftThresholds
-from pages.common import cached_monitor_report, global_params, render_alert_log, select_run
+from pages.common import cached_monitor_report, global_params, select_run
+from pages.settings import render_alert_log
 
 params = global_params()
 st.title("Monitor")

@@ -7,7 +7,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from pages.common import alert_settings, cached_prices, global_params
+from pages.common import cached_prices, global_params
+from pages.settings import alert_settings
 
 params = global_params()
 st.title("Paper trading")

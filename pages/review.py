@@ -9,7 +9,6 @@ from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
 from pages.common import (
     StreamlitProgress,
-    alert_settings,
     cached_forecasts,
     cached_freshness,
     cached_prices,
@@ -18,6 +17,7 @@ from pages.common import (
     render_freshness_metrics,
     show_ingest_result,
 )
+from pages.settings import alert_settings
 
 params = global_params()
 st.title("Daily review")

@@ -1,8 +1,8 @@
-"""Probability calibration (Platt, isotonic, beta), per regime with shrinkage, and its metrics.
+"""Probability calibration (Platt, isotonic, beta), per regime with shrinkage.
 
 A calibrator is fitted on a held-out slice that comes after the model's training rows,
-never on training rows (the learner enforces that). Metrics are computed here; drawing
-them is ``engine.display``'s job.
+never on training rows (the learner enforces that). Its scores (ECE, Brier, reliability)
+are ``engine.modeling.calibration_scores``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss
 
-from engine.metrics import Interval, bootstrap_interval, wilson_interval
 from engine.modeling.serialization import (
     array,
     field,
@@ -36,12 +34,13 @@ CURVE = {"C": 1e6, "tol": 1e-10, "max_iter": 1000}
 EVIDENCE_BAR = 4.0
 
 
-def _clip(p: np.ndarray) -> np.ndarray:
+def clip_probability(p: np.ndarray) -> np.ndarray:
+    """Probabilities kept inside [EPS, 1 - EPS] (logits and log-losses stay finite)."""
     return np.clip(np.asarray(p, dtype=float), EPS, 1.0 - EPS)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = _clip(p)
+    p = clip_probability(p)
     return np.log(p / (1.0 - p))
 
 
@@ -107,7 +106,7 @@ class _Beta:
 
     @staticmethod
     def _features(s: np.ndarray) -> np.ndarray:
-        s = _clip(s)
+        s = clip_probability(s)
         return np.column_stack([np.log(s), -np.log(1.0 - s)])
 
     def predict(self, s: np.ndarray) -> np.ndarray:
@@ -200,8 +199,8 @@ class ProbabilityCalibrator(BaseEstimator):
         the fitted curve, ``G`` its likelihood-ratio statistic against the constant base
         rate over the design effect of the date blocks: 0 unless the curve fits better
         than chance would at about the 5% level, near 1 when the evidence is strong."""
-        fitted = _clip(self.global_.predict(scores))
-        base = _clip(np.full(len(y), self.base_rate_))
+        fitted = clip_probability(self.global_.predict(scores))
+        base = clip_probability(np.full(len(y), self.base_rate_))
 
         def loglik(p: np.ndarray) -> float:
             return float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -290,145 +289,3 @@ class ProbabilityCalibrator(BaseEstimator):
                 curve.from_params(entry.get("curve"), f"{where}.curve"),
             )
         return calibrator
-
-
-# --- metrics ---------------------------------------------------------------------------
-
-
-def equal_mass_bins(p: np.ndarray, n_bins: int) -> np.ndarray:
-    """Bin index per row: ``n_bins`` bins holding (nearly) equal numbers of rows."""
-    order = np.argsort(p, kind="stable")
-    bins = np.empty(len(p), dtype=int)
-    bins[order] = np.arange(len(p)) * n_bins // max(len(p), 1)
-    return bins
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
-    """ECE with equal-mass bins: sum over bins of share x |observed rate - mean forecast|."""
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    bins = equal_mass_bins(p, n_bins)
-    total = 0.0
-    for b in range(n_bins):
-        rows = bins == b
-        if rows.any():
-            total += rows.mean() * abs(y[rows].mean() - p[rows].mean())
-    return float(total)
-
-
-def reliability_curve(
-    y: np.ndarray, p: np.ndarray, n_bins: int = 10, level: float = 0.95
-) -> pd.DataFrame:
-    """Per equal-mass bin: mean forecast, observed up-rate with a Wilson interval, count."""
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    bins = equal_mass_bins(p, n_bins)
-    rows = []
-    for b in range(n_bins):
-        mask = bins == b
-        n = int(mask.sum())
-        if not n:
-            continue
-        rate = wilson_interval(y[mask].sum(), n, level)
-        rows.append((b, p[mask].mean(), rate.estimate, rate.low, rate.high, n))
-    return pd.DataFrame(rows, columns=["bin", "mean_forecast", "observed", "low", "high", "count"])
-
-
-def brier(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean squared error of P(up) against the 0/1 outcome (scikit-learn's
-    ``brier_score_loss``; defined on a slice with one outcome only)."""
-    return float(
-        brier_score_loss(np.asarray(y, dtype=float), np.asarray(p, dtype=float), labels=[0, 1])
-    )
-
-
-def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean negative log-likelihood (scikit-learn's ``log_loss``), probabilities clipped
-    to [1e-6, 1 - 1e-6] first; defined on a slice with one outcome only."""
-    return float(log_loss(np.asarray(y, dtype=float), _clip(p), labels=[0, 1]))
-
-
-def calibration_metrics(
-    y: np.ndarray,
-    p: np.ndarray,
-    dates: np.ndarray,
-    *,
-    block: int | None = None,
-    n_boot: int = 300,
-    seed: int = 0,
-) -> dict[str, Interval | float]:
-    """ECE, Brier and log-loss with intervals resampling whole dates (moving blocks of
-    ``block`` dates when given), and the climatology baseline (always forecasting the
-    evaluation set's own up-rate) for Brier and log-loss.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    rate = np.full(len(y), y.mean())
-    resample = {"groups": dates, "block": block, "n_boot": n_boot, "seed": seed}
-    return {
-        "ece": bootstrap_interval(expected_calibration_error, y, p, **resample),
-        "brier": bootstrap_interval(brier, y, p, **resample),
-        "log_loss": bootstrap_interval(logarithmic_loss, y, p, **resample),
-        "brier_climatology": brier(y, rate),
-        "log_loss_climatology": logarithmic_loss(y, rate),
-    }
-
-
-METHOD_COLUMNS = {
-    "run's method": "p",
-    "uncalibrated": "p_raw",
-    "platt": "p_platt",
-    "isotonic": "p_isotonic",
-    "beta": "p_beta",
-}
-
-
-def compare_methods(
-    predictions: pd.DataFrame, *, block: int | None = None, n_boot: int = 200
-) -> pd.DataFrame:
-    """ECE, Brier and log-loss (with intervals over blocks of ``block`` dates) of each
-    calibration of the same out-of-sample scores, with the climatology baseline; one row
-    per method present in ``predictions`` and a last row for climatology itself (no
-    interval: it is the reference)."""
-    y = predictions["label"].to_numpy(dtype=float)
-    dates = predictions.index.get_level_values("date").to_numpy()
-    rows = []
-    for name, column in METHOD_COLUMNS.items():
-        if column not in predictions:
-            continue
-        m = calibration_metrics(
-            y, predictions[column].to_numpy(), dates, block=block, n_boot=n_boot
-        )
-        row = {"method": name}
-        for key in ("ece", "brier", "log_loss"):
-            row |= {key: m[key].estimate, f"{key}_low": m[key].low, f"{key}_high": m[key].high}
-        row |= {
-            "brier_climatology": m["brier_climatology"],
-            "log_loss_climatology": m["log_loss_climatology"],
-        }
-        rows.append(row)
-    # always forecasting the evaluation period's own rate: calibrated by construction
-    rate = np.full(len(y), y.mean())
-    rows.append(
-        {
-            "method": "climatology",
-            "ece": expected_calibration_error(y, rate),
-            "brier": brier(y, rate),
-            "log_loss": logarithmic_loss(y, rate),
-            "brier_climatology": brier(y, rate),
-            "log_loss_climatology": logarithmic_loss(y, rate),
-        }
-    )
-    return pd.DataFrame(rows)
-
-
-def reliability_by_regime(
-    predictions: pd.DataFrame, column: str = "p", min_rows: int = 200, n_bins: int = 10
-) -> dict[int, pd.DataFrame]:
-    """Regime id -> reliability curve of ``column`` on that regime's rows (regimes with at
-    least ``min_rows`` rows; fewer bins when a regime is small)."""
-    curves = {}
-    for regime, rows in predictions.groupby("regime_id"):
-        if len(rows) >= min_rows:
-            bins = max(3, min(n_bins, len(rows) // 100))
-            curves[int(regime)] = reliability_curve(
-                rows["label"].to_numpy(), rows[column].to_numpy(), bins
-            )
-    return curves

@@ -24,8 +24,8 @@ from engine.metrics import (
     ic_block,
     ic_summary,
 )
-from engine.modeling.calibration import (
-    CALIBRATION_METHODS,
+from engine.modeling.calibration import CALIBRATION_METHODS
+from engine.modeling.calibration_scores import (
     calibration_metrics,
     expected_calibration_error,
     reliability_curve,

@@ -36,7 +36,7 @@ from engine.metrics import (
     max_drawdown,
     sharpe,
 )
-from engine.modeling.calibration import expected_calibration_error
+from engine.modeling.calibration_scores import expected_calibration_error
 from engine.modeling.evaluation import WalkForwardResult, walk_forward
 from engine.modeling.learner import LearnerParams
 from engine.modeling.model_selection import PurgedWalkForward

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from engine.metrics import hit_rate, rolling_sharpe
-from engine.modeling.calibration import expected_calibration_error
+from engine.modeling.calibration_scores import expected_calibration_error
 
 DRIFT_COLUMNS = ("feature", "psi", "ks_statistic", "ks_pvalue", "drifted")
 

@@ -47,7 +47,7 @@ from engine.metrics import (
     sharpe,
     wilson_interval,
 )
-from engine.modeling.calibration import expected_calibration_error
+from engine.modeling.calibration_scores import expected_calibration_error
 
 RAMP_STAGES = (0.01, 0.05, 0.10)  # fraction of the target weights traded, per stage
 MIN_TRADES = 20  # closed trades behind a win rate

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.metrics import ic_block
-from engine.modeling.calibration import (
+from engine.modeling.calibration_scores import (
     METHOD_COLUMNS,
     compare_methods,
     reliability_by_regime,

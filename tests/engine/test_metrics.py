@@ -21,7 +21,7 @@ from engine.metrics import (
     rolling_sharpe,
     sharpe,
 )
-from engine.modeling.calibration import brier, logarithmic_loss
+from engine.modeling.calibration_scores import brier, logarithmic_loss
 
 
 def test_bootstrap_interval_of_a_mean_matches_the_normal_theory() -> None:

@@ -38,7 +38,7 @@ from engine.metrics import (
     max_drawdown,
     sharpe,
 )
-from engine.modeling.calibration import brier, calibration_metrics, logarithmic_loss
+from engine.modeling.calibration_scores import brier, calibration_metrics, logarithmic_loss
 from engine.studies.drift import rolling_forecast_quality
 from engine.trading.backtest import (
     TRADE_COLUMNS,

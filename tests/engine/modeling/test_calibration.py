@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.modeling.calibration import (
-    CALIBRATION_METHODS,
-    ProbabilityCalibrator,
+from engine.modeling.calibration import CALIBRATION_METHODS, ProbabilityCalibrator
+from engine.modeling.calibration_scores import (
     brier,
     calibration_metrics,
     equal_mass_bins,
