@@ -40,8 +40,11 @@ def trial_count(db: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def rows(_seeded_template):
-    snapshot = load_snapshot(_seeded_template, CONFIG.tickers, CONFIG.as_of)
+def rows(_seeded_template, tmp_path_factory):
+    # a copy: reading a snapshot fills the store's feature cache, and the template is shared
+    db = tmp_path_factory.mktemp("tuning") / "rows.db"
+    db.write_bytes(_seeded_template.read_bytes())
+    snapshot = load_snapshot(db, CONFIG.tickers, CONFIG.as_of)
     data = build_dataset(snapshot.features, snapshot.prices, snapshot.regimes["regime_id"], CONFIG)
     prices = snapshot.prices[snapshot.prices["ticker"].isin(CONFIG.tickers)]
     return data, to_wide(prices[prices["date"] <= CONFIG.as_of])
