@@ -13,6 +13,7 @@ from engine import workflows
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.builders import SMALL_TRAIN
+from tests.engine.modeling.test_tuning import trial_count
 from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
@@ -118,6 +119,29 @@ def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded
     assert runs.loc[runs["run"] == launched, "status"].item() == "complete"
     at.button(key="runs.activate").click().run()
     assert workflows.load_runs(seeded_db).set_index("run_id").at[launched, "active"]
+
+
+def test_training_page_tunes_and_every_trial_counts(app: AppTest, seeded_db: Path) -> None:
+    at = open_page(app, "training")
+    trials_before = trial_count(seeded_db)
+    at.date_input(key="training.start").set_value(pd.Timestamp("2016-01-01").date())
+    at.date_input(key="training.as_of").set_value(pd.Timestamp("2018-06-29").date())
+    at.number_input(key="training.train").set_value(12)
+    at.number_input(key="training.test").set_value(6)
+    at.number_input(key="training.trials").set_value(2)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    launched = at.session_state["training.launched"]
+    deadline = time.monotonic() + 400
+    while workflows.training_status(seeded_db) is not None and time.monotonic() < deadline:
+        time.sleep(2)
+        at.run()
+    assert workflows.training_status(seeded_db) is None, "tuning did not finish in 400 s"
+    at.run()
+    assert any(f"Run {launched}: complete" in s.value for s in at.success)
+    tuning = workflows.load_run(seeded_db, launched).metrics["tuning"]
+    assert tuning["n_trials"] == 2 and tuning["study_name"] == f"tune-{launched}"
+    assert trial_count(seeded_db) == trials_before + 2  # each trial counts
 
 
 def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> None:
