@@ -95,22 +95,35 @@ def test_calibration_page_compares_methods_and_regimes(trained_app) -> None:
     assert not at.exception
 
 
-def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded_db: Path) -> None:
-    at = open_page(app, "training")
-    at.date_input(key="training.start").set_value(pd.Timestamp("2015-01-01").date())
+def train_from_page(
+    at: AppTest, db: Path, start: str, seconds: float, *, trials: int = 0, followed: bool = False
+) -> str:
+    """Fill the Training form (start to 2018-06-29, 12/6-month windows, ``trials``), start
+    the job, rerun the page until it ends (``followed``: asserting the page shows its
+    progress meanwhile); the launched run id."""
+    at.date_input(key="training.start").set_value(pd.Timestamp(start).date())
     at.date_input(key="training.as_of").set_value(pd.Timestamp("2018-06-29").date())
     at.number_input(key="training.train").set_value(12)
     at.number_input(key="training.test").set_value(6)
+    if trials:
+        at.number_input(key="training.trials").set_value(trials)
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception, [e.value for e in at.exception]
     launched = at.session_state["training.launched"]
-    deadline = time.monotonic() + 240
-    while workflows.training_status(seeded_db) is not None and time.monotonic() < deadline:
-        assert any(p for p in at.get("progress")) or at.code  # the job is followed
+    deadline = time.monotonic() + seconds
+    while workflows.training_status(db) is not None and time.monotonic() < deadline:
+        if followed:
+            assert any(p for p in at.get("progress")) or at.code  # the job is followed
         time.sleep(2)
         at.run()
-    assert workflows.training_status(seeded_db) is None, "training did not finish in 240 s"
+    assert workflows.training_status(db) is None, f"training did not finish in {seconds:g} s"
     at.run()
+    return launched
+
+
+def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded_db: Path) -> None:
+    at = open_page(app, "training")
+    launched = train_from_page(at, seeded_db, "2015-01-01", 240, followed=True)
     assert any(f"Run {launched}: complete" in s.value for s in at.success)
     # the form comes back with what was submitted, not the defaults
     assert str(at.date_input(key="training.start").value) == "2015-01-01"
@@ -124,20 +137,7 @@ def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded
 def test_training_page_tunes_and_every_trial_counts(app: AppTest, seeded_db: Path) -> None:
     at = open_page(app, "training")
     trials_before = trial_count(seeded_db)
-    at.date_input(key="training.start").set_value(pd.Timestamp("2016-01-01").date())
-    at.date_input(key="training.as_of").set_value(pd.Timestamp("2018-06-29").date())
-    at.number_input(key="training.train").set_value(12)
-    at.number_input(key="training.test").set_value(6)
-    at.number_input(key="training.trials").set_value(2)
-    next(b for b in at.button if b.label == "Start training").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    launched = at.session_state["training.launched"]
-    deadline = time.monotonic() + 400
-    while workflows.training_status(seeded_db) is not None and time.monotonic() < deadline:
-        time.sleep(2)
-        at.run()
-    assert workflows.training_status(seeded_db) is None, "tuning did not finish in 400 s"
-    at.run()
+    launched = train_from_page(at, seeded_db, "2016-01-01", 400, trials=2)
     assert any(f"Run {launched}: complete" in s.value for s in at.success)
     tuning = workflows.load_run(seeded_db, launched).metrics["tuning"]
     assert tuning["n_trials"] == 2 and tuning["study_name"] == f"tune-{launched}"
