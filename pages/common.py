@@ -322,6 +322,7 @@ def render_runs(path: str, just_trained: str | None = None) -> None:
                 "active": run.active,
                 "origin": run.origin,
                 "created (UTC)": run.created_utc,
+                "trained through": workflows.describe_trained_through(run),
                 "AUC [95%]": _interval(m.get("model", {}).get("auc")),
                 "baseline AUC": _interval(m.get("baseline", {}).get("auc")),
                 "mean IC [95%]": _interval(m.get("ic", {}).get("mean")),

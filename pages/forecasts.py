@@ -24,10 +24,10 @@ sell = right.slider(f"SELL at {event} of at most", 0.20, 0.50, 0.45, 0.01, key="
 if sell >= buy:
     st.error("The SELL threshold must be below the BUY threshold.")
     st.stop()
-trained = workflows.trained_through(run)
 st.caption(
-    f"Run **{run.run_id}** ({KIND_NAMES[kind]}) · trained through **{trained:%Y-%m-%d}** "
-    f"(its newest outcome) · as of **{params.as_of}**"
+    f"Run **{run.run_id}** ({KIND_NAMES[kind]}) · trained through "
+    f"**{workflows.describe_trained_through(run)}** (its newest outcome) · as of "
+    f"**{params.as_of}**"
 )
 try:
     frame = cached_forecasts(

@@ -142,6 +142,7 @@ with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
         else:
             st.success(
                 f"Imported run {imported.run.run_id} ({imported.signature}) after checking "
-                "every file's SHA-256."
+                "every file's SHA-256 and every tree of its booster; trained through "
+                + workflows.describe_trained_through(imported.run)
             )
 st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

@@ -447,6 +447,14 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        18,
+        "imported runs say whether their trained-through date was checked",
+        # NULL: trained here (the date is known); 1: an imported run's claimed date was
+        # checked against the outcome dates in its own bundle; 0: there was nothing to check
+        # it against (the date is the bundle's word only)
+        ("ALTER TABLE model_runs ADD COLUMN trained_through_verified INTEGER",),
+    ),
 )
 
 

@@ -28,6 +28,7 @@ RUN_COLUMNS = (
     "active",
     "trained_through",
     "construction_json",
+    "trained_through_verified",
 )
 
 
@@ -41,7 +42,9 @@ class ModelRun:
     (engine.modeling.training.TrainConfig.from_dict rebuilds it); ``trained_through`` is
     the newest label end date it learned from (ISO date; None for runs registered before
     it was recorded); ``construction`` is the portfolio construction it is traded with
-    (engine.trading.construction.ConstructionParams.from_dict; None: its kind's default)."""
+    (engine.trading.construction.ConstructionParams.from_dict; None: its kind's default);
+    ``trained_through_verified`` is None for a run trained here, else whether an imported
+    run's claimed trained-through date was checked against the outcomes in its bundle."""
 
     run_id: str
     created_utc: str
@@ -59,6 +62,7 @@ class ModelRun:
     active: bool
     trained_through: str | None
     construction: dict | None = None
+    trained_through_verified: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,11 @@ class ModelRunRepository:
         code_version: str,
         trained_through: str | None,
         params: dict | None = None,
+        trained_through_verified: bool | None = None,
     ) -> None:
         """Mark the run complete; ``params`` replaces the configuration it started with
-        (a tuned run records the settings it was trained with)."""
+        (a tuned run records the settings it was trained with); ``trained_through_verified``
+        only for an imported run (see ``ModelRun``)."""
         with write_transaction(self.db):
             if params is not None:
                 self.db.execute(
@@ -106,7 +112,8 @@ class ModelRunRepository:
             self.db.execute(
                 "UPDATE model_runs SET status = 'complete', finished_utc = ?, metrics_json = ?, "
                 "files_json = ?, artifact_dir = ?, feature_version = ?, data_hash = ?, "
-                "code_version = ?, trained_through = ? WHERE run_id = ?",
+                "code_version = ?, trained_through = ?, trained_through_verified = ? "
+                "WHERE run_id = ?",
                 (
                     utc_now(),
                     json.dumps(metrics, sort_keys=True, default=str),
@@ -116,6 +123,7 @@ class ModelRunRepository:
                     data_hash,
                     code_version,
                     trained_through,
+                    trained_through_verified,
                     run_id,
                 ),
             )
@@ -228,4 +236,6 @@ def _decode(row: dict) -> dict:
         else:
             out[key] = value
     out["active"] = bool(out["active"])
+    if out["trained_through_verified"] is not None:
+        out["trained_through_verified"] = bool(out["trained_through_verified"])
     return out

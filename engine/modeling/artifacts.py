@@ -36,7 +36,7 @@ from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.processors import CrossSectionalNormalizer
 from engine.modeling.selection import FeatureSelector, LogisticBaseline
-from engine.modeling.signing import SIGNATURE, sign_manifest
+from engine.modeling.signing import SIGNATURE, SIGNED_BY, key_fingerprint, sign_manifest
 
 BOOSTER, MODEL, MANIFEST = "booster.ubj", "model.json", "manifest.json"
 PREDICTIONS, FEATURE_BASELINE = "oos_predictions.arrow", "feature_baseline.arrow"
@@ -106,7 +106,9 @@ def manifest_document(body: dict, signing_key: bytes | None = None) -> bytes:
     signature covers the manifest as it reads back, so timestamps are strings first)."""
     body = json.loads(json.dumps(body, default=str))
     body.pop(SIGNATURE, None)
+    body.pop(SIGNED_BY, None)
     if signing_key:
+        body[SIGNED_BY] = key_fingerprint(signing_key)
         body[SIGNATURE] = sign_manifest(body, signing_key)
     return json.dumps(body, indent=2, sort_keys=True).encode()
 

@@ -23,6 +23,7 @@ import pandas as pd
 from engine.features.panel import Array, WidePanel, atr_or_proxy, by_date, to_long, to_wide
 from engine.features.regime import is_bull
 from engine.modeling.membership import membership_grid, membership_mask
+from engine.modeling.param_limits import Limit, check_limits
 
 LabelKind = Literal["relative", "direction", "triple_barrier"]
 LABEL_KINDS: tuple[str, ...] = ("relative", "direction", "triple_barrier")
@@ -30,6 +31,13 @@ ABSOLUTE_KINDS: tuple[str, ...] = ("direction", "triple_barrier")
 MIN_NAMES = 3  # fewest outcomes on a date that make a cross-section
 BARRIER_NAMES = {1.0: "take_profit", -1.0: "stop", 0.0: "vertical"}
 MIN_VERTICAL, MAX_VERTICAL = 5, 15
+_LIMITS = {
+    "horizon": Limit(1, 252, whole=True),
+    **{
+        name: Limit(0, 100, open_low=True)  # ATR multiples
+        for name in ("take_profit", "stop", "bull_take_profit", "bear_stop")
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -53,16 +61,12 @@ class LabelParams:
     def __post_init__(self) -> None:
         if self.kind not in LABEL_KINDS:
             raise ValueError(f"label kind must be one of {LABEL_KINDS}, got {self.kind!r}")
-        if self.horizon < 1:
-            raise ValueError(f"label horizon must be at least 1 session, got {self.horizon}")
+        check_limits(self, _LIMITS, "label settings")
         if self.kind == "triple_barrier" and not MIN_VERTICAL <= self.horizon <= MAX_VERTICAL:
             raise ValueError(
                 f"the vertical barrier must be {MIN_VERTICAL}-{MAX_VERTICAL} sessions, "
                 f"got {self.horizon}"
             )
-        for name in ("take_profit", "stop", "bull_take_profit", "bear_stop"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be a positive ATR multiple")
 
 
 def lead(x: Array, k: int) -> Array:

@@ -35,11 +35,32 @@ import xgboost as xgb
 from sklearn.base import BaseEstimator
 
 from engine.features.registry import FAMILY_NAMES, feature_columns
-from engine.modeling.calibration import ProbabilityCalibrator
+from engine.modeling.calibration import CALIBRATION_METHODS, ProbabilityCalibrator
+from engine.modeling.param_limits import Limit, check_limits
 from engine.modeling.processors import NORMALIZATIONS, CrossSectionalNormalizer
 from engine.modeling.selection import REGIME_COLUMN, FeatureSelector, LogisticBaseline
 
 MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
+DEVICES = ("cpu", "cuda")  # cuda: XGBoost's first GPU (models/train.py --device)
+# generous but finite: a crafted manifest's n_jobs=1e6 or n_estimators=1e9 is refused
+_LIMITS = {
+    "clip": Limit(0, 100, open_low=True),
+    "top_k": Limit(1, 1000, whole=True),
+    "max_correlation": Limit(0, 1, open_low=True),
+    "n_estimators": Limit(1, 20_000, whole=True),
+    "learning_rate": Limit(0, 1, open_low=True),
+    "max_depth": Limit(1, 20, whole=True),
+    "min_child_weight": Limit(0, 1e6),
+    "subsample": Limit(0, 1, open_low=True),
+    "colsample_bytree": Limit(0, 1, open_low=True),
+    "early_stopping_rounds": Limit(1, 20_000, whole=True),
+    "min_rounds": Limit(0, 20_000, whole=True),
+    "validation_fraction": Limit(0, 0.5, open_low=True),
+    "calibration_fraction": Limit(0, 0.5, open_low=True),
+    "calibration_prior_dates": Limit(0, 1e6),
+    "n_jobs": Limit(1, 256, whole=True),
+    "seed": Limit(0, 2**32 - 1, whole=True),
+}
 KIND_NAMES = {
     "classifier": "Cross-sectional classifier (beats the median)",
     "ranker": "Cross-sectional ranker (per-date pairwise)",
@@ -109,8 +130,16 @@ class LearnerParams:
             raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {self.kind!r}")
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}")
-        if self.calibration_prior_dates < 0:
-            raise ValueError("calibration_prior_dates must be >= 0")
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ValueError(f"calibration must be one of {CALIBRATION_METHODS}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES} (got {self.device!r:.40})")
+        if not isinstance(self.per_regime_calibration, bool):
+            raise ValueError("per_regime_calibration must be true or false")
+        unknown = [f for f in self.families if f not in FAMILY_NAMES]
+        if not self.families or unknown:
+            raise ValueError(f"families must be some of {', '.join(FAMILY_NAMES)}")
+        check_limits(self, _LIMITS, "learner settings")
 
     @property
     def cross_sectional(self) -> bool:

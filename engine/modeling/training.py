@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import Progress
+from engine.data.schema import Progress, normalize_tickers
 from engine.features.registry import feature_columns
 from engine.metrics import Interval
 from engine.modeling.evaluation import (
@@ -29,8 +29,16 @@ from engine.modeling.labels import MIN_NAMES, LabelParams, compute_labels
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.membership import MembershipRecord, membership_frame
 from engine.modeling.model_selection import PurgedWalkForward
+from engine.modeling.param_limits import Limit, check_limits
 
 BASELINE_ROWS = 20_000
+MAX_TICKERS = 5_000
+_LIMITS = {
+    "train_months": Limit(1, 600, whole=True),
+    "test_months": Limit(1, 120, whole=True),
+    "embargo": Limit(0, 252, whole=True),
+    "n_boot": Limit(0, 100_000, whole=True),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,19 @@ class TrainConfig:
     membership: tuple[MembershipRecord, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.label, LabelParams) or not isinstance(self.learner, LearnerParams):
+            raise ValueError("label and learner must be LabelParams and LearnerParams")
+        if not 1 <= len(self.tickers) <= MAX_TICKERS:
+            raise ValueError(f"a training run needs 1 to {MAX_TICKERS} tickers")
+        if normalize_tickers(self.tickers) != list(self.tickers):
+            raise ValueError("tickers must be distinct, upper-case exchange symbols")
+        for name in ("start", "as_of"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, pd.Timestamp) or pd.isna(value)):
+                raise ValueError(f"{name} must be a date or empty (got {value!r:.40})")
+        if self.start is not None and self.as_of is not None and self.start >= self.as_of:
+            raise ValueError("start must be before as_of")
+        check_limits(self, _LIMITS, "training settings")
         self.universe()  # a spell that cannot be read is refused before any work starts
         relative = self.label.kind == "relative"
         if relative != self.learner.cross_sectional:
@@ -91,6 +112,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
         values = dict(raw)
+        if not isinstance(values.get("tickers") or [], list | tuple):
+            raise ValueError("tickers must be a list of symbols")
         values["tickers"] = tuple(values.get("tickers") or ())
         spells = values.get("membership") or ()
         if not isinstance(spells, list | tuple):
@@ -98,17 +121,31 @@ class TrainConfig:
         values["membership"] = tuple(tuple(r) if isinstance(r, list) else r for r in spells)
         for key in ("start", "as_of"):
             if values.get(key) is not None:
-                values[key] = pd.Timestamp(values[key])
-        values["label"] = LabelParams(**(values.get("label") or {}))
+                values[key] = _date(values[key], key)
+        for key in ("label", "learner"):
+            if not isinstance(values.get(key, {}), dict | None):
+                raise ValueError(f"{key} must be a JSON object of settings")
+        label = values.get("label") or {}
         learner = dict(values.get("learner") or {})
         # configurations written before the cross-sectional kinds existed are market timing
         # models that predicted with their early-stopping round
         if "kind" not in learner:
             learner |= {"kind": "market_timing", "min_rounds": learner.get("min_rounds", 1)}
-        if "families" in learner:
-            learner["families"] = tuple(learner["families"])
-        values["learner"] = LearnerParams(**learner)
+        try:
+            if "families" in learner:
+                learner["families"] = tuple(learner["families"])
+            values["label"], values["learner"] = LabelParams(**label), LearnerParams(**learner)
+        except TypeError as exc:  # an unknown setting, or families that are no list
+            raise ValueError(f"label or learner settings: {exc}") from exc
         return cls(**values)
+
+
+def _date(value: object, name: str) -> pd.Timestamp:
+    """``value`` (an ISO date text or a Timestamp) as a Timestamp; ValueError naming it."""
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name} must be an ISO date (got {value!r:.40})") from exc
 
 
 def label_kind_for(model_kind: str) -> str:

@@ -18,17 +18,29 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import feather
 
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
+    FEATURE_BASELINE,
     MANIFEST,
+    PREDICTIONS,
     ArtifactError,
     check_format,
     legacy_message,
     manifest_hashes,
     read_bundle,
+    read_manifest,
 )
-from engine.modeling.signing import signature_status, signing_key
+from engine.modeling.signing import (
+    REQUIRE_SECRETS_KEY,
+    SIGNED_HERE,
+    require_signed,
+    signature_status,
+    signing_key,
+)
+from engine.modeling.training import TrainConfig
 from engine.workflows.data import DbPath
 from engine.workflows.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
@@ -49,14 +61,27 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
     manifest; its files are copied under the artifacts root and registered as 'imported'.
 
     """
-    key = signing_key()  # a secrets file that cannot be read is said before anything else
+    try:  # settings that cannot be read are said before anything else
+        key, required = signing_key(), require_signed()
+    except ValueError as exc:
+        raise ArtifactError(str(exc)) from exc
     hashes = manifest_hashes(folder)
-    manifest = read_bundle(Path(folder), hashes)[1]
-    through = _trained_through(manifest)
     try:
-        signature = signature_status(manifest, key)
+        signature = signature_status(read_manifest(folder), key)
     except ValueError as exc:
         raise ArtifactError(f"{MANIFEST} in {folder}: {exc}") from exc
+    if required and signature != SIGNED_HERE:
+        raise ArtifactError(
+            f"this install imports only bundles signed with its own key, and this one is "
+            f"{signature}. Train it here, or sign it with this install's key; to accept "
+            f"bundles from elsewhere set {REQUIRE_SECRETS_KEY} = false in the secrets file"
+        )
+    manifest = read_bundle(Path(folder), hashes)[1]
+    through, verified = checked_trained_through(manifest, Path(folder))
+    try:  # what a retrain of this run would reuse (POST /retrain, the Training page)
+        TrainConfig.from_dict(manifest.get("config"))
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"the manifest's training configuration is refused: {exc}") from exc
     run_id = str(manifest.get("run_id") or new_run_id())
     if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
         raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
@@ -88,6 +113,7 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
                 data_hash=str(manifest.get("data_hash", "")),
                 code_version=str(manifest.get("code_version", "")),
                 trained_through=through,
+                trained_through_verified=verified,
             )
     except BaseException:  # not registered: leave no unregistered folder behind
         shutil.rmtree(target, ignore_errors=True)
@@ -95,16 +121,57 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
     return BundleImport(load_run(db_path, run_id), signature)
 
 
-def _trained_through(manifest: dict) -> str:
-    """The manifest's trained-through date (ISO), or ArtifactError: without it no consumer
-    could check the run against an as-of date."""
+def checked_trained_through(manifest: dict, folder: Path) -> tuple[str, bool]:
+    """The manifest's trained-through date (ISO) and whether the bundle's own files could
+    confirm it; ArtifactError when it is missing or earlier than they show.
+
+    The run learned from every outcome its out-of-sample predictions record (``end_date``)
+    and from the labels of its feature baseline's rows (each dated before its outcome), so
+    a date before the newest of those is false: with it the look-ahead guard would let the
+    model forecast dates whose outcomes it has seen. With no outcome date in the files the
+    date is the bundle's word only (verified False).
+    """
     try:
-        return f"{pd.Timestamp(manifest['trained_through']):%Y-%m-%d}"
+        claimed = pd.Timestamp(manifest["trained_through"])
+        if pd.isna(claimed):
+            raise ValueError("not a date")
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(
             "the manifest records no valid trained-through date (the newest label end date "
             "the run learned from): retrain it with models/train.py from this version"
         ) from exc
+    newest = [
+        _newest_date(folder / PREDICTIONS, "end_date"),
+        _newest_date(folder / FEATURE_BASELINE, "date"),
+    ]
+    if newest[0] is not None and claimed < newest[0]:
+        raise ArtifactError(
+            f"the manifest says the run is trained through {claimed:%Y-%m-%d}, but its own "
+            f"out-of-sample predictions hold outcomes up to {newest[0]:%Y-%m-%d}: it learned "
+            "from outcomes after the date it claims, so it is not imported"
+        )
+    if newest[1] is not None and claimed <= newest[1]:
+        raise ArtifactError(
+            f"the manifest says the run is trained through {claimed:%Y-%m-%d}, but its "
+            f"feature baseline holds training rows up to {newest[1]:%Y-%m-%d}, whose outcomes "
+            "came later: it is not imported"
+        )
+    return f"{claimed:%Y-%m-%d}", newest[0] is not None
+
+
+def _newest_date(path: Path, column: str) -> pd.Timestamp | None:
+    """The newest date in ``column`` of the Arrow file at ``path`` (None: no such column or
+    no date), read after the file's structure is validated in full."""
+    try:
+        table = feather.read_table(path)
+        table.validate(full=True)
+        if column not in table.column_names:
+            return None
+        dates = pd.to_datetime(table.column(column).to_pandas(), errors="coerce")
+    except (OSError, ValueError, TypeError, pa.ArrowException) as exc:
+        raise ArtifactError(f"{path.name} is not a readable Arrow table: {exc}") from exc
+    newest = dates.max()
+    return None if pd.isna(newest) else pd.Timestamp(newest)
 
 
 MAX_BUNDLE_BYTES = 200 * 2**20

@@ -16,7 +16,13 @@ from engine.alerts import AlertSettings
 from engine.data.calendar import sessions_between
 from engine.data.schema import Progress
 from engine.features.cache import CacheSpec
-from engine.modeling.artifacts import read_bundle, read_manifest, read_predictions, write_bundle
+from engine.modeling.artifacts import (
+    ArtifactError,
+    read_bundle,
+    read_manifest,
+    read_predictions,
+    write_bundle,
+)
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
 from engine.modeling.signing import signing_key
@@ -259,6 +265,20 @@ def trained_through(record: ModelRun) -> pd.Timestamp:
     last = pd.Timestamp(last)
     after = sessions_between(last, last + pd.Timedelta(days=3 * span + 14))
     return pd.Timestamp(after[min(span, len(after) - 1)])
+
+
+def describe_trained_through(record: ModelRun) -> str:
+    """The run's trained-through date as the pages say it: ISO, "... (unverified: ...)"
+    for an imported run whose bundle held no outcome dates to check it against, "not
+    recorded" when the run has none. ``record`` may also be a row of ``load_runs``."""
+    try:
+        text = f"{trained_through(record):%Y-%m-%d}"
+    except (LookaheadError, ArtifactError):
+        return "not recorded"
+    verified = record.trained_through_verified
+    if verified is not None and not pd.isna(verified) and not verified:
+        text += " (unverified: the bundle held no outcome dates to check it against)"
+    return text
 
 
 def check_trained_through(record: ModelRun, as_of: pd.Timestamp) -> None:

@@ -97,9 +97,14 @@ def test_regime_sets_the_barriers() -> None:
     ("kwargs", "message"),
     [
         ({"kind": "triple_barrier", "horizon": 20}, "5-15"),
-        ({"kind": "direction", "horizon": 0}, "at least 1"),
+        ({"kind": "direction", "horizon": 0}, r"horizon must be in \[1, 252\] \(got 0\)"),
+        ({"horizon": 1e9}, "horizon must be a whole number"),
+        ({"horizon": True}, "horizon must be a whole number"),
+        ({"horizon": "5"}, "horizon must be a whole number"),
         ({"kind": "sideways"}, "label kind"),
-        ({"stop": -1.0}, "stop must be a positive"),
+        ({"stop": -1.0}, r"stop must be in \(0, 100\]"),
+        ({"take_profit": float("nan")}, r"take_profit must be in \(0, 100\] \(got nan\)"),
+        ({"bear_stop": float("inf")}, "bear_stop must be in"),
     ],
 )
 def test_bad_label_parameters_are_named(kwargs, message) -> None:

@@ -11,17 +11,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pyarrow import feather
 
 from engine import workflows
 from engine.data.sample import load_sample_prices
 from engine.data.schema import FetchResult
 from engine.modeling import signing
-from engine.modeling.artifacts import ArtifactError, manifest_document
+from engine.modeling.artifacts import PREDICTIONS, ArtifactError, manifest_document, sha256_file
 from engine.modeling.explain import NO_RELATIVE_REASON
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from store.db import StoreError, open_db
 from store.models import ModelRunRepository, TrainingBusyError
+from tests.builders import unchanged
 
 TICKERS = ("AAPL", "JPM", "KO", "XOM", "MSFT", "PG")
 AS_OF = pd.Timestamp("2017-06-30")
@@ -212,16 +214,48 @@ def test_training_signs_and_an_import_says_who_signed(
     cases = {
         "here": (KEY.encode(), {}, "signed by this install"),
         "elsewhere": (b"another key", {}, "signed with another key"),
-        "edited": (KEY.encode(), {"metrics": {}}, "signed with another key"),
+        "edited": (KEY.encode(), {"metrics": {}}, "signed by this install, then altered"),
         "plain": (None, {}, "unsigned"),
     }
+    # by default, once a key exists, only bundles signed by this install are imported
     for run_id, (key, changes, status) in cases.items():
-        imported = workflows.import_bundle(seeded_db, copy(run_id, key, **changes))
-        assert imported.signature == status, run_id
+        folder = copy(run_id, key, **changes)
+        if status == signing.SIGNED_HERE:
+            assert workflows.import_bundle(seeded_db, folder).signature == status
+            continue
+        refused = f"signed with its own key.*one is {status}"
+        with unchanged(seeded_db), pytest.raises(ArtifactError, match=refused):
+            workflows.import_bundle(seeded_db, folder)
+    # accepting bundles from elsewhere is a setting; each says who signed it
+    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "false")
+    for run_id, (*_, status) in list(cases.items())[1:]:
+        assert workflows.import_bundle(seeded_db, tmp_path / run_id).signature == status, run_id
     bad = copy("bad", KEY.encode(), signature="hmac-sha256:nothex")
     with pytest.raises(ArtifactError, match="signature is not hmac-sha256:<64 hex digits>"):
         workflows.import_bundle(seeded_db, bad)
     assert sorted(workflows.load_runs(seeded_db)["run_id"]) == sorted(cases)
+
+
+def test_the_signed_only_rule_follows_the_key_unless_a_setting_says_otherwise(
+    tmp_path, monkeypatch
+) -> None:
+    secrets = tmp_path / "secrets.toml"
+    assert signing.require_signed(secrets) is False  # no key: nothing to check against
+    secrets.write_text('bundle_signing_key = "k"\n')
+    assert signing.require_signed(secrets) is True
+    secrets.write_text('bundle_signing_key = "k"\nrequire_signed_bundles = false\n')
+    assert signing.require_signed(secrets) is False
+    secrets.write_text("require_signed_bundles = true\n")  # and no key: nothing imports
+    assert signing.require_signed(secrets) is True
+    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "0")
+    assert signing.require_signed(secrets) is False
+    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "maybe")
+    with pytest.raises(ValueError, match="WORKBENCH_REQUIRE_SIGNED_BUNDLES must be one of"):
+        signing.require_signed(secrets)
+    monkeypatch.delenv(signing.REQUIRE_ENV_VAR)
+    secrets.write_text('require_signed_bundles = "yes"\n')
+    with pytest.raises(ValueError, match="require_signed_bundles in .* must be true or false"):
+        signing.require_signed(secrets)
 
 
 def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
@@ -238,7 +272,7 @@ def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
     with pytest.raises(ValueError, match="bundle_signing_key in .* non-empty string"):
         signing.signing_key(secrets)
     secrets.write_text("bundle_signing_key = [unclosed\n")
-    with pytest.raises(ValueError, match="cannot read the bundle signing key from"):
+    with pytest.raises(ValueError, match="cannot read the bundle signing settings from"):
         signing.signing_key(secrets)
 
 
@@ -248,3 +282,115 @@ def test_a_config_reads_back_from_the_registry_as_it_was() -> None:
     assert TrainConfig.from_dict(stored) == config
     with pytest.raises(ValueError, match="unknown training options: retired_option"):
         TrainConfig.from_dict({**stored, "retired_option": 1})
+
+
+def _signed_copy(record, folder: Path, drop_end_dates: bool = False, **changes) -> Path:
+    """A copy of ``record``'s bundle whose manifest has ``changes``, signed with ``KEY``;
+    ``drop_end_dates``: its out-of-sample file without the outcome dates (rehashed)."""
+    shutil.copytree(record.artifact_dir, folder)
+    body = json.loads((folder / "manifest.json").read_text())
+    if drop_end_dates:
+        table = feather.read_table(folder / PREDICTIONS).drop_columns(["end_date"])
+        feather.write_feather(table, folder / PREDICTIONS)
+        body["files"] = {**body["files"], PREDICTIONS: sha256_file(folder / PREDICTIONS)}
+    (folder / "manifest.json").write_bytes(
+        manifest_document({**body, "run_id": folder.name, **changes}, KEY.encode())
+    )
+    return folder
+
+
+def test_an_imported_bundle_cannot_claim_it_learned_less_than_its_own_files_show(
+    trained, seeded_db, tmp_path, monkeypatch
+) -> None:
+    db, record = trained
+    monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
+    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    outcomes = feather.read_table(Path(record.artifact_dir) / PREDICTIONS, columns=["end_date"])
+    newest = outcomes.to_pandas()["end_date"].max()
+    assert pd.Timestamp(record.trained_through) >= newest  # true of every run trained here
+    day_before = f"{newest - pd.Timedelta(days=1):%Y-%m-%d}"
+    for claim in ("1000-01-01", day_before):
+        folder = _signed_copy(record, tmp_path / f"early{claim[:4]}", trained_through=claim)
+        with (
+            unchanged(seeded_db),
+            pytest.raises(
+                ArtifactError, match=f"predictions hold outcomes up to {newest:%Y-%m-%d}"
+            ),
+        ):
+            workflows.import_bundle(seeded_db, folder)
+    honest = workflows.import_bundle(seeded_db, _signed_copy(record, tmp_path / "honest"))
+    assert honest.run.trained_through == record.trained_through
+    assert honest.run.trained_through_verified is True
+    assert workflows.describe_trained_through(honest.run) == record.trained_through
+    with pytest.raises(workflows.LookaheadError, match="trained through"):
+        workflows.load_model_as_of(seeded_db, pd.Timestamp(day_before), "honest")
+    # nothing in the files to check against: imported, and said to be the bundle's word only
+    bare = _signed_copy(record, tmp_path / "bare", drop_end_dates=True)
+    unverified = workflows.import_bundle(seeded_db, bare).run
+    assert unverified.trained_through_verified is False
+    assert workflows.describe_trained_through(unverified) == (
+        f"{record.trained_through} (unverified: the bundle held no outcome dates to check it "
+        "against)"
+    )
+    assert workflows.load_run(db, record.run_id).trained_through_verified is None  # local
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"learner": {"n_jobs": 1e6}}, "n_jobs must be a whole number"),
+        ({"learner": {"n_jobs": 1_000_000}}, r"n_jobs must be in \[1, 256\]"),
+        ({"learner": {"n_estimators": 1e9}}, "n_estimators must be a whole number"),
+        ({"learner": {"n_estimators": 10**9}}, r"n_estimators must be in \[1, 20000\]"),
+        ({"learner": {"device": "cuda:99"}}, "device must be one of"),
+        ({"learner": {"learning_rate": float("nan")}}, r"learning_rate must be in \(0, 1\]"),
+        ({"learner": {"subsample": float("inf")}}, r"subsample must be in \(0, 1\]"),
+        ({"learner": {"max_depth": True}}, "max_depth must be a whole number"),
+        ({"learner": {"seed": -1}}, "seed must be in"),
+        ({"learner": {"families": ["technical", "os.system"]}}, "families must be some of"),
+        ({"learner": {"families": 3}}, "label or learner settings"),
+        ({"learner": {"calibration": "pickle"}}, "calibration must be one of"),
+        ({"learner": {"surprise": 1}}, "label or learner settings"),
+        ({"learner": []}, "learner must be a JSON object"),
+        ({"label": {"horizon": float("nan")}}, "horizon must be a whole number"),
+        ({"train_months": 10**6}, r"train_months must be in \[1, 600\]"),
+        ({"n_boot": -1}, "n_boot must be in"),
+        ({"embargo": "5"}, "embargo must be a whole number"),
+        ({"tickers": "AAPL"}, "tickers must be a list"),
+        ({"tickers": []}, "1 to 5000 tickers"),
+        ({"tickers": ["AAPL", "AAPL"]}, "distinct"),
+        ({"tickers": ["AAPL", "rm -rf"]}, "Invalid ticker"),
+        ({"start": "not a date"}, "start must be an ISO date"),
+        ({"as_of": "NaT"}, "as_of must be a date or empty"),
+        ({"start": "2020-01-01", "as_of": "2019-01-01"}, "start must be before as_of"),
+    ],
+)
+def test_a_configuration_out_of_range_is_refused_naming_the_setting(change, message) -> None:
+    stored = json.loads(json.dumps(small_config().as_dict(), default=str))
+    for key in ("label", "learner"):
+        if isinstance(change.get(key), dict):
+            change = {**change, key: {**stored[key], **change[key]}}
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict({**stored, **change})
+
+
+def test_a_bundle_whose_settings_are_out_of_range_is_not_imported(
+    trained, seeded_db, tmp_path, monkeypatch
+) -> None:
+    _, record = trained
+    monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
+    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    manifest = json.loads((Path(record.artifact_dir) / "manifest.json").read_text())
+    config = manifest["config"]
+    crafted = {
+        "config": {**config, "learner": {**config["learner"], "n_jobs": 1_000_000}},
+        "params": {**manifest["params"], "n_estimators": 10**9},
+    }
+    messages = {
+        "config": "training configuration is refused: learner settings: n_jobs",
+        "params": "manifest.json in .* does not describe a model: .*n_estimators",
+    }
+    for name, message in messages.items():
+        folder = _signed_copy(record, tmp_path / name, **{name: crafted[name]})
+        with unchanged(seeded_db), pytest.raises(ArtifactError, match=message):
+            workflows.import_bundle(seeded_db, folder)
