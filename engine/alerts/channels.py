@@ -60,9 +60,21 @@ def discord_payload(title: str, body: str) -> dict:
     return {"content": truncate(f"**{title}**\n{body}", DISCORD_LIMIT)}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: the answer to a 3xx becomes an ``HTTPError`` with its status."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+# a redirect would carry the alert (and the client) past the URL the settings validated
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_json(url: str, payload: dict, timeout: float) -> None:
-    """POST ``payload`` as JSON; raise unless the answer is 2xx (PermanentError on a 4xx
-    other than 429, which no retry would change)."""
+    """POST ``payload`` as JSON to ``url`` itself, never following a redirect; raise unless
+    the answer is 2xx (PermanentError on a 3xx or a 4xx other than 429, which no retry
+    would change). No message names the URL or a redirect's target."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode("utf-8"),
@@ -70,9 +82,14 @@ def post_json(url: str, payload: dict, timeout: float) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (validated)
+        with OPENER.open(request, timeout=timeout) as response:  # validated URL, no redirects
             response.read(1024)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise PermanentError(
+                f"HTTP {exc.code} {exc.reason}: the webhook answered with a redirect, which is "
+                "not followed (set the final https:// URL in the settings)"
+            ) from None
         if 400 <= exc.code < 500 and exc.code != 429:
             raise PermanentError(f"HTTP {exc.code} {exc.reason}") from None
         raise RuntimeError(f"HTTP {exc.code} {exc.reason}") from None
