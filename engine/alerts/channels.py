@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from engine.alerts.settings import AlertSettings, RetryPolicy, SmtpSettings
+from engine.redaction import redact, truncate
 
 CHANNELS = ("slack", "discord", "email")
 SLACK_LIMIT = 4000  # characters of "text" shown in full (Slack truncates far longer ones)
 DISCORD_LIMIT = 2000  # the most characters Discord accepts in "content"
 EMAIL_LIMIT = 20_000
 TITLE_LIMIT = 200
-MARK = " [truncated]"
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,6 @@ class Delivery:
 
 class PermanentError(RuntimeError):
     """A refusal that a retry cannot change (a 4xx other than 429)."""
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, the cut marked."""
-    return text if len(text) <= limit else text[: limit - len(MARK)] + MARK
 
 
 def one_line(text: str, limit: int = TITLE_LIMIT) -> str:
@@ -125,13 +120,6 @@ def _send_once(channel: str, title: str, body: str, settings: AlertSettings) -> 
         send_email(settings.smtp, title, body, timeout)
     else:
         raise PermanentError(f"channel {channel!r} is not configured")
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret replaced by ***, cut to 300 characters."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return truncate(text, 300)
 
 
 def deliver(
