@@ -18,12 +18,15 @@ import pandas as pd
 
 from engine.data.calendar import EXCHANGE_TZ, REGULAR_CLOSE, session_close_times
 from engine.data.csv_layouts import (
+    FIELD_LIMIT,
     SYNONYMS,
     CsvImportError,
     decimal_mark,
     describe_dialect,
+    field_limit_error,
     guess_mapping,
     layout_name,
+    shown,
     sniff_separator,
 )
 from engine.data.schema import (
@@ -99,8 +102,8 @@ def _session_days(values: pd.Series, column: str) -> tuple[pd.Series, pd.DataFra
     if mixed.any():
         at = mixed.idxmax()
         raise CsvImportError(
-            f"Column {column!r}: {_ONE_TIME}; line {_line(first)} has {values[first]!r} "
-            f"but line {_line(at)} has {values[at]!r}"
+            f"Column {column!r}: {_ONE_TIME}; line {_line(first)} has {shown(values[first])} "
+            f"but line {_line(at)} has {shown(values[at])}"
         )
     return parts["day"].where(known), parts[["time", "tz"]].where(known) if differs.any() else None
 
@@ -138,10 +141,10 @@ def _check_closes(values: pd.Series, days: pd.Series, times: pd.DataFrame, colum
         hours = f"{expected[at].components.hours:02d}:{expected[at].components.minutes:02d}"
         day = f"{days[at]:%Y-%m-%d}"
         when = f"is no session (a regular close is {hours})" if pd.isna(close[at]) else ""
-        head = f"line {_line(first)} has {values[first]!r} but " if at != first else ""
+        head = f"line {_line(first)} has {shown(values[first])} but " if at != first else ""
         raise CsvImportError(
             f"Column {column!r}: {_ONE_TIME}, or each session's own close (New York time); "
-            f"{head}line {_line(at)} has {values[at]!r}, while {day} "
+            f"{head}line {_line(at)} has {shown(values[at])}, while {day} "
             + (when or f"closed at {hours}")
         )
 
@@ -165,7 +168,7 @@ def _parse_dates(values: pd.Series, column: str, date_format: str | None) -> pd.
         bad = values[best.isna()]
         raise CsvImportError(
             f"Column {column!r}: {len(bad)} value(s) are not dates in one format "
-            f"({', '.join(formats)}); first at line {_line(bad.index[0])}: {bad.iloc[0]!r}"
+            f"({', '.join(formats)}); first at line {_line(bad.index[0])}: {shown(bad.iloc[0])}"
         )
     for fmt, parsed in fits[1:]:
         if not parsed.equals(fits[0][1]):
@@ -194,7 +197,7 @@ def _numbers(values: pd.Series, column: str, field: str, decimal: str) -> pd.Ser
         kind = "numbers with a decimal comma" if decimal == "," else "numeric"
         raise CsvImportError(
             f"Column {column!r} ({field}) has {len(bad)} value(s) that are not {kind}; "
-            f"first at line {_line(bad.index[0])}: {bad.iloc[0]!r}"
+            f"first at line {_line(bad.index[0])}: {shown(bad.iloc[0])}"
         )
     return numbers
 
@@ -233,7 +236,18 @@ def _read_table(data: bytes | str | Path, *, nrows: int) -> tuple[pd.DataFrame, 
             )
         except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
             raise CsvImportError(f"The file is not a readable CSV: {exc}") from exc
+    _check_field_sizes(table)
     return table, sep
+
+
+def _check_field_sizes(table: pd.DataFrame) -> None:
+    """Refuse a header name or a cell over ``FIELD_LIMIT`` characters, naming its line."""
+    for column in table.columns:
+        if len(str(column)) > FIELD_LIMIT:
+            raise CsvImportError(field_limit_error(1))
+        long = table[column].str.len() > FIELD_LIMIT
+        if long.any():
+            raise CsvImportError(field_limit_error(_line(long.idxmax()), column))
 
 
 def csv_columns(data: bytes | str | Path) -> list[str]:
