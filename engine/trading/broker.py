@@ -129,6 +129,20 @@ def broker_settings_from_env(environ: Mapping[str, str]) -> BrokerSettings:
     )
 
 
+class RedirectRefused(requests.exceptions.RequestException):
+    """The broker's endpoint answered with a redirect (never followed: the keys travel in
+    headers that a redirect to another host would carry along)."""
+
+
+def _refuse_redirects(response: requests.Response, *args, **kwargs) -> None:
+    """A response hook: raise ``RedirectRefused`` on a 3xx, naming only its status."""
+    if 300 <= response.status_code < 400:
+        raise RedirectRefused(
+            f"HTTP {response.status_code}: the broker's endpoint answered with a redirect, "
+            "which is not followed"
+        )
+
+
 class _TimeoutAdapter(HTTPAdapter):
     """An HTTP adapter that gives every request a timeout (alpaca-py passes none)."""
 
@@ -152,7 +166,8 @@ def make_client(
 
     ``session`` replaces alpaca-py's HTTP session (tests mount recorded answers on one);
     by default a session whose every request times out after ``settings.timeout_s``.
-    ``url_override`` is alpaca-py's own (a proxy; tests point it at a local port).
+    ``url_override`` is alpaca-py's own (a proxy; tests point it at a local port). No
+    redirect is followed: a 3xx answer is a ``BrokerError`` naming its status only.
     """
     if settings.mode != "paper":
         raise BrokerSettingsError("dry-run mode sends nothing: there is no client to make")
@@ -163,6 +178,8 @@ def make_client(
         session = requests.Session()
         for prefix in ("https://", "http://"):
             session.mount(prefix, _TimeoutAdapter(settings.timeout_s))
+    session.max_redirects = 0  # alpaca-py already asks for none; never follow one anyway
+    session.hooks["response"] = [*session.hooks.get("response", []), _refuse_redirects]
     client._session = session  # alpaca-py keeps its requests.Session here (common/rest.py)
     return client
 
@@ -210,6 +227,8 @@ def _call(client: TradingClient, request: Callable[[], Any]) -> Any:
         return request()
     except APIError as exc:
         error = _api_error(exc, secrets)
+    except RedirectRefused as exc:
+        error = BrokerError("unavailable", f"the broker cannot be used ({exc})")
     except requests.exceptions.JSONDecodeError:
         error = BrokerError("invalid", "the broker's answer is not JSON")
     except requests.exceptions.Timeout as exc:

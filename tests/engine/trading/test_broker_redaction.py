@@ -1,6 +1,7 @@
 """A broker whose errors echo the keys, a bearer token or a query string with a token: the
 message stored in ``broker_orders``, returned by the workflow and raised by the
-reconciliation holds none of them (recorded answers, tests/fixtures/alpaca)."""
+reconciliation holds none of them (recorded answers, tests/fixtures/alpaca). A broker
+endpoint that redirects is not followed (a local server on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from engine import workflows
 from engine.redaction import redact
 from engine.trading.broker import BrokerSettings, make_client
 from store.db import open_db
+from tests.alert_servers import webhook_server
 from tests.engine.trading.test_broker import KEY, ORDERS, PAPER, SECRET, broker
 from tests.engine.trading.test_broker import journal as journal  # noqa: F401 - the fixture
 from tests.recorded_http import recorded_session
@@ -111,3 +113,25 @@ def test_redact_masks_known_secrets_and_token_shapes() -> None:
     assert shown.endswith("HTTP 404 Not Found")
     assert redact("HTTP 500 Internal Server Error", ()) == "HTTP 500 Internal Server Error"
     assert len(redact("y" * 1000, (), limit=50)) == 50
+
+
+def test_a_redirecting_broker_endpoint_is_not_followed(journal) -> None:
+    with webhook_server() as target:
+        elsewhere = target.url.replace("/hook", f"/steal?token={QUERY_TOKEN}")
+        with webhook_server([302] * 10, location=elsewhere) as endpoint:
+            base = endpoint.url.removesuffix("/hook")
+            client = make_client(PAPER, url_override=base)
+            result = workflows.mirror_orders(journal, PAPER, client=client)
+            with pytest.raises(workflows.BrokerError) as raised:
+                workflows.reconcile_broker(journal, PAPER, client=client)
+        assert [path for path, _ in endpoint.received] == ["/v2/orders", "/v2/account"]
+        assert target.received == []  # the keys never went to the redirect's target
+    assert result.failed == 2 and result.sent == 0
+    reason = workflows.load_broker_orders(journal)["reason"].iloc[0]
+    assert reason == (
+        "the broker cannot be used (HTTP 302: the broker's endpoint answered with a "
+        "redirect, which is not followed)"
+    )
+    assert raised.value.kind == "unavailable" and "HTTP 302" in str(raised.value)
+    assert_hidden(reason, str(raised.value), *result.messages, secrets=(KEY, SECRET, QUERY_TOKEN))
+    assert "steal" not in reason + str(raised.value)
