@@ -5,7 +5,9 @@
 - the Streamlit app (``make run``, through ``python -m api.lock streamlit --address A``):
   Streamlit's own authentication, an ``[auth]`` table in .streamlit/secrets.toml with
   ``redirect_uri``, ``cookie_secret`` and an OIDC provider's ``client_id``,
-  ``client_secret`` and ``server_metadata_url`` (directly or in a named sub-table).
+  ``client_secret`` and ``server_metadata_url`` (directly or in a named sub-table), and
+  an allow-list in that table (``allowed_emails`` / ``allowed_domains``, see
+  ``engine.access``): a login alone lets in any account the identity provider accepts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import workflows
+from engine.access import AccessSettingsError, parse_allow_list
 
 SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml"
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
@@ -48,12 +51,18 @@ def check_api_bind(host: str, db_path: str | None) -> None:
         )
 
 
-def streamlit_auth_configured(secrets: Path = SECRETS) -> bool:
-    """Whether ``secrets`` configures Streamlit's OIDC login (``[auth]``)."""
+def _auth_table(secrets: Path) -> dict | None:
+    """The ``[auth]`` table of ``secrets`` (None: no file, no table, not TOML)."""
     try:
         table = tomllib.loads(secrets.read_text()).get("auth")
     except (OSError, tomllib.TOMLDecodeError):
-        return False
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def streamlit_auth_configured(secrets: Path = SECRETS) -> bool:
+    """Whether ``secrets`` configures Streamlit's OIDC login (``[auth]``)."""
+    table = _auth_table(secrets)
     if (
         not isinstance(table, dict)
         or not table.get("redirect_uri")
@@ -64,14 +73,31 @@ def streamlit_auth_configured(secrets: Path = SECRETS) -> bool:
     return any(all(p.get(k) for k in PROVIDER_KEYS) for p in providers)
 
 
+def _app_refusal(address: str, secrets: Path, why: str) -> ExposureError:
+    return ExposureError(
+        f"refusing to serve the app on {address!r}: it is reachable beyond this machine "
+        f"and {why} ([auth] in {secrets}, see README 'Serving beyond this machine'), or "
+        "bind 127.0.0.1."
+    )
+
+
 def check_streamlit_bind(address: str, secrets: Path = SECRETS) -> None:
-    """Refuse a non-loopback ``address`` while Streamlit auth is not configured."""
-    if not is_loopback(address) and not streamlit_auth_configured(secrets):
-        raise ExposureError(
-            f"refusing to serve the app on {address!r}: it is reachable beyond this machine "
-            f"and Streamlit authentication is not configured ([auth] in {secrets}, see "
-            "README 'Serving beyond this machine'), or bind 127.0.0.1."
+    """Refuse a non-loopback ``address`` while Streamlit auth is not configured, or is
+    configured without a valid, non-empty allow-list."""
+    if is_loopback(address):
+        return
+    if not streamlit_auth_configured(secrets):
+        raise _app_refusal(address, secrets, "Streamlit authentication is not configured")
+    try:
+        allowed = parse_allow_list(_auth_table(secrets))
+    except AccessSettingsError as exc:
+        raise _app_refusal(address, secrets, f"the allow-list is invalid: {exc}") from None
+    if not allowed:
+        why = (
+            "login has no allow-list: any account the identity provider accepts would get "
+            "in. List who may in allowed_emails and/or allowed_domains"
         )
+        raise _app_refusal(address, secrets, why)
 
 
 def exit_if_exposed(check: Callable[[], None]) -> None:

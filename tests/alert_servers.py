@@ -1,6 +1,6 @@
 """Local alert endpoints for tests, bound to 127.0.0.1 and bounded in time: a webhook
-server answering a scripted list of status codes, an SMTP sink (aiosmtpd), a port that
-refuses connections and one that never answers."""
+server answering a scripted list of status codes (a 3xx with a ``Location``), an SMTP
+sink (aiosmtpd), a port that refuses connections and one that never answers."""
 
 from __future__ import annotations
 
@@ -23,31 +23,42 @@ FAST = RetryPolicy(attempts=3, timeout_s=2.0, backoff_s=0.01, cap_s=0.02, sleep=
 
 @dataclass
 class Webhook:
-    """Requests received (path, JSON body) and the statuses still to answer (then 200)."""
+    """Requests received (path, JSON body; None for a GET) and the statuses still to
+    answer (then 200); a 3xx answer carries ``location``."""
 
     url: str
     statuses: list[int]
+    location: str = ""
     received: list[tuple[str, object]] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
 
 
 @contextmanager
-def webhook_server(statuses: list[int] | None = None) -> Iterator[Webhook]:
+def webhook_server(statuses: list[int] | None = None, location: str = "") -> Iterator[Webhook]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    hook = Webhook(f"http://127.0.0.1:{server.server_port}/hook", list(statuses or []))
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    hook = Webhook(url, list(statuses or []), location)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            size = min(int(self.headers.get("Content-Length", 0)), 1_000_000)
+        def answer(self, body: object) -> None:
             with lock:
-                hook.received.append((self.path, json.loads(self.rfile.read(size))))
+                hook.received.append((self.path, body))
                 hook.content_types.append(self.headers.get("Content-Type", ""))
                 status = hook.statuses.pop(0) if hook.statuses else 200
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", hook.location)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            size = min(int(self.headers.get("Content-Length", 0)), 1_000_000)
+            self.answer(json.loads(self.rfile.read(size)))
+
+        def do_GET(self) -> None:  # noqa: N802 (a followed 301/302/303 arrives as a GET)
+            self.answer(None)
 
         def log_message(self, *args) -> None:
             pass

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from engine.alerts.settings import AlertSettings, RetryPolicy, SmtpSettings
+from engine.redaction import redact, truncate
 
 CHANNELS = ("slack", "discord", "email")
 SLACK_LIMIT = 4000  # characters of "text" shown in full (Slack truncates far longer ones)
 DISCORD_LIMIT = 2000  # the most characters Discord accepts in "content"
 EMAIL_LIMIT = 20_000
 TITLE_LIMIT = 200
-MARK = " [truncated]"
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,6 @@ class Delivery:
 
 class PermanentError(RuntimeError):
     """A refusal that a retry cannot change (a 4xx other than 429)."""
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, the cut marked."""
-    return text if len(text) <= limit else text[: limit - len(MARK)] + MARK
 
 
 def one_line(text: str, limit: int = TITLE_LIMIT) -> str:
@@ -60,9 +55,21 @@ def discord_payload(title: str, body: str) -> dict:
     return {"content": truncate(f"**{title}**\n{body}", DISCORD_LIMIT)}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: the answer to a 3xx becomes an ``HTTPError`` with its status."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+# a redirect would carry the alert (and the client) past the URL the settings validated
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_json(url: str, payload: dict, timeout: float) -> None:
-    """POST ``payload`` as JSON; raise unless the answer is 2xx (PermanentError on a 4xx
-    other than 429, which no retry would change)."""
+    """POST ``payload`` as JSON to ``url`` itself, never following a redirect; raise unless
+    the answer is 2xx (PermanentError on a 3xx or a 4xx other than 429, which no retry
+    would change). No message names the URL or a redirect's target."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode("utf-8"),
@@ -70,9 +77,14 @@ def post_json(url: str, payload: dict, timeout: float) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (validated)
+        with OPENER.open(request, timeout=timeout) as response:  # validated URL, no redirects
             response.read(1024)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise PermanentError(
+                f"HTTP {exc.code} {exc.reason}: the webhook answered with a redirect, which is "
+                "not followed (set the final https:// URL in the settings)"
+            ) from None
         if 400 <= exc.code < 500 and exc.code != 429:
             raise PermanentError(f"HTTP {exc.code} {exc.reason}") from None
         raise RuntimeError(f"HTTP {exc.code} {exc.reason}") from None
@@ -108,13 +120,6 @@ def _send_once(channel: str, title: str, body: str, settings: AlertSettings) -> 
         send_email(settings.smtp, title, body, timeout)
     else:
         raise PermanentError(f"channel {channel!r} is not configured")
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret replaced by ***, cut to 300 characters."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return truncate(text, 300)
 
 
 def deliver(

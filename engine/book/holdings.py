@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from engine.data.csv_layouts import FIELD_LIMIT, field_limit_error
 from engine.data.schema import InvalidTickerError, normalize_ticker
 from engine.data.universe import SECTORS
 from engine.trading.sizing import ewma_volatility
@@ -119,9 +120,29 @@ def example_holdings() -> list[Holding]:
     return [check_holding(*row, EXAMPLE_NOTE, example=True) for row in EXAMPLE_HOLDINGS]
 
 
+def _records(text: str):
+    """(file line, values) of each CSV record of ``text``; BookError naming the line where
+    a record is not readable (a field over ``FIELD_LIMIT`` characters, ...)."""
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise BookError(field_limit_error(start)) from None
+            raise BookError(f"Line {start}: not a readable CSV record ({exc})") from None
+        if any(len(v) > FIELD_LIMIT for v in values):  # whatever csv's own limit is set to
+            raise BookError(field_limit_error(start))
+        yield start, values
+
+
 def read_holdings_csv(data: bytes) -> list[Holding]:
     """Every holding of a CSV file (columns ``CSV_COLUMNS``, note optional), or BookError
-    for the first problem: the file is taken whole or not at all."""
+    for the first problem: the file is taken whole or not at all. No field may be over
+    ``FIELD_LIMIT`` characters (the same limit as a prices CSV's)."""
     if len(data) > MAX_CSV_BYTES:
         raise BookError(f"The file has {len(data):,} bytes; at most {MAX_CSV_BYTES:,}")
     try:
@@ -130,8 +151,8 @@ def read_holdings_csv(data: bytes) -> list[Holding]:
         raise BookError(f"The file is not UTF-8 text (byte {exc.start})") from exc
     if "\x00" in text:
         raise BookError("The file has a NUL byte: not a CSV text file")
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
+    records = _records(text)
+    header = [h.strip().lower() for h in next(records, (1, []))[1]]
     unknown = [h for h in header if h not in CSV_COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if unknown or missing or len(set(header)) != len(header):
@@ -140,8 +161,7 @@ def read_holdings_csv(data: bytes) -> list[Holding]:
             f"unknown {unknown}, missing {missing}"
         )
     holdings: dict[str, tuple[int, Holding]] = {}
-    for values in reader:
-        line = reader.line_num
+    for line, values in records:
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):

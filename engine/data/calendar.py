@@ -12,6 +12,7 @@ import pandas as pd
 # begins in 1990, so the calendar must too.
 CALENDAR_START = "1990-01-01"
 EXCHANGE_TZ = "America/New_York"
+REGULAR_CLOSE = pd.Timedelta(hours=16)  # New York wall clock; early closes are 13:00
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +48,28 @@ def is_session(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     inside = (values >= calendar.first_session) & (values <= calendar.last_session)
     weekday = values.day_of_week < 5
     return np.where(inside, values.isin(sessions), weekday)
+
+
+def session_close_times(days: pd.Series | pd.DatetimeIndex) -> pd.Series:
+    """The New York wall-clock time of each day's close, as a time since midnight.
+
+    Parameters
+    ----------
+    days : pd.Series or pd.DatetimeIndex, shape (n,)
+        Naive midnights.
+
+    Returns
+    -------
+    pd.Series, shape (n,)
+        Timedelta: 16:00 on a regular session, 13:00 on an early close (the day after
+        Thanksgiving, Christmas Eve, ...); NaT for a day that is no session or lies
+        outside the calendar's span. Positional, on a 0..n-1 index.
+    """
+    local = nyse_calendar().closes.dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None)
+    clock = pd.Series((local - local.dt.normalize()).to_numpy(), index=local.index)
+    clock.index = pd.DatetimeIndex(clock.index).astype("datetime64[ns]")
+    wanted = pd.DatetimeIndex(days).astype("datetime64[ns]")
+    return pd.Series(clock.reindex(wanted).to_numpy(), dtype="timedelta64[ns]")
 
 
 def last_session_on_or_before(day: pd.Timestamp) -> pd.Timestamp:

@@ -50,6 +50,10 @@ UNNAMED = ("", "unnamed: 0")  # a pandas index column: written without a name, r
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 SNIFF_LINES = 50
 SNIFF_CHARS = 64 * 1024  # under the csv module's field limit; a header is never longer
+# characters in one field of any CSV import (prices, holdings): the csv module's default
+# field_size_limit, so every reader refuses the same files with the same message
+FIELD_LIMIT = 131_072
+SHOWN_CHARS = 80  # of a value quoted in an error message
 # A number written with a decimal comma ("12,5", "1.234,56"), or with at least two
 # thousands dots ("1.234.567"): either means the file's decimal mark is a comma.
 _COMMA_DECIMAL = re.compile(r"[+-]?(\d+,\d+|\d{1,3}(\.\d{3})+,\d+|\d{1,3}(\.\d{3}){2,})")
@@ -60,6 +64,21 @@ _NOT_TICKER = {"daily", "adjusted", "weekly", "monthly", "prices", "price", "his
 
 class CsvImportError(ValueError):
     """A CSV that cannot be imported; the message says what and where."""
+
+
+def field_limit_error(line: int, column: object = None) -> str:
+    """The message for a field over ``FIELD_LIMIT`` characters at file line ``line``."""
+    where = f"Line {line}" + ("" if column is None else f", column {shown(column)}")
+    return (
+        f"{where}: a field is over {FIELD_LIMIT:,} characters, the most a CSV field may "
+        "hold (a quote left open?)"
+    )
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to ``SHOWN_CHARS`` characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def _key(column: object) -> str:

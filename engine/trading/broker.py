@@ -10,7 +10,8 @@ client (``make_client``), so tests pass one whose HTTP session serves recorded a
   HTTP call at all) or ``"paper"`` (Alpaca's paper endpoint, never the live one).
 - The keys come in as arguments (``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY`` for
   scripts, ``[broker]`` in Streamlit secrets for the pages); they travel in headers only,
-  and ``repr`` and every message leave them out.
+  and ``repr`` and every message leave them out: an error whose body echoes them (or a
+  bearer token, or a query string) is redacted (``engine.redaction``) before it is cut.
 - A resend is idempotent: the client order id is the journal's, and the broker refuses a
   second order with it (HTTP 422 "client_order_id must be unique", code 40010001), so
   ``submit`` then looks the order up by its client order id instead.
@@ -34,6 +35,8 @@ from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetOrdersRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
+from engine.redaction import redact
+
 BrokerMode = Literal["dry_run", "paper"]
 BROKER_MODES = ("dry_run", "paper")
 KEY_ENV, SECRET_ENV = "ALPACA_API_KEY_ID", "ALPACA_API_SECRET_KEY"
@@ -43,6 +46,7 @@ MAX_KEY = 256
 ORDERS_LIMIT = 500  # the most GET /v2/orders returns in one page
 # how long a connection or an answer may take; alpaca-py itself sets no timeout
 DEFAULT_TIMEOUT_S = 10.0
+MESSAGE_LIMIT = 500  # characters of a BrokerError's message (the broker's text: 200)
 ErrorKind = Literal["unavailable", "unauthorized", "refused", "duplicate", "not_found", "invalid"]
 # a broker that is down or refuses the keys refuses every order: stop sending
 STOPS_SENDING = ("unavailable", "unauthorized")
@@ -94,6 +98,11 @@ class BrokerSettings:
         if not 0 < timeout <= 120:
             raise BrokerSettingsError("timeout_s must be above 0 and at most 120 seconds")
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values never to show: the key id and the secret key."""
+        return tuple(v for v in (self.key_id, self.secret_key) if v)
+
 
 def parse_broker_settings(table: Mapping[str, Any]) -> BrokerSettings:
     """Settings from a ``[broker]`` table (``SETTING_NAMES``; an unknown name is refused)."""
@@ -120,6 +129,20 @@ def broker_settings_from_env(environ: Mapping[str, str]) -> BrokerSettings:
     )
 
 
+class RedirectRefused(requests.exceptions.RequestException):
+    """The broker's endpoint answered with a redirect (never followed: the keys travel in
+    headers that a redirect to another host would carry along)."""
+
+
+def _refuse_redirects(response: requests.Response, *args, **kwargs) -> None:
+    """A response hook: raise ``RedirectRefused`` on a 3xx, naming only its status."""
+    if 300 <= response.status_code < 400:
+        raise RedirectRefused(
+            f"HTTP {response.status_code}: the broker's endpoint answered with a redirect, "
+            "which is not followed"
+        )
+
+
 class _TimeoutAdapter(HTTPAdapter):
     """An HTTP adapter that gives every request a timeout (alpaca-py passes none)."""
 
@@ -143,7 +166,8 @@ def make_client(
 
     ``session`` replaces alpaca-py's HTTP session (tests mount recorded answers on one);
     by default a session whose every request times out after ``settings.timeout_s``.
-    ``url_override`` is alpaca-py's own (a proxy; tests point it at a local port).
+    ``url_override`` is alpaca-py's own (a proxy; tests point it at a local port). No
+    redirect is followed: a 3xx answer is a ``BrokerError`` naming its status only.
     """
     if settings.mode != "paper":
         raise BrokerSettingsError("dry-run mode sends nothing: there is no client to make")
@@ -154,18 +178,28 @@ def make_client(
         session = requests.Session()
         for prefix in ("https://", "http://"):
             session.mount(prefix, _TimeoutAdapter(settings.timeout_s))
+    session.max_redirects = 0  # alpaca-py already asks for none; never follow one anyway
+    session.hooks["response"] = [*session.hooks.get("response", []), _refuse_redirects]
     client._session = session  # alpaca-py keeps its requests.Session here (common/rest.py)
     return client
 
 
-def _api_error(exc: APIError) -> BrokerError:
+def client_secrets(client: TradingClient) -> tuple[str, ...]:
+    """The credentials ``client`` sends (alpaca-py keeps them in ``_api_key``,
+    ``_secret_key`` and ``_oauth_token``, common/rest.py): never to be shown."""
+    names = ("_api_key", "_secret_key", "_oauth_token")
+    return tuple(v for v in (getattr(client, n, None) for n in names) if isinstance(v, str) and v)
+
+
+def _api_error(exc: APIError, secrets: tuple[str, ...]) -> BrokerError:
     status = exc.status_code
     try:
         body = json.loads(str(exc))
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    text = str(body.get("message") or str(exc)).strip()[:200] or "no message"
+    raw = str(body.get("message") or str(exc)).strip()
+    text = redact(raw, secrets, limit=200) or "no message"  # redacted, then cut
     code = f", code {body['code']}" if "code" in body else ""
     where = f"HTTP {status}{code}"
     if status == 401:
@@ -184,18 +218,24 @@ def _api_error(exc: APIError) -> BrokerError:
     return BrokerError("refused", f"the broker refused ({where}: {text})", status)
 
 
-def _call(request: Callable[[], Any]) -> Any:
-    """``request()``, with every failure turned into a ``BrokerError``."""
+def _call(client: TradingClient, request: Callable[[], Any]) -> Any:
+    """``request()``, with every failure turned into a ``BrokerError`` whose message is
+    redacted (``client``'s keys, tokens, query strings). The failure is not chained: its
+    text (the broker's answer, the request's URL) may hold what was redacted."""
+    secrets = client_secrets(client)
     try:
         return request()
     except APIError as exc:
-        raise _api_error(exc) from exc
-    except requests.exceptions.JSONDecodeError as exc:
-        raise BrokerError("invalid", "the broker's answer is not JSON") from exc
+        error = _api_error(exc, secrets)
+    except RedirectRefused as exc:
+        error = BrokerError("unavailable", f"the broker cannot be used ({exc})")
+    except requests.exceptions.JSONDecodeError:
+        error = BrokerError("invalid", "the broker's answer is not JSON")
     except requests.exceptions.Timeout as exc:
-        raise BrokerError("unavailable", f"the broker did not answer in time ({exc})") from exc
+        error = BrokerError("unavailable", f"the broker did not answer in time ({exc})")
     except requests.exceptions.RequestException as exc:
-        raise BrokerError("unavailable", f"the broker cannot be reached ({exc})") from exc
+        error = BrokerError("unavailable", f"the broker cannot be reached ({exc})")
+    raise BrokerError(error.kind, redact(str(error), secrets, MESSAGE_LIMIT), error.status)
 
 
 @dataclass(frozen=True)
@@ -282,14 +322,16 @@ def request_body(request: MarketOrderRequest) -> str:
 
 def lookup(client: TradingClient, client_order_id: str) -> BrokerOrder:
     """The broker's order with ``client_order_id`` (``GET /v2/orders:by_client_order_id``)."""
-    return BrokerOrder.from_json(_call(lambda: client.get_order_by_client_id(client_order_id)))
+    return BrokerOrder.from_json(
+        _call(client, lambda: client.get_order_by_client_id(client_order_id))
+    )
 
 
 def submit(client: TradingClient, request: MarketOrderRequest) -> tuple[BrokerOrder, bool]:
     """Send ``request`` once; the broker's order and whether it already had it (a resend:
     the order is looked up by its client order id, and no second one is created)."""
     try:
-        raw = _call(lambda: client.submit_order(request))
+        raw = _call(client, lambda: client.submit_order(request))
     except BrokerError as exc:
         if exc.kind != "duplicate":
             raise
@@ -303,7 +345,7 @@ def submit(client: TradingClient, request: MarketOrderRequest) -> tuple[BrokerOr
 def recent_orders(client: TradingClient) -> dict[str, BrokerOrder]:
     """The newest ``ORDERS_LIMIT`` orders of any status, by client order id."""
     query = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=ORDERS_LIMIT)
-    raw = _call(lambda: client.get_orders(query))
+    raw = _call(client, lambda: client.get_orders(query))
     if not isinstance(raw, list):
         raise BrokerError("invalid", "the broker's order list is not a list")
     orders = [BrokerOrder.from_json(item) for item in raw]
@@ -312,7 +354,7 @@ def recent_orders(client: TradingClient) -> dict[str, BrokerOrder]:
 
 def positions(client: TradingClient) -> pd.Series:
     """Signed shares held at the broker by ticker (``GET /v2/positions``)."""
-    raw = _call(client.get_all_positions)
+    raw = _call(client, client.get_all_positions)
     try:
         held = {
             str(p["symbol"]): abs(float(p["qty"])) * (-1.0 if p["side"] == "short" else 1.0)
@@ -325,7 +367,7 @@ def positions(client: TradingClient) -> pd.Series:
 
 def account(client: TradingClient) -> BrokerAccount:
     """The broker account (``GET /v2/account``): a first call that checks the keys."""
-    raw = _call(client.get_account)
+    raw = _call(client, client.get_account)
     try:
         return BrokerAccount(
             str(raw["status"]),

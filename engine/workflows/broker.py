@@ -10,6 +10,9 @@ and the next run resends it (idempotently: see ``engine.trading.broker.submit``)
 ``reconcile_broker`` reads the broker's orders and positions, stores the broker's side of
 each mirrored order in ``broker_orders`` (its ids, status, fills, timestamps) and reports
 every difference from the local journal, which stays the source of truth.
+
+Every broker message stored, returned or raised here is redacted (``engine.redaction``:
+the keys, tokens, query strings), whatever the broker's answer echoed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from dataclasses import dataclass
 import pandas as pd
 from alpaca.trading.client import TradingClient
 
+from engine.redaction import redact
 from engine.trading.broker import (
+    MESSAGE_LIMIT,
     STOPS_SENDING,
     BrokerError,
     BrokerSettings,
@@ -67,6 +72,11 @@ class MirrorResult:
         return text + (f", {self.already} mirrored before." if self.already else ".")
 
 
+def _redacted(exc: BrokerError, settings: BrokerSettings) -> BrokerError:
+    """``exc`` with its message redacted of ``settings``' keys and of any token."""
+    return BrokerError(exc.kind, redact(str(exc), settings.secrets, MESSAGE_LIMIT), exc.status)
+
+
 def _describe(order: dict) -> str:
     quantity = float(order["quantity"])
     side = "buy" if quantity > 0 else "sell"
@@ -110,7 +120,8 @@ def mirror_orders(
                     raise BrokerError("unavailable", f"not sent: {stopped}")
                 attempts += 1
                 placed, resent = submit(client, request)
-            except BrokerError as exc:
+            except BrokerError as raw:
+                exc = _redacted(raw, settings)
                 repository.record(cid, **row, state="failed", reason=str(exc), attempts=attempts)
                 counts["failed"] += 1
                 messages.append(f"{cid}: failed: {exc}")
@@ -149,7 +160,22 @@ def reconcile_broker(
             None,
             "Dry-run mode: nothing was sent to the broker, so there is nothing to reconcile.",
         )
-    client = client or make_client(settings)
+    try:
+        broker_account, found, broker_held = _read_broker(client or make_client(settings), mirror)
+    except BrokerError as exc:
+        raise _redacted(exc, settings) from None
+    with closing(open_db(db_path)) as db:
+        repository = BrokerRepository(db)
+        for cid in mirror.loc[mirror["state"] != "dry_run", "client_order_id"]:
+            if cid in found:  # a failed send the broker did get is at the broker: sent
+                repository.record(cid, **found[cid].state(), state="sent", reason="")
+        mirror = repository.orders()
+    return reconcile(local_orders, local_fills, mirror, (held, broker_held), broker_account)
+
+
+def _read_broker(client: TradingClient, mirror: pd.DataFrame) -> tuple:
+    """The broker's account, its orders by client order id (each mirrored order sent
+    looked up when not among the newest) and its positions."""
     broker_account = account(client)
     found = recent_orders(client)
     for cid in mirror.loc[mirror["state"] == "sent", "client_order_id"]:
@@ -159,14 +185,7 @@ def reconcile_broker(
             except BrokerError as exc:
                 if exc.kind != "not_found":
                     raise
-    broker_held = positions(client)
-    with closing(open_db(db_path)) as db:
-        repository = BrokerRepository(db)
-        for cid in mirror.loc[mirror["state"] != "dry_run", "client_order_id"]:
-            if cid in found:  # a failed send the broker did get is at the broker: sent
-                repository.record(cid, **found[cid].state(), state="sent", reason="")
-        mirror = repository.orders()
-    return reconcile(local_orders, local_fills, mirror, (held, broker_held), broker_account)
+    return broker_account, found, positions(client)
 
 
 def load_broker_orders(db_path: DbPath) -> pd.DataFrame:

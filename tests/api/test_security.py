@@ -138,6 +138,7 @@ def test_bind_lock_of_the_streamlit_app(tmp_path) -> None:
     assert not streamlit_auth_configured(secrets)
     secrets.write_text(
         '[auth]\nredirect_uri = "https://x/oauth2callback"\ncookie_secret = "s"\n'
+        'allowed_domains = ["example.com"]\n'
         '[auth.google]\nclient_id = "i"\nclient_secret = "c"\n'
         'server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"\n'
     )

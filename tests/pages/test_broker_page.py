@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.workflows import broker as broker_workflow
 from store.db import open_db
 from store.paper import PaperLedger
+from tests.engine.trading.test_broker import KEY, ORDERS, PAPER, SECRET, broker
+from tests.engine.trading.test_broker_redaction import BEARER, QUERY_TOKEN, stored_text
 from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
@@ -18,6 +21,17 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 def _no_broker_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WORKBENCH_BROKER_MODE", "ALPACA_API_KEY_ID", "ALPACA_API_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+def open_one_order(path: Path) -> None:
+    """A paper account whose step on 2018-07-02 left one buy order open."""
+    with closing(open_db(path)) as db:
+        ledger = PaperLedger(db)
+        ledger.open_account(1_000_000.0)
+        ledger.add_order(
+            {"client_order_id": "20180702-AAPL", "step_date": "2018-07-02", "ticker": "AAPL"}
+            | {"quantity": 100.0, "target_weight": 0.02}
+        )
 
 
 def open_broker(at: AppTest) -> AppTest:
@@ -30,13 +44,7 @@ def open_broker(at: AppTest) -> AppTest:
 def test_a_dry_run_mirrors_and_says_there_is_nothing_to_reconcile(
     app: AppTest, seeded_db: Path
 ) -> None:
-    with closing(open_db(seeded_db)) as db:
-        ledger = PaperLedger(db)
-        ledger.open_account(1_000_000.0)
-        ledger.add_order(
-            {"client_order_id": "20180702-AAPL", "step_date": "2018-07-02", "ticker": "AAPL"}
-            | {"quantity": 100.0, "target_weight": 0.02}
-        )
+    open_one_order(seeded_db)
     at = open_broker(app)
     assert [t.value for t in at.title] == ["Broker"]
     assert any("**dry run**" in i.value for i in at.info)
@@ -59,3 +67,28 @@ def test_hostile_settings_are_named_and_nothing_runs(
     monkeypatch.setenv("WORKBENCH_BROKER_MODE", "paper")
     at = open_broker(app)
     assert any("paper mode needs both ALPACA_API_KEY_ID" in e.value for e in at.error)
+
+
+def test_an_echoing_broker_s_errors_are_shown_redacted(
+    app: AppTest, seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paper mode against recorded answers that echo the keys, a bearer token and a query
+    token: the page's messages, error and table show none of them."""
+    open_one_order(seeded_db)
+    echo = [(403, "alpaca/error_echoes_keys.json")]
+    client, _ = broker(("POST", ORDERS, echo, {}), ("GET", "/v2/account", echo, {}))
+    monkeypatch.setattr(broker_workflow, "make_client", lambda settings: client)
+    app.secrets["broker"] = {"broker_mode": "paper", "api_key_id": KEY, "api_secret_key": SECRET}
+    at = open_broker(app)
+    assert PAPER.mode == "paper" and any("**paper**" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Mirror to broker").click().run()
+    next(b for b in at.button if b.label == "Reconcile").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Reconciliation failed: the broker refused (HTTP 403") for e in errors)
+    reasons = [str(d.value.get("reason", "")) for d in at.dataframe]
+    shown = [*errors, *(m.value for m in at.markdown), *(w.value for w in at.warning), *reasons]
+    assert any("failed: the broker refused (HTTP 403" in s for s in shown)
+    for secret in (KEY, SECRET, BEARER, QUERY_TOKEN):
+        assert not any(secret in s for s in shown), secret
+        assert secret not in stored_text(seeded_db)

@@ -81,3 +81,19 @@ def test_reentry_condition_saved_and_refused(app: AppTest) -> None:
     summary = next(d.value for d in at.dataframe if "all conditions" in d.value.columns)
     assert summary["ticker"].tolist() == ["AAPL"]
     assert summary["all conditions"].iloc[0] in ("met", "not met")
+
+
+def test_a_holdings_csv_with_a_field_over_the_limit_is_refused_on_the_page(
+    app: AppTest, seeded_db
+) -> None:
+    at = open_page(app, "pages/portfolio.py")
+    huge = b"ticker,shares,cost_basis,opened,note\nAAPL,1,1,2021-01-04,ok\n"
+    huge += b'MSFT,1,10,2021-01-04,"' + b"x" * 140_000 + b'"\n'
+    at.file_uploader(key="portfolio.csv").set_value(("holdings.csv", huge, "text/csv")).run()
+    at.button(key="portfolio.import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [
+        "Nothing imported: Line 3: a field is over 131,072 characters, the most a CSV field "
+        "may hold (a quote left open?)"
+    ]
+    assert workflows.load_holdings(seeded_db).empty

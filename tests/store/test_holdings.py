@@ -11,6 +11,7 @@ from engine.book.holdings import read_holdings_csv
 from store.db import StoreError, open_db
 from store.holdings import BookRepository
 
+FIELD_LIMIT = "a field is over 131,072 characters, the most a CSV field may hold"
 GOOD = (
     b"ticker,shares,cost_basis,opened,note\nAAPL,10,150.5,2021-01-04,core\nko,30,60,2021-02-01,\n"
 )
@@ -54,6 +55,11 @@ def test_csv_round_trip_and_formula_notes(db_path) -> None:
         (b"ticker,shares,cost_basis,opened\n", "no holdings"),
         (b"\xff\xfe\x00bad", "not UTF-8"),
         (GOOD + b"X" * 300_000, "at most 256,000"),
+        (GOOD + b'MSFT,1,10,2021-01-04,"' + b"x" * 131_073 + b'"\n', f"Line 4: {FIELD_LIMIT}"),
+        (GOOD + b'MSFT,1,10,2021-01-04,"' + b"x" * 131_073, f"Line 4: {FIELD_LIMIT}"),  # open
+        (GOOD + b'MSFT,1,10,2021-01-04,"a\n' + b"x" * 140_000 + b'"\n', f"Line 4: {FIELD_LIMIT}"),
+        (b'ticker,shares,cost_basis,opened,"' + b"n" * 140_000 + b'"\n', f"Line 1: {FIELD_LIMIT}"),
+        (GOOD + b'MSFT,1,10,2021-01-04,"' + b"x" * 600 + b'"\n', "Line 4, column note: 'xxx"),
     ],
 )
 def test_hostile_csv_is_refused_whole_with_a_message(db_path, data, message) -> None:

@@ -109,3 +109,34 @@ def test_any_written_frame_reads_back_the_same(closes: list[float], fmt: str) ->
     out = read_price_csv(buffer.getvalue().encode(), ticker="T", date_format=fmt).prices
     assert out["date"].tolist() == list(dates)
     assert out["close"].tolist() == closes
+
+
+BIG = "x" * (128 * 1024 + 1)  # one character over the csv module's field limit
+LIMIT = "a field is over 131,072 characters, the most a CSV field may hold"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (f'Date,Close,Note\n2024-02-05,1,ok\n2024-02-06,2,"{BIG}"\n', "Line 3, column 'Note'"),
+        (f'Date,Close\n2024-02-05,1\n2024-02-06,"{BIG}"\n', "Line 3, column 'Close'"),
+        (f'Date,Close\n"{BIG},1"\n', "Line 2, column 'Date'"),
+        (f'Date,Close,"{BIG}"\n2024-02-05,1,2\n', "Line 1"),
+        (f'Date;Close;Note\n2024-02-05;1,5;"{BIG}\nmore"\n', "Line 2, column 'Note'"),
+    ],
+    ids=["quoted note", "quoted close", "date with its quote left open", "header", "semicolons"],
+)
+def test_a_field_over_the_limit_is_refused_naming_its_line(text: str, where: str) -> None:
+    with pytest.raises(CsvImportError) as caught:
+        read_price_csv(text.encode(), ticker="X")
+    assert str(caught.value) == f"{where}: {LIMIT} (a quote left open?)"
+
+
+def test_a_field_at_the_limit_is_read_and_long_values_are_cut_in_messages() -> None:
+    at_limit = "y" * (128 * 1024)
+    out = read_price_csv(f'Date,Close,Note\n2024-02-05,1,"{at_limit}"\n'.encode(), ticker="X")
+    assert out.prices["close"].tolist() == [1.0]
+    with pytest.raises(CsvImportError) as caught:
+        read_price_csv(f"Date,Close\n2024-02-05,{at_limit}\n".encode(), ticker="X")
+    assert str(caught.value).endswith("first at line 2: '" + "y" * 76 + "...")  # 80 shown
+    assert len(str(caught.value)) < 200

@@ -84,20 +84,116 @@ def test_one_time_of_day_per_file_becomes_the_session_date(cells: tuple[str, ...
     ]
 
 
+CLOSES = "daily prices need one time of day per file, or each session's own close"
+
+
 @pytest.mark.parametrize(
-    ("third", "shown"),
-    [("2015-04-06 09:30:00", "'2015-04-06 09:30:00'"), ("2015-04-06", "'2015-04-06'")],
+    ("third", "problem"),
+    [
+        (
+            "2015-04-06 09:30:00",
+            f"{CLOSES} (New York time); line 2 has '2015-04-01 16:00:00' but line 4 has "
+            "'2015-04-06 09:30:00', while 2015-04-06 closed at 16:00",
+        ),
+        (
+            "2015-04-06",
+            "daily prices need one time of day per file; line 2 has '2015-04-01 16:00:00' "
+            "but line 4 has '2015-04-06'",
+        ),
+    ],
 )
 def test_mixed_times_of_day_are_refused_naming_column_line_and_value(
-    third: str, shown: str
+    third: str, problem: str
 ) -> None:
     data = f"When,Close\n2015-04-01 16:00:00,1\n2015-04-02 16:00,2\n{third},3\n".encode()
     with pytest.raises(CsvImportError) as caught:
         read_price_csv(data, ticker="X", mapping={"date": "When", "close": "Close"})
-    assert str(caught.value) == (
-        "Column 'When': daily prices need one time of day per file; "
-        f"line 2 has '2015-04-01 16:00:00' but line 4 has {shown}"
-    )
+    assert str(caught.value) == f"Column 'When': {problem}"
+
+
+def session_file(cells: list[str]) -> bytes:
+    """A Date,Close file with one row per cell; closes 1, 2, ..."""
+    return ("Date,Close\n" + "".join(f"{c},{i + 1}\n" for i, c in enumerate(cells))).encode()
+
+
+def test_early_closes_at_1300_import_among_1600_closes() -> None:
+    """The refused real file: 16:00 closes and 13:00 on the day after Thanksgiving 2017."""
+    cells = [f"{d} 16:00:00" for d in ("4/1/2015", "11/21/2017", "11/22/2017")]
+    cells += ["11/24/2017 13:00:00", "11/27/2017 16:00:00", "7/3/2017 13:00:00"]
+    cells += ["12/24/2018 13:00:00", "12/26/2018 16:00:00"]
+    prices = read_price_csv(session_file(cells), ticker="X").prices
+    assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2015-04-01", "2017-07-03", "2017-11-21", "2017-11-22", "2017-11-24", "2017-11-27",
+        "2018-12-24", "2018-12-26",
+    ]  # fmt: skip
+    assert prices.set_index(prices["date"].dt.strftime("%Y-%m-%d")).at["2017-11-24", "close"] == 4
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["2017-11-22T21:00:00Z", "2017-11-24T18:00:00Z", "2017-07-05T20:00:00Z"],  # UTC
+        ["2017-11-22 16:00:00-05:00", "2017-11-24 13:00:00-05:00", "2017-07-05 16:00-04:00"],
+        ["2017-11-22 16:00:00-0500", "2017-11-24 13:00:00", "2017-07-05T20:00:00+00:00"],
+    ],
+    ids=["UTC", "New York offsets", "mixed offsets and naive New York"],
+)
+def test_closes_with_a_utc_offset_are_converted_to_new_york_first(cells) -> None:
+    prices = read_price_csv(session_file(cells), ticker="X").prices
+    assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2017-07-05", "2017-11-22", "2017-11-24",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        (  # 13:00 on a normal session
+            ["4/1/2015 16:00:00", "4/2/2015 16:00:00", "4/16/2015 13:00:00"],
+            "line 4 has '4/16/2015 13:00:00', while 2015-04-16 closed at 16:00",
+        ),
+        (  # 16:00 on an early close
+            [
+                "11/22/2017 16:00:00",
+                "11/24/2017 16:00:00",
+                "11/27/2017 16:00:00",
+                "11/28/2017 13:00",
+            ],
+            "line 3 has '11/24/2017 16:00:00', while 2017-11-24 closed at 13:00",
+        ),
+        (  # 13:00 on a Saturday
+            ["2015-04-01 16:00", "2015-04-04 13:00"],
+            "line 3 has '2015-04-04 13:00', while 2015-04-04 is no session "
+            "(a regular close is 16:00)",
+        ),
+        (  # 13:00 UTC is 08:00 in New York, not the early close
+            ["2017-11-22T21:00:00Z", "2017-11-24T13:00:00Z"],
+            "line 3 has '2017-11-24T13:00:00Z', while 2017-11-24 closed at 13:00",
+        ),
+        (  # naive times are New York time: 21:00 is no close
+            ["2017-11-22 21:00:00", "2017-11-24 18:00:00"],
+            "(New York time); line 2 has '2017-11-22 21:00:00', while 2017-11-22 closed at 16:00",
+        ),
+    ],
+    ids=["early on a normal day", "regular on an early close", "weekend", "UTC", "naive UTC"],
+)
+def test_a_time_that_is_not_its_session_s_close_is_refused_naming_its_line(cells, problem) -> None:
+    with pytest.raises(CsvImportError, match="or each session's own close") as caught:
+        read_price_csv(session_file(cells), ticker="X")
+    assert str(caught.value).startswith(f"Column 'Date': {CLOSES} (New York time); line 2 has ")
+    assert str(caught.value).endswith(problem)
+    assert str(caught.value).count("line 2 has") == 1
+
+
+def test_one_time_that_is_no_close_on_every_row_still_imports() -> None:
+    cells = ["2017-11-22 00:00:00", "2017-11-24 00:00", "2017-11-25 00:00:00"]
+    prices = read_price_csv(session_file(cells), ticker="X").prices  # the gate judges days
+    assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2017-11-22", "2017-11-24", "2017-11-25",
+    ]  # fmt: skip
+    midnight_utc = ["2017-11-22T00:00:00Z", "2017-11-24T00:00:00Z"]  # one time: dates as written
+    days = read_price_csv(session_file(midnight_utc), ticker="X").prices["date"].dt.day
+    assert days.tolist() == [22, 24]
 
 
 def test_a_pandas_export_with_its_unnamed_index_column_of_dates() -> None:

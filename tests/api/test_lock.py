@@ -1,0 +1,80 @@
+"""The app's bind lock with login configured: beyond loopback it also needs a valid,
+non-empty allow-list (``allowed_emails`` / ``allowed_domains`` in ``[auth]``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.lock import ExposureError, check_streamlit_bind
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGIN = (
+    '[auth]\nredirect_uri = "https://x/oauth2callback"\ncookie_secret = "s"\n'
+    'client_id = "i"\nclient_secret = "c"\n'
+    'server_metadata_url = "https://accounts.example.com/.well-known/openid-configuration"\n'
+)
+
+
+def secrets_with(tmp_path: Path, allow: str) -> Path:
+    path = tmp_path / "secrets.toml"
+    path.write_text(LOGIN + allow)
+    return path
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.5", "::", "workbench.example.com"])
+def test_login_without_an_allow_list_may_not_bind_beyond_loopback(tmp_path, address) -> None:
+    secrets = secrets_with(tmp_path, "")
+    with pytest.raises(ExposureError, match="login has no allow-list") as refused:
+        check_streamlit_bind(address, secrets)
+    assert "allowed_emails and/or allowed_domains" in str(refused.value)
+    check_streamlit_bind("127.0.0.1", secrets)  # loopback: the lock does not apply
+    check_streamlit_bind("localhost", secrets)
+
+
+@pytest.mark.parametrize(
+    "allow",
+    [
+        'allowed_emails = ["analyst@example.com"]\n',
+        'allowed_domains = ["example.com"]\n',
+        'allowed_domains = "example.com"\n',  # one text: a list of one
+        'allowed_emails = ["Analyst@Example.com"]\nallowed_domains = ["example.org"]\n',
+    ],
+)
+def test_login_with_an_allow_list_may_bind_beyond_loopback(tmp_path, allow) -> None:
+    check_streamlit_bind("0.0.0.0", secrets_with(tmp_path, allow))
+
+
+@pytest.mark.parametrize(
+    ("allow", "problem"),
+    [
+        ("allowed_emails = []\nallowed_domains = []\n", "login has no allow-list"),
+        ('allowed_domains = ["*.example.com"]\n', "not a plain domain name"),
+        ('allowed_domains = ["example"]\n', "not a plain domain name"),
+        ('allowed_emails = ["not-an-email"]\n', "not a plain email address"),
+        ("allowed_emails = [42]\n", "not a plain email address"),
+        ("allowed_domains = 7\n", "must be a list"),
+    ],
+)
+def test_an_empty_or_invalid_allow_list_is_refused_by_name(tmp_path, allow, problem) -> None:
+    with pytest.raises(ExposureError, match="refusing to serve the app on '0.0.0.0'") as refused:
+        check_streamlit_bind("0.0.0.0", secrets_with(tmp_path, allow))
+    assert problem in str(refused.value)
+
+
+def test_make_run_s_command_exits_2_with_the_reason(tmp_path) -> None:
+    command = [sys.executable, "-m", "api.lock", "streamlit", "--address", "0.0.0.0"]
+    run = subprocess.run(
+        [*command, "--secrets", str(secrets_with(tmp_path, ""))],
+        cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2 and "login has no allow-list" in run.stderr
+    allowed = secrets_with(tmp_path, 'allowed_domains = ["example.com"]\n')
+    run = subprocess.run(
+        [*command, "--secrets", str(allowed)],
+        cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stderr == ""
