@@ -24,7 +24,7 @@ $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
 
 run: $(VENV)/.runtime-installed
 	$(PY) -m engine.workflows seed
-	$(PY) -m api.lock streamlit --address $(ADDRESS)   # beyond loopback only with [auth]
+	$(PY) -m api.lock streamlit --address $(ADDRESS)   # beyond loopback only with [auth] and an allow-list
 	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 # The REST API under uvicorn; beyond loopback (HOST_API=0.0.0.0) only with an API key.
