@@ -55,23 +55,26 @@ def _item(ticker: str, row: pd.Series, *, relative: bool) -> dict:
     }
 
 
+def _session(as_of: dt.date) -> pd.Timestamp:
+    """The NYSE session on or before ``as_of``: what the forecast uses and is cached by."""
+    try:
+        return last_session_on_or_before(pd.Timestamp(check_as_of(as_of)))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 def _context(
     request: Request, as_of: dt.date | None
 ) -> tuple[str, int, workflows.ModelRun, pd.Timestamp]:
     """The store, its data version, the active run and the session ``as_of`` resolves to
     (422 outside ``check_as_of``'s range; default: the newest stored session)."""
-    if as_of is not None:
-        try:
-            day = last_session_on_or_before(pd.Timestamp(check_as_of(as_of)))
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+    session = None if as_of is None else _session(as_of)
     path = request.app.state.db_path
     version = workflows.data_version(path)
     run = workflows.active_run(path)
     if run is None:
         raise HTTPException(409, "no active model: train one or make one active")
-    if as_of is None:
-        day = cache.newest_session(path, version)
+    day = session if session is not None else cache.newest_session(path, version)
     if day is None:
         raise HTTPException(404, "the store holds no prices yet")
     return path, version, run, day
