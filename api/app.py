@@ -2,19 +2,24 @@
 
 Every response passes one ASGI guard that refuses a request body over ``max_body`` bytes
 (413, whether or not it declares its length) and records the request's route template,
-status and latency for /metrics.
+method and status (each from a fixed set: ``api.metrics``) and latency for /metrics.
+A request that fails validation gets 422 with FastAPI's list of errors, each naming its
+field; a non-finite number sent in JSON (NaN, Infinity, 1e309) is echoed as text.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.metrics import RequestMetrics
+from api.metrics import RequestMetrics, method_label, route_label
 from api.routes import account, forecasts, system
 from api.security import DEFAULT_RATE_LIMIT, RateLimiter
 from engine import workflows
@@ -76,9 +81,28 @@ class Guard:
 
             await self.app(scope, replay, send_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.metrics.observe(template, scope["method"], status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.observe(route_label(scope), method_label(scope["method"]), status, seconds)
+
+
+def _json_safe(value):
+    """``value`` with every non-finite float as its text ('nan', 'inf', '-inf'): JSON has
+    no such numbers, and an error that echoes one must still be sent; an exception in an
+    error's context as its message."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, BaseException):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's errors (``loc`` names the field, ``msg`` what is allowed)."""
+    return JSONResponse({"detail": jsonable_encoder(_json_safe(exc.errors()))}, 422)
 
 
 def create_app(
@@ -96,7 +120,9 @@ def create_app(
     app.state.db_path = str(db_path or workflows.store_path())
     app.state.limiter = RateLimiter(limit)
     app.state.metrics = RequestMetrics()
+    app.state.metrics.add_collector(lambda: system.model_gauges(app.state.db_path))
     for module in (system, forecasts, account):
         app.include_router(module.router)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_middleware(Guard, metrics=app.state.metrics, max_body=max_body)
     return app

@@ -1,72 +1,108 @@
-"""Request counts and latency of the API, written in the Prometheus text exposition
-format (version 0.0.4) by hand: prometheus_client is not a dependency.
+"""Request counts and latency of the API with prometheus_client, in a registry of the
+application's own (two applications in one process never share a count).
 
-Route labels are route templates (``/forecast/{ticker}``), never raw paths, and
-``unmatched`` for a path no route has: a hostile client cannot grow the label set.
+Every label comes from a fixed set, so no client, with a key or without, can grow the
+exposition: the route is the matched route's template (``/forecast/{ticker}``), else
+``unmatched``; the method is one of HTTP's registered methods, else ``OTHER``; the status
+is one the application itself answered with.
+
+The registry lives in the serving process. ``python -m api`` serves one process (it
+refuses ``--workers`` above 1), so this registry sees every request; several workers
+would need prometheus_client's multiprocess mode instead.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest as _generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import Scope
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# RFC 9110's methods and PATCH (RFC 5789); anything else is counted as OTHER
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+OTHER_METHOD = "OTHER"
+UNMATCHED = "unmatched"
 
 
-def _labels(**labels: str) -> str:
-    def escape(value: str) -> str:
-        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def method_label(method: str) -> str:
+    """``method`` when it is a known HTTP method (case as sent must match), else ``OTHER``."""
+    return method if method in METHODS else OTHER_METHOD
 
-    return "{" + ",".join(f'{k}="{escape(str(v))}"' for k, v in labels.items()) + "}"
+
+def route_label(scope: Scope) -> str:
+    """The template of the route that matched the request, else ``unmatched``.
+
+    Routing stores the matched route in the scope (also for a 405, where the path matched
+    and the method did not); a request refused before routing (413) has none.
+    """
+    return getattr(scope.get("route"), "path", None) or UNMATCHED
 
 
 class RequestMetrics:
-    """Thread-safe counters by (route, method, status) and a latency histogram by route."""
+    """``workbench_api_requests_total`` by (route, method, status) and the latency
+    histogram ``workbench_api_request_duration_seconds`` by route, in ``registry``.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, int], int] = defaultdict(int)
-        self._buckets: dict[str, list[int]] = {}
-        self._sums: dict[str, float] = defaultdict(float)
+    Parameters
+    ----------
+    registry : CollectorRegistry, optional
+        Where the families are registered; a new one by default (never the global one).
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "workbench_api_requests",
+            "API requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "workbench_api_request_duration_seconds",
+            "API request latency by route template.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self._counts[(route, method, status)] += 1
-            buckets = self._buckets.setdefault(route, [0] * (len(BUCKETS) + 1))
-            slot = next((i for i, edge in enumerate(BUCKETS) if seconds <= edge), len(BUCKETS))
-            buckets[slot] += 1
-            self._sums[route] += seconds
+        """Count one answered request; ``route`` and ``method`` must already be labels
+        (``route_label``, ``method_label``)."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
 
-    def render(self) -> list[str]:
-        """The request families as exposition lines."""
-        with self._lock:
-            counts, sums = dict(self._counts), dict(self._sums)
-            buckets = {route: list(b) for route, b in self._buckets.items()}
-        lines = [
-            "# HELP workbench_api_requests_total API requests by route template and status.",
-            "# TYPE workbench_api_requests_total counter",
-        ]
-        for (route, method, status), count in sorted(counts.items()):
-            labels = _labels(route=route, method=method, status=str(status))
-            lines.append(f"workbench_api_requests_total{labels} {count}")
-        lines += [
-            "# HELP workbench_api_request_duration_seconds API request latency by route.",
-            "# TYPE workbench_api_request_duration_seconds histogram",
-        ]
-        name = "workbench_api_request_duration_seconds"
-        for route, counts_per_bucket in sorted(buckets.items()):
-            running = 0
-            for edge, count in zip((*BUCKETS, "+Inf"), counts_per_bucket, strict=True):
-                running += count
-                lines.append(f"{name}_bucket{_labels(route=route, le=str(edge))} {running}")
-            lines.append(f"{name}_sum{_labels(route=route)} {sums[route]:.6f}")
-            lines.append(f"{name}_count{_labels(route=route)} {running}")
-        return lines
+    def add_collector(self, collect: Callable[[], Iterable[Metric]]) -> None:
+        """Register ``collect``, called at every scrape, for values read at scrape time."""
+        self.registry.register(_Scraped(collect))
+
+    def exposition(self) -> bytes:
+        """Every family of the registry in the text format of ``CONTENT_TYPE``."""
+        return _generate_latest(self.registry)
 
 
-def gauge(name: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> list[str]:
-    """One gauge family: its HELP and TYPE lines and one line per (labels, value)."""
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-    lines += [f"{name}{_labels(**labels) if labels else ''} {value:g}" for labels, value in samples]
-    return lines
+class _Scraped(Collector):
+    """A collector over a function that yields metric families."""
+
+    def __init__(self, collect: Callable[[], Iterable[Metric]]) -> None:
+        self._collect = collect
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._collect()
+
+
+def gauge(
+    name: str, help_text: str, samples: list[tuple[dict[str, str], float]]
+) -> GaugeMetricFamily:
+    """One gauge family with one sample per (labels, value); every sample of a family
+    carries the same label names."""
+    names = sorted(samples[0][0]) if samples else []
+    family = GaugeMetricFamily(name, help_text, labels=names)
+    for labels, value in samples:
+        family.add_metric([labels[n] for n in names], value)
+    return family

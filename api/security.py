@@ -2,8 +2,10 @@
 
 A key comes as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (one of them, once)
 and is checked by ``workflows.authenticate`` (a lookup of its sha256). The rate limit is
-a sliding window of one minute per key, counted in this process: with several uvicorn
-workers each counts on its own, so a key may get up to workers x limit a minute.
+a sliding window of one minute per key, counted in this process. That is exact because the
+API serves one process (``python -m api`` refuses ``--workers`` above 1, as the metrics
+registry needs too): a shared limiter (the ``limits`` package) would only pay with several
+workers, and then only over a shared store (Redis, Memcached) this project does not run.
 """
 
 from __future__ import annotations

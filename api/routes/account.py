@@ -10,10 +10,11 @@ from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.security import require_key
 from engine import workflows
+from engine.data.calendar import check_as_of
 from engine.data.schema import InvalidTickerError
 from engine.modeling.training import TrainConfig
 
@@ -67,6 +68,12 @@ class RetrainRequest(BaseModel):
     test_months: int | None = Field(None, ge=1, le=60)
     n_boot: int | None = Field(None, ge=10, le=5000)
 
+    @field_validator("start", "as_of")
+    @classmethod
+    def _in_calendar(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """A date from the calendar's first session to today (``check_as_of``)."""
+        return None if value is None else check_as_of(value, info.field_name)
+
 
 @router.post("/retrain", status_code=202, tags=["training"])
 def retrain(request: Request, body: Annotated[RetrainRequest | None, Body()] = None) -> dict:
@@ -82,7 +89,12 @@ def retrain(request: Request, body: Annotated[RetrainRequest | None, Body()] = N
         raise HTTPException(422, "no active run to copy the configuration of: send tickers")
     try:
         base = TrainConfig.from_dict(run.params) if run else TrainConfig(changes["tickers"])
-        job_id = workflows.launch_training(path, dataclasses.replace(base, **changes))
+        config = dataclasses.replace(base, **changes)
+        if config.start is not None and config.as_of is not None and config.start >= config.as_of:
+            raise ValueError(
+                f"start ({config.start:%Y-%m-%d}) must be before as_of ({config.as_of:%Y-%m-%d})"
+            )
+        job_id = workflows.launch_training(path, config)
     except workflows.TrainingBusyError as exc:
         raise HTTPException(409, str(exc)) from None
     except (InvalidTickerError, ValueError) as exc:

@@ -10,6 +10,11 @@ nothing, before the paper account's capital ramp (null: no position).
 One ticker is forecast among the run's own universe (its training tickers, plus the
 ticker when it is not one of them), so its rank and percentile compare it with the
 names the model ranks; a list is ranked among the tickers asked for.
+
+``as_of`` may be any date from the calendar's first session to today (422 otherwise,
+``engine.data.calendar.check_as_of``); it resolves to the NYSE session on or before it,
+which the answer reports as its ``as_of`` and the forecast cache is keyed by: a weekend, a
+holiday and the session before them are one computation.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from api import cache
 from api.security import require_key
 from engine import workflows
+from engine.data.calendar import check_as_of, last_session_on_or_before
 from engine.data.schema import InvalidTickerError, normalize_ticker, parse_tickers
 
 MAX_TICKERS = 200
@@ -49,16 +55,26 @@ def _item(ticker: str, row: pd.Series, *, relative: bool) -> dict:
     }
 
 
+def _session(as_of: dt.date) -> pd.Timestamp:
+    """The NYSE session on or before ``as_of``: what the forecast uses and is cached by."""
+    try:
+        return last_session_on_or_before(pd.Timestamp(check_as_of(as_of)))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 def _context(
     request: Request, as_of: dt.date | None
 ) -> tuple[str, int, workflows.ModelRun, pd.Timestamp]:
-    """The store, its data version, the active run and the as-of date asked for."""
+    """The store, its data version, the active run and the session ``as_of`` resolves to
+    (422 outside ``check_as_of``'s range; default: the newest stored session)."""
+    session = None if as_of is None else _session(as_of)
     path = request.app.state.db_path
     version = workflows.data_version(path)
     run = workflows.active_run(path)
     if run is None:
         raise HTTPException(409, "no active model: train one or make one active")
-    day = pd.Timestamp(as_of) if as_of is not None else cache.newest_session(path, version)
+    day = session if session is not None else cache.newest_session(path, version)
     if day is None:
         raise HTTPException(404, "the store holds no prices yet")
     return path, version, run, day

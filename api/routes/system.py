@@ -1,10 +1,15 @@
-"""GET /health (open) and GET /metrics (a key): the Prometheus text exposition."""
+"""GET /health (open) and GET /metrics (a key): the Prometheus text exposition of the
+application's registry (``api.metrics``) with the active model's gauges, read at each
+scrape (``model_gauges``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client.core import Metric
 
 from api import cache
 from api.metrics import CONTENT_TYPE, gauge
@@ -20,43 +25,42 @@ def health() -> dict:
     return {"status": "ok"}
 
 
-def _model_lines(path: str) -> list[str]:
+def model_gauges(path: str) -> Iterator[Metric]:
     """Model age and the drift monitor's flags for the active run at the newest session
     (the monitor is memoized per run and data version: a scrape recomputes nothing until
-    a batch is stored or another run is made active)."""
+    a batch is stored or another run is made active). Labels: the active run's id and
+    the monitor's feature names, both fixed by the run."""
     run = workflows.active_run(path)
+    yield gauge("workbench_model_active", "1 when a model is active.", [({}, int(bool(run)))])
     if run is None:
-        return gauge("workbench_model_active", "1 when a model is active.", [({}, 0)])
+        return
     labels = {"run_id": run.run_id}
     finished = pd.Timestamp(run.finished_utc or run.created_utc)
     age = (pd.Timestamp.now(tz="UTC") - finished).total_seconds() / 86400
-    lines = gauge("workbench_model_active", "1 when a model is active.", [({}, 1)])
-    lines += gauge(
-        "workbench_model_age_days", "Days since the active run finished.", [(labels, age)]
-    )
+    yield gauge("workbench_model_age_days", "Days since the active run finished.", [(labels, age)])
     version = workflows.data_version(path)
     day = cache.newest_session(path, version)
     try:
         report = cache.monitor(path, run.run_id, version, day)
     except (workflows.StoreError, workflows.LookaheadError, ValueError):
-        return lines + gauge("workbench_monitor_ok", "1 when the drift monitor ran.", [({}, 0)])
+        yield gauge("workbench_monitor_ok", "1 when the drift monitor ran.", [({}, 0)])
+        return
     drifted = report.drift[report.drift["drifted"].astype(bool)]
-    lines += gauge("workbench_monitor_ok", "1 when the drift monitor ran.", [({}, 1)])
-    lines += gauge(
+    yield gauge("workbench_monitor_ok", "1 when the drift monitor ran.", [({}, 1)])
+    yield gauge(
         "workbench_retrain_recommended",
         "1 when the drift monitor recommends retraining.",
         [(labels, int(report.retrain))],
     )
-    lines += gauge(
+    yield gauge(
         "workbench_feature_drift",
         "1 for each feature the monitor flags as drifted.",
         [({**labels, "feature": str(f)}, 1) for f in drifted["feature"]],
     )
-    return lines
 
 
-@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require_key)])
-def metrics(request: Request) -> PlainTextResponse:
-    """Request counts by route and status, latency histogram, model age, drift flags."""
-    lines = request.app.state.metrics.render() + _model_lines(request.app.state.db_path)
-    return PlainTextResponse("\n".join(lines) + "\n", media_type=CONTENT_TYPE)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require_key)])
+def metrics(request: Request) -> Response:
+    """Request counts by route, method and status, latency histogram, model age, drift
+    flags, in Prometheus' text format."""
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -77,6 +78,43 @@ def last_session_on_or_before(day: pd.Timestamp) -> pd.Timestamp:
     calendar = nyse_calendar()
     day = min(pd.Timestamp(day).normalize(), calendar.last_session)
     return calendar.date_to_session(day, direction="previous")
+
+
+def check_as_of(day: dt.date, field: str = "as_of", *, today: dt.date | None = None) -> dt.date:
+    """``day`` when it may be an as-of date: from the calendar's first session to today.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The date asked for (a ``pd.Timestamp`` counts by its date). Any date Python can
+        hold is judged here, before pandas (which holds 1677-09-22 to 2262-04-11 only) or
+        the calendar (from ``CALENDAR_START``) could fail on it.
+    field : str
+        The name the message gives the date (a query parameter, a body field).
+    today : datetime.date, optional
+        The last date allowed; default ``datetime.date.today()``, as every other date check
+        of the project (the book's opened dates, the watchlists' change dates, the pages'
+        date pickers): nothing is known about a later date.
+
+    Returns
+    -------
+    datetime.date
+        ``day``, unchanged: ``last_session_on_or_before`` gives the session it resolves to.
+
+    Raises
+    ------
+    ValueError
+        Naming ``field``, the range allowed and the date refused.
+    """
+    day = day.date() if isinstance(day, dt.datetime) else day
+    first = nyse_calendar().first_session.date()
+    last = today or dt.date.today()
+    if not first <= day <= last:
+        raise ValueError(
+            f"{field} must be a date between {first} (the calendar's first session) and "
+            f"{last} (today), not {day}"
+        )
+    return day
 
 
 def compute_staleness(coverage: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 
 from engine import workflows
 from tests.builders import SMALL_TRAIN
@@ -84,18 +86,30 @@ def test_retrain_starts_a_job_and_a_second_is_busy(client, trained_db) -> None:
 def test_metrics_in_the_text_format(client) -> None:
     client.get("/forecast/AAPL")
     client.get("/forecast/ZZZZ")
-    text = client.get("/metrics").text
-    assert (
-        'workbench_api_requests_total{route="/forecast/{ticker}",method="GET",status="200"} 1'
-        in text
-    )
-    assert 'status="404"' in text
-    assert (
-        'workbench_api_request_duration_seconds_bucket{route="/forecast/{ticker}",le="+Inf"} 2'
-        in text
-    )
-    assert "workbench_model_age_days{run_id=" in text
-    assert "# TYPE workbench_retrain_recommended gauge" in text
+    response = client.get("/metrics")
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    counts = {
+        (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
+        for s in families["workbench_api_requests"].samples
+        if s.name == "workbench_api_requests_total"
+    }
+    assert counts == {
+        ("/forecast/{ticker}", "GET", "200"): 1,
+        ("/forecast/{ticker}", "GET", "404"): 1,
+    }
+    latency = {
+        (s.name, s.labels.get("le")): s.value
+        for s in families["workbench_api_request_duration_seconds"].samples
+        if s.labels["route"] == "/forecast/{ticker}"
+    }
+    assert latency[("workbench_api_request_duration_seconds_bucket", "+Inf")] == 2
+    assert latency[("workbench_api_request_duration_seconds_count", None)] == 2
+    run = families["workbench_model_age_days"].samples[0]
+    assert families["workbench_model_age_days"].type == "gauge" and run.labels["run_id"]
+    assert 0 <= run.value < 1  # trained for this session
+    assert families["workbench_model_active"].samples[0].value == 1
+    assert families["workbench_retrain_recommended"].type == "gauge"
 
 
 def test_openapi_docs(client) -> None:
