@@ -189,14 +189,15 @@ def _inflate(
     """Write ``member``'s inflated bytes to ``sink`` one chunk at a time; return how many.
     ``cap`` says what ``limit`` is, for the message.
 
-    It asks for one byte more than the entry declares (zipfile would silently stop at the
-    declared size) so that a stream that inflates beyond it is refused, as is one past
-    ``limit``: neither is ever inflated further than one chunk past either size.
+    zipfile stops silently at the size an entry declares, so it is asked for one byte more
+    (and its CRC check, which would fire at that byte, is done here instead): a stream that
+    inflates beyond the declared size is refused, as is one past ``limit``, neither
+    inflated further than one chunk past either.
     """
     name = PurePosixPath(member.filename).name
     probe = copy.copy(member)
-    probe.file_size = member.file_size + 1
-    size = 0
+    probe.file_size, probe.CRC = member.file_size + 1, None
+    size, crc = 0, 0
     try:
         with zipped.open(probe) as stream:
             while chunk := stream.read(_CHUNK):
@@ -208,6 +209,7 @@ def _inflate(
                     )
                 if size > limit:
                     raise ArtifactError(f"{name} in the upload inflates past {cap}")
+                crc = zlib.crc32(chunk, crc)
                 sink.write(chunk)
     except _UNREADABLE as exc:
         raise ArtifactError(f"cannot read {name} in the upload: {exc}") from exc
@@ -216,4 +218,6 @@ def _inflate(
             f"{name} in the upload holds {size} bytes, not the {member.file_size} its zip "
             "entry declares"
         )
+    if crc != member.CRC:
+        raise ArtifactError(f"cannot read {name} in the upload: Bad CRC-32 (it is damaged)")
     return size
