@@ -162,12 +162,12 @@ class _Reader:
             body[key] = self.value(self.marker(), depth)
 
     def array(self, depth: int) -> list | np.ndarray:
-        at, marker = self.pos, self.marker()
+        at, marker = self.pos - 1, self.marker()  # at: the "["
         if marker == b"$":
-            dtype = _TYPED.get(self.data[at + 1 : at + 2])
-            if dtype is None or self.data[at + 2 : at + 3] != b"#":
+            dtype = _TYPED.get(self.data[at + 2 : at + 3])
+            if dtype is None or self.data[at + 3 : at + 4] != b"#":
                 raise self.fail("a typed array must be [$<number type>#<count>", at)
-            self.pos = at + 3
+            self.pos = at + 4
             size = self.length("typed array")
             if size > (self.end - self.pos) // dtype.itemsize:
                 raise self.fail(f"the typed array of {size} numbers runs past the end", at)
