@@ -95,6 +95,10 @@ CRAFTED_BOOSTERS = {
         lambda d: encode_ubjson(with_nodes(d, _splitting(d), split_conditions={0: math.inf})),
         r"tree \d+ node 0's threshold is inf, not finite",
     ),
+    "negative cover": (
+        lambda d: encode_ubjson(with_nodes(d, _splitting(d), sum_hessian={0: -1.0})),
+        r"tree \d+ node 0's sum_hessian is negative",
+    ),
     "categorical split": (
         lambda d: encode_ubjson(with_nodes(d, _splitting(d), split_type={0: 1})),
         r"tree \d+ node 0 has a categorical split",
@@ -209,5 +213,5 @@ def test_a_real_bundle_imports_and_forecasts_identically(
     there = workflows.forecast(
         elsewhere, workflows.load_snapshot(elsewhere, tickers, as_of), run_id=bundle.name
     )
-    assert len(here) == 6
+    assert len(here) == 6 and here["score"].nunique() == 6  # trees that split, six scores
     pd.testing.assert_frame_equal(here, there)

@@ -231,7 +231,7 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
     parts = read_model_document(folder / MODEL, cross_sectional=model.params.cross_sectional)
     try:
         model.booster_ = read_booster((folder / BOOSTER).read_bytes(), parts.selector.columns_)
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:  # what is wrong with the file, paths left out
         raise ArtifactError(f"{BOOSTER} in {folder} {exc}") from None
     if model.booster_.best_iteration != manifest.get("best_iteration"):
         raise ArtifactError(f"{BOOSTER} in {folder} does not carry the recorded stopping round")

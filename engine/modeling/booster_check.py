@@ -55,6 +55,17 @@ def read_booster(data: bytes, columns: Sequence[str]) -> xgb.Booster:
     """The booster that ``data`` (a ``booster.ubj``) holds, loaded only after it decodes
     and passes ``check_booster_document``.
 
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes; XGBoost loads these same bytes (not the file again).
+    columns : sequence of str, shape (n_features,)
+        The selector's columns: the booster's feature names must be these.
+
+    Returns
+    -------
+    xgboost.Booster
+
     Raises
     ------
     ValueError
@@ -339,3 +350,5 @@ def _check_values(nodes: _Nodes, num_feature: int) -> None:
             what = "leaf value" if key == "split_conditions" and leaf[i] else key
             what = "threshold" if key == "split_conditions" and not leaf[i] else what
             raise ValueError(f"{nodes.where(i)}'s {what} is {arrays[key][i]}, not finite")
+    if (i := _first(nodes, arrays["sum_hessian"] < 0)) is not None:  # TreeSHAP weighs by it
+        raise ValueError(f"{nodes.where(i)}'s sum_hessian is negative")

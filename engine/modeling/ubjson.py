@@ -151,12 +151,22 @@ class _Reader:
 
     def object(self, depth: int) -> dict:
         body: dict = {}
+        data, end = self.data, self.end
         while True:
             at = self.pos
-            if self.data[at : at + 1] == b"}":
-                self.pos += 1
+            head = data[at : at + 1]
+            if head == b"}":
+                self.pos = at + 1
                 return body
-            key = self.text("object key")
+            size = _INT64.unpack_from(data, at + 1)[0] if head == b"L" and at + 9 <= end else -1
+            if 0 <= size <= end - at - 9:  # the int64 length XGBoost writes: read it inline
+                self.pos = at + 9 + size
+                try:
+                    key = data[at + 9 : self.pos].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self.fail("the object key is not UTF-8 text", at) from None
+            else:  # any other length marker, or a length that does not fit: say which
+                key = self.text("object key")
             if key in body:
                 raise self.fail(f"the key {key[:40]!r} appears twice in one object", at)
             body[key] = self.value(self.marker(), depth)
