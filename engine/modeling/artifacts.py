@@ -12,7 +12,10 @@ code version, metrics, SHA-256 of every file, optionally an HMAC signature, see
 ``engine.modeling.signing``). Nothing in a bundle is ever unpickled or executed.
 
 It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
-file against the hashes it is given (the store's record) before it parses anything.
+file against the hashes it is given (the store's record) before it parses anything, and
+decodes ``booster.ubj`` and checks its trees in Python (``engine.modeling.booster_check``)
+before XGBoost's native parser sees it: on import and on every load, so a bundle registered
+before the check existed is checked too (about 30 ms for 600 trees).
 Format 1 bundles (``*.joblib`` pickles, no ``bundle_format``) are never opened: an
 imported one is refused, a run trained here is converted once by refitting
 (``engine.workflows.convert``).
@@ -29,9 +32,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import xgboost as xgb
 from pyarrow import feather
 
+from engine.modeling.booster_check import read_booster
 from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.processors import CrossSectionalNormalizer
@@ -188,10 +191,19 @@ def discard_bundle(root: Path, run_id: str) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def json_document(data: bytes | str, **options) -> object:
+    """``json.loads(data, **options)``, with nesting too deep for Python's parser (a
+    RecursionError) reported as the ValueError every other malformed document raises."""
+    try:
+        return json.loads(data, **options)
+    except RecursionError:
+        raise ValueError("its JSON nests deeper than this version reads") from None
+
+
 def read_manifest(folder: Path) -> dict:
     """The manifest as JSON (safe to read before the hash check: it is not executed)."""
     try:
-        manifest = json.loads((Path(folder) / MANIFEST).read_text())
+        manifest = json_document((Path(folder) / MANIFEST).read_bytes())
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"cannot read {MANIFEST} in {folder}: {exc}") from exc
     if not isinstance(manifest, dict):
@@ -200,7 +212,10 @@ def read_manifest(folder: Path) -> dict:
 
 
 def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, dict]:
-    """The fitted model and its manifest, after ``verify_files`` passes."""
+    """The fitted model and its manifest, after ``verify_files`` passes; ``booster.ubj``
+    is decoded and its trees checked (``engine.modeling.booster_check``) before XGBoost
+    parses it."""
+    folder = Path(folder)
     verify_files(folder, expected)
     manifest = read_manifest(folder)
     check_format(manifest, folder)
@@ -215,22 +230,34 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
         model.outcome_returns_ = tuple(float(r) for r in manifest["outcome_returns"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ArtifactError(f"{MANIFEST} in {folder} does not describe a model: {exc}") from exc
-    booster = xgb.Booster()
+    parts = read_model_document(folder / MODEL, cross_sectional=model.params.cross_sectional)
     try:
-        booster.load_model(Path(folder) / BOOSTER)
-    except xgb.core.XGBoostError as exc:
-        raise ArtifactError(f"{BOOSTER} in {folder} is not an XGBoost model: {exc}") from exc
-    model.booster_ = booster
-    if booster.best_iteration != manifest.get("best_iteration"):
+        model.booster_ = read_booster((folder / BOOSTER).read_bytes(), parts.selector.columns_)
+    except ValueError as exc:  # what is wrong with the file, paths left out
+        raise ArtifactError(f"{BOOSTER} in {folder} {exc}") from None
+    if model.booster_.best_iteration != manifest.get("best_iteration"):
         raise ArtifactError(f"{BOOSTER} in {folder} does not carry the recorded stopping round")
-    read_model_document(model, Path(folder) / MODEL)
+    model.selector_, model.baseline_ = parts.selector, parts.baseline
+    model.calibrator_, model.normalizer_ = parts.calibrator, parts.normalizer
     return model, manifest
 
 
-def read_model_document(model: MetaLearner, path: Path) -> None:
-    """Set ``model``'s selector, calibrator and baseline from ``model.json`` at ``path``."""
+@dataclasses.dataclass(frozen=True)
+class ModelDocument:
+    """What ``model.json`` holds: the fitted selector, baseline, calibrator and (for the
+    cross-sectional kinds) normalizer."""
+
+    selector: FeatureSelector
+    baseline: LogisticBaseline
+    calibrator: ProbabilityCalibrator
+    normalizer: CrossSectionalNormalizer | None
+
+
+def read_model_document(path: Path, *, cross_sectional: bool) -> ModelDocument:
+    """The fitted parts in ``model.json`` at ``path`` (a cross-sectional model's must hold a
+    normalizer, a market-timing model's none)."""
     try:
-        body = json.loads(path.read_bytes(), parse_constant=_no_constant)
+        body = json_document(path.read_bytes(), parse_constant=_no_constant)
         if not isinstance(body, dict) or body.get("bundle_format") != BUNDLE_FORMAT:
             raise ValueError(f"it is not a JSON object of bundle format {BUNDLE_FORMAT}")
         selector = FeatureSelector.from_params(body.get("selector"))
@@ -239,17 +266,13 @@ def read_model_document(model: MetaLearner, path: Path) -> None:
         normalizer = body.get("normalizer")
         if normalizer is not None:
             normalizer = CrossSectionalNormalizer.from_params(normalizer)
-        if (normalizer is None) == model.params.cross_sectional:
+        if (normalizer is None) == cross_sectional:
             raise ValueError("a cross-sectional model needs its normalizer, market timing none")
         if baseline.columns_ != selector.columns_:
             raise ValueError("the baseline's columns are not the selector's")
-        names = model.booster_.feature_names
-        if names is not None and list(names) != selector.columns_:
-            raise ValueError(f"the selector's columns are not the ones {BOOSTER} was fitted on")
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{MODEL} in {path.parent} does not describe a model: {exc}") from exc
-    model.selector_, model.baseline_, model.calibrator_ = selector, baseline, calibrator
-    model.normalizer_ = normalizer
+    return ModelDocument(selector, baseline, calibrator, normalizer)
 
 
 def _no_constant(name: str) -> None:

@@ -7,15 +7,17 @@ install, signed with another key, or unsigned.
 
 from __future__ import annotations
 
+import copy
 import io
-import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +30,7 @@ from engine.modeling.artifacts import (
     PREDICTIONS,
     ArtifactError,
     check_format,
+    json_document,
     legacy_message,
     manifest_hashes,
     read_bundle,
@@ -174,16 +177,26 @@ def _newest_date(path: Path, column: str) -> pd.Timestamp | None:
     return None if pd.isna(newest) else pd.Timestamp(newest)
 
 
-MAX_BUNDLE_BYTES = 200 * 2**20
+MAX_BUNDLE_BYTES = 200 * 2**20  # all files inflated, counted while they are read
+MAX_MANIFEST_BYTES = 16 * 2**20
+_CHUNK = 1 << 20
+_ENCRYPTED = 0x1  # bit 0 of a zip entry's flags
+_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_OTHER_METHODS = {9: "deflate64", 12: "bzip2", 14: "lzma", 93: "zstandard", 99: "AES"}
+# what zipfile and zlib raise for a damaged entry or one they cannot read
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     """Import a zipped bundle (the files of one run folder, at the top level or inside one
     folder). Only the bundle's own file names are accepted and nothing is written outside a
-    temporary folder before the hash check passes."""
+    temporary folder before the hash check passes. Every entry is inflated in chunks and
+    counted: one that inflates past its declared size or the bundle past
+    ``MAX_BUNDLE_BYTES`` is refused when it does, and any problem with the archive, an
+    entry or a file in it is an ArtifactError naming the file."""
     try:
         zipped = zipfile.ZipFile(io.BytesIO(archive))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise ArtifactError(f"the upload is not a zip archive: {exc}") from exc
     members = [m for m in zipped.infolist() if not m.is_dir()]
     names = {PurePosixPath(m.filename).name for m in members}
@@ -197,16 +210,81 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
         raise ArtifactError(f"the bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB")
+    for member in members:
+        _check_entry(member)
     (manifest,) = [m for m in members if PurePosixPath(m.filename).name == MANIFEST]
+    text = io.BytesIO()
+    _inflate(zipped, manifest, text, MAX_MANIFEST_BYTES, f"{MAX_MANIFEST_BYTES // 2**20} MB")
     try:
-        body = json.loads(zipped.read(manifest))
-    except (ValueError, zipfile.BadZipFile) as exc:
+        body = json_document(text.getvalue())
+    except ValueError as exc:
         raise ArtifactError(f"cannot read {MANIFEST} in the upload: {exc}") from exc
     if not isinstance(body, dict):
         raise ArtifactError(f"{MANIFEST} in the upload is not a JSON object")
     check_format(body, Path("the upload"))  # refused before any other file is read
     with tempfile.TemporaryDirectory() as tmp:
+        budget, cap = MAX_BUNDLE_BYTES, f"the {MAX_BUNDLE_BYTES // 2**20} MB a bundle may hold"
         for member in members:
-            target = Path(tmp) / PurePosixPath(member.filename).name
-            target.write_bytes(zipped.read(member))
-        return import_bundle(db_path, Path(tmp))
+            with open(Path(tmp) / PurePosixPath(member.filename).name, "wb") as target:
+                budget -= _inflate(zipped, member, target, budget, cap)
+        try:
+            return import_bundle(db_path, Path(tmp))
+        except ArtifactError as exc:  # its messages name the temporary folder
+            raise ArtifactError(str(exc).replace(tmp, "the upload")) from exc
+
+
+def _check_entry(member: zipfile.ZipInfo) -> None:
+    """Refuse an entry that is encrypted or compressed with a method other than the two
+    every zip tool writes, before reading it."""
+    name = PurePosixPath(member.filename).name
+    if member.flag_bits & _ENCRYPTED:
+        raise ArtifactError(
+            f"{name} in the upload is encrypted; a bundle is never password-protected: "
+            "zip the run folder again without a password"
+        )
+    if member.compress_type not in _METHODS:
+        method = _OTHER_METHODS.get(member.compress_type, f"method {member.compress_type}")
+        raise ArtifactError(
+            f"{name} in the upload is compressed with {method}, which this version does not "
+            "read: zip the run folder again with the standard method (deflate)"
+        )
+
+
+def _inflate(
+    zipped: zipfile.ZipFile, member: zipfile.ZipInfo, sink: BinaryIO, limit: int, cap: str
+) -> int:
+    """Write ``member``'s inflated bytes to ``sink`` one chunk at a time; return how many.
+    ``cap`` says what ``limit`` is, for the message.
+
+    zipfile stops silently at the size an entry declares, so it is asked for one byte more
+    (and its CRC check, which would fire at that byte, is done here instead): a stream that
+    inflates beyond the declared size is refused, as is one past ``limit``, neither
+    inflated further than one chunk past either.
+    """
+    name = PurePosixPath(member.filename).name
+    probe = copy.copy(member)
+    probe.file_size, probe.CRC = member.file_size + 1, None
+    size, crc = 0, 0
+    try:
+        with zipped.open(probe) as stream:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > member.file_size:
+                    raise ArtifactError(
+                        f"{name} in the upload inflates beyond the {member.file_size} bytes "
+                        "its zip entry declares: the archive is damaged or crafted"
+                    )
+                if size > limit:
+                    raise ArtifactError(f"{name} in the upload inflates past {cap}")
+                crc = zlib.crc32(chunk, crc)
+                sink.write(chunk)
+    except _UNREADABLE as exc:
+        raise ArtifactError(f"cannot read {name} in the upload: {exc}") from exc
+    if size != member.file_size:
+        raise ArtifactError(
+            f"{name} in the upload holds {size} bytes, not the {member.file_size} its zip "
+            "entry declares"
+        )
+    if crc != member.CRC:
+        raise ArtifactError(f"cannot read {name} in the upload: Bad CRC-32 (it is damaged)")
+    return size
