@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from engine.modeling.artifacts import (
     BOOSTER,
@@ -39,6 +38,7 @@ from engine.modeling.artifacts import (
     sha256_bytes,
     verify_files,
 )
+from engine.modeling.booster_check import read_booster
 from engine.modeling.learner import MetaLearner
 from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, fit_final_model
@@ -114,9 +114,11 @@ def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearn
             "restated or removed since). Retrain it (Training page or models/train.py)"
         )
     model, window = fit_final_model(data, config)
-    stored = xgb.Booster()
-    stored.load_model(Path(record.artifact_dir) / BOOSTER)
     columns = model.selector_.columns_
+    try:  # checked before XGBoost parses it, like every booster the project loads
+        stored = read_booster((Path(record.artifact_dir) / BOOSTER).read_bytes(), columns)
+    except ValueError as exc:
+        raise ArtifactError(f"{retrain}: its {BOOSTER} {exc}") from exc
     same = (
         stored.best_iteration == model.booster_.best_iteration == manifest.get("best_iteration")
         and list(stored.feature_names or []) == columns
