@@ -89,12 +89,7 @@ def retrain(request: Request, body: Annotated[RetrainRequest | None, Body()] = N
         raise HTTPException(422, "no active run to copy the configuration of: send tickers")
     try:
         base = TrainConfig.from_dict(run.params) if run else TrainConfig(changes["tickers"])
-        config = dataclasses.replace(base, **changes)
-        if config.start is not None and config.as_of is not None and config.start >= config.as_of:
-            raise ValueError(
-                f"start ({config.start:%Y-%m-%d}) must be before as_of ({config.as_of:%Y-%m-%d})"
-            )
-        job_id = workflows.launch_training(path, config)
+        job_id = workflows.launch_training(path, dataclasses.replace(base, **changes))
     except workflows.TrainingBusyError as exc:
         raise HTTPException(409, str(exc)) from None
     except (InvalidTickerError, ValueError) as exc:

@@ -74,7 +74,9 @@ class TrainConfig:
             if value is not None and (not isinstance(value, pd.Timestamp) or pd.isna(value)):
                 raise ValueError(f"{name} must be a date or empty (got {value!r:.40})")
         if self.start is not None and self.as_of is not None and self.start >= self.as_of:
-            raise ValueError("start must be before as_of")
+            raise ValueError(
+                f"start ({self.start:%Y-%m-%d}) must be before as_of ({self.as_of:%Y-%m-%d})"
+            )
         check_limits(self, _LIMITS, "training settings")
         self.universe()  # a spell that cannot be read is refused before any work starts
         relative = self.label.kind == "relative"
