@@ -362,7 +362,10 @@ def test_an_imported_bundle_cannot_claim_it_learned_less_than_its_own_files_show
         ({"tickers": ["AAPL", "rm -rf"]}, "Invalid ticker"),
         ({"start": "not a date"}, "start must be an ISO date"),
         ({"as_of": "NaT"}, "as_of must be a date or empty"),
-        ({"start": "2020-01-01", "as_of": "2019-01-01"}, r"start \(2020-01-01\) must be before as_of \(2019-01-01\)"),
+        (
+            {"start": "2020-01-01", "as_of": "2019-01-01"},
+            r"start \(2020-01-01\) must be before as_of",
+        ),
     ],
 )
 def test_a_configuration_out_of_range_is_refused_naming_the_setting(change, message) -> None:
