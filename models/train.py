@@ -242,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
 
 
 def _cancelled(signum, frame) -> None:
-    raise SystemExit("cancelled")  # unwinds through train_model, which marks the run failed
+    """SIGTERM (the Training page's cancel): unwind through train_model, which marks the run
+    and its running tuning trial failed. A second cancel must not cut that clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit("cancelled")
 
 
 def cli() -> None:

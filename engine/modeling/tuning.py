@@ -24,6 +24,9 @@ A worker judges pruning on a copy of the study as it stood when its trial was as
 (the completed trials' fold scores); the client then records the trial's fold scores and
 result in the real study. The same code runs on one machine or a cluster.
 
+A cancel is held back while the study's storage is being written, and a study that stops
+early marks every trial still RUNNING in it failed (``engine.modeling.interrupts``).
+
 Every trial, pruned or not, is also traded: its out-of-sample forecasts (of the folds it
 ran) through the kind's default construction with the backtest's costs and a neutral
 win/loss ratio of 1 (measuring it on the same rows would let test outcomes into the
@@ -46,6 +49,7 @@ from engine.data.schema import Progress
 from engine.features.panel import WidePanel
 from engine.metrics import auc, daily_ic
 from engine.modeling.evaluation import walk_forward
+from engine.modeling.interrupts import cancel_deferred, fail_running_trials
 from engine.modeling.learner import LearnerParams
 from engine.trading.backtest import BacktestConfig, backtest_forecasts
 from engine.trading.construction import default_construction
@@ -217,30 +221,37 @@ def run_study(
     """Run the study on ``make_dataset`` output (rows of the training window only) and the
     price panel of its tickers; ``storage`` is Optuna's (an RDB URL; None: in memory).
 
-    ``on_trial`` is called with each finished trial (in the order they finish). A trial
-    that is running when this is interrupted (a cancel) is marked failed in the study.
+    ``on_trial`` is called with each finished trial (in the order they finish). A cancel
+    that arrives while the study's storage is being written (asking for a trial, telling
+    its result, counting it with ``on_trial``) takes effect once that write is done. When
+    the study stops early (a cancel, an error) no trial of it is left RUNNING: each one
+    still running is marked failed before the exception is raised on.
     """
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=config.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=config.startup_trials),
-    )
+    with cancel_deferred():
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=config.seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=config.startup_trials),
+        )
     objective = objective_name(base.kind)
     outcomes: list[TrialOutcome] = []
     open_trials: dict = {}
 
     def ask() -> tuple[optuna.Trial, LearnerParams, list]:
-        trial = study.ask()
-        history = study.get_trials(deepcopy=False, states=_FINISHED)
-        return trial, suggest(trial, base, config), history
+        with cancel_deferred():
+            trial = study.ask()
+            history = study.get_trials(deepcopy=False, states=_FINISHED)
+            return trial, suggest(trial, base, config), history
 
     def finished(key, result: tuple) -> None:
-        outcome = _tell(study, open_trials.pop(key), result)
-        outcomes.append(outcome)
-        if on_trial:
-            on_trial(outcome)
+        with cancel_deferred():
+            outcome = _tell(study, open_trials[key], result)
+            del open_trials[key]
+            outcomes.append(outcome)
+            if on_trial:
+                on_trial(outcome)
         if progress:
             done = "pruned" if outcome.pruned else f"{objective} {outcome.value:.4f}"
             best = max((o.value for o in outcomes if np.isfinite(o.value)), default=np.nan)
@@ -262,9 +273,11 @@ def run_study(
                     data, panel, params, splitter, history=history, startup_trials=startup
                 )
                 finished(trial.number, result)
-    except BaseException:
-        for trial in open_trials.values():
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    except BaseException as exc:
+        try:  # every RUNNING trial of the study is one of ours, asked but not told
+            fail_running_trials(study)
+        except Exception as error:  # noqa: BLE001 - the stop's own exception is what counts
+            exc.add_note(f"its running tuning trials could not be marked failed: {error!r}")
         raise
     complete = [o for o in outcomes if not o.pruned and np.isfinite(o.value)]
     if not complete:

@@ -23,6 +23,7 @@ from engine.modeling.tuning import TuningConfig
 from engine.workflows.alerts import training_failed_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
+from engine.workflows.tuning import fail_abandoned_trials
 from store.db import default_db_path, open_db
 from store.models import ModelRunRepository
 
@@ -76,7 +77,8 @@ def read_training_log(run_id: str, lines: int = 12) -> tuple[float, str, tuple[s
 
 def training_status(db_path: DbPath, alerts: AlertSettings | None = None) -> TrainingJob | None:
     """The running job, or None. A lock whose process is gone is released and its run
-    marked failed (an alert through ``alerts``), so a killed job never stays "running"."""
+    marked failed (an alert through ``alerts``), and the trials its study left RUNNING are
+    marked failed, so a killed job never stays "running" (nor does any trial of it)."""
     with closing(open_db(db_path)) as db:
         runs = ModelRunRepository(db)
         lock = runs.lock()
@@ -90,6 +92,7 @@ def training_status(db_path: DbPath, alerts: AlertSettings | None = None) -> Tra
             if record is None or record.status != "complete":  # died before registering
                 discard_bundle(artifacts_root(), lock.run_id)
     if not alive:
+        fail_abandoned_trials(db_path, lock.run_id)
         if record is not None and record.status == "failed":  # ALERT: a training run failed
             training_failed_alert(db_path, lock.run_id, record.message, alerts)
         return None
@@ -168,7 +171,14 @@ def launch_training(
 
 
 def cancel_training(db_path: DbPath) -> bool:
-    """Ask the running job to stop (SIGTERM to its process group); True if one was running."""
+    """Ask the running job to stop (SIGTERM to its process group); True if one was running.
+
+    The job stops at once, or (while it writes its study's storage) as soon as that write
+    is done; it marks its run and its running trial failed, then releases the lock. Once
+    ``training_status`` reports no job, no trial of the study is RUNNING and the run is
+    failed, with no bundle, unless the job had registered it before the cancel came; a
+    killed job's leftovers are failed when it is reaped.
+    """
     job = training_status(db_path)
     if job is None:
         return False

@@ -75,6 +75,22 @@ def test_a_lock_left_by_a_dead_process_is_reaped(seeded_db) -> None:
     assert not any(folder.exists() for folder in leftovers)
 
 
+def test_the_trial_a_dead_job_left_running_is_failed_when_it_is_reaped(seeded_db) -> None:
+    import optuna  # noqa: PLC0415
+
+    storage = workflows.study_storage(seeded_db)
+    study = optuna.create_study(study_name="tune-ghost", storage=storage, direction="maximize")
+    study.tell(study.ask(), 0.1)
+    study.ask()  # the trial it was running when it was killed outright
+    with open_db(seeded_db) as db:
+        runs = ModelRunRepository(db)
+        runs.start("ghost", {})
+        runs.acquire_lock("ghost", 2**22 + 12345)  # no such process
+    assert workflows.training_status(seeded_db) is None
+    states = [t.state for t in optuna.load_study(study_name="tune-ghost", storage=storage).trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL]
+
+
 def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
     seeded_db, tmp_path, monkeypatch
 ) -> None:
@@ -108,7 +124,10 @@ def test_zip_import_accepts_a_bundle_and_refuses_anything_else(
         workflows.import_bundle_archive(other, b"plain text")
 
 
-def test_a_cancel_during_tuning_stops_the_study_and_registers_nothing(seeded_db) -> None:
+@pytest.mark.parametrize("stop", ["cancel", "kill"])
+def test_a_cancel_during_tuning_stops_the_study_and_registers_nothing(seeded_db, stop) -> None:
+    """Cancelled (SIGTERM: the job fails its running trial itself) or killed outright
+    (SIGKILL: the trial is failed when the dead job is reaped), no trial stays RUNNING."""
     import optuna  # noqa: PLC0415
 
     tuning = workflows.TuningConfig(n_trials=50, max_rounds=20)
@@ -119,10 +138,14 @@ def test_a_cancel_during_tuning_stops_the_study_and_registers_nothing(seeded_db)
         return job is not None and job.message.startswith("Tuning trial")
 
     wait_for(tuning_started)
-    assert workflows.cancel_training(seeded_db)
+    if stop == "cancel":
+        assert workflows.cancel_training(seeded_db)
+    else:
+        os.killpg(workflows.training_status(seeded_db).pid, signal.SIGKILL)
     wait_for(lambda: workflows.training_status(seeded_db) is None, 60)
     record = workflows.load_run(seeded_db, run_id)
-    assert record.status == "failed" and "cancelled" in record.message
+    expected = "cancelled" if stop == "cancel" else "ended without finishing"
+    assert record.status == "failed" and expected in record.message
     assert not (workflows.artifacts_root() / run_id).exists()
     storage = workflows.study_storage(seeded_db)
     study = optuna.load_study(study_name=f"tune-{run_id}", storage=storage)

@@ -3,6 +3,8 @@ scheduler, every trial counted for the Deflated Sharpe, the run trained with the
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from contextlib import closing
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from engine import workflows
 from engine.features.panel import to_wide
+from engine.modeling import tuning as tuning_module
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig, build_dataset
 from engine.modeling.tuning import TuningConfig, evaluate_trial, run_study
@@ -54,6 +57,9 @@ def test_a_tuned_run_is_trained_with_the_best_settings_and_counts_every_trial(
     seeded_db: Path,
 ) -> None:
     before = trial_count(seeded_db)
+    storage = study_storage(seeded_db)
+    killed = optuna.create_study(study_name="tune-killed", storage=storage)
+    killed.ask()  # the trial an earlier job was running when it was killed outright
     lines = []
     record = workflows.train_model(
         seeded_db, CONFIG, tuning=TUNING, progress=lambda f, text: lines.append(text)
@@ -69,6 +75,9 @@ def test_a_tuned_run_is_trained_with_the_best_settings_and_counts_every_trial(
     stored = optuna.load_study(study_name=study["study_name"], storage=study_storage(seeded_db))
     assert len(stored.trials) == 3 and stored.best_value == pytest.approx(study["best_value"])
     assert trial_count(seeded_db) == before + 3
+    # the study started under the training lock: what a dead job left RUNNING is failed
+    left = optuna.load_study(study_name="tune-killed", storage=storage).trials
+    assert [t.state for t in left] == [optuna.trial.TrialState.FAIL]
     # the backtest's Deflated Sharpe counts them, and says how many chose this run
     outcome = workflows.run_model_backtest(seeded_db, record.run_id, n_boot=20)
     assert outcome.n_trials >= before + 4 and outcome.tuning_trials == 3
@@ -120,3 +129,48 @@ def test_the_same_seed_draws_the_same_trials(rows) -> None:
     )
     assert first.outcomes[0].params == second.outcomes[0].params
     assert first.best_value == second.best_value
+
+
+@pytest.mark.parametrize("moment", ["asked", "told"])
+def test_a_cancel_while_the_study_is_written_leaves_no_trial_running(
+    rows, tmp_path, monkeypatch, moment
+) -> None:
+    """The job's SIGTERM handler raises SystemExit wherever it lands; here it lands while
+    the second trial is being asked for (its settings drawn) or told (its result stored)."""
+    data, panel = rows
+    wrapped = "suggest" if moment == "asked" else "_tell"
+    real, calls = getattr(tuning_module, wrapped), []
+
+    def cancel_during(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    def cancelled(signum, frame) -> None:
+        raise SystemExit("cancelled")
+
+    monkeypatch.setattr(tuning_module, wrapped, cancel_during)
+    storage = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    counted = []
+    previous = signal.signal(signal.SIGTERM, cancelled)
+    try:
+        with pytest.raises(SystemExit, match="cancelled"):
+            run_study(
+                data,
+                panel,
+                CONFIG.learner,
+                CONFIG.splitter(),
+                TuningConfig(n_trials=5, max_rounds=20, startup_trials=1),
+                study_name="cancelled",
+                storage=storage,
+                on_trial=counted.append,
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    trials = optuna.load_study(study_name="cancelled", storage=storage).trials
+    states = [t.state for t in trials]
+    assert len(trials) == 2 and optuna.trial.TrialState.RUNNING not in states
+    # a trial asked is failed; a trial told is counted (for the Deflated Sharpe) as well
+    assert (states[1] == optuna.trial.TrialState.FAIL) == (moment == "asked")
+    assert [o.number for o in counted] == ([0] if moment == "asked" else [0, 1])
