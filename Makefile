@@ -7,7 +7,7 @@ ADDRESS ?= 127.0.0.1
 PORT_API ?= 8000
 HOST_API ?= 127.0.0.1
 
-.PHONY: run api test lint browser bench clean-venv
+.PHONY: run api test lint browser bench docs clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,12 @@ test: lint browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
-	$(PY) -m engine.bench all   # writes docs/benchmarks.json and docs/benchmarks.md
+	$(PY) -m engine.bench all --readme ''   # writes docs/benchmarks.json and docs/benchmarks.md only
+
+# The docs site (mkdocs.yml, docs/) into site/; strict: a broken link or a page left out
+# of the nav fails the build.
+docs: $(VENV)/.dev-installed
+	$(PY) -m mkdocs build --strict --site-dir site
 
 clean-venv:
 	rm -rf $(VENV)
