@@ -1,4 +1,4 @@
-"""The README's CLI training example (no --end) cannot forecast for an earlier as-of date.
+"""docs/models.md's CLI training example (no --end) cannot forecast for an earlier as-of date.
 
 Such a run is trained through the newest outcome in the store; a forecast, a paper step, a
 monitor report or the daily review for any earlier date would use a model that has seen
@@ -26,7 +26,7 @@ REFUSAL = r"trained through 2022-12-28 .* after the as-of date 2022-06-30"
 
 @pytest.fixture
 def cli_run(seeded_db: Path, tmp_path: Path) -> str:
-    """The README's first training example, without --end (smaller windows for speed)."""
+    """docs/models.md's first training example, without --end (smaller windows for speed)."""
     done = run_script(
         "--source", "sample", "--db", str(seeded_db), "--json-progress",
         "--tickers", ",".join(TICKERS), "--start", "2020-06-01",

@@ -7,7 +7,7 @@ calibration diagrams, a backtest, a small ablation, a scenario replay, a paper s
 its journal, a holding and its report's download, a re-entry condition, the Go / No-Go
 gate, the monitor, and the daily review's one-button pipeline. Each page must show
 real content: no exception, no error box, and every chart with data. A screenshot of each
-is saved (README: docs/screenshots).
+is saved (docs/screenshots, shown on docs/proof.md).
 """
 
 from __future__ import annotations
