@@ -50,7 +50,7 @@ bench: $(VENV)/.dev-installed
 # The docs site (mkdocs.yml, docs/) into site/; strict: a broken link or a page left out
 # of the nav fails the build.
 docs: $(VENV)/.dev-installed
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site   # the env var: no EOL banner
 
 clean-venv:
 	rm -rf $(VENV)
