@@ -45,7 +45,7 @@ test: lint browser
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
-	$(PY) -m engine.bench all --readme ''   # writes docs/benchmarks.json and docs/benchmarks.md only
+	$(PY) -m engine.bench all   # writes docs/benchmarks.json and docs/benchmarks.md
 
 # The docs site (mkdocs.yml, docs/) into site/; strict: a broken link or a page left out
 # of the nav fails the build.

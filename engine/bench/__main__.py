@@ -138,7 +138,6 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
     ),
 }
 REPORT_NAME = "benchmarks"
-README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 
 def add_options(name: str, parser: argparse.ArgumentParser) -> None:
@@ -206,17 +205,9 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(handle.name, path)
 
 
-def readme_with(readme: str, table: str) -> str:
-    """``readme`` with the text between the benchmark markers replaced by ``table``."""
-    start, end = readme.find(README_START), readme.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README has no {README_START} ... {README_END} block")
-    return readme[: start + len(README_START)] + "\n" + table + readme[end:]
-
-
-def run_all(output: Path, readme: Path | None = None) -> dict:
-    """Every benchmark at its defaults; writes benchmarks.json and benchmarks.md to
-    ``output`` and, given ``readme``, the same table into its benchmark block."""
+def run_all(output: Path) -> dict:
+    """Every benchmark at its defaults; writes benchmarks.json and benchmarks.md (the docs
+    site's "Latest run" page) to ``output``."""
     started = time.perf_counter()
     results = {name: function() for name, (function, _, _) in BENCHMARKS.items()}
     seconds = time.perf_counter() - started
@@ -225,9 +216,6 @@ def run_all(output: Path, readme: Path | None = None) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     write_atomically(output / f"{REPORT_NAME}.json", json.dumps(report, indent=2, default=str))
     write_atomically(output / f"{REPORT_NAME}.md", table)
-    if readme is not None:
-        body = table.split("\n", 2)[2]  # the README has its own heading
-        write_atomically(readme, readme_with(readme.read_text(), body))
     return report
 
 
@@ -240,12 +228,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "all", help="every benchmark; writes a JSON and a Markdown report"
     )
     everything.add_argument("--output", default="docs", help="folder for benchmarks.json and .md")
-    everything.add_argument(
-        "--readme", default="README.md", help="README to put the table in ('' skips it)"
-    )
     args = parser.parse_args(argv)
     if args.name == "all":
-        result = run_all(Path(args.output), Path(args.readme) if args.readme else None)
+        result = run_all(Path(args.output))
         failures = failed(result["benchmarks"])
     else:
         options = {k: v for k, v in vars(args).items() if k != "name"}

@@ -184,9 +184,7 @@ def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch
     }
     patched = {name: (small[name], *bench.BENCHMARKS[name][1:]) for name in small}
     monkeypatch.setattr(bench, "BENCHMARKS", patched)
-    readme = tmp_path / "README.md"
-    readme.write_text("# Tool\n\n<!-- benchmarks:start -->\nold\n<!-- benchmarks:end -->\nrest\n")
-    report = main(["all", "--output", str(tmp_path), "--readme", str(readme)])
+    report = main(["all", "--output", str(tmp_path)])
     capsys.readouterr()
     saved = json.loads((tmp_path / "benchmarks.json").read_text())
     assert set(saved["benchmarks"]) == {"store", "backtest"} == set(report["benchmarks"])
@@ -195,11 +193,7 @@ def test_all_writes_the_json_and_a_matching_markdown_table(tmp_path, monkeypatch
     assert f"| backtest | `ratio` | {ratio:.4g} | <= 1 |" in table
     assert "| store | `ingest_s` |" in table and "CPUs" in table
     assert not list(tmp_path.glob("*.tmp"))
-    # the README's block is the same table, and the rest of the README is untouched
-    text = readme.read_text()
-    assert text.startswith("# Tool\n\n<!-- benchmarks:start -->\n`python -m engine.bench all`")
-    assert text.endswith("<!-- benchmarks:end -->\nrest\n") and "old" not in text
-    assert table.split("\n", 2)[2] in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["benchmarks.json", "benchmarks.md"]
 
 
 def test_the_latest_report_is_in_the_docs_site_only() -> None:
@@ -212,4 +206,4 @@ def test_the_latest_report_is_in_the_docs_site_only() -> None:
     for copy in (root / "README.md", root / "docs" / "benchmarking.md"):
         text = copy.read_text()
         assert "<!-- benchmarks:start -->" not in text and "| store | `ingest_s` |" not in text
-    assert "engine.bench all --readme ''" in (root / "Makefile").read_text()
+    assert "python -m engine.bench all" in table
