@@ -35,7 +35,7 @@ RESTATEMENT_TOLERANCE = 0.005
 
 
 @dataclass(frozen=True)
-class GateResult:
+class QualityResult:
     """Outcome of the quality gate for one batch.
 
     Attributes
@@ -126,7 +126,7 @@ def _without_any_close(frame: pd.DataFrame, no_close: np.ndarray) -> list[dict]:
 
 
 @np.errstate(invalid="ignore")  # inf - inf in the range checks: such rows fail non_finite
-def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> GateResult:
+def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> QualityResult:
     """Run every check on a normalized price frame.
 
     Parameters
@@ -138,7 +138,7 @@ def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> 
 
     Returns
     -------
-    GateResult
+    QualityResult
     """
     today = exchange_today() if today is None else pd.Timestamp(today).normalize()
     frame = prices.reset_index(drop=True)
@@ -195,7 +195,7 @@ def check_prices(prices: pd.DataFrame, *, today: pd.Timestamp | None = None) -> 
     rejected = {t: "; ".join(group["message"]) for t, group in errors.groupby("ticker")}
     keep = ~empty & ~frame["ticker"].isin(list(rejected)).to_numpy()
     accepted = frame.loc[keep].reset_index(drop=True)
-    return GateResult(accepted=accepted, findings=table, rejected=rejected)
+    return QualityResult(accepted=accepted, findings=table, rejected=rejected)
 
 
 def compare_with_stored(

@@ -64,7 +64,7 @@ RULES = {
     "calibration error": (("<", 0.10), (">", 0.15)),
     "max drawdown": (("<", 0.20), (">", 0.25)),
 }
-TRADE_COLUMNS = ("ticker", "opened", "closed", "quantity", "entry_price", "exit_price", "pnl")
+ROUND_TRIP_COLUMNS = ("ticker", "opened", "closed", "quantity", "entry_price", "exit_price", "pnl")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class GateCriterion:
 
 
 @dataclass(frozen=True)
-class GateResult:
+class GoNoGoResult:
     verdict: str
     criteria: tuple[GateCriterion, ...]
 
@@ -144,7 +144,7 @@ def closed_trades(fills: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with ``TRADE_COLUMNS``
+    DataFrame with ``ROUND_TRIP_COLUMNS``
         One row per fill that reduced a position: the date its first lot was opened, the
         fill's date, the shares closed, their FIFO average entry price, the exit price and
         the P&L after both sides' commissions. A fill that flips the position closes the
@@ -172,7 +172,7 @@ def closed_trades(fills: pd.DataFrame) -> pd.DataFrame:
             book.append([quantity, price, fee, fill.fill_date])
         if closed:
             rows.append((fill.ticker, opened, fill.fill_date, closed, cost / closed, price, pnl))
-    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+    return pd.DataFrame(rows, columns=list(ROUND_TRIP_COLUMNS))
 
 
 def step_equity(steps: pd.DataFrame) -> pd.Series:
@@ -227,7 +227,7 @@ def evaluate_gate(
     *,
     n_boot: int = 500,
     seed: int = 0,
-) -> GateResult:
+) -> GoNoGoResult:
     """The gate's verdict from ``closed_trades``, ``step_returns`` and ``scored_forecasts``."""
     wins = int((trades["pnl"] > 0).sum())
     r = returns.to_numpy(dtype=float)
@@ -272,7 +272,7 @@ def evaluate_gate(
         verdict = NO_GO
     else:
         verdict = GO if states == {GO} else BETWEEN
-    return GateResult(verdict, criteria)
+    return GoNoGoResult(verdict, criteria)
 
 
 def ramp_proposal(

@@ -97,7 +97,7 @@ from engine.workflows.daily import DailyResult, run_daily_pipeline
 from engine.workflows.data import (
     DEFAULT_WATCHLIST,
     DEFAULT_WATCHLISTS,
-    OUTCOME_COLUMNS,
+    TICKER_OUTCOME_COLUMNS,
     DbPath,
     IngestResult,
     add_to_watchlist,
@@ -275,7 +275,7 @@ __all__ = [
     "DEFAULT_WATCHLIST",
     "DEFAULT_WATCHLISTS",
     "DailyResult",
-    "OUTCOME_COLUMNS",
+    "TICKER_OUTCOME_COLUMNS",
     "PaperStepResult",
     "ScenarioResult",
     "DbPath",

@@ -42,7 +42,7 @@ DEFAULT_WATCHLISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Index ETFs": ("Broad-market ETFs (live data)", ("SPY", "QQQ", "IWM", "DIA")),
 }
 DEFAULT_WATCHLIST = "Sample universe"
-OUTCOME_COLUMNS = ("ticker", "outcome", "rows", "reason")
+TICKER_OUTCOME_COLUMNS = ("ticker", "outcome", "rows", "reason")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class IngestResult:
     status: "ok" (all stored), "partial" (some tickers stored), "rejected" (nothing
     stored: every ticker failed the gate or fetch, or the batch was all-or-nothing),
     "failed" (an error while fetching or writing; nothing stored).
-    outcomes: one row per requested ticker, columns ``OUTCOME_COLUMNS``.
+    outcomes: one row per requested ticker, columns ``TICKER_OUTCOME_COLUMNS``.
     findings: quality-gate findings, columns ``FINDING_COLUMNS``.
     """
 
@@ -86,7 +86,7 @@ def _outcomes(
             records.append((ticker, "not stored", 0, batch_reason))
         else:
             records.append((ticker, "stored", int(rows.get(ticker, 0)), ""))
-    return pd.DataFrame(records, columns=list(OUTCOME_COLUMNS))
+    return pd.DataFrame(records, columns=list(TICKER_OUTCOME_COLUMNS))
 
 
 def _splices(prices: PriceRepository, accepted: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
@@ -196,7 +196,7 @@ def refresh_data(
         fetched = provider.fetch(tickers, start=start, end=end, progress=fetch_progress)
     except Exception as exc:  # noqa: BLE001 - any provider failure is reported, not raised
         outcomes = pd.DataFrame(
-            [(t, "not fetched", 0, str(exc)) for t in tickers], columns=list(OUTCOME_COLUMNS)
+            [(t, "not fetched", 0, str(exc)) for t in tickers], columns=list(TICKER_OUTCOME_COLUMNS)
         )
         return IngestResult(
             "failed", provider.name, 0, f"Fetching failed: {exc}", outcomes, _no_findings()
@@ -229,7 +229,7 @@ def import_csv(
             data, adjusted=adjusted, mapping=mapping, ticker=ticker, date_format=date_format
         )
     except CsvImportError as exc:
-        empty = pd.DataFrame(columns=list(OUTCOME_COLUMNS))
+        empty = pd.DataFrame(columns=list(TICKER_OUTCOME_COLUMNS))
         return IngestResult("rejected", "csv", 0, f"Nothing stored: {exc}", empty, _no_findings())
     return ingest(db_path, provider.fetch(), all_or_nothing=True, note=provider.file.basis)
 

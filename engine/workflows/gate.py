@@ -13,7 +13,7 @@ from engine.modeling.training import TrainConfig
 from engine.trading.gate import (
     RAMP_STAGES,
     TOO_EARLY,
-    GateResult,
+    GoNoGoResult,
     closed_trades,
     evaluate_gate,
     ramp_proposal,
@@ -35,7 +35,7 @@ class GateReport:
     stage the user may confirm now (None: no change is on offer)."""
 
     as_of: pd.Timestamp
-    gate: GateResult
+    gate: GoNoGoResult
     trades: pd.DataFrame
     stage: int
     history: pd.DataFrame
