@@ -130,7 +130,7 @@ left.dataframe(statistics_table(stats), hide_index=True, key="backtest.stats")
 right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key="backtest.costs")
 st.download_button(
     "Download report (HTML)",
-    partial(workflows.backtest_report, outcome),  # built when clicked
+    partial(workflows.backtest_report_html, outcome),  # built when clicked
     file_name=f"backtest_{run.run_id}.html",
     mime="text/html",
     key="backtest.report",

@@ -68,7 +68,7 @@ if len(steps) > 1:
     if len(steps) >= workflows.MIN_REPORT_VALUES:
         st.download_button(
             "Download report (HTML)",
-            partial(workflows.paper_report, params.db_path),  # built when clicked
+            partial(workflows.paper_report_html, params.db_path),  # built when clicked
             file_name="paper_report.html",
             mime="text/html",
             key="paper.report",

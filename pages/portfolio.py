@@ -111,7 +111,7 @@ else:
     st.plotly_chart(plot_book_vs_index(book.value, book.index, INDEX_TICKER), key="portfolio.vs")
     st.download_button(
         "Download report (HTML)",
-        partial(workflows.holdings_report, book),  # built when clicked
+        partial(workflows.holdings_report_html, book),  # built when clicked
         file_name="holdings_report.html",
         mime="text/html",
         key="portfolio.report",

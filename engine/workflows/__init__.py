@@ -74,7 +74,7 @@ from engine.workflows.book import (
     add_holding,
     double_down,
     export_holdings_csv,
-    holdings_report,
+    holdings_report_html,
     import_holdings_csv,
     load_book,
     load_example_holdings,
@@ -144,9 +144,9 @@ from engine.workflows.paper import (
 )
 from engine.workflows.report import (
     MIN_REPORT_VALUES,
-    backtest_report,
-    paper_report,
-    value_report,
+    backtest_report_html,
+    paper_report_html,
+    value_report_html,
 )
 from engine.workflows.runs import (
     ARTIFACTS_ENV_VAR,
@@ -226,7 +226,7 @@ __all__ = [
     "add_holding",
     "double_down",
     "export_holdings_csv",
-    "holdings_report",
+    "holdings_report_html",
     "import_holdings_csv",
     "load_book",
     "load_example_holdings",
@@ -248,9 +248,9 @@ __all__ = [
     "GateReport",
     "change_ramp",
     "run_gate",
-    "backtest_report",
-    "paper_report",
-    "value_report",
+    "backtest_report_html",
+    "paper_report_html",
+    "value_report_html",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

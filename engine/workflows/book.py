@@ -40,7 +40,7 @@ from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.explain import score_percentile
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
-from engine.workflows.report import value_report
+from engine.workflows.report import value_report_html
 from engine.workflows.runs import (
     LookaheadError,
     active_run,
@@ -235,11 +235,11 @@ def load_book(db_path: DbPath, as_of: pd.Timestamp) -> BookReport:
     )  # fmt: skip
 
 
-def holdings_report(book: BookReport) -> str:
+def holdings_report_html(book: BookReport) -> str:
     """The tear sheet (self-contained HTML) of the holdings' value at today's shares, with
     the index as the benchmark; ValueError when fewer than three values exist."""
     benchmarks = {INDEX_TICKER: book.index.dropna()} if book.index is not None else None
-    return value_report(
+    return value_report_html(
         book.value.dropna(),
         title=f"Holdings as of {book.as_of:%Y-%m-%d} (today's shares)",
         benchmarks=benchmarks,

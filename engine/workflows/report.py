@@ -26,7 +26,7 @@ CONVENTIONS = (
 MIN_REPORT_VALUES = 3  # two returns: the least a volatility or a drawdown needs
 
 
-def value_report(
+def value_report_html(
     values: pd.Series,
     *,
     title: str,
@@ -47,7 +47,7 @@ def value_report(
     )
 
 
-def backtest_report(outcome: ModelBacktest) -> str:
+def backtest_report_html(outcome: ModelBacktest) -> str:
     """The tear sheet of a model backtest, with the statistics it was reported with."""
     stats = outcome.statistics
     notes = (
@@ -65,7 +65,7 @@ def backtest_report(outcome: ModelBacktest) -> str:
     )
 
 
-def paper_report(db_path: DbPath, *, n_boot: int = 300) -> str:
+def paper_report_html(db_path: DbPath, *, n_boot: int = 300) -> str:
     """The tear sheet of the paper account: its equity at each step, and its closed trades
     (FIFO, after costs, as the Go / No-Go gate counts them) for the win rate."""
     with closing(open_db(db_path)) as db:
@@ -74,7 +74,7 @@ def paper_report(db_path: DbPath, *, n_boot: int = 300) -> str:
             raise StoreError("no paper account yet: run a step first")
         steps, fills = ledger.steps(), ledger.fills()
     trades = closed_trades(fills)
-    return value_report(
+    return value_report_html(
         step_equity(steps),
         title="Paper account",
         trades=trades,

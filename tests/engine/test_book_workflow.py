@@ -92,6 +92,6 @@ def test_met_reentry_conditions_alert_once_per_run_of_met_sessions(book_db: Path
 
 
 def test_the_holdings_report_is_one_self_contained_page_against_the_index(book_db) -> None:
-    html = workflows.holdings_report(workflows.load_book(book_db, AS_OF))
+    html = workflows.holdings_report_html(workflows.load_book(book_db, AS_OF))
     assert html.startswith("<!DOCTYPE html>") and "Holdings as of 2018-06-29" in html
     assert "^GSPC" in html and html_sources(html).external == []

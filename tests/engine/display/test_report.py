@@ -9,7 +9,7 @@ import quantstats as qs
 
 from engine.trading.backtest import compute_return_statistics
 from engine.trading.gate import closed_trades
-from engine.workflows.report import paper_report, value_report
+from engine.workflows.report import paper_report_html, value_report_html
 from tests.builders import html_sources
 from tests.engine.trading.test_gate import write_journal
 
@@ -45,7 +45,7 @@ def test_the_report_is_one_self_contained_page(equity) -> None:
     )  # fmt: skip
     trades = closed_trades(fills)
     benchmark = equity.rolling(5, min_periods=1).mean()
-    page = value_report(
+    page = value_report_html(
         equity, title="Holdings <value>", benchmarks={"smoothed": benchmark}, trades=trades,
         wins=trades["pnl"] > 0, n_boot=20,
     )  # fmt: skip
@@ -61,6 +61,6 @@ def test_the_report_is_one_self_contained_page(equity) -> None:
 def test_the_paper_report_reads_the_journal(tmp_path) -> None:
     path = tmp_path / "paper.db"
     write_journal(path)
-    page = paper_report(path, n_boot=20)
+    page = paper_report_html(path, n_boot=20)
     assert "<h2>Trades (20)</h2>" in page
     assert "Win rate (closed trades)</td><td>60.00%" in page
