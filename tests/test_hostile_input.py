@@ -115,7 +115,7 @@ MANY_ROWS = b"Date,Close\n" + b"2024-02-05,1\n" * 1_000_000  # 13 MB: under the 
         (b"Date,Close\n2024-02-05,10\n2024-02-05,11\n", "Nothing stored"),
         (b"Date,Close,Volume\n2024-02-05,10,-5\n", "Nothing stored"),
         (b"Date,Close\n2099-01-02,10\n", "Nothing stored"),
-        (b"Date,Close\n" + b"1" * 300_000 + b" 16:00,2\n", "not dates in one format"),
+        (b"Date,Close\n" + b"1" * 300_000 + b" 16:00,2\n", "a field is over 131,072 characters"),
         (MANY_ROWS, "more than 500,000 rows"),
         (b"Date,Close\n" + b"2024-02-05,1" + b"0" * (21 * 2**20) + b"\n", "the limit is 20 MB"),
     ],
