@@ -68,10 +68,12 @@ class RetrainRequest(BaseModel):
     test_months: int | None = Field(None, ge=1, le=60)
     n_boot: int | None = Field(None, ge=10, le=5000)
 
-    @field_validator("start", "as_of")
+    @field_validator("start", "as_of", mode="before")
     @classmethod
-    def _in_calendar(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
-        """A date from the calendar's first session to today (``check_as_of``)."""
+    def _in_calendar(cls, value: object, info: ValidationInfo) -> dt.date | None:
+        """A date from the calendar's first session to today, read by ``check_as_of`` (the
+        project's one date rule) from what was sent, before pydantic could read a number as
+        a Unix time."""
         return None if value is None else check_as_of(value, info.field_name)
 
 
