@@ -40,11 +40,11 @@ TRADING_DAYS = 252  # sessions per year: the one annualization factor
 # driven by a common market, 5-date blocks gave intervals excluding 0 on 2 of 5 seeds;
 # per-fold mean ICs spread about 1.4 times wider than 5-date blocks allow.
 IC_BLOCK = 21
-# Replicates of every bootstrap interval unless a caller asks for fewer (a bench, a test).
+# The interval policy, in one place: moving blocks of ic_block(horizon) sessions, N_BOOT
+# replicates, 95%; every int block / n_boot default is these (a None block: dates iid, and
+# every app caller passes ic_block). On purpose apart: the paper gate's SHARPE_BLOCK (5),
+# as its live evidence starts at 20 returns, under one 21-session block.
 N_BOOT = 300
-# The interval policy, in one place: intervals of per-date series (and of daily returns)
-# resample moving blocks of ``ic_block(horizon)`` sessions, ``N_BOOT`` times, at 95%;
-# every function with an ``n_boot`` (or ``block``) parameter defaults to them.
 
 
 def ic_block(horizon: int) -> int:
