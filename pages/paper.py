@@ -47,11 +47,11 @@ if account.halted:
         workflows.resume_paper_trading(params.db_path)
         st.rerun()
 held, equity, initial = state.positions, state.equity, account.initial_cash
-previous = float(steps["equity"].iloc[-2]) if len(steps) > 1 else initial
 cols = st.columns(4)
 cols[0].metric("Equity", f"{equity:,.0f}")
 cols[1].metric("Cash", f"{state.cash:,.0f}")
-cols[2].metric("P&L today", f"{equity - previous:+,.0f}")
+pnl = state.pnl_today  # the review page's figure: one rule
+cols[2].metric("P&L today", pnl.text, help=pnl.note or f"session {pnl.session:%Y-%m-%d}")
 cols[3].metric("P&L since start", f"{equity - initial:+,.0f}", f"{equity / initial - 1:+.2%}")
 
 if len(steps) > 1:

@@ -50,7 +50,7 @@ if len(history):
 
 alerts = []
 try:
-    paper = workflows.load_paper_state(params.db_path)
+    paper = workflows.load_paper_state(params.db_path, pd.Timestamp(params.as_of))
 except workflows.StoreError:
     paper = None
 if paper is not None and paper.account.halted:
@@ -58,14 +58,9 @@ if paper is not None and paper.account.halted:
 alerts += [f"Drift: {r}" for r in st.session_state.get("review.drift", ())]
 for alert in alerts:
     st.warning(alert)  # needs attention; errors are kept for what failed
-if paper is not None and len(paper.steps):
-    steps = paper.steps
-    today = steps["equity"].iloc[-1] - (
-        steps["equity"].iloc[-2] if len(steps) > 1 else paper.account.initial_cash
-    )
-    st.metric(
-        "Paper P&L on the last step", f"{today:+,.0f}", help=f"step {steps['step_date'].iloc[-1]}"
-    )
+if paper is not None and len(paper.steps):  # the paper page's figure: one rule
+    pnl = paper.pnl_today
+    st.metric("Paper P&L today", pnl.text, help=pnl.note or f"session {pnl.session:%Y-%m-%d}")
 
 run = workflows.active_run(params.db_path)
 if run is not None:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from sqlite_utils import Database
 
 from store.migrations import migrate
@@ -24,6 +26,13 @@ BUSY_TIMEOUT_S = 30.0
 
 class StoreError(RuntimeError):
     """The database could not be opened or written; the message says why."""
+
+
+def iso_dates(values: pd.Series) -> list[str | None]:
+    """A datetime64 column as the tables' ISO date text (``YYYY-MM-DD``), None where NaT:
+    the one encoder of the store's date columns."""
+    text = np.datetime_as_string(values.to_numpy(dtype="datetime64[D]"), unit="D")
+    return [None if t == "NaT" else t for t in text.tolist()]
 
 
 def default_db_path() -> Path:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import write_transaction
+from store.db import iso_dates, write_transaction
 from store.migrations import utc_now
 
 _COLUMNS = ("series_id", "date", "value", "known_date", "realtime_start", "source")
@@ -23,12 +22,6 @@ ON CONFLICT (series_id, date, known_date) DO UPDATE SET
 """
 
 
-def iso_or_none(values: pd.Series) -> list[str | None]:
-    """datetime64 column -> ISO date strings, None where NaT."""
-    text = np.datetime_as_string(values.to_numpy(dtype="datetime64[D]"), unit="D")
-    return [None if t == "NaT" else t for t in text.tolist()]
-
-
 class MacroRepository:
     """The ``macro_observations`` table. Returns DataFrames."""
 
@@ -41,10 +34,10 @@ class MacroRepository:
         fetched = utc_now()
         columns = [
             rows["series_id"].astype(str).tolist(),
-            iso_or_none(rows["date"]),
+            iso_dates(rows["date"]),
             rows["value"].to_numpy(dtype="float64").tolist(),
-            iso_or_none(rows["known_date"]),
-            iso_or_none(rows["realtime_start"]),
+            iso_dates(rows["known_date"]),
+            iso_dates(rows["realtime_start"]),
             rows["source"].astype(str).tolist(),
             [fetched] * len(rows),
         ]

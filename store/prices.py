@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import write_transaction
+from store.db import iso_dates, write_transaction
 
 _COLUMNS = ("ticker", "date", "open", "high", "low", "close", "volume")
 _UPSERT = """
@@ -20,11 +19,6 @@ ON CONFLICT (ticker, date) DO UPDATE SET
     close = excluded.close, volume = excluded.volume, adjusted = excluded.adjusted,
     source = excluded.source, ingestion_id = excluded.ingestion_id
 """
-
-
-def _iso_dates(values: pd.Series) -> list[str]:
-    """datetime64 column -> ISO date strings, vectorized."""
-    return np.datetime_as_string(values.to_numpy(dtype="datetime64[D]"), unit="D").tolist()
 
 
 class PriceRepository:
@@ -44,7 +38,7 @@ class PriceRepository:
         n = len(prices)
         columns = [
             prices["ticker"].astype(str).tolist(),
-            _iso_dates(prices["date"]),
+            iso_dates(prices["date"]),
             *(prices[c].to_numpy(dtype="float64").tolist() for c in _COLUMNS[2:]),
             [int(adjusted)] * n,
             [source] * n,

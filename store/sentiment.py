@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import write_transaction
-from store.macro import iso_or_none
+from store.db import iso_dates, write_transaction
 from store.migrations import utc_now
 
 _NEWS = ("ticker", "item_id", "published_utc", "public_date", "headline", "source", "score")
@@ -33,7 +32,7 @@ def _records(frame: pd.DataFrame, columns: Sequence[str], fetched: str) -> list[
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             values.append(series.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").tolist())
         elif pd.api.types.is_datetime64_dtype(series):
-            values.append(iso_or_none(series))
+            values.append(iso_dates(series))
         elif pd.api.types.is_numeric_dtype(series):
             values.append(series.to_numpy(dtype=float).tolist())
         else:

@@ -6,8 +6,9 @@ a ticker records its removal date; nothing is deleted but a change undone on the
 was made (a spell removed on its added date was never in force). Changes may not be dated
 after today: a record must be known at the date it speaks of.
 
-The store trusts its caller to have validated tickers (engine.data.schema); it guards
-names, dates and the history's consistency.
+The store trusts its caller to have validated tickers (engine.data.schema) and dates
+(``engine.data.calendar.parse_date``: readable, not after today); it guards names and the
+history's consistency.
 """
 
 from __future__ import annotations
@@ -42,29 +43,12 @@ def check_name(name: str) -> str:
     return stripped
 
 
-def _iso(value: DateLike, what: str) -> str:
-    try:
-        if not isinstance(value, str | dt.date):
-            raise TypeError(f"not a date: {type(value).__name__}")
-        day = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise WatchlistError(f"Cannot read the {what} {str(value)[:40]!r} as a date") from exc
-    if pd.isna(day):
-        raise WatchlistError(f"Cannot read the {what} {str(value)[:40]!r} as a date")
-    return f"{day:%Y-%m-%d}"
-
-
-def check_date(value: DateLike | None, what: str = "date") -> str:
-    """``value`` as an ISO date (None: today); WatchlistError if unreadable or after today."""
-    today = dt.date.today().isoformat()
+def _iso(value: DateLike | None) -> str:
+    """A date as the table's ISO text (None: today). The caller has read and validated it
+    (``engine.data.calendar.parse_date``, through engine.workflows): the store encodes."""
     if value is None:
-        return today
-    iso = _iso(value, what)
-    if iso > today:
-        raise WatchlistError(
-            f"The {what} {iso} is after today: record a change once it has happened"
-        )
-    return iso
+        return dt.date.today().isoformat()
+    return value if isinstance(value, str) else f"{value:%Y-%m-%d}"
 
 
 class WatchlistRepository:
@@ -97,7 +81,7 @@ class WatchlistRepository:
         rows = self.db.query(
             f"SELECT ticker, MIN(position) AS position FROM watchlist_members "
             f"WHERE watchlist = :name AND {_MEMBER_ON} GROUP BY ticker ORDER BY position",
-            {"name": name, "day": _iso(day, "as-of date")},
+            {"name": name, "day": _iso(day)},
         )
         return [r["ticker"] for r in rows]
 
@@ -204,7 +188,7 @@ class WatchlistRepository:
         if len(set(tickers)) != len(tickers):
             raise WatchlistError(f"Watchlist {name!r} lists a ticker twice")
         exists = name in self.names()
-        on = check_date(effective, "effective date") if exists or effective else None
+        on = _iso(effective) if exists or effective else None
         with write_transaction(self.db):
             self._touch(name, description)
             current = self.load(name)
@@ -224,7 +208,7 @@ class WatchlistRepository:
     def add(self, name: str, ticker: str, on: DateLike | None = None) -> None:
         """Add ``ticker`` to ``name`` as of ``on`` (default today), last in the order."""
         self._require(name)
-        added = check_date(on, "date added")
+        added = _iso(on)
         with write_transaction(self.db):
             position = self.db.execute(
                 "SELECT COALESCE(MAX(position) + 1, 0) FROM watchlist_members WHERE watchlist = ?",
@@ -237,7 +221,7 @@ class WatchlistRepository:
         """Record that ``ticker`` left ``name`` on ``on`` (default today); its history and
         prices stay."""
         self._require(name)
-        removed = check_date(on, "removal date")
+        removed = _iso(on)
         with write_transaction(self.db):
             self._remove(name, ticker, removed)
             self._touch(name)

@@ -28,12 +28,13 @@ def _value(value) -> float | None:
 @router.get("/portfolio/status", tags=["portfolio"])
 def portfolio_status(request: Request) -> dict:
     """The paper account now: equity, cash, positions marked at their last close, the last
-    step and whether the circuit breaker has halted it."""
+    step, its P&L (``engine.trading.paper.pnl_today``, the pages' rule; null with a note
+    when a step is missing) and whether the circuit breaker has halted it."""
     try:
         state = workflows.load_paper_state(request.app.state.db_path)
     except workflows.StoreError as exc:
         raise HTTPException(404, str(exc)) from None
-    steps = state.steps
+    steps, pnl = state.steps, state.pnl_today
     return {
         "equity": _value(state.equity),
         "cash": float(state.cash),
@@ -41,6 +42,11 @@ def portfolio_status(request: Request) -> dict:
         "halted": bool(state.account.halted),
         "halt_reason": state.account.halt_reason or None,
         "last_step": None if steps.empty else str(steps["step_date"].iloc[-1]),
+        "pnl_today": {
+            "session": f"{pnl.session:%Y-%m-%d}",
+            "value": _value(pnl.value),
+            "note": pnl.note or None,
+        },
         "run_id": None if state.run is None else state.run.run_id,
         "positions": [
             {
@@ -68,10 +74,12 @@ class RetrainRequest(BaseModel):
     test_months: int | None = Field(None, ge=1, le=60)
     n_boot: int | None = Field(None, ge=10, le=5000)
 
-    @field_validator("start", "as_of")
+    @field_validator("start", "as_of", mode="before")
     @classmethod
-    def _in_calendar(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
-        """A date from the calendar's first session to today (``check_as_of``)."""
+    def _in_calendar(cls, value: object, info: ValidationInfo) -> dt.date | None:
+        """A date from the calendar's first session to today, read by ``check_as_of`` (the
+        project's one date rule) from what was sent, before pydantic could read a number as
+        a Unix time."""
         return None if value is None else check_as_of(value, info.field_name)
 
 

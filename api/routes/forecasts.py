@@ -19,7 +19,6 @@ holiday and the session before them are one computation.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import pandas as pd
@@ -55,8 +54,9 @@ def _item(ticker: str, row: pd.Series, *, relative: bool) -> dict:
     }
 
 
-def _session(as_of: dt.date) -> pd.Timestamp:
-    """The NYSE session on or before ``as_of``: what the forecast uses and is cached by."""
+def _session(as_of: str) -> pd.Timestamp:
+    """The NYSE session on or before ``as_of`` (read by ``check_as_of``, the project's one
+    date rule, not by pydantic): what the forecast uses and is cached by."""
     try:
         return last_session_on_or_before(pd.Timestamp(check_as_of(as_of)))
     except ValueError as exc:
@@ -64,7 +64,7 @@ def _session(as_of: dt.date) -> pd.Timestamp:
 
 
 def _context(
-    request: Request, as_of: dt.date | None
+    request: Request, as_of: str | None
 ) -> tuple[str, int, workflows.ModelRun, pd.Timestamp]:
     """The store, its data version, the active run and the session ``as_of`` resolves to
     (422 outside ``check_as_of``'s range; default: the newest stored session)."""
@@ -98,7 +98,7 @@ AS_OF = Query(None, description="YYYY-MM-DD; default: the newest stored session"
 
 
 @router.get("/forecast/{ticker}")
-def forecast_one(request: Request, ticker: str, as_of: dt.date | None = AS_OF) -> dict:
+def forecast_one(request: Request, ticker: str, as_of: str | None = AS_OF) -> dict:
     """The active run's forecast for ``ticker`` at ``as_of``."""
     ticker = _check_ticker(ticker)
     path, version, run, day = _context(request, as_of)
@@ -121,7 +121,7 @@ def forecast_list(
     request: Request,
     watchlist: str | None = Query(None, max_length=60, description="a watchlist's name"),
     tickers: str | None = Query(None, max_length=4000, description="A,B,C instead"),
-    as_of: dt.date | None = AS_OF,
+    as_of: str | None = AS_OF,
 ) -> dict:
     """The active run's forecasts for a watchlist (default: the default one) or a list of
     tickers, ranked best first."""

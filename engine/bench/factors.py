@@ -24,6 +24,7 @@ import pandas as pd
 
 from engine.data.synthetic import make_panel
 from engine.features import build_context, compute_features, feature_columns
+from engine.metrics import N_BOOT
 from engine.modeling.factors import compute_tear_sheet
 from engine.modeling.feature_ic import feature_ic_table
 from engine.modeling.labels import LabelParams, compute_labels
@@ -54,7 +55,7 @@ def run_factors_bench(
     n_tickers: int = 155,
     n_days: int = 1260,
     *,
-    n_boot: int = 200,
+    n_boot: int = N_BOOT,
     peer_columns: int = 4,
     repeats: int = 3,
 ) -> dict:

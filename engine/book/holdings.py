@@ -9,15 +9,14 @@ t did not exist at t and is left out of the book's value.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import math
-import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from engine.data.calendar import DateError, parse_date
 from engine.data.csv_layouts import FIELD_LIMIT, field_limit_error
 from engine.data.schema import InvalidTickerError, normalize_ticker
 from engine.data.universe import SECTORS
@@ -41,7 +40,6 @@ VALUE_COLUMNS = (
     "ticker", "shares", "cost_basis", "opened", "note", "example", "sector", "last_date",
     "price", "market_value", "cost", "pnl", "pnl_pct", "weight", "volatility", "status",
 )  # fmt: skip
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FORMULA = ("=", "+", "-", "@")  # a spreadsheet runs a cell that starts with one of these
 
 
@@ -78,16 +76,11 @@ def _number(value, column: str, where: str, *, positive: bool) -> float:
 
 
 def _date(value, where: str) -> str:
-    text = value.isoformat() if isinstance(value, dt.date) else str(value).strip()
+    """The opened date as ISO text, by the one date rule (``parse_date``)."""
     try:
-        day = dt.date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise BookError(f"{where}column opened: {text[:40]!r} is not a date (YYYY-MM-DD)")
-    if day > dt.date.today():
-        raise BookError(f"{where}column opened: {text!r} is after today")
-    return day.isoformat()
+        return parse_date(value, f"{where}column opened").isoformat()
+    except DateError as exc:
+        raise BookError(str(exc)) from None
 
 
 def check_holding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -80,41 +81,83 @@ def last_session_on_or_before(day: pd.Timestamp) -> pd.Timestamp:
     return calendar.date_to_session(day, direction="previous")
 
 
-def check_as_of(day: dt.date, field: str = "as_of", *, today: dt.date | None = None) -> dt.date:
-    """``day`` when it may be an as-of date: from the calendar's first session to today.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DateError(ValueError):
+    """A date that cannot be read, or that lies outside the range allowed."""
+
+
+def parse_date(
+    value: object,
+    what: str = "date",
+    *,
+    today: dt.date | None = None,
+    from_first_session: bool = False,
+) -> dt.date:
+    """The one rule that reads and validates a date typed, imported or sent in: the
+    watchlists' change dates, the book's opened dates and the API's as-of dates.
 
     Parameters
     ----------
-    day : datetime.date
-        The date asked for (a ``pd.Timestamp`` counts by its date). Any date Python can
-        hold is judged here, before pandas (which holds 1677-09-22 to 2262-04-11 only) or
-        the calendar (from ``CALENDAR_START``) could fail on it.
-    field : str
-        The name the message gives the date (a query parameter, a body field).
+    value : str, datetime.date, datetime.datetime or pandas.Timestamp
+        Text in the store's format, ``YYYY-MM-DD`` (surrounding spaces ignored), or a date
+        object; a datetime or Timestamp counts only at midnight. Refused: any other text
+        (``2024-2-5``, ``20240205``, ``05/02/2024``, a time of day), an impossible date
+        (``2024-02-30``), a number, None.
+    what : str
+        The name the message gives the date (a column, a field, a query parameter).
     today : datetime.date, optional
-        The last date allowed; default ``datetime.date.today()``, as every other date check
-        of the project (the book's opened dates, the watchlists' change dates, the pages'
-        date pickers): nothing is known about a later date.
+        The last date allowed; default ``datetime.date.today()``: nothing is known about a
+        later date.
+    from_first_session : bool
+        Also refuse dates before the NYSE calendar's first session (as-of dates). Any date
+        Python can hold is judged here, before pandas (1677-09-22 to 2262-04-11 only) or
+        the calendar (from ``CALENDAR_START``) could fail on it.
 
     Returns
     -------
     datetime.date
-        ``day``, unchanged: ``last_session_on_or_before`` gives the session it resolves to.
 
     Raises
     ------
-    ValueError
-        Naming ``field``, the range allowed and the date refused.
+    DateError
+        A ValueError naming ``what``, the value refused and why.
     """
-    day = day.date() if isinstance(day, dt.datetime) else day
-    first = nyse_calendar().first_session.date()
+    day = None
+    if isinstance(value, dt.datetime):  # pandas.Timestamp too; NaT has no date
+        if value is not pd.NaT and value.time() == dt.time(0) and value.tzinfo is None:
+            day = value.date()
+        text = str(value)
+    elif isinstance(value, dt.date):
+        day, text = value, value.isoformat()
+    else:
+        text = value.strip() if isinstance(value, str) else repr(value)
+        if isinstance(value, str) and ISO_DATE.fullmatch(text):
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:  # 2024-02-30
+                day = None
+    if day is None:
+        raise DateError(f"{what}: {text[:40]!r} is not a date (YYYY-MM-DD)")
     last = today or dt.date.today()
-    if not first <= day <= last:
-        raise ValueError(
-            f"{field} must be a date between {first} (the calendar's first session) and "
-            f"{last} (today), not {day}"
-        )
+    if from_first_session:
+        first = nyse_calendar().first_session.date()
+        if not first <= day <= last:
+            raise DateError(
+                f"{what} must be a date between {first} (the calendar's first session) and "
+                f"{last} (today), not {day}"
+            )
+    elif day > last:
+        raise DateError(f"{what}: {text[:40]!r} is after today ({last})")
     return day
+
+
+def check_as_of(day: object, field: str = "as_of", *, today: dt.date | None = None) -> dt.date:
+    """``day`` when it may be an as-of date: from the calendar's first session to today
+    (``parse_date`` with ``from_first_session``); ``last_session_on_or_before`` gives the
+    session it resolves to. DateError (a ValueError) names ``field`` and the range."""
+    return parse_date(day, field, today=today, from_first_session=True)
 
 
 def compute_staleness(coverage: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

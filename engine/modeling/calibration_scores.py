@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, log_loss
 
-from engine.metrics import Interval, bootstrap_interval, wilson_interval
+from engine.metrics import N_BOOT, Interval, bootstrap_interval, wilson_interval
 from engine.modeling.calibration import clip_probability
 
 
@@ -71,7 +71,7 @@ def calibration_metrics(
     dates: np.ndarray,
     *,
     block: int | None = None,
-    n_boot: int = 300,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> dict[str, Interval | float]:
     """ECE, Brier and log-loss with intervals resampling whole dates (moving blocks of
@@ -100,7 +100,7 @@ METHOD_COLUMNS = {
 
 
 def compare_methods(
-    predictions: pd.DataFrame, *, block: int | None = None, n_boot: int = 200
+    predictions: pd.DataFrame, *, block: int | None = None, n_boot: int = N_BOOT
 ) -> pd.DataFrame:
     """ECE, Brier and log-loss (with intervals over blocks of ``block`` dates) of each
     calibration of the same out-of-sample scores, with the climatology baseline; one row

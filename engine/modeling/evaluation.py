@@ -16,6 +16,7 @@ from sklearn.model_selection import BaseCrossValidator
 
 from engine.data.schema import Progress
 from engine.metrics import (
+    N_BOOT,
     Interval,
     auc,
     bootstrap_interval,
@@ -171,7 +172,7 @@ def calibration_evidence(predictions: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 
 def cross_section_summary(
-    predictions: pd.DataFrame, *, horizon: int = 5, n_boot: int = 300, seed: int = 0
+    predictions: pd.DataFrame, *, horizon: int = 5, n_boot: int = N_BOOT, seed: int = 0
 ) -> dict:
     """The ranking's tear-sheet figures (``compute_tear_sheet`` of the score against the
     excess return): quintile spread, top-quintile turnover, top-5 hit rate, the quintile
@@ -190,7 +191,7 @@ def cross_section_summary(
 
 
 def evaluate(
-    result: WalkForwardResult, *, horizon: int = 5, n_boot: int = 300, seed: int = 0
+    result: WalkForwardResult, *, horizon: int = 5, n_boot: int = N_BOOT, seed: int = 0
 ) -> dict:
     """Out-of-sample scores of the pooled predictions, each with an interval over dates.
 

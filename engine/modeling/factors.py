@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.metrics import (
+    N_BOOT,
     Interval,
     bootstrap_interval,
     cross_sectional_ic,
@@ -221,7 +222,7 @@ def compute_tear_sheet(
     quantiles: int = 5,
     top_k: int = 5,
     horizon: int = 5,
-    n_boot: int = 300,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> FactorTearSheet:
     """The tear sheet of ``factor`` against ``forward_returns``.

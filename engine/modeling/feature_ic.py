@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.metrics import IC_BLOCK, cross_sectional_ic, ic_summary
+from engine.metrics import IC_BLOCK, N_BOOT, cross_sectional_ic, ic_summary
 from engine.modeling.factors import PanelLayout
 
 MARKET_WIDE_NOTE = "same for every stock on a date"
@@ -67,7 +67,7 @@ def feature_ic_table(
     *,
     families: dict[str, str] | None = None,
     block: int = IC_BLOCK,
-    n_boot: int = 200,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Each feature column's rank IC as a one-factor signal, strongest first.

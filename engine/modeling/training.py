@@ -17,7 +17,7 @@ import pandas as pd
 
 from engine.data.schema import Progress, normalize_tickers
 from engine.features.registry import feature_columns
-from engine.metrics import Interval
+from engine.metrics import N_BOOT, Interval
 from engine.modeling.evaluation import (
     WalkForwardResult,
     calibration_evidence,
@@ -59,7 +59,7 @@ class TrainConfig:
     train_months: int = 18
     test_months: int = 3
     embargo: int = 5
-    n_boot: int = 300
+    n_boot: int = N_BOOT
     membership: tuple[MembershipRecord, ...] = ()
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ from engine.data.schema import Progress
 from engine.features.panel import WidePanel
 from engine.metrics import (
     IC_BLOCK,
+    N_BOOT,
     Interval,
     auc,
     bootstrap_interval,
@@ -74,7 +75,7 @@ class AblationConfig:
     learner: LearnerParams = field(default_factory=LearnerParams)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     sizing: SizingParams = field(default_factory=SizingParams)
-    n_boot: int = 300
+    n_boot: int = N_BOOT
     use_dask: bool = True
     workers: int = 2
     scheduler_address: str | None = None

@@ -14,6 +14,8 @@ import pandas as pd
 
 from engine.features.panel import WidePanel
 from engine.metrics import (
+    IC_BLOCK,
+    N_BOOT,
     TRADING_DAYS,
     Interval,
     annual_volatility,
@@ -181,8 +183,8 @@ def compute_statistics(
     *,
     n_trials: int = 1,
     trial_sharpe_variance: float = 0.0,
-    block: int = 20,
-    n_boot: int = 300,
+    block: int = IC_BLOCK,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> dict[str, Interval | float]:
     """Performance with moving-block bootstrap intervals of the daily returns (arch's
@@ -217,8 +219,8 @@ def compute_return_statistics(
     equity: pd.Series,
     wins: np.ndarray | None = None,
     *,
-    block: int = 20,
-    n_boot: int = 300,
+    block: int = IC_BLOCK,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> dict[str, Interval]:
     """CAGR, volatility, Sharpe, Sortino, max drawdown and Calmar of an equity (or value)
@@ -247,8 +249,8 @@ def compute_relative_statistics(
     result: BacktestResult,
     benchmarks: dict[str, pd.Series],
     *,
-    block: int = 20,
-    n_boot: int = 300,
+    block: int = IC_BLOCK,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> dict[str, Interval]:
     """Excess return and information ratio against each benchmark, with moving-block

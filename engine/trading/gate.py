@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from engine.metrics import (
+    N_BOOT,
     Interval,
     bootstrap_interval,
     max_drawdown,
@@ -225,7 +226,7 @@ def evaluate_gate(
     returns: pd.Series,
     forecasts: pd.DataFrame,
     *,
-    n_boot: int = 500,
+    n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> GoNoGoResult:
     """The gate's verdict from ``closed_trades``, ``step_returns`` and ``scored_forecasts``."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.data.calendar import last_session_on_or_before
 from engine.features.panel import WidePanel
 from engine.trading.execution import (
     CostModel,
@@ -280,3 +281,66 @@ def journal_entries(
             }
         )
     return new_orders, fills, sorted(remaining)
+
+
+@dataclass(frozen=True)
+class PnlToday:
+    """The paper account's P&L on one session, or why it is unknown.
+
+    ``value`` is NaN when a step it needs is missing; ``note`` then says which (and is
+    empty otherwise). ``previous`` is the session before ``session``.
+    """
+
+    session: pd.Timestamp
+    previous: pd.Timestamp
+    value: float
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        """The value as the pages show it: signed whole dollars, or "n/a"."""
+        return "n/a" if np.isnan(self.value) else f"{self.value:+,.0f}"
+
+
+def pnl_today(steps: pd.DataFrame, as_of: pd.Timestamp, initial_cash: float) -> PnlToday:
+    """P&L today: the equity at the close of the as-of date's session minus the equity at
+    the previous session's close. The one rule every page and the API show.
+
+    A step's ``equity`` is its book marked at its session's close, so both ends are read
+    from the journal: the step recorded for the session on or before ``as_of``, and the
+    step for the NYSE session before it (``initial_cash`` when the first step ran on
+    ``as_of``'s session: the account opened at the previous close). Neither end is
+    guessed: without a step for the session (not run yet, or ``as_of`` before the first
+    one) or for the previous session (a step missed, so the change since the last one
+    spans several sessions), the value is NaN and ``note`` says which step is missing.
+    Steps after ``as_of`` are never looked at.
+
+    Parameters
+    ----------
+    steps : DataFrame
+        The journal's steps: ``step_date`` (ISO text) and ``equity``, one row per step.
+    as_of : Timestamp
+        The as-of date; a non-session day counts as the session before it.
+    initial_cash : float
+        The account's opening cash.
+    """
+    day = last_session_on_or_before(pd.Timestamp(as_of))
+    previous = last_session_on_or_before(day - pd.Timedelta(days=1))
+    dates = pd.to_datetime(steps["step_date"])
+    equity = pd.Series(steps["equity"].to_numpy(float), index=dates)
+    if day not in equity.index:
+        before = dates[dates <= day]
+        last = f"the last ran for {before.max():%Y-%m-%d}" if len(before) else "none ran before"
+        return PnlToday(day, previous, np.nan, f"No paper step for {day:%Y-%m-%d} yet ({last}).")
+    if previous in equity.index:
+        start = float(equity[previous])
+    elif dates.min() == day:
+        start = initial_cash
+    else:
+        last = dates[dates < day].max()
+        note = (
+            f"No paper step for the previous session {previous:%Y-%m-%d}: the change since "
+            f"the last one ({last:%Y-%m-%d}) spans more than one session."
+        )
+        return PnlToday(day, previous, np.nan, note)
+    return PnlToday(day, previous, float(equity[day]) - start)

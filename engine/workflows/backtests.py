@@ -10,6 +10,7 @@ import pandas as pd
 
 from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
+from engine.metrics import N_BOOT
 from engine.trading.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -68,7 +69,7 @@ def run_model_backtest(
     sizing: SizingParams | None = None,
     construction: ConstructionParams | None = None,
     corwin_schultz_spread: bool = False,
-    n_boot: int = 300,
+    n_boot: int = N_BOOT,
 ) -> ModelBacktest:
     """Backtest a run's out-of-sample forecasts (never its in-sample fit) with costs, and
     record the trial. ``construction`` None: the run's (``run_construction``).

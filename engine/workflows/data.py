@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.data.calendar import compute_staleness
+from engine.data.calendar import DateError, compute_staleness, parse_date
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
@@ -27,7 +27,7 @@ from engine.modeling.membership import UniverseWindow, universe_window
 from store.db import StoreError, default_db_path, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository
-from store.watchlists import DateLike, WatchlistRepository
+from store.watchlists import DateLike, WatchlistError, WatchlistRepository
 
 DbPath = str | Path | None
 
@@ -261,6 +261,14 @@ def ensure_seeded(db_path: DbPath, progress: Progress | None = None) -> IngestRe
     return refresh_data(db_path, "sample", list(DESCRIPTIONS), progress=progress)
 
 
+def _change_date(value: DateLike | None, what: str) -> DateLike | None:
+    """A watchlist change's date by the one date rule (``parse_date``); None: today."""
+    try:
+        return None if value is None else parse_date(value, what)
+    except DateError as exc:
+        raise WatchlistError(str(exc)) from None
+
+
 def save_watchlist(
     db_path: DbPath,
     name: str,
@@ -274,7 +282,9 @@ def save_watchlist(
     """
     clean = normalize_tickers(tickers)
     with closing(open_db(db_path)) as db:
-        WatchlistRepository(db).save(name, clean, description, effective)
+        WatchlistRepository(db).save(
+            name, clean, description, _change_date(effective, "effective date")
+        )
     return clean
 
 
@@ -282,7 +292,7 @@ def add_to_watchlist(db_path: DbPath, name: str, ticker: str, on: DateLike | Non
     """Record that ``ticker`` joined ``name`` on ``on`` (default today); the clean ticker."""
     clean = normalize_ticker(ticker)
     with closing(open_db(db_path)) as db:
-        WatchlistRepository(db).add(name, clean, on)
+        WatchlistRepository(db).add(name, clean, _change_date(on, "date added"))
     return clean
 
 
@@ -293,7 +303,7 @@ def remove_from_watchlist(
     prices stay, so studies of earlier dates still count it."""
     clean = normalize_ticker(ticker)
     with closing(open_db(db_path)) as db:
-        WatchlistRepository(db).remove(name, clean, on)
+        WatchlistRepository(db).remove(name, clean, _change_date(on, "removal date"))
     return clean
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.features import feature_columns
+from engine.metrics import N_BOOT, ic_block
 from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data import DbPath
@@ -29,7 +30,7 @@ class FactorReport:
         ``excess`` (forward return minus the date's equal-weight universe mean) or, for
         older runs, ``ret demeaned per date`` (the same quantity computed here).
     horizon : int
-        Label horizon in sessions (the intervals' block length).
+        Label horizon in sessions (the intervals resample blocks of ``ic_block(horizon)``).
     sheet : FactorTearSheet
     features : DataFrame of shape (K, 9)
         ``feature_ic_table`` of every feature column at the out-of-sample rows.
@@ -55,8 +56,8 @@ def factor_report(
     *,
     quantiles: int = 5,
     top_k: int = 5,
-    n_boot: int = 300,
-    feature_boot: int = 100,
+    n_boot: int = N_BOOT,
+    feature_boot: int = N_BOOT,
     seed: int = 0,
 ) -> FactorReport:
     """The report of a run (the active one by default).
@@ -98,7 +99,9 @@ def factor_report(
     snapshot = load_snapshot(db_path, tickers, dates.max())
     columns = [c for c in feature_columns() if c in snapshot.features.columns]
     features = snapshot.features[columns].reindex(predictions.index)
-    table = feature_ic_table(features, forward, block=horizon, n_boot=feature_boot, seed=seed)
+    table = feature_ic_table(
+        features, forward, block=ic_block(horizon), n_boot=feature_boot, seed=seed
+    )
     return FactorReport(
         run_id=record.run_id,
         signal=signal,

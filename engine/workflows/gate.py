@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from engine.alerts import AlertSettings
+from engine.metrics import N_BOOT
 from engine.modeling.training import TrainConfig
 from engine.trading.gate import (
     RAMP_STAGES,
@@ -62,7 +63,7 @@ def run_gate(
     db_path: DbPath,
     as_of: pd.Timestamp | None = None,
     *,
-    n_boot: int = 500,
+    n_boot: int = N_BOOT,
     alerts: AlertSettings | None = None,
 ) -> GateReport:
     """The gate on the journal's steps, fills and orders dated on or before ``as_of``

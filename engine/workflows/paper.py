@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.alerts import AlertSettings
-from engine.data.calendar import last_session_on_or_before, sessions_between
+from engine.data.calendar import exchange_today, last_session_on_or_before, sessions_between
 from engine.features.panel import WidePanel, to_wide
 from engine.features.regime import REGIME_NAMES
 from engine.trading.construction import ConstructionParams, construct_row, rebalance_due
@@ -22,6 +22,7 @@ from engine.trading.gate import RAMP_STAGES
 from engine.trading.paper import (
     TARGET_COLUMNS,
     PaperParams,
+    PnlToday,
     check_guardrails,
     complete_targets,
     decided_targets,
@@ -29,6 +30,7 @@ from engine.trading.paper import (
     indicative_shares,
     journal_entries,
     plan_orders,
+    pnl_today,
     run_session,
 )
 from engine.trading.sizing import SizingParams, sizing_inputs, win_loss_ratio
@@ -335,7 +337,8 @@ class PaperState:
 
     ``replay_positions`` / ``replay_cash`` are rebuilt from the fills alone (they must equal
     ``positions`` and ``cash``). ``run`` is the active run (None without one) and
-    ``trained_through`` its trained-through date.
+    ``trained_through`` its trained-through date. ``pnl_today``: the P&L of the as-of
+    date's session (``engine.trading.paper.pnl_today``, the one rule the pages show).
     """
 
     account: PaperAccount
@@ -349,6 +352,7 @@ class PaperState:
     equity: float
     run: ModelRun | None
     trained_through: pd.Timestamp | None
+    pnl_today: PnlToday
 
     @property
     def replay_matches(self) -> bool:
@@ -358,7 +362,8 @@ class PaperState:
 
 def load_paper_state(db_path: DbPath, as_of: pd.Timestamp | None = None) -> PaperState:
     """The paper account, its positions marked at their last close on or before ``as_of``
-    (None: the newest stored), and the active run with its trained-through date."""
+    (None: the newest stored; P&L today then of the last step's session), and the active run
+    with its trained-through date."""
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
         account = ledger.account()
@@ -372,7 +377,8 @@ def load_paper_state(db_path: DbPath, as_of: pd.Timestamp | None = None) -> Pape
     positions = positions.assign(mark=positions["ticker"].map(marks)).assign(
         value=lambda f: f["quantity"] * f["mark"]
     )
-    run = active_run(db_path)
+    run, newest = active_run(db_path), steps["step_date"].iloc[-1] if len(steps) else None
+    day = pd.Timestamp(as_of if as_of is not None else newest or exchange_today())
     return PaperState(
         account,
         cash,
@@ -385,6 +391,7 @@ def load_paper_state(db_path: DbPath, as_of: pd.Timestamp | None = None) -> Pape
         equity_of(cash, positions, marks),
         run,
         None if run is None else trained_through(run),
+        pnl_today(steps, day, account.initial_cash),
     )
 
 

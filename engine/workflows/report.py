@@ -8,6 +8,7 @@ from contextlib import closing
 import pandas as pd
 
 from engine.display.report import render_report
+from engine.metrics import N_BOOT
 from engine.trading.backtest import compute_return_statistics
 from engine.trading.gate import closed_trades, step_equity
 from engine.workflows.backtests import ModelBacktest
@@ -33,7 +34,7 @@ def value_report_html(
     benchmarks: dict[str, pd.Series] | None = None,
     trades: pd.DataFrame | None = None,
     wins: pd.Series | None = None,
-    n_boot: int = 300,
+    n_boot: int = N_BOOT,
 ) -> str:
     """The tear sheet of a value (equity) series by date, with optional benchmarks (value
     series by date), a trades table and ``wins`` (1/0 per closed trade) for the win rate."""
@@ -65,7 +66,7 @@ def backtest_report_html(outcome: ModelBacktest) -> str:
     )
 
 
-def paper_report_html(db_path: DbPath, *, n_boot: int = 300) -> str:
+def paper_report_html(db_path: DbPath, *, n_boot: int = N_BOOT) -> str:
     """The tear sheet of the paper account: its equity at each step, and its closed trades
     (FIFO, after costs, as the Go / No-Go gate counts them) for the win rate."""
     with closing(open_db(db_path)) as db:

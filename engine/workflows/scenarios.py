@@ -10,7 +10,7 @@ import pandas as pd
 from engine.data.calendar import last_session_on_or_before
 from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
-from engine.metrics import hit_rate
+from engine.metrics import N_BOOT, hit_rate
 from engine.modeling.labels import LabelParams
 from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
 from engine.modeling.membership import members_in, membership_mask, membership_records
@@ -52,7 +52,7 @@ def run_scenario(
     learner: LearnerParams | None = None,
     config: BacktestConfig | None = None,
     sizing: SizingParams | None = None,
-    n_boot: int = 200,
+    n_boot: int = N_BOOT,
     membership: pd.DataFrame | None = None,
 ) -> ScenarioResult:
     """Train on the ``history_years`` before the window (labels known before it starts),

@@ -68,6 +68,8 @@ def test_portfolio_status_after_a_step(client, trained_db) -> None:
     body = client.get("/portfolio/status").json()
     assert body["last_step"] == "2019-06-28" and body["halted"] is False
     assert body["equity"] == pytest.approx(result.equity)
+    pnl = {"session": "2019-06-28", "value": pytest.approx(result.equity - 1e6), "note": None}
+    assert body["pnl_today"] == pnl  # the first step counts from the opening cash
     assert isinstance(body["positions"], list)
 
 

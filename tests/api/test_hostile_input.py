@@ -17,12 +17,11 @@ from tests.api.conftest import TestClient
 
 TODAY = dt.date.today()
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
-BAD_DATES = {  # as sent -> as read (pydantic reads a bare number as a Unix time)
+BAD_DATES = {  # as sent -> as read
     "0001-01-01": "0001-01-01",
     "1677-09-21": "1677-09-21",  # before pandas' first Timestamp
     "1900-01-01": "1900-01-01",
     "1990-01-01": "1990-01-01",  # a holiday before XNYS' first session, 1990-01-02
-    "0": "1970-01-01",
     TOMORROW: TOMORROW,
     "2262-04-12": "2262-04-12",  # after pandas' last Timestamp
     "9999-12-31": "9999-12-31",
@@ -61,6 +60,17 @@ def test_as_of_out_of_range_is_422_naming_the_range(shared, route, sent) -> None
     assert detail.endswith(date_message(sent))
 
 
+@pytest.mark.parametrize("sent", ["0", "999993600", "20240205", "2024-2-5", "2024-02-05T00:00"])
+def test_dates_are_read_by_the_one_rule_not_as_unix_times(shared, sent) -> None:
+    # pydantic read "0" as 1970-01-01 and 999993600 as 2001-09-09 (a Unix time); the
+    # project's rule (engine.data.calendar.parse_date) reads YYYY-MM-DD text only
+    message = f"{sent!r} is not a date (YYYY-MM-DD)"
+    response = shared[1].get("/forecasts", params={"as_of": sent})
+    assert response.status_code == 422 and message in response.json()["detail"]
+    response = shared[1].post("/retrain", json={"start": sent})
+    assert response.status_code == 422 and message in response.json()["detail"][0]["msg"]
+
+
 @pytest.mark.parametrize("field", ["as_of", "start"])
 @pytest.mark.parametrize("sent", list(BAD_DATES))
 def test_retrain_dates_out_of_range_are_422(shared, field, sent) -> None:
@@ -81,8 +91,9 @@ def test_retrain_dates_out_of_range_are_422(shared, field, sent) -> None:
         ('{"train_months": %s}', ["body", "train_months"], "Input should be a finite number"),
         ('{"test_months": %s}', ["body", "test_months"], "Input should be a finite number"),
         ('{"tickers": ["AAPL", %s]}', ["body", "tickers", 1], "Input should be a valid string"),
-        ('{"as_of": %s}', ["body", "as_of"], "Input should be a valid date"),
-        ('{"start": %s}', ["body", "start"], "Input should be a valid date"),
+        # dates are read by the project's rule (parse_date), which names the field
+        ('{"as_of": %s}', ["body", "as_of"], "Value error, as_of: "),
+        ('{"start": %s}', ["body", "start"], "Value error, start: "),
         ('{"unknown": %s}', ["body", "unknown"], "Extra inputs are not permitted"),
         ("%s", ["body"], "Input should be a valid dictionary"),
     ],

@@ -157,16 +157,19 @@ def panel(closes: pd.DataFrame) -> CrossSection:
 @pytest.fixture(scope="module")
 def after(backtest: BacktestResult, panel: CrossSection) -> dict:
     """The same figures from today's code, as (estimate, low, high)."""
-    statistics = compute_statistics(backtest)
-    model = classification_metrics(panel.label, panel.p, panel.dates)
+    # the old figures used each function's old defaults (500 replicates for the
+    # classification metrics and the IC, 20-session blocks for returns): like with like
+    # (the defaults are now engine.metrics' policy, N_BOOT and IC_BLOCK)
+    statistics = compute_statistics(backtest, block=20)
+    model = classification_metrics(panel.label, panel.p, panel.dates, n_boot=500)
     calibration = calibration_metrics(panel.label, panel.p, panel.dates)
     ic = daily_ic(panel.dates, panel.momentum, panel.forward)
     intervals = {key: statistics[key] for key in (*TIME_SERIES, "win_rate")}
     intervals |= {"auc": model["auc"], "accuracy": model["accuracy"]}
     intervals |= {key: calibration[key] for key in ("ece", "brier", "log_loss")}
     # the old figures used 5-date blocks: compare like with like (the default is IC_BLOCK)
-    intervals["mean_ic"] = ic_summary(ic["ic"], block=5)["mean"]
-    intervals["mean_rank_ic"] = ic_summary(ic["rank_ic"], block=5)["mean"]
+    intervals["mean_ic"] = ic_summary(ic["ic"], block=5, n_boot=500)["mean"]
+    intervals["mean_rank_ic"] = ic_summary(ic["rank_ic"], block=5, n_boot=500)["mean"]
     return {key: (i.estimate, i.low, i.high) for key, i in intervals.items()}
 
 
