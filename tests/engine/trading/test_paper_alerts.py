@@ -4,7 +4,6 @@ alert store never blocks or fails the step (targets given: no model needed)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pandas as pd
 
@@ -27,21 +26,22 @@ def step(db, day, alerts):
 
 
 def test_a_dead_endpoint_never_blocks_or_fails_the_step(seeded_db) -> None:
-    quick = dataclasses.replace(FAST, timeout_s=1.0, attempts=2)
+    # two 5-second waits on the silent port: the alert stays pending well past the step's
+    # return, however loaded the machine
+    quick = dataclasses.replace(FAST, timeout_s=5.0, attempts=2)
     with silent_port() as port:
         alerts = settings(
             slack_webhook=f"http://127.0.0.1:{free_port()}/refused",
             discord_webhook=f"http://127.0.0.1:{port}/silent",
             policy=quick,
         )
-        started = time.monotonic()
         result = step(seeded_db, DAY, alerts)
-        took = time.monotonic() - started
         assert result.status == "done" and "circuit breaker" in result.guardrail
+        # still pending once the step has returned: the step never waited on the delivery
+        # (a wall-clock bound here failed at 73 s on a loaded 2-core machine)
         log = workflows.load_alerts(seeded_db)
         assert log.loc[0, "kind"] == "guardrail_trip" and log.loc[0, "status"] == "pending"
-        assert took < 30
-        wait_for(lambda: workflows.load_alerts(seeded_db).loc[0, "status"] == "failed")
+        wait_for(lambda: workflows.load_alerts(seeded_db).loc[0, "status"] == "failed", 120)
     done = workflows.load_alerts(seeded_db)
     assert done.loc[0, "attempts"] == 2 and "timed out" in done.loc[0, "detail"]
     state = workflows.load_paper_state(seeded_db)
