@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -99,7 +98,6 @@ def test_trials_run_on_a_dask_scheduler(rows) -> None:
 
     data, panel = rows
     seen = []
-    started = time.monotonic()
     with LocalCluster(
         processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
     ) as cluster:
@@ -117,7 +115,6 @@ def test_trials_run_on_a_dask_scheduler(rows) -> None:
         )
     assert [o.number for o in seen] == [0, 1] and len(result.outcomes) == 2
     assert result.best_value == max(o.value for o in seen)
-    assert time.monotonic() - started < 240
 
 
 def test_the_same_seed_draws_the_same_trials(rows) -> None:
