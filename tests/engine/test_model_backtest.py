@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,8 +37,18 @@ def synthetic_run(tmp_path_factory):
     return db, record
 
 
-def test_signals_start_where_the_walk_forward_starts_and_trials_add_up(synthetic_run) -> None:
+@pytest.fixture
+def fresh_copy(synthetic_run, tmp_path):
+    """A private copy of the trained store, so its trial count starts at zero whatever
+    other tests backtested on the shared one before."""
     db, record = synthetic_run
+    copy = tmp_path / "store.db"
+    shutil.copy(db, copy)
+    return copy, record
+
+
+def test_signals_start_where_the_walk_forward_starts_and_trials_add_up(fresh_copy) -> None:
+    db, record = fresh_copy
     first = workflows.run_model_backtest(db, n_boot=50)
     predictions, _ = workflows.load_oos_predictions(db)
     first_signal = predictions.index.get_level_values("date").min()
