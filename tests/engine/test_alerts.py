@@ -26,7 +26,7 @@ from engine.alerts import (
 )
 from engine.alerts.channels import DISCORD_LIMIT, SLACK_LIMIT
 from engine.modeling.training import TrainConfig
-from engine.workflows.alerts import drift_alert, guardrail_alert, training_failed_alert
+from engine.workflows.platform.alerts import drift_alert, guardrail_alert, training_failed_alert
 from store.db import open_db
 from store.models import ModelRunRepository
 from tests.alert_servers import (

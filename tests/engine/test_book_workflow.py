@@ -80,7 +80,7 @@ def test_reentry_uses_the_runs_stored_forecasts_and_says_since_when(book_db: Pat
 
 
 def test_met_reentry_conditions_alert_once_per_run_of_met_sessions(book_db: Path) -> None:
-    from engine.workflows.daily import alert_reentry  # noqa: PLC0415
+    from engine.workflows.routines.daily import alert_reentry  # noqa: PLC0415
 
     recorded = workflows.AlertSettings()  # no channel: recorded for the Monitor page only
     assert "JPM" in alert_reentry(book_db, AS_OF, recorded)

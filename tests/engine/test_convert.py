@@ -23,7 +23,7 @@ from engine.modeling.artifacts import (
     MANIFEST,
     sha256_file,
 )
-from engine.workflows import convert
+from engine.workflows.modeling import convert
 from store.db import open_db
 from store.models import ModelRunRepository
 from tests.builders import SMALL_TRAIN, ArmedPickle, tree_digest

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine import workflows
 from engine.modeling.training import TrainConfig
-from engine.workflows.first_launch import FIRST_START, default_config, ensure_ready
+from engine.workflows.routines.first_launch import FIRST_START, default_config, ensure_ready
 
 SMALL = TrainConfig(
     tickers=("AAPL", "KO", "XOM", "JPM", "MSFT"),

@@ -13,7 +13,7 @@ from engine.modeling.labels import LabelParams
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import KELLY, ConstructionParams
-from engine.workflows.backtests import run_construction, set_run_construction
+from engine.workflows.research.backtests import run_construction, set_run_construction
 
 
 @pytest.fixture(scope="module")

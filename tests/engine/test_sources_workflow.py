@@ -13,7 +13,7 @@ from engine.data.fred import FredClient
 from engine.data.http import JsonClient
 from engine.data.macro import FRED_SERIES
 from engine.data.yahoo import YFinanceProvider
-from engine.workflows import sources
+from engine.workflows.data import sources
 from store.db import open_db
 from store.macro import MacroRepository
 from store.sentiment import SentimentRepository
