@@ -11,6 +11,7 @@ import pytest
 
 from engine import workflows
 from engine.data.calendar import sessions_between
+from engine.workflows.data.imports import PREVIEW_COLUMNS
 
 SESSIONS = sessions_between(pd.Timestamp("2015-03-02"), pd.Timestamp("2015-03-31"))[:5]
 # Raw open/high/low with an adjusted close below the raw low: the file Yahoo gives.
@@ -103,7 +104,7 @@ def test_twenty_files_import_one_by_one_and_the_bad_one_stores_nothing(db_path: 
 def test_the_preview_guesses_tickers_and_names_problems_without_storing(db_path: Path) -> None:
     files = [_file(0), _file(1), ("T00_daily.csv", _file(5)[1]), ("prices.csv", b"Date,Close\n")]
     preview = workflows.preview_imports(files)
-    assert list(preview.columns) == list(workflows.imports.PREVIEW_COLUMNS)
+    assert list(preview.columns) == list(PREVIEW_COLUMNS)
     assert preview["ticker"].tolist() == ["T00", "T01", "T00", ""]
     assert preview["layout"].tolist()[:2] == [
         "Yahoo Finance; comma-separated",

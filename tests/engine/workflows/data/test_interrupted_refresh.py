@@ -25,7 +25,7 @@ from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from store.db import open_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 TICKERS, DAYS = 30, 1000
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 

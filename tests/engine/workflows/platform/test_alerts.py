@@ -40,7 +40,7 @@ from tests.alert_servers import (
     webhook_server,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def rows(db_path) -> list[tuple]:
