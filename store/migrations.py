@@ -388,7 +388,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             # process) inserts nothing, so it is delivered once
             """CREATE TABLE alerts (
                 event_id TEXT PRIMARY KEY,
-                kind TEXT NOT NULL,             -- engine.workflows.platform.alerts.ALERT_KINDS
+                kind TEXT NOT NULL,             -- engine.workflows.alerts.ALERT_KINDS
                 title TEXT NOT NULL,
                 body TEXT NOT NULL,
                 created_utc TEXT NOT NULL
