@@ -36,7 +36,7 @@ from engine.workflows.platform.alerts import training_failed_alert
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
 
 

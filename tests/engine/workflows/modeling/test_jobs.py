@@ -15,6 +15,7 @@ import pytest
 from engine import workflows
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.training import TrainConfig
+from engine.workflows.modeling.runs import ARTIFACTS_ENV_VAR, REPO_ROOT
 from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 
@@ -37,6 +38,15 @@ def wait_for(condition, seconds: float = 120.0) -> None:
 def running(db) -> bool:
     job = workflows.training_status(db)
     return job is not None and job.progress > 0.05
+
+
+def test_the_job_runs_the_repository_training_script(monkeypatch) -> None:
+    """The job starts models/train.py of this checkout, and bundles default to models/."""
+    root = Path(__file__).resolve().parents[4]
+    assert root == REPO_ROOT
+    assert (REPO_ROOT / "models" / "train.py").is_file()
+    monkeypatch.delenv(ARTIFACTS_ENV_VAR)
+    assert workflows.artifacts_root() == root / "models" / "artifacts"
 
 
 @pytest.mark.parametrize("stop", ["cancel", "kill"])
