@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import workflows
-from engine.access import AccessSettingsError, parse_allow_list
+from engine.workflows.platform import AccessSettingsError, parse_allow_list
 
 SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml"
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")

@@ -26,14 +26,18 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
-from engine.data.schema import parse_tickers  # noqa: E402
-from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
-from engine.features import FAMILY_NAMES  # noqa: E402
-from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
-from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
-from engine.modeling.learner import MODEL_KINDS, LearnerParams, available_device  # noqa: E402
-from engine.modeling.training import TrainConfig, label_kind_for  # noqa: E402
-from engine.modeling.tuning import TuningConfig  # noqa: E402
+from engine.workflows.data import FACTOR_ETFS, FAMILY_NAMES, INDICES, parse_tickers  # noqa: E402
+from engine.workflows.modeling import (  # noqa: E402
+    CALIBRATION_METHODS,
+    LABEL_KINDS,
+    MODEL_KINDS,
+    LabelParams,
+    LearnerParams,
+    TrainConfig,
+    TuningConfig,
+    available_device,
+    label_kind_for,
+)
 
 SOURCES = ("store", "sample", "yfinance")
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.studies.ablation import VARIANT_NAMES, AblationConfig
+from engine.workflows.research import VARIANT_NAMES, AblationConfig
 from pages.common import StreamlitProgress, global_params
 
 params = global_params()

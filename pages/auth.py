@@ -6,7 +6,7 @@ login the app may only listen on loopback (``make run`` checks, api.lock)."""
 
 import streamlit as st
 
-from engine.access import AccessSettingsError, AllowList, parse_allow_list
+from engine.workflows.platform import AccessSettingsError, AllowList, parse_allow_list
 
 
 def login_configured() -> bool:

@@ -6,10 +6,14 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from engine.trading.backtest import BacktestConfig, CostModel
-from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
-from engine.trading.sizing import SizingParams
-from engine.workflows.backtests import run_construction, set_run_construction
+from engine.workflows.research.backtests import run_construction, set_run_construction
+from engine.workflows.trading import (
+    CONSTRUCTION_METHODS,
+    BacktestConfig,
+    ConstructionParams,
+    CostModel,
+    SizingParams,
+)
 from pages.common import global_params, select_run, statistics_table
 
 params = global_params()

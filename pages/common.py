@@ -15,11 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.csv_file import DATE_FORMATS, CsvImportError, csv_columns
-from engine.data.csv_layouts import FIELDS, guess_mapping
-from engine.data.providers import MARKET_SOURCES
-from engine.modeling.explain import Thresholds
-from engine.studies.drift import DriftThresholds
+from engine.workflows.data import (
+    DATE_FORMATS,
+    FIELDS,
+    MARKET_SOURCES,
+    CsvImportError,
+    csv_columns,
+    guess_mapping,
+)
+from engine.workflows.modeling import Thresholds
+from engine.workflows.research import DriftThresholds
 
 PARAMS_KEY = "global.params"
 ROUTED_KEY = "global.routed"

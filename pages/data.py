@@ -4,10 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.providers import REFRESHABLE_SOURCES
-from engine.data.sample import DESCRIPTIONS
-from engine.data.schema import InvalidTickerError, parse_tickers
 from engine.display.prices import plot_price_chart
+from engine.workflows.data import (
+    DESCRIPTIONS,
+    REFRESHABLE_SOURCES,
+    InvalidTickerError,
+    parse_tickers,
+)
 from pages.common import (
     ADJUSTED_HELP,
     StreamlitProgress,

@@ -14,7 +14,7 @@ from engine.display.factors import (
     plot_quantile_returns,
     plot_turnover,
 )
-from engine.metrics import ic_block
+from engine.workflows.research import ic_block
 from pages.common import cached_factor_report, global_params, select_run
 
 

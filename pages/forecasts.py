@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.modeling.learner import KIND_NAMES
+from engine.workflows.modeling import KIND_NAMES
 from pages.common import cached_forecasts, global_params, select_run
 
 params = global_params()

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.trading.gate import GO, RAMP_STAGES, RULES
+from engine.workflows.trading import GO, RAMP_STAGES, RULES
 from pages.common import global_params
 from pages.settings import alert_settings
 

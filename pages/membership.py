@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.schema import InvalidTickerError, parse_tickers
+from engine.workflows.data import InvalidTickerError, parse_tickers
 from pages.common import GlobalParams
 
 

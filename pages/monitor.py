@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
-from engine.studies.drift import DriftThresholds
+from engine.workflows.research import DriftThresholds
 from pages.common import cached_monitor_report, global_params, select_run
 from pages.settings import render_alert_log
 

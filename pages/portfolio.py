@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.universe import INDEX_TICKER
 from engine.display.book import plot_book_vs_index, plot_sector_exposure
+from engine.workflows.data import INDEX_TICKER
 from pages.common import global_params
 
 params = global_params()

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.features.regime import REGIME_NAMES
+from engine.workflows.data import REGIME_NAMES
 from pages.common import global_params
 
 params = global_params()

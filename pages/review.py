@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.summary import compute_snapshot
 from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
+from engine.workflows.data import compute_snapshot
 from pages.common import (
     StreamlitProgress,
     cached_forecasts,

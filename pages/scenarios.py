@@ -6,7 +6,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.signals import plot_regime_strip
 from engine.display.trading import plot_equity_curves
-from engine.studies.scenarios import SCENARIOS, Scenario, covered
+from engine.workflows.research import SCENARIOS, Scenario, covered
 from pages.common import cached_freshness, global_params, statistics_table
 
 params = global_params()

@@ -9,10 +9,13 @@ from engine.display.signals import (
     plot_smi_gauge,
     plot_transition_matrix,
 )
-from engine.features import interpret_smi
-from engine.features.regime import regime_transitions
-from engine.features.snapshot import compute_family_availability, compute_feature_snapshot
-from engine.features.technical import compute_overlays
+from engine.workflows.data import (
+    compute_family_availability,
+    compute_feature_snapshot,
+    compute_overlays,
+    interpret_smi,
+    regime_transitions,
+)
 from pages.common import cached_features, cached_prices, cached_regime_history, global_params
 
 params = global_params()

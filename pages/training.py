@@ -6,11 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.features import FAMILY_NAMES
-from engine.modeling.calibration import CALIBRATION_METHODS
-from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
-from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
-from engine.modeling.training import TrainConfig, label_kind_for
+from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
+from engine.workflows.modeling import ABSOLUTE_KINDS, CALIBRATION_METHODS, KIND_NAMES, MODEL_KINDS
 from pages.common import global_params, render_job, render_runs
 from pages.membership import training_window, universe_caption
 from pages.settings import alert_settings

@@ -19,6 +19,8 @@ API_IN_ENGINE = {"engine/bench/api.py"}
 
 
 def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports; ``from engine import workflows`` counts as
+    ``engine.workflows`` (a name imported from a package may be a module of it)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names = set()
     for node in ast.walk(tree):
@@ -26,6 +28,8 @@ def imported_modules(path: Path) -> set[str]:
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if node.module == "engine":
+                names |= {f"engine.{alias.name}" for alias in node.names}
     return names
 
 
@@ -80,6 +84,69 @@ def test_only_workflows_open_the_store() -> None:
         if name == "store" or name.startswith("store.")
     ]
     assert found == []
+
+
+# What the interfaces may import of the engine: the UI also draws with engine.display.
+INTERFACES = {"app.py": ("workflows", "display"), "pages": ("workflows", "display")}
+INTERFACES |= {"api": ("workflows",), "models/train.py": ("workflows",)}
+WORKFLOWS = ROOT / "engine" / "workflows"
+# The workflows subpackages, lowest first: each imports only those before it.
+WORKFLOW_LAYERS = ("data", "platform", "modeling", "research", "trading", "routines")
+
+
+def engine_offenders(root: Path, interface: str, allowed: tuple[str, ...]) -> list[str]:
+    path = root / interface
+    files = [path] if path.suffix == ".py" else sorted(path.rglob("*.py"))
+    assert files, f"no Python files at {interface}"
+    return [
+        f"{file.relative_to(root)} imports {name}"
+        for file in files
+        for name in sorted(imported_modules(file))
+        if name.startswith("engine.") and name.split(".")[1] not in allowed
+    ]
+
+
+@pytest.mark.parametrize("interface", sorted(INTERFACES))
+def test_interfaces_reach_the_engine_through_workflows(interface: str) -> None:
+    """Pages, app.py, api/ and models/train.py call engine.workflows (the UI also draws
+    with engine.display); nothing below the use cases."""
+    assert engine_offenders(ROOT, interface, INTERFACES[interface]) == []
+
+
+def test_the_interface_check_sees_a_deep_import(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "page.py").write_text(
+        "from engine import workflows, metrics\nfrom engine.display.signals import plot\n"
+        "import engine.workflows.data\nfrom engine.trading.gate import GO\n"
+    )
+    assert engine_offenders(tmp_path, "pages", INTERFACES["pages"]) == [
+        "pages/page.py imports engine.metrics",
+        "pages/page.py imports engine.trading.gate",
+    ]
+
+
+def test_workflow_subpackages_import_downward_only() -> None:
+    assert sorted(p.parent.name for p in WORKFLOWS.glob("*/__init__.py")) == sorted(WORKFLOW_LAYERS)
+    found = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for rank, layer in enumerate(WORKFLOW_LAYERS)
+        for path in sorted((WORKFLOWS / layer).rglob("*.py"))
+        for name in sorted(imported_modules(path))
+        if name.startswith("engine.workflows.")
+        and name.split(".")[2] not in WORKFLOW_LAYERS[: rank + 1]
+    ]
+    assert found == []
+
+
+def test_every_workflow_module_is_listed_in_the_index() -> None:
+    """The index docstring of engine.workflows names each module of each subpackage."""
+    index = ast.get_docstring(ast.parse((WORKFLOWS / "__init__.py").read_text()))
+    unlisted = [
+        f"{path.parent.name}.{path.stem}"
+        for path in sorted(WORKFLOWS.glob("*/*.py"))
+        if path.stem != "__init__" and f"``{path.parent.name}.{path.stem}``" not in index
+    ]
+    assert unlisted == []
 
 
 def test_engine_imports_without_streamlit() -> None:

@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from api.security import require_key
 from engine import workflows
-from engine.data.calendar import check_as_of
-from engine.data.schema import InvalidTickerError
-from engine.modeling.training import TrainConfig
+from engine.workflows.data import InvalidTickerError, check_as_of
+from engine.workflows.modeling import TrainConfig
 
 router = APIRouter(dependencies=[Depends(require_key)])
 

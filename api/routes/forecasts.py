@@ -27,8 +27,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from api import cache
 from api.security import require_key
 from engine import workflows
-from engine.data.calendar import check_as_of, last_session_on_or_before
-from engine.data.schema import InvalidTickerError, normalize_ticker, parse_tickers
+from engine.workflows.data import (
+    InvalidTickerError,
+    check_as_of,
+    last_session_on_or_before,
+    normalize_ticker,
+    parse_tickers,
+)
 
 MAX_TICKERS = 200
 router = APIRouter(dependencies=[Depends(require_key)], tags=["forecasts"])

@@ -1,6 +1,6 @@
 """Alerts: settings and delivery to Slack, Discord and email (pure; no store, no UI).
 
-``engine.workflows.alerts`` records them in the store, once per event, and delivers them
+``engine.workflows.platform.alerts`` records them in the store, once per event, and delivers them
 in the background.
 """
 

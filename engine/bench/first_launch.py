@@ -1,7 +1,7 @@
 """First-launch benchmark: what a fresh clone's ``make run`` does before the first page,
 timed step by step on a temporary store (the user's store and artifacts are never opened).
 
-The same command path as ``make run`` (``engine.workflows.first_launch.ensure_ready``):
+The same command path as ``make run`` (``engine.workflows.routines.first_launch.ensure_ready``):
 the offline sample seeded, the default model trained and made active; then the daily
 review, the landing page, rendered cold by Streamlit's AppTest (``engine.bench.pages``).
 The install (``pip install -r requirements.txt``) is not in these figures: the README
@@ -17,7 +17,7 @@ from pathlib import Path
 from engine import workflows
 from engine.bench.pages import APP, DB_ENV_VAR, _environment, render_pages
 from engine.modeling.training import TrainConfig
-from engine.workflows.first_launch import ensure_ready
+from engine.workflows.routines.first_launch import ensure_ready
 
 
 def run_first_launch_bench(*, config: TrainConfig | None = None) -> dict:

@@ -18,7 +18,7 @@ before XGBoost's native parser sees it: on import and on every load, so a bundle
 before the check existed is checked too (about 30 ms for 600 trees).
 Format 1 bundles (``*.joblib`` pickles, no ``bundle_format``) are never opened: an
 imported one is refused, a run trained here is converted once by refitting
-(``engine.workflows.convert``).
+(``engine.workflows.modeling.convert``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The Go / No-Go gate on the paper journal, and the capital ramp it governs. Pure
-functions; ``engine.workflows.gate`` reads the journal and records the ramp.
+functions; ``engine.workflows.trading.gate`` reads the journal and records the ramp.
 
 What each criterion measures:
 

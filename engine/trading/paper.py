@@ -1,6 +1,6 @@
 """Paper trading rules: a session of the execution model, targets from sized forecasts,
 orders for the journal, and the guardrails. Pure functions; the store work happens in
-``engine.workflows.paper``.
+``engine.workflows.trading.paper``.
 
 A paper step trades exactly as a backtest of the same targets does: fills, exits and
 costs are the execution model's (``engine.trading.execution``), from the state the ledger

@@ -7,8 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from engine.workflows.first_launch import ensure_ready
-from store.watchlists import WatchlistError as WatchlistError  # raised to pages
+from engine.workflows.routines.first_launch import ensure_ready
 
 
 def main(argv: Sequence[str] | None = None) -> None:

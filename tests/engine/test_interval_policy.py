@@ -15,7 +15,7 @@ import engine
 from engine import metrics, workflows
 from engine.metrics import IC_BLOCK, N_BOOT, ic_block
 from engine.modeling import calibration_scores, factors
-from engine.workflows.runs import run_horizon
+from engine.workflows.modeling.runs import run_horizon
 from tests.builders import SMALL_TRAIN
 
 

@@ -47,7 +47,7 @@ from engine.trading.backtest import (
     compute_statistics,
 )
 from engine.trading.sizing import ewma_volatility
-from engine.workflows.monitor import _sign_sharpe
+from engine.workflows.research.monitor import _sign_sharpe
 
 # (estimate, low, high) at commit 7156a17, default n_boot and seed 0 of each function
 BEFORE = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.workflows import broker as broker_workflow
+from engine.workflows.trading import broker as broker_workflow
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.engine.trading.test_broker import KEY, ORDERS, PAPER, SECRET, broker

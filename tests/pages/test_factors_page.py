@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine.workflows.factors import factor_report
+from engine.workflows.research.factors import factor_report
 from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 from tests.pages.test_model_pages import open_page
 from tests.pages.test_model_pages import trained_app as trained_app  # noqa: F401 - the fixture

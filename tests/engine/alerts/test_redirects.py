@@ -9,7 +9,7 @@ from contextlib import closing
 import pytest
 
 from engine.alerts import deliver
-from engine.workflows.alerts import training_failed_alert
+from engine.workflows.platform.alerts import training_failed_alert
 from store.db import open_db
 from tests.alert_servers import settings, webhook_server
 

@@ -9,7 +9,7 @@ import quantstats as qs
 
 from engine.trading.backtest import compute_return_statistics
 from engine.trading.gate import closed_trades
-from engine.workflows.report import paper_report_html, value_report_html
+from engine.workflows.research.report import paper_report_html, value_report_html
 from tests.builders import html_sources
 from tests.engine.trading.test_gate import write_journal
 

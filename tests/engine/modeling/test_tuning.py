@@ -19,8 +19,8 @@ from engine.modeling import tuning as tuning_module
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig, build_dataset
 from engine.modeling.tuning import TuningConfig, evaluate_trial, run_study
-from engine.workflows.snapshot import load_snapshot
-from engine.workflows.tuning import study_storage
+from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.modeling.tuning import study_storage
 from store.db import open_db
 from store.trials import TrialRepository
 

@@ -15,7 +15,7 @@ from engine.modeling import training
 from engine.modeling.learner import LearnerParams
 from engine.studies.ablation import AblationResult
 from engine.studies.scenarios import Scenario
-from engine.workflows import ablations, scenarios
+from engine.workflows.research import ablations, scenarios
 from tests.builders import unchanged
 
 JOINS, LEAVES = pd.Timestamp("2021-06-01"), pd.Timestamp("2021-09-01")

@@ -22,7 +22,7 @@ from engine.trading.gate import (
     ramp_proposal,
     step_returns,
 )
-from engine.workflows import gate as gate_workflow
+from engine.workflows.trading import gate as gate_workflow
 from store.db import open_db
 from store.paper import PaperLedger
 

@@ -28,7 +28,7 @@ from engine.trading.construction import ConstructionParams, constructed_weight_a
 from engine.trading.gate import RAMP_STAGES
 from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
-from engine.workflows.backtests import set_run_construction
+from engine.workflows.research.backtests import set_run_construction
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.builders import store_digest

@@ -1,0 +1,91 @@
+"""Models: training here or as a job, the run registry, tuning, trials, bundles trained
+elsewhere, and forecasts.
+
+``runs``: training in this process, the run registry, loading a model.
+``jobs``: training as a job of its own (models/train.py in a background process).
+``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
+``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
+``bundles``: importing bundles trained elsewhere.
+``convert``: the one-time conversion of bundle format 1 to format 2.
+``forecast``: forecasts with reasons, on an as-of snapshot.
+"""
+
+from engine.modeling.artifacts import ArtifactError
+from engine.modeling.calibration import CALIBRATION_METHODS
+from engine.modeling.explain import Thresholds
+from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LabelParams
+from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams, available_device
+from engine.modeling.membership import UniverseWindow
+from engine.modeling.training import TrainConfig, label_kind_for
+from engine.modeling.tuning import TuningConfig
+from engine.workflows.modeling.bundles import import_bundle, import_bundle_archive
+from engine.workflows.modeling.forecast import forecast
+from engine.workflows.modeling.jobs import (
+    TrainingJob,
+    cancel_training,
+    launch_training,
+    read_training_log,
+    training_status,
+)
+from engine.workflows.modeling.runs import (
+    ARTIFACTS_ENV_VAR,
+    RUN_ID_PATTERN,
+    LookaheadError,
+    activate_run,
+    active_run,
+    artifacts_root,
+    describe_trained_through,
+    load_model,
+    load_model_as_of,
+    load_oos_predictions,
+    load_run,
+    load_runs,
+    run_kind,
+    train_model,
+    trained_through,
+)
+from engine.workflows.modeling.tuning import study_storage
+from store.models import ModelRun, TrainingBusyError
+
+__all__ = [
+    "ABSOLUTE_KINDS",
+    "ARTIFACTS_ENV_VAR",
+    "CALIBRATION_METHODS",
+    "KIND_NAMES",
+    "LABEL_KINDS",
+    "MODEL_KINDS",
+    "RUN_ID_PATTERN",
+    "ArtifactError",
+    "LabelParams",
+    "LearnerParams",
+    "LookaheadError",
+    "ModelRun",
+    "Thresholds",
+    "TrainConfig",
+    "TrainingBusyError",
+    "TrainingJob",
+    "TuningConfig",
+    "UniverseWindow",
+    "activate_run",
+    "active_run",
+    "artifacts_root",
+    "available_device",
+    "cancel_training",
+    "describe_trained_through",
+    "forecast",
+    "import_bundle",
+    "import_bundle_archive",
+    "label_kind_for",
+    "launch_training",
+    "load_model",
+    "load_model_as_of",
+    "load_oos_predictions",
+    "load_run",
+    "load_runs",
+    "read_training_log",
+    "run_kind",
+    "study_storage",
+    "train_model",
+    "trained_through",
+    "training_status",
+]

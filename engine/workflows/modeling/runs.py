@@ -1,0 +1,323 @@
+"""Model runs: training in this process, the registry, loading a registered model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import subprocess
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+
+from engine.alerts import AlertSettings
+from engine.data.calendar import sessions_between
+from engine.data.schema import Progress
+from engine.features.cache import CacheSpec
+from engine.modeling.artifacts import (
+    ArtifactError,
+    read_bundle,
+    read_manifest,
+    read_predictions,
+    write_bundle,
+)
+from engine.modeling.labels import MAX_VERTICAL
+from engine.modeling.learner import MetaLearner
+from engine.modeling.signing import signing_key
+from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.modeling.tuning import TuningConfig
+from engine.workflows.data.prices import DbPath
+from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.modeling.convert import ensure_current_format
+from engine.workflows.modeling.tuning import tune_config
+from engine.workflows.platform.alerts import training_failed_alert
+from store.db import StoreError, open_db
+from store.models import ModelRun, ModelRunRepository
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
+
+
+def artifacts_root() -> Path:
+    """Where bundles live: $WORKBENCH_ARTIFACTS, or models/artifacts under the repo."""
+    return Path(os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "models" / "artifacts")
+
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def code_version() -> str:
+    """The git commit of the repository, or 'unknown' outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def train_model(
+    db_path: DbPath,
+    config: TrainConfig,
+    *,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    alerts: AlertSettings | None = None,
+    tuning: TuningConfig | None = None,
+) -> ModelRun:
+    """Train, score out of sample, write the bundle and register the run; return its record.
+
+    With ``tuning`` an Optuna study first chooses the learner's settings on the run's
+    rows (``tune_config``: every trial counted for the Deflated Sharpe); the run is then
+    trained with the best ones and its manifest and metrics record the study.
+
+    Holds the store's training lock for the whole run (TrainingBusyError if another job
+    has it). Any failure marks the run failed, leaves no bundle, and is raised; an error
+    (not a cancel) also raises an alert through ``alerts``.
+    """
+    run_id = run_id or new_run_id()
+    root = artifacts_root()
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        runs.acquire_lock(run_id, os.getpid())
+        try:
+            runs.start(run_id, config.as_dict())
+        except BaseException:
+            runs.release_lock(run_id)
+            raise
+    try:
+        if progress:
+            progress(0.01, f"Loading features for {len(config.tickers)} tickers")
+        snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+        data = build_dataset(
+            snapshot.features,
+            snapshot.prices,
+            snapshot.regimes["regime_id"],
+            config,
+            snapshot.index_close,
+        )
+        study = None
+        if tuning is not None:
+            config, study = tune_config(
+                db_path,
+                data,
+                snapshot.prices,
+                config,
+                tuning=tuning,
+                run_id=run_id,
+                progress=_stage(progress, 0.02, 0.6),
+            )
+        result = train(data, config, _stage(progress, 0.6, 1.0) if study else progress)
+        used = snapshot.prices[snapshot.prices["date"] <= result.as_of]
+        metrics = summarize_scores(result.scores)
+        if study is not None:
+            metrics["tuning"] = study.summary()
+        manifest = {
+            "config": config.as_dict(),
+            "metrics": metrics,
+            "data_hash": data_hash(used),
+            "code_version": code_version(),
+            "feature_version": CacheSpec().version,
+            "trained_through": f"{result.trained_through:%Y-%m-%d}",
+            "last_labelled_date": f"{result.as_of:%Y-%m-%d}",
+            "rows": result.rows,
+        }
+        hashes = write_bundle(
+            result.model,
+            root,
+            run_id,
+            manifest,
+            predictions=result.walk_forward.predictions,
+            baseline=result.baseline,
+            signing_key=signing_key(),
+        )
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).complete(
+                run_id,
+                metrics=metrics,
+                files=hashes,
+                artifact_dir=str(root / run_id),
+                feature_version=manifest["feature_version"],
+                data_hash=manifest["data_hash"],
+                code_version=manifest["code_version"],
+                trained_through=manifest["trained_through"],
+                params=config.as_dict(),
+            )
+        if progress:
+            progress(1.0, f"Run {run_id} registered")
+    except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).fail(run_id, message)
+        if isinstance(exc, Exception):  # ALERT: a training run failed (a cancel is not)
+            training_failed_alert(db_path, run_id, message, alerts)
+        raise
+    finally:
+        with closing(open_db(db_path)) as db:
+            ModelRunRepository(db).release_lock(run_id)
+    return load_run(db_path, run_id)
+
+
+def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` of a stage that spans [lo, hi] of the whole run."""
+    return None if progress is None else (lambda f, text: progress(lo + (hi - lo) * f, text))
+
+
+def load_run(db_path: DbPath, run_id: str) -> ModelRun:
+    with closing(open_db(db_path)) as db:
+        record = ModelRunRepository(db).get(run_id)
+    if record is None:
+        raise StoreError(f"no model run {run_id!r} in the store")
+    return record
+
+
+def load_runs(db_path: DbPath) -> pd.DataFrame:
+    """Every registered run, newest first."""
+    with closing(open_db(db_path)) as db:
+        return ModelRunRepository(db).load_all()
+
+
+def activate_run(db_path: DbPath, run_id: str) -> None:
+    with closing(open_db(db_path)) as db:
+        ModelRunRepository(db).activate(run_id)
+
+
+def _get_complete(db_path: DbPath, run_id: str | None) -> ModelRun:
+    with closing(open_db(db_path)) as db:
+        runs = ModelRunRepository(db)
+        record = runs.get(run_id) if run_id else runs.active()
+    if record is None:
+        raise StoreError(
+            f"no model run {run_id!r}"
+            if run_id
+            else "no active model: train one or make one active"
+        )
+    if record.status != "complete":
+        raise StoreError(f"model run {record.run_id} is {record.status}, not complete")
+    return record
+
+
+def run_kind(record: ModelRun) -> str:
+    """The run's model kind (``MODEL_KINDS``); runs recorded before the kinds existed
+    are market timing."""
+    return (record.params.get("learner") or {}).get("kind", "market_timing")
+
+
+def run_horizon(record: ModelRun) -> int:
+    """The run's label horizon in sessions (5 for runs that did not record one)."""
+    return int(((record.params or {}).get("label") or {}).get("horizon", 5))
+
+
+def active_run(db_path: DbPath) -> ModelRun | None:
+    """The active run, or None when no run is active."""
+    with closing(open_db(db_path)) as db:
+        return ModelRunRepository(db).active()
+
+
+def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
+    """A registered model (the active one by default), after its files pass the hash check.
+
+    For forecasting use ``load_model_as_of``, which also applies the trained-through guard.
+    """
+    record = ensure_current_format(db_path, _get_complete(db_path, run_id))  # format 1, once
+    model, _ = read_bundle(Path(record.artifact_dir), record.files)
+    return model, record
+
+
+class LookaheadError(ValueError):
+    """A model was asked about a date before the newest outcome it learned from."""
+
+
+def trained_through(record: ModelRun) -> pd.Timestamp:
+    """The newest label end date the run learned from.
+
+    Runs registered before it was recorded: their configured as-of date when they had one
+    (no label of theirs ended after it); otherwise their manifest's last labelled date plus
+    the label's longest span in sessions (no label can end later). A run that records
+    neither is refused.
+    """
+    if record.trained_through:
+        return pd.Timestamp(record.trained_through)
+    config = record.params or {}
+    if config.get("as_of"):
+        return pd.Timestamp(config["as_of"])
+    manifest = read_manifest(Path(record.artifact_dir)) if record.artifact_dir else {}
+    last = manifest.get("trained_through")
+    if not last:
+        raise LookaheadError(
+            f"run {record.run_id} records neither its trained-through date nor its last "
+            "labelled date, so it cannot be checked against the as-of date: retrain it"
+        )
+    span = run_horizon(record)
+    if (config.get("label") or {}).get("kind") == "triple_barrier":
+        span = MAX_VERTICAL
+    last = pd.Timestamp(last)
+    after = sessions_between(last, last + pd.Timedelta(days=3 * span + 14))
+    return pd.Timestamp(after[min(span, len(after) - 1)])
+
+
+def describe_trained_through(record: ModelRun) -> str:
+    """The run's trained-through date as the pages say it: ISO, "... (unverified: ...)"
+    for an imported run whose bundle held no outcome dates to check it against, "not
+    recorded" when the run has none. ``record`` may also be a row of ``load_runs``."""
+    try:
+        text = f"{trained_through(record):%Y-%m-%d}"
+    except (LookaheadError, ArtifactError):
+        return "not recorded"
+    verified = record.trained_through_verified
+    if verified is not None and not pd.isna(verified) and not verified:
+        text += " (unverified: the bundle held no outcome dates to check it against)"
+    return text
+
+
+def check_trained_through(record: ModelRun, as_of: pd.Timestamp) -> None:
+    """Raise LookaheadError when the run learned from an outcome dated after ``as_of``."""
+    through = trained_through(record)
+    if through > pd.Timestamp(as_of):
+        raise LookaheadError(
+            f"run {record.run_id} is trained through {through:%Y-%m-%d} (the newest outcome it "
+            f"learned from), after the as-of date {pd.Timestamp(as_of):%Y-%m-%d}: it has seen "
+            "outcomes a forecast on that date could not know. Pick a run trained through that "
+            "date or earlier (train one with an end date on or before it), or a later as-of date."
+        )
+
+
+def run_for_as_of(db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None) -> ModelRun:
+    """The complete run (the active one by default) if it may forecast at ``as_of``;
+    LookaheadError when it is trained through a later date."""
+    record = _get_complete(db_path, run_id)
+    check_trained_through(record, as_of)
+    return record
+
+
+def load_model_as_of(
+    db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None
+) -> tuple[MetaLearner, ModelRun]:
+    """A registered model that may forecast at ``as_of``: refused (LookaheadError, before
+    its files are read) when it is trained through a later date."""
+    record = run_for_as_of(db_path, as_of, run_id)
+    return load_model(db_path, record.run_id)
+
+
+def load_oos_predictions(
+    db_path: DbPath, run_id: str | None = None
+) -> tuple[pd.DataFrame, ModelRun]:
+    """A run's walk-forward out-of-sample predictions (the active run by default)."""
+    try:
+        record = _get_complete(db_path, run_id)
+    except StoreError as exc:
+        message = "no complete model run to show: train one or make one active"
+        raise StoreError(message) from exc
+    record = ensure_current_format(db_path, record)
+    return read_predictions(Path(record.artifact_dir), record.files), record

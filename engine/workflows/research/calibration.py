@@ -1,0 +1,61 @@
+"""A run's calibration report: every method side by side and reliability curves, out of
+sample (the Calibration page shows it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine.metrics import ic_block
+from engine.modeling.calibration_scores import (
+    METHOD_COLUMNS,
+    compare_methods,
+    reliability_by_regime,
+    reliability_curve,
+)
+from engine.workflows.data.prices import DbPath
+from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """ECE, Brier and log-loss of each calibration of the run's walk-forward predictions
+    (with intervals and climatology), the reliability curve of each method present, and
+    per-regime curves of the run's own method (regimes with at least 200 forecasts)."""
+
+    run_id: str
+    forecasts: int
+    sessions: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    folds: int
+    methods: pd.DataFrame
+    curves: dict[str, pd.DataFrame]
+    by_regime: dict[int, pd.DataFrame]
+    regimes_skipped: int
+
+
+def calibration_report(db_path: DbPath, run_id: str | None = None) -> CalibrationReport:
+    """The report of a run (the active one by default)."""
+    predictions, record = load_oos_predictions(db_path, run_id)
+    dates = predictions.index.get_level_values("date")
+    y = predictions["label"].to_numpy()
+    curves = {
+        name: reliability_curve(y, predictions[column].to_numpy())
+        for name, column in METHOD_COLUMNS.items()
+        if column in predictions
+    }
+    by_regime = reliability_by_regime(predictions)
+    return CalibrationReport(
+        run_id=record.run_id,
+        forecasts=len(predictions),
+        sessions=dates.nunique(),
+        first=dates.min(),
+        last=dates.max(),
+        folds=int(predictions["fold"].nunique()),
+        methods=compare_methods(predictions, block=ic_block(run_horizon(record))),
+        curves=curves,
+        by_regime=by_regime,
+        regimes_skipped=max(0, int(predictions["regime_id"].nunique()) - len(by_regime)),
+    )

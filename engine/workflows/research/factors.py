@@ -1,0 +1,116 @@
+"""A run's factor report: its out-of-sample ranking judged as alphalens judges a factor,
+and every feature's own rank IC on the same rows (the Factors page shows it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine.features import feature_columns
+from engine.metrics import N_BOOT, ic_block
+from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
+from engine.modeling.feature_ic import feature_ic_table
+from engine.workflows.data.prices import DbPath
+from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
+
+
+@dataclass(frozen=True)
+class FactorReport:
+    """The tear sheet of a run's out-of-sample forecasts and the per-feature IC table.
+
+    Attributes
+    ----------
+    run_id : str
+    signal : str
+        The predictions' column ranked: ``score`` (the model's cross-sectional score) or,
+        for runs that predate it, ``p`` (the calibrated probability).
+    target : str
+        ``excess`` (forward return minus the date's equal-weight universe mean) or, for
+        older runs, ``ret demeaned per date`` (the same quantity computed here).
+    horizon : int
+        Label horizon in sessions (the intervals resample blocks of ``ic_block(horizon)``).
+    sheet : FactorTearSheet
+    features : DataFrame of shape (K, 9)
+        ``feature_ic_table`` of every feature column at the out-of-sample rows.
+    forecasts, tickers : int
+    first, last : Timestamp
+    """
+
+    run_id: str
+    signal: str
+    target: str
+    horizon: int
+    sheet: FactorTearSheet
+    features: pd.DataFrame
+    forecasts: int
+    tickers: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+
+
+def factor_report(
+    db_path: DbPath,
+    run_id: str | None = None,
+    *,
+    quantiles: int = 5,
+    top_k: int = 5,
+    n_boot: int = N_BOOT,
+    feature_boot: int = N_BOOT,
+    seed: int = 0,
+) -> FactorReport:
+    """The report of a run (the active one by default).
+
+    Parameters
+    ----------
+    db_path : path of the store.
+    run_id : str, optional
+    quantiles, top_k : int
+        Bins per date and names in the hit rate (see ``compute_tear_sheet``).
+    n_boot : int
+        Replicates of the tear sheet's intervals.
+    feature_boot : int
+        Replicates of each feature's interval (one moving-block bootstrap per column).
+    seed : int
+
+    Returns
+    -------
+    FactorReport
+        Only the run's walk-forward test rows are scored: each forecast was made by a
+        model that never saw its row. The features are read from a snapshot as of the
+        newest forecast date (rows <= that date).
+    """
+    predictions, record = load_oos_predictions(db_path, run_id)
+    horizon = run_horizon(record)
+    signal = "score" if "score" in predictions else "p"
+    forward, target = excess_returns(predictions)
+    sheet = compute_tear_sheet(
+        predictions[signal].astype(float),
+        forward,
+        quantiles=quantiles,
+        top_k=top_k,
+        horizon=horizon,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    dates = predictions.index.get_level_values("date")
+    tickers = sorted(predictions.index.get_level_values("ticker").unique())
+    snapshot = load_snapshot(db_path, tickers, dates.max())
+    columns = [c for c in feature_columns() if c in snapshot.features.columns]
+    features = snapshot.features[columns].reindex(predictions.index)
+    table = feature_ic_table(
+        features, forward, block=ic_block(horizon), n_boot=feature_boot, seed=seed
+    )
+    return FactorReport(
+        run_id=record.run_id,
+        signal=signal,
+        target=target,
+        horizon=horizon,
+        sheet=sheet,
+        features=table,
+        forecasts=len(predictions),
+        tickers=len(tickers),
+        first=dates.min(),
+        last=dates.max(),
+    )

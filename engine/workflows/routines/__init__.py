@@ -1,0 +1,11 @@
+"""Routines that run the other use cases in order.
+
+``daily``: the daily pipeline behind the review page's one button.
+``first_launch``: a new store gets the offline sample and a trained default model
+(``python -m engine.workflows seed``).
+"""
+
+from engine.workflows.routines.daily import DailyResult, run_daily_pipeline
+from engine.workflows.routines.first_launch import FirstLaunch, ensure_ready
+
+__all__ = ["DailyResult", "FirstLaunch", "ensure_ready", "run_daily_pipeline"]

@@ -1,0 +1,97 @@
+"""Backtesting a registered run: out-of-sample signals only, trials counted, spread options."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.data.schema import FetchResult
+from engine.data.synthetic import make_panel
+from engine.modeling.labels import LabelParams
+from engine.modeling.learner import LearnerParams
+from engine.modeling.training import TrainConfig
+from engine.trading.construction import KELLY, ConstructionParams
+from engine.workflows.research.backtests import run_construction, set_run_construction
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    db = tmp_path_factory.mktemp("model_backtest") / "store.db"
+    panel = make_panel(12, 700, kind="planted", seed=31)
+    assert workflows.ingest(db, FetchResult("synthetic", panel.prices, True)).status == "ok"
+    tickers = tuple(sorted(panel.prices["ticker"].unique()))
+    config = TrainConfig(
+        tickers,
+        train_months=12,
+        test_months=3,
+        n_boot=20,
+        label=LabelParams(kind="direction"),
+        learner=LearnerParams(kind="market_timing", n_estimators=150),
+    )
+    record = workflows.train_model(db, config)
+    workflows.activate_run(db, record.run_id)
+    return db, record
+
+
+@pytest.fixture
+def fresh_copy(synthetic_run, tmp_path):
+    """A private copy of the trained store, so its trial count starts at zero whatever
+    other tests backtested on the shared one before."""
+    db, record = synthetic_run
+    copy = tmp_path / "store.db"
+    shutil.copy(db, copy)
+    return copy, record
+
+
+def test_signals_start_where_the_walk_forward_starts_and_trials_add_up(fresh_copy) -> None:
+    db, record = fresh_copy
+    first = workflows.run_model_backtest(db, n_boot=50)
+    predictions, _ = workflows.load_oos_predictions(db)
+    first_signal = predictions.index.get_level_values("date").min()
+    trades = first.result.trades
+    assert trades["date"].min() > first_signal  # traded the session after the first forecast
+    assert first.result.equity.index.min() == first_signal
+    assert first.n_trials == 1 and first.statistics["n_trials"] == 1
+    second = workflows.run_model_backtest(db, n_boot=50)
+    assert second.n_trials == 2
+    assert second.statistics["dsr"] <= second.statistics["psr"] + 1e-12
+    assert set(first.benchmarks) == {"equal-weight buy and hold"}  # no index stored here
+
+
+def test_corwin_schultz_spread_changes_the_spread_cost(synthetic_run) -> None:
+    db, _ = synthetic_run
+    fixed = workflows.run_model_backtest(db, n_boot=20).result.costs["spread"].sum()
+    estimated = workflows.run_model_backtest(db, n_boot=20, corwin_schultz_spread=True)
+    assert estimated.result.costs["spread"].sum() != pytest.approx(fixed)
+    assert np.isfinite(estimated.result.equity).all()
+    assert isinstance(estimated.result.equity, pd.Series)
+
+
+def test_the_run_construction_is_stored_and_reported_against_both_benchmarks(
+    synthetic_run,
+) -> None:
+    db, record = synthetic_run
+    assert run_construction(workflows.load_run(db, record.run_id)) == KELLY  # market timing
+    top_k = ConstructionParams(method="top_k", k=4, max_replacements=1)
+    with pytest.raises(workflows.StoreError, match="no model run"):
+        set_run_construction(db, "nope", top_k)
+    set_run_construction(db, record.run_id, top_k)
+    stored = workflows.load_run(db, record.run_id)
+    assert stored.construction == top_k.as_dict() and run_construction(stored) == top_k
+    before = workflows.run_model_backtest(db, n_boot=20).n_trials
+    outcome = workflows.run_model_backtest(db, n_boot=20)  # the stored construction
+    assert outcome.construction == top_k and outcome.n_trials == before + 1
+    stats = outcome.statistics
+    for key in ("excess_universe", "ir_universe", "sharpe"):
+        assert stats[key].low <= stats[key].estimate <= stats[key].high
+    assert "excess_index" not in stats  # no index stored here
+    assert stats["costs"] > 0 and stats["turnover"] > 0 and stats["dsr"] <= stats["psr"]
+    held = (outcome.result.positions != 0).sum(axis=1)
+    assert held.max() <= 4
+    kelly = workflows.run_model_backtest(db, n_boot=20, construction=KELLY)
+    assert kelly.construction == KELLY
+    assert not kelly.result.equity.equals(outcome.result.equity)
