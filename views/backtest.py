@@ -10,7 +10,9 @@ from engine.trading.backtest import BacktestConfig, CostModel
 from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
 from engine.trading.sizing import SizingParams
 from engine.workflows.backtests import run_construction, set_run_construction
-from pages.common import global_params, select_run, statistics_table
+from views.components.runs import select_run
+from views.components.state import global_params
+from views.components.statistics import statistics_table
 
 params = global_params()
 st.title("Backtest")

@@ -13,7 +13,8 @@ from engine.features import interpret_smi
 from engine.features.regime import regime_transitions
 from engine.features.snapshot import compute_family_availability, compute_feature_snapshot
 from engine.features.technical import compute_overlays
-from pages.common import cached_features, cached_prices, cached_regime_history, global_params
+from views.components.loaders import cached_features, cached_prices, cached_regime_history
+from views.components.state import global_params
 
 params = global_params()
 st.title("Signals")

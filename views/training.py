@@ -11,9 +11,10 @@ from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
 from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
 from engine.modeling.training import TrainConfig, label_kind_for
-from pages.common import global_params, render_job, render_runs
-from pages.membership import training_window, universe_caption
-from pages.settings import alert_settings
+from views.components.membership import training_window, universe_caption
+from views.components.runs import render_job, render_runs
+from views.components.settings import alert_settings
+from views.components.state import global_params
 
 params = global_params()
 db = params.db_path
