@@ -105,6 +105,17 @@ def test_app_is_a_router_over_every_page_in_sidebar_sections() -> None:
     views/ once (a file there that is not a page lives in views/components/)."""
     app = (ROOT / "app.py").read_text()
     assert "set_page_config" in app and 'position="sidebar"' in app
+    sections = next(
+        node.value
+        for node in ast.walk(ast.parse(app))
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "SECTIONS"
+    )
+    assert [key.value for key in sections.keys] == [
+        "Today",
+        "Research",
+        "Trading",
+        "Data and settings",
+    ]
     listed = [spec.path for spec in app_pages(ROOT / "app.py")]
     files = sorted(
         str(page.relative_to(ROOT))
