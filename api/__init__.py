@@ -1,4 +1,4 @@
-"""The REST interface: a thin layer over engine.workflows, like pages/ (never computes).
+"""The REST interface: a thin layer over engine.workflows, like the pages (never computes).
 
 ``app.create_app`` builds the FastAPI application; ``python -m api`` serves it under
 uvicorn (``make api``); ``api.lock`` refuses to expose the API or the Streamlit app

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.bench.pages import app_pages
+
 ROOT = Path(__file__).resolve().parent.parent
 # The one engine module that may import streamlit: the pages benchmark drives the app in
 # Streamlit's AppTest (it imports streamlit inside its functions, never at import time).
@@ -55,11 +57,11 @@ def offenders(package: str, forbidden: str, allowed: set[str] | None = None) -> 
         ("engine", "streamlit"),
         ("store", "streamlit"),
         ("store", "engine"),
-        ("pages", "store"),
+        ("views", "store"),
         ("api", "store"),
         ("api", "streamlit"),
         ("engine", "api"),
-        ("pages", "api"),
+        ("views", "api"),
     ],
 )
 def test_imports_point_downward_only(package: str, forbidden: str) -> None:
@@ -87,7 +89,7 @@ def test_only_workflows_open_the_store() -> None:
 
 
 # What the interfaces may import of the engine: the UI also draws with engine.display.
-INTERFACES = {"app.py": ("workflows", "display"), "pages": ("workflows", "display")}
+INTERFACES = {"app.py": ("workflows", "display"), "views": ("workflows", "display")}
 INTERFACES |= {"api": ("workflows",), "models/train.py": ("workflows",)}
 WORKFLOWS = ROOT / "engine" / "workflows"
 # The workflows subpackages, lowest first: each imports only those before it.
@@ -114,14 +116,14 @@ def test_interfaces_reach_the_engine_through_workflows(interface: str) -> None:
 
 
 def test_the_interface_check_sees_a_deep_import(tmp_path: Path) -> None:
-    (tmp_path / "pages").mkdir()
-    (tmp_path / "pages" / "page.py").write_text(
+    (tmp_path / "views").mkdir()
+    (tmp_path / "views" / "page.py").write_text(
         "from engine import workflows, metrics\nfrom engine.display.signals import plot\n"
         "import engine.workflows.data\nfrom engine.trading.gate import GO\n"
     )
-    assert engine_offenders(tmp_path, "pages", INTERFACES["pages"]) == [
-        "pages/page.py imports engine.metrics",
-        "pages/page.py imports engine.trading.gate",
+    assert engine_offenders(tmp_path, "views", INTERFACES["views"]) == [
+        "views/page.py imports engine.metrics",
+        "views/page.py imports engine.trading.gate",
     ]
 
 
@@ -165,18 +167,45 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     assert imported_modules(bad) == {"streamlit", "engine.data"}
 
 
-def test_app_is_a_router_and_pages_stay_thin() -> None:
+def test_app_is_a_router_over_every_page_in_sidebar_sections() -> None:
+    """app.py routes with st.navigation in sidebar sections, and lists each page file of
+    views/ once (a file there that is not a page lives in views/components/)."""
     app = (ROOT / "app.py").read_text()
-    assert "st.navigation" in app and "set_page_config" in app
-    for page in (ROOT / "pages").glob("*.py"):
-        if page.name in ("__init__.py", "common.py"):
-            continue
-        lines = len(page.read_text().splitlines())
-        assert lines <= 150, f"{page.name} has {lines} lines; move logic into engine/"
+    assert "set_page_config" in app and 'position="sidebar"' in app
+    sections = next(
+        node.value
+        for node in ast.walk(ast.parse(app))
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "SECTIONS"
+    )
+    assert [key.value for key in sections.keys] == [
+        "Today",
+        "Research",
+        "Trading",
+        "Data and settings",
+    ]
+    listed = [spec.path for spec in app_pages(ROOT / "app.py")]
+    files = sorted(
+        str(page.relative_to(ROOT))
+        for page in (ROOT / "views").glob("*.py")
+        if page.name != "__init__.py"
+    )
+    assert sorted(listed) == files and len(set(listed)) == len(listed)
+    assert not (ROOT / "pages").exists()  # Streamlit's legacy discovery would read it
+
+
+def test_every_ui_module_stays_thin() -> None:
+    """Every module of the UI, pages and components alike, has at most 150 lines."""
+    modules = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py"))]
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in modules
+        if (lines := len(path.read_text().splitlines())) > 150
+    }
+    assert long == {}, f"{long}: move logic into engine/ or split the component"
 
 
 def test_the_api_stays_thin() -> None:
-    """api/ is a layer over engine.workflows like pages/: small modules, no computation."""
+    """api/ is a layer over engine.workflows like views/: small modules, no computation."""
     for path in (ROOT / "api").rglob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines; move logic to engine/"
@@ -204,8 +233,8 @@ def unpickling_offenders(root: Path, folders: tuple[str, ...]) -> list[str]:
 def test_nothing_in_the_application_can_unpickle() -> None:
     """A bundle is data, never code: no pickle, joblib or cloudpickle on any path that
     reads a file (tests may build pickles, to show that they are refused)."""
-    folders = tuple(f for f in ("engine", "store", "pages", "models", "api") if (ROOT / f).is_dir())
-    assert {"engine", "store", "pages", "models"} <= set(folders)
+    folders = tuple(f for f in ("engine", "store", "views", "models", "api") if (ROOT / f).is_dir())
+    assert {"engine", "store", "views", "models"} <= set(folders)
     assert unpickling_offenders(ROOT, folders) == []
 
 

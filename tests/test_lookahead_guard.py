@@ -58,7 +58,7 @@ def test_a_run_trained_without_an_end_date_refuses_every_earlier_as_of(
     assert len(workflows.forecast(seeded_db, latest)) == len(TICKERS)
 
     app.sidebar.date_input(key="global.as_of").set_value(EARLIER.date())
-    app.switch_page("pages/forecasts.py")
+    app.switch_page("views/forecasts.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     captions = " ".join(c.value for c in app.caption)

@@ -5,14 +5,12 @@ trained on it (temporary artifacts folder) and made active, all through engine.w
 $WORKBENCH_DB and $WORKBENCH_ARTIFACTS point at the temporaries while the pages render and
 are restored afterwards: the user's store and models/artifacts are never opened.
 
-Each page gets its own AppTest session of app.py, the router, in the steady state of a
-running server (see tests/pages/test_app.py: AppTest would otherwise re-detect the legacy
-pages/ directory on every run and hand each page run over to app.py once more):
+Each page gets its own AppTest session of app.py, the router:
 
 - the session's landing run (app.py and the default page) is not timed;
 - cold: Streamlit's caches are cleared, the page is opened and rendered once: every
-  st.cache_data loader of pages/common.py runs. Modules imported by the landing run or by
-  pages benchmarked earlier stay imported, as in one server process;
+  st.cache_data loader (views/components/loaders.py) it uses runs. Modules imported by the
+  landing run or by pages benchmarked earlier stay imported, as in one server process;
 - warm: ``repeats`` reruns of the same page in the same session with the caches the cold
   render filled and no widget changed (what a user waits for on a revisit or a rerun).
 
@@ -34,7 +32,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import pandas as pd
 
@@ -80,7 +77,7 @@ class PageSpec:
 
 
 def app_pages(app: Path = APP) -> list[PageSpec]:
-    """The ``st.Page("pages/x.py", title=...)`` entries of ``app``, in its order."""
+    """The ``st.Page("views/x.py", title=...)`` entries of ``app``, in its order."""
     found = []
     for node in ast.walk(ast.parse(app.read_text(), filename=str(app))):
         if not (
@@ -128,23 +125,14 @@ def _environment(**values: str) -> Iterator[None]:
 
 
 @contextmanager
-def _server_steady_state(app: Path) -> Iterator[None]:
-    """cwd at the app (st.Page paths, .streamlit/config.toml), the legacy pages/ mode off
-    after each detection, and the process's ``__main__`` given back afterwards (Streamlit
-    installs the script as ``__main__``; spawned workers would re-run it)."""
-    from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415
-
-    detect = PagesManager.__init__
-
-    def steady_state(self, *args, **kwargs) -> None:
-        detect(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
+def _at_the_app(app: Path) -> Iterator[None]:
+    """cwd at the app (st.Page paths, .streamlit/config.toml), and the process's
+    ``__main__`` given back afterwards (Streamlit installs the script as ``__main__``;
+    spawned workers would re-run it)."""
     cwd, main_module = Path.cwd(), sys.modules.get("__main__")
     os.chdir(app.parent)
     try:
-        with mock.patch.object(PagesManager, "__init__", steady_state):
-            yield
+        yield
     finally:
         os.chdir(cwd)
         if main_module is not None:
@@ -235,7 +223,7 @@ def render_pages(
     """
     specs = select_pages(app, repeats, pages)
     started = time.perf_counter()
-    with _server_steady_state(app):
+    with _at_the_app(app):
         figures = {spec.name: _bench_page(app, spec, repeats, timeout) for spec in specs}
     render_s = time.perf_counter() - started
     failed = {name: f["problems"] for name, f in figures.items() if f["problems"]}

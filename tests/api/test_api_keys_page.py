@@ -11,7 +11,7 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def test_create_show_once_and_revoke(app: AppTest, seeded_db) -> None:
-    app.switch_page("pages/api_keys.py")
+    app.switch_page("views/api_keys.py")
     app.run()
     assert [t.value for t in app.title] == ["API keys"]
     app.text_input(key="api_keys.name").input("grafana")

@@ -57,12 +57,8 @@ class Session:
         raise AssertionError(f"the page was still running after {timeout} s")
 
     def open(self, title: str) -> None:
-        """Go to a page through the top navigation, as a person would."""
-        link = self.page.locator('[data-testid="stTopNavLink"]', has_text=title).first
-        if link.evaluate("e => !!e.closest('[inert]')"):  # no room: it is in the "N more" menu
-            self.page.get_by_text(re.compile(r"^\d+ more$")).first.click()
-            link = self.page.get_by_role("menuitem", name=title, exact=True)
-        link.click()
+        """Go to a page through the sidebar's navigation, as a person would."""
+        self.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
         self.page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
         self.settle()
 
@@ -137,6 +133,17 @@ def journey(app: Session) -> None:
     body = app.page.locator("body").inner_text()
     assert "No active model" not in body and "No trained model" not in body
     app.check("first-launch", charts=0)
+    # the sidebar lists every page, in its sections, with none folded away
+    nav = app.page.locator('[data-testid="stSidebarNav"]')
+    sections = nav.locator('[data-testid="stNavSectionHeader"]').all_inner_texts()
+    # compared in lower case: innerText follows the headers' CSS text-transform
+    assert [s.strip().lower() for s in sections] == [
+        "today",
+        "research",
+        "trading",
+        "data and settings",
+    ]
+    assert nav.locator('[data-testid="stSidebarNavLink"]:visible').count() == 18
 
     app.page.goto(app.url + "/data")
     app.settle()

@@ -135,11 +135,11 @@ def stub_app(tmp_path: Path) -> Path:
         "broken": ("Broken", 'raise ValueError("boom")'),
         "alarm": ("Alarm", 'st.error("no data for the watchlist")'),
     }
-    (tmp_path / "pages").mkdir()
+    (tmp_path / "views").mkdir()
     for name, (title, body) in pages.items():
         code = f"import streamlit as st\n\nst.title({title!r})\n{body}\n"
-        (tmp_path / "pages" / f"{name}.py").write_text(code)
-    listed = "".join(f'    st.Page("pages/{n}.py", title={t!r}),\n' for n, (t, _) in pages.items())
+        (tmp_path / "views" / f"{name}.py").write_text(code)
+    listed = "".join(f'    st.Page("views/{n}.py", title={t!r}),\n' for n, (t, _) in pages.items())
     app = tmp_path / "app.py"
     app.write_text(f"import streamlit as st\n\nst.navigation([\n{listed}]).run()\n")
     return app
@@ -164,7 +164,7 @@ def test_pages_benchmark_fails_on_a_page_that_raises_or_shows_an_error(
     assert result["ok"] is False and result["pages"] == 3 and result["failed_pages"] == 2
     assert set(result["failures"]) == {"broken", "alarm"} and not result["all_meet_goal"]
     (broken,) = result["failures"]["broken"]
-    assert broken.startswith("exception ValueError: boom") and "pages/broken.py" in broken
+    assert broken.startswith("exception ValueError: boom") and "views/broken.py" in broken
     assert result["failures"]["alarm"] == ["error element: no data for the watchlist"]
     pages = result["per_page"]
     assert all(set(page) == PAGE_KEYS for page in pages.values())

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
@@ -39,12 +38,12 @@ REPORT = ROOT / "test-artifacts" / "load.json"
 SECONDS = 60.0
 READERS = 4
 PAGES = (
-    "pages/review.py",
-    "pages/signals.py",
-    "pages/forecasts.py",
-    "pages/calibration.py",
-    "pages/data.py",
-    "pages/monitor.py",
+    "views/review.py",
+    "views/signals.py",
+    "views/forecasts.py",
+    "views/calibration.py",
+    "views/data.py",
+    "views/monitor.py",
 )
 BATCH_DAYS = 250
 TRAIN_TICKERS = ("AAPL", "KO", "XOM", "JPM")
@@ -69,13 +68,6 @@ def reader(db_path: str, reader_id: int, barrier, deadline_box) -> dict:
     """Cycle through the pages until the deadline; every exception or error box counts."""
     os.environ["WORKBENCH_DB"] = db_path
     os.chdir(ROOT)
-    detect = PagesManager.__init__
-
-    def steady_state(self, *args, **kwargs) -> None:  # see tests/pages/test_app.py
-        detect(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = steady_state
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     barrier.wait(timeout=300)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
@@ -26,19 +25,7 @@ def start(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 @pytest.fixture
 def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """The app as a running server serves it.
-
-    A server leaves Streamlit's legacy pages/-directory mode for good at the first
-    st.navigation call; AppTest re-detects pages/ before every run. Clearing the flag
-    after that detection reproduces the server's steady state.
-    """
-    detect = PagesManager.__init__
-
-    def steady_state(self, *args, **kwargs) -> None:
-        detect(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", steady_state)
+    """The app after its landing run (the daily review)."""
     return start(seeded_db, monkeypatch)
 
 
@@ -50,7 +37,7 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def open_data_page(at: AppTest) -> AppTest:
-    at.switch_page("pages/data.py")
+    at.switch_page("views/data.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -175,13 +162,17 @@ def test_the_column_form_remaps_a_file_that_names_its_columns_otherwise(
     assert workflows.load_prices(seeded_db, ["QQQ"])["close"].tolist() == [1234.5, 1240.25]
 
 
-def test_a_page_run_without_the_router_is_handed_to_it(
+def test_a_bookmarked_page_opens_through_the_router(
     seeded_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = start(seeded_db, monkeypatch)  # unpatched: AppTest reruns in legacy pages/ mode
-    at.switch_page("pages/data.py").run()  # runs pages/data.py without app.py
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Data"]  # app.py routed, then opened the page
+    """A session whose first request names a page (a bookmark of /data) runs app.py, which
+    draws the sidebar and then the page: no page runs on its own."""
+    monkeypatch.setenv("WORKBENCH_DB", str(seeded_db))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("views/data.py").run()  # before any other run of the session
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Data"]
     assert at.sidebar.selectbox(key="global.watchlist").value == "Sample universe"
 
 
@@ -222,7 +213,7 @@ def test_watchlists_show_their_history_and_record_a_dated_removal(
 
 def test_training_page_counts_the_window_members_and_today(app: AppTest, seeded_db) -> None:
     workflows.remove_from_watchlist(seeded_db, "Sample universe", "GE", "2020-03-02")
-    app.switch_page("pages/training.py").run()
+    app.switch_page("views/training.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert any(
         "Watchlist **Sample universe**: 0 added, 1 removed between 2017-12-29 and 2022-12-28; "

@@ -35,7 +35,7 @@ def open_one_order(path: Path) -> None:
 
 
 def open_broker(at: AppTest) -> AppTest:
-    at.switch_page("pages/broker.py")
+    at.switch_page("views/broker.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

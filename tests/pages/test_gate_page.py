@@ -14,7 +14,7 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_gate(at: AppTest) -> AppTest:
-    at.switch_page("pages/gate.py")
+    at.switch_page("views/gate.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -96,7 +96,7 @@ def test_login_without_an_allow_list_lets_nobody_in(seeded_db, monkeypatch) -> N
     at = logged_in(seeded_db, monkeypatch, AUTH, email="analyst@example.com")
     assert_only_refused(at, "`analyst@example.com`")
     assert "no account is on the allow-list yet" in at.error[0].value
-    at.switch_page("pages/api_keys.py")  # every page goes through the router's lock
+    at.switch_page("views/api_keys.py")  # every page goes through the router's lock
     at.run()
     assert_only_refused(at, "`analyst@example.com`")
 

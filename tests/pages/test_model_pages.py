@@ -18,7 +18,7 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

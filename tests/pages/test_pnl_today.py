@@ -48,7 +48,7 @@ def test_both_pages_show_the_as_of_sessions_change_where_the_old_formulas_disagr
     app.sidebar.date_input(key="global.as_of").set_value(pd.Timestamp("2022-12-28").date())
     shown = {}
     for page, label in (("review", "Paper P&L today"), ("paper", "P&L today")):
-        app.switch_page(f"pages/{page}.py")
+        app.switch_page(f"views/{page}.py")
         app.run()
         assert not app.exception, [e.value for e in app.exception]
         shown[page] = _metric(app, label)

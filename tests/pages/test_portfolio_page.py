@@ -26,13 +26,13 @@ def texts(elements) -> str:
 
 
 def test_portfolio_without_holdings_says_so(app: AppTest) -> None:
-    at = open_page(app, "pages/portfolio.py")
+    at = open_page(app, "views/portfolio.py")
     assert [t.value for t in at.title] == ["Portfolio"]
     assert "No holdings yet" in texts(at.info)
 
 
 def test_the_example_is_marked_and_unpriced_tickers_say_so(app: AppTest) -> None:
-    at = open_page(app, "pages/portfolio.py")
+    at = open_page(app, "views/portfolio.py")
     at.button(key="portfolio.example").click().run()
     assert not at.exception
     warnings = texts(at.warning)
@@ -44,7 +44,7 @@ def test_the_example_is_marked_and_unpriced_tickers_say_so(app: AppTest) -> None
 def test_valued_holdings_with_risk_and_no_model(app: AppTest, seeded_db) -> None:
     for ticker, shares, cost in (("AAPL", 10, 180.0), ("KO", 30, 50.0), ("JPM", 20, 120.0)):
         workflows.add_holding(seeded_db, ticker, shares, cost, "2021-01-04")
-    at = open_page(app, "pages/portfolio.py")
+    at = open_page(app, "views/portfolio.py")
     shown = metrics(at)
     assert {"Market value", "P&L", "Annualized volatility", "Beta to ^GSPC"} <= set(shown)
     assert "no active model" in texts(at.info)
@@ -57,7 +57,7 @@ def test_valued_holdings_with_risk_and_no_model(app: AppTest, seeded_db) -> None
 
 
 def test_add_holding_through_the_form(app: AppTest) -> None:
-    at = open_page(app, "pages/portfolio.py")
+    at = open_page(app, "views/portfolio.py")
     at.text_input(key="portfolio.ticker").input("ko")
     at.number_input(key="portfolio.shares").set_value(10.0)
     at.number_input(key="portfolio.cost").set_value(55.0)
@@ -70,7 +70,7 @@ def test_add_holding_through_the_form(app: AppTest) -> None:
 
 
 def test_reentry_condition_saved_and_refused(app: AppTest) -> None:
-    at = open_page(app, "pages/reentry.py")
+    at = open_page(app, "views/reentry.py")
     assert "No re-entry conditions yet" in texts(at.info)
     at.text_input(key="reentry.ticker").input("AAPL")
     at.button(key="FormSubmitter:reentry.form-Save condition").click().run()
@@ -86,7 +86,7 @@ def test_reentry_condition_saved_and_refused(app: AppTest) -> None:
 def test_a_holdings_csv_with_a_field_over_the_limit_is_refused_on_the_page(
     app: AppTest, seeded_db
 ) -> None:
-    at = open_page(app, "pages/portfolio.py")
+    at = open_page(app, "views/portfolio.py")
     huge = b"ticker,shares,cost_basis,opened,note\nAAPL,1,1,2021-01-04,ok\n"
     huge += b'MSFT,1,10,2021-01-04,"' + b"x" * 140_000 + b'"\n'
     at.file_uploader(key="portfolio.csv").set_value(("holdings.csv", huge, "text/csv")).run()

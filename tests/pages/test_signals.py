@@ -11,7 +11,7 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 def open_signals(at: AppTest, watchlist: str, ticker: str) -> AppTest:
     at.sidebar.selectbox(key="global.watchlist").set_value(watchlist).run()
-    at.switch_page("pages/signals.py")
+    at.switch_page("views/signals.py")
     at.run()
     at.selectbox(key="signals.ticker").set_value(ticker).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -11,7 +11,7 @@ from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_page(at: AppTest) -> AppTest:
-    at.switch_page("pages/sources.py")
+    at.switch_page("views/sources.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

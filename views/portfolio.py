@@ -10,7 +10,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.book import plot_book_vs_index, plot_sector_exposure
 from engine.workflows.data import INDEX_TICKER
-from pages.common import global_params
+from views.components.state import global_params
 
 params = global_params()
 path = params.db_path

@@ -7,7 +7,9 @@ from engine import workflows
 from engine.display.signals import plot_regime_strip
 from engine.display.trading import plot_equity_curves
 from engine.workflows.research import SCENARIOS, Scenario, covered
-from pages.common import cached_freshness, global_params, statistics_table
+from views.components.loaders import cached_freshness
+from views.components.state import global_params
+from views.components.statistics import statistics_table
 
 params = global_params()
 st.title("Scenarios")

@@ -7,8 +7,9 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from pages.common import cached_prices, global_params
-from pages.settings import alert_settings
+from views.components.loaders import cached_prices
+from views.components.settings import alert_settings
+from views.components.state import global_params
 
 params = global_params()
 st.title("Paper trading")

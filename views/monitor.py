@@ -8,8 +8,10 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.workflows.research import DriftThresholds
-from pages.common import cached_monitor_report, global_params, select_run
-from pages.settings import render_alert_log
+from views.components.loaders import cached_monitor_report
+from views.components.runs import select_run
+from views.components.settings import render_alert_log
+from views.components.state import global_params
 
 params = global_params()
 st.title("Monitor")
@@ -49,7 +51,7 @@ if report.retrain:
     if st.button("Open the Training page prefilled", key="monitor.retrain"):
         st.session_state["training.as_of"] = params.as_of
         st.session_state["training.start"] = params.as_of - dt.timedelta(days=5 * 365)
-        st.switch_page("pages/training.py")
+        st.switch_page("views/training.py")
 else:
     st.success("No retrain needed: drift and recent forecast quality are within the thresholds.")
 

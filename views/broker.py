@@ -3,8 +3,8 @@
 import streamlit as st
 
 from engine import workflows
-from pages.common import global_params
-from pages.settings import broker_settings
+from views.components.settings import broker_settings
+from views.components.state import global_params
 
 params = global_params()
 st.title("Broker")

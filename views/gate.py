@@ -5,8 +5,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.trading import GO, RAMP_STAGES, RULES
-from pages.common import global_params
-from pages.settings import alert_settings
+from views.components.settings import alert_settings
+from views.components.state import global_params
 
 params = global_params()
 st.title("Go / No-Go")

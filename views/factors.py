@@ -15,7 +15,9 @@ from engine.display.factors import (
     plot_turnover,
 )
 from engine.workflows.research import ic_block
-from pages.common import cached_factor_report, global_params, select_run
+from views.components.loaders import cached_factor_report
+from views.components.runs import select_run
+from views.components.state import global_params
 
 
 def shown(value: float, spec: str = ".4f") -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.data import InvalidTickerError, parse_tickers
-from pages.common import GlobalParams
+from views.components.state import GlobalParams
 
 
 def training_window(params: GlobalParams) -> tuple[dt.date, dt.date]:

@@ -7,17 +7,16 @@ from engine import workflows
 from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
 from engine.workflows.data import compute_snapshot
-from pages.common import (
-    StreamlitProgress,
+from views.components.data_widgets import render_freshness_metrics, show_ingest_result
+from views.components.loaders import (
     cached_forecasts,
     cached_freshness,
     cached_prices,
     cached_regime_history,
-    global_params,
-    render_freshness_metrics,
-    show_ingest_result,
 )
-from pages.settings import alert_settings
+from views.components.progress import StreamlitProgress
+from views.components.settings import alert_settings
+from views.components.state import global_params
 
 params = global_params()
 st.title("Daily review")

@@ -14,7 +14,9 @@ from engine.workflows.trading import (
     CostModel,
     SizingParams,
 )
-from pages.common import global_params, select_run, statistics_table
+from views.components.runs import select_run
+from views.components.state import global_params
+from views.components.statistics import statistics_table
 
 params = global_params()
 st.title("Backtest")

@@ -8,9 +8,10 @@ import streamlit as st
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
 from engine.workflows.modeling import ABSOLUTE_KINDS, CALIBRATION_METHODS, KIND_NAMES, MODEL_KINDS
-from pages.common import global_params, render_job, render_runs
-from pages.membership import training_window, universe_caption
-from pages.settings import alert_settings
+from views.components.membership import training_window, universe_caption
+from views.components.runs import render_job, render_runs
+from views.components.settings import alert_settings
+from views.components.state import global_params
 
 params = global_params()
 db = params.db_path

@@ -11,20 +11,17 @@ from engine.workflows.data import (
     InvalidTickerError,
     parse_tickers,
 )
-from pages.common import (
+from views.components.data_widgets import (
     ADJUSTED_HELP,
-    StreamlitProgress,
-    cached_freshness,
-    cached_import_preview,
-    cached_prices,
-    data_version,
-    global_params,
     render_column_form,
     render_freshness_metrics,
     show_import_report,
     show_ingest_result,
 )
-from pages.membership import render_watchlists
+from views.components.loaders import cached_freshness, cached_import_preview, cached_prices
+from views.components.membership import render_watchlists
+from views.components.progress import StreamlitProgress
+from views.components.state import data_version, global_params
 
 params = global_params()
 st.title("Data")

@@ -5,7 +5,9 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.modeling import KIND_NAMES
-from pages.common import cached_forecasts, global_params, select_run
+from views.components.loaders import cached_forecasts
+from views.components.runs import select_run
+from views.components.state import global_params
 
 params = global_params()
 st.title("Forecasts")

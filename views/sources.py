@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from pages.common import StreamlitProgress, data_version, global_params
+from views.components.progress import StreamlitProgress
+from views.components.state import data_version, global_params
 
 
 def configured_key(env_var: str) -> str | None:

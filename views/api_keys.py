@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine import workflows
-from pages.common import global_params
+from views.components.state import global_params
 
 params = global_params()
 st.title("API keys")

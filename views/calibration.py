@@ -4,7 +4,9 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.calibration import plot_reliability, plot_reliability_by_regime
-from pages.common import cached_calibration_report, global_params, select_run
+from views.components.loaders import cached_calibration_report
+from views.components.runs import select_run
+from views.components.state import global_params
 
 params = global_params()
 st.title("Calibration")

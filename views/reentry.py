@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.data import REGIME_NAMES
-from pages.common import global_params
+from views.components.state import global_params
 
 params = global_params()
 path = params.db_path

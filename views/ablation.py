@@ -7,7 +7,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.research import VARIANT_NAMES, AblationConfig
-from pages.common import StreamlitProgress, global_params
+from views.components.progress import StreamlitProgress
+from views.components.state import global_params
 
 params = global_params()
 st.title("Ablation")

@@ -16,7 +16,8 @@ from engine.workflows.data import (
     interpret_smi,
     regime_transitions,
 )
-from pages.common import cached_features, cached_prices, cached_regime_history, global_params
+from views.components.loaders import cached_features, cached_prices, cached_regime_history
+from views.components.state import global_params
 
 params = global_params()
 st.title("Signals")

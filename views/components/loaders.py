@@ -1,0 +1,103 @@
+"""Cached loaders of the pages, keyed by small arguments.
+
+Loaders of data that changes take ``version`` (the store's data version), so a write from
+any process shows up on the next rerun without clearing caches by hand; a finished run
+never changes, so its reports are keyed by the run alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from engine import workflows
+from engine.workflows.modeling import Thresholds
+from engine.workflows.research import DriftThresholds
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_freshness(path: str, version: int, as_of: dt.date, tickers: tuple[str, ...] | None):
+    """Coverage and staleness (see workflows.load_freshness)."""
+    return workflows.load_freshness(path, pd.Timestamp(as_of), tickers)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
+    """Stored prices of ``tickers``."""
+    return workflows.load_prices(path, list(tickers))
+
+
+@st.cache_data(show_spinner="Reading the files...", max_entries=8)
+def cached_import_preview(
+    file_ids: tuple[str, ...],
+    _files: list[tuple[str, bytes]],
+    mapping: dict[str, str | None] | None,
+    date_format: str | None,
+) -> pd.DataFrame:
+    """What importing the uploaded ``_files`` would do (see workflows.preview_imports);
+    keyed by their upload ids, not their bytes."""
+    return workflows.preview_imports(_files, mapping=mapping, date_format=date_format)
+
+
+@st.cache_data(show_spinner="Loading features...", max_entries=32)
+def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataFrame:
+    """Every feature family of ``tickers`` by (ticker, date), cache built where missing."""
+    return workflows.load_features(path, list(tickers))
+
+
+@st.cache_data(show_spinner="Classifying market regimes...", max_entries=8)
+def cached_regime_history(path: str, version: int) -> pd.DataFrame:
+    """The 12-state regime by date (see workflows.load_regime_history)."""
+    return workflows.load_regime_history(path)
+
+
+@st.cache_data(show_spinner="Forecasting...", max_entries=32)
+def cached_forecasts(
+    path: str,
+    *,
+    version: int,
+    run_id: str,
+    as_of: dt.date,
+    tickers: tuple[str, ...],
+    buy: float,
+    sell: float,
+) -> pd.DataFrame:
+    """Forecasts with reasons (see workflows.forecast); keyed by data version and run."""
+    snapshot = workflows.load_snapshot(path, tickers, pd.Timestamp(as_of))
+    return workflows.forecast(
+        path, snapshot, run_id=run_id, thresholds=Thresholds(buy=buy, sell=sell)
+    )
+
+
+@st.cache_data(show_spinner="Scoring the calibration methods...", max_entries=8)
+def cached_calibration_report(path: str, run_id: str) -> workflows.CalibrationReport:
+    """A run's calibration report (a finished run never changes)."""
+    return workflows.calibration_report(path, run_id)
+
+
+@st.cache_data(show_spinner="Scoring the run's ranking and every feature...", max_entries=8)
+def cached_factor_report(
+    path: str, run_id: str, quantiles: int, top_k: int
+) -> workflows.FactorReport:
+    """A run's factor report (a finished run never changes; see workflows.factors)."""
+    return workflows.factor_report(path, run_id, quantiles=quantiles, top_k=top_k)
+
+
+@st.cache_data(show_spinner="Comparing recent data with the training baseline...", max_entries=16)
+def cached_monitor_report(
+    path: str,
+    *,
+    version: int,
+    run_id: str,
+    as_of: dt.date,
+    window: int,
+    thresholds: tuple[float, ...],
+) -> workflows.MonitorReport:
+    """The drift monitor's report (see workflows.monitor_model); keyed by data version and
+    the DriftThresholds' values."""
+    limits = DriftThresholds(*thresholds)
+    return workflows.monitor_model(
+        path, pd.Timestamp(as_of), run_id=run_id, window=window, thresholds=limits
+    )

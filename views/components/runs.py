@@ -1,0 +1,75 @@
+"""Model runs on the page: the run picker of the model pages, and the Training page's
+running job and run registry."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine import workflows
+from views.components.state import db_path
+
+
+def select_run(key: str) -> workflows.ModelRun | None:
+    """A selectbox of complete model runs, the active one first; its record, or None."""
+    runs = workflows.load_runs(db_path())
+    runs = runs[runs["status"] == "complete"].sort_values("active", ascending=False)
+    if runs.empty:
+        st.info("No trained model yet: train one on the Training page.")
+        return None
+    labels = {r.run_id: f"{r.run_id}{'  (active)' if r.active else ''}" for r in runs.itertuples()}
+    run_id = st.selectbox("Model run", list(labels), format_func=labels.get, key=key)
+    return workflows.load_run(db_path(), run_id)
+
+
+def render_job(job: workflows.TrainingJob) -> None:
+    """Progress bar, message and log tail of the running training job."""
+    st.progress(min(max(job.progress, 0.0), 1.0), text=job.message)
+    st.caption(f"Run {job.run_id} · process {job.pid} · started {job.started_utc}")
+    if job.log_tail:
+        st.code("\n".join(job.log_tail), language="text")
+
+
+def _interval(metric: dict | None) -> str:
+    if not metric or metric.get("estimate") is None:
+        return ""
+    return f"{metric['estimate']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def render_runs(path: str, just_trained: str | None = None) -> None:
+    """The run registry with out-of-sample scores, and "make active" (the run
+    ``just_trained`` preselected once it is complete)."""
+    runs = workflows.load_runs(path)
+    if runs.empty:
+        st.info("No runs yet.")
+        return
+    rows = []
+    for run in runs.itertuples():
+        m = run.metrics or {}
+        rows.append(
+            {
+                "run": run.run_id,
+                "status": run.status,
+                "active": run.active,
+                "origin": run.origin,
+                "created (UTC)": run.created_utc,
+                "trained through": workflows.describe_trained_through(run),
+                "AUC [95%]": _interval(m.get("model", {}).get("auc")),
+                "baseline AUC": _interval(m.get("baseline", {}).get("auc")),
+                "mean IC [95%]": _interval(m.get("ic", {}).get("mean")),
+                "ECE": _interval(m.get("calibrated", {}).get("ece")),
+                "Brier": _interval(m.get("calibrated", {}).get("brier")),
+                "Brier climatology": m.get("calibrated", {}).get("brier_climatology"),
+                "message": run.message,
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="runs.table")
+    complete = runs.loc[runs["status"] == "complete", "run_id"].tolist()
+    if complete:
+        if just_trained in complete and st.session_state.get("runs.preselected") != just_trained:
+            st.session_state["runs.choice"] = st.session_state["runs.preselected"] = just_trained
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox("Run", complete, key="runs.choice", label_visibility="collapsed")
+        if right.button("Make active", key="runs.activate"):
+            workflows.activate_run(path, chosen)
+            st.rerun()
