@@ -1,16 +1,20 @@
-"""Shared fixtures: temporary stores, one of them seeded from the offline sample."""
+"""Shared fixtures: temporary stores seeded from the offline sample (one with a trained
+model), built once a session and copied per test, and the app on them in AppTest."""
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from engine import workflows
 from engine.data.synthetic import make_panel
 from engine.modeling import signing
+from tests.builders import SMALL_TRAIN
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,6 +53,33 @@ def seeded_db(_seeded_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def _trained_template(_seeded_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The sample store with a small model trained and active, built once a session."""
+    path = tmp_path_factory.mktemp("trained") / "trained.db"
+    shutil.copy(_seeded_template, path)
+    record = workflows.train_model(path, SMALL_TRAIN)
+    workflows.activate_run(path, record.run_id)
+    return path, record
+
+
+@pytest.fixture
+def trained_db(_trained_template, tmp_path: Path):
+    """A private copy of the trained sample store and of its model's bundle, so a test may
+    alter either (a tampered booster, more runs, more trials) without touching another's.
+
+    Returns the store's path and its active run's record (artifact_dir in the copy)."""
+    template, record = _trained_template
+    path = tmp_path / "trained.db"
+    shutil.copy(template, path)
+    bundle = tmp_path / "artifacts" / record.run_id
+    shutil.copytree(record.artifact_dir, bundle)
+    with sqlite3.connect(path) as conn:  # the copy's run points at the copied bundle
+        conn.execute("UPDATE model_runs SET artifact_dir = ?", (str(bundle),))
+    conn.close()
+    return path, workflows.load_run(path, record.run_id)
+
+
+@pytest.fixture(scope="session")
 def small_panel() -> pd.DataFrame:
     """A clean synthetic panel: 4 tickers x 60 sessions ending 2022-12-30."""
     return make_panel(4, 60, seed=11).prices
@@ -58,3 +89,30 @@ def small_panel() -> pd.DataFrame:
 def market_panel() -> pd.DataFrame:
     """14 synthetic tickers x 700 sessions, full OHLCV (see tests.builders.MARKET_PARAMS)."""
     return make_panel(14, 700, seed=5).prices
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+def start(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app on ``db_path`` after its landing run (the daily review)."""
+    monkeypatch.setenv("WORKBENCH_DB", str(db_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app on the seeded sample store, no model trained."""
+    return start(seeded_db, monkeypatch)
+
+
+@pytest.fixture
+def trained_app(trained_db, monkeypatch: pytest.MonkeyPatch):
+    """The app on a private copy of the trained sample store, and its active run."""
+    path, record = trained_db
+    return start(path, monkeypatch), record

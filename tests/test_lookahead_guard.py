@@ -17,7 +17,6 @@ from streamlit.testing.v1 import AppTest
 
 from engine import workflows
 from tests.models.test_train_script import run_script
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 TICKERS = ["AAPL", "KO", "XOM", "JPM"]
 EARLIER = pd.Timestamp("2022-06-30")

@@ -7,7 +7,6 @@ from streamlit.testing.v1 import AppTest
 from api.app import create_app
 from engine import workflows
 from tests.api.conftest import TestClient
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def test_create_show_once_and_revoke(app: AppTest, seeded_db) -> None:

@@ -7,7 +7,6 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,6 @@ from engine import metrics, workflows
 from engine.metrics import IC_BLOCK, N_BOOT, ic_block
 from engine.modeling import calibration_scores, factors
 from engine.workflows.modeling.runs import run_horizon
-from tests.builders import SMALL_TRAIN
 
 
 def _engine_modules():
@@ -68,11 +66,11 @@ def test_every_bootstrap_count_and_block_defaults_to_the_policy() -> None:
 
 
 def test_the_factors_page_and_the_calibration_review_resample_the_same_blocks(
-    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+    trained_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # before: the Factors page's feature table used blocks of ``horizon`` (5) sessions
     # while its tear sheet and the calibration review used ic_block(horizon) (21)
-    record = workflows.train_model(seeded_db, SMALL_TRAIN)
+    seeded_db, record = trained_db
     blocks: list[int | None] = []
     for module in (metrics, factors, calibration_scores):
         original = module.bootstrap_interval

@@ -31,7 +31,6 @@ from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.modeling.training import TrainConfig
 from store.db import open_db
-from tests.builders import SMALL_TRAIN
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "test-artifacts" / "load.json"
@@ -142,11 +141,9 @@ def train_until(db_path: str, deadline: float) -> dict:
 
 
 @pytest.fixture
-def store(seeded_db: Path) -> Path:
+def store(trained_db) -> Path:
     """The sample store with a small active model, so every page has something to show."""
-    record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record.run_id)
-    return seeded_db
+    return trained_db[0]
 
 
 def test_four_readers_and_two_writers_for_a_minute(store: Path, monkeypatch) -> None:

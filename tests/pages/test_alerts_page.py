@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 from engine import workflows
 from engine.workflows.platform.alerts import ALERT_LOG_COLUMNS
 from tests.alert_servers import settings, wait_for, webhook_server
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_monitor(at: AppTest) -> AppTest:

@@ -9,24 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
-
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60
-
-
-def start(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("WORKBENCH_DB", str(seeded_db))
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-@pytest.fixture
-def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    """The app after its landing run (the daily review)."""
-    return start(seeded_db, monkeypatch)
+from tests.conftest import ROOT, TIMEOUT
 
 
 def frame_with(at: AppTest, column: str) -> pd.DataFrame:

@@ -14,7 +14,6 @@ from store.db import open_db
 from store.paper import PaperLedger
 from tests.engine.trading.test_broker import KEY, ORDERS, PAPER, SECRET, broker
 from tests.engine.trading.test_broker_redaction import BEARER, QUERY_TOKEN, stored_text
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 @pytest.fixture(autouse=True)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from engine.workflows.research.factors import factor_report
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 from tests.pages.test_model_pages import open_page
-from tests.pages.test_model_pages import trained_app as trained_app  # noqa: F401 - the fixture
 
 HEADLINES = {
     "Mean rank IC",
@@ -29,9 +25,10 @@ def test_factors_page_without_a_model_says_so(app: AppTest) -> None:
 
 
 def test_factors_page_shows_the_tear_sheet_and_the_feature_table(
-    trained_app, seeded_db: Path
+    trained_app, trained_db
 ) -> None:
     app, record = trained_app
+    seeded_db, _ = trained_db
     at = open_page(app, "factors")
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}

@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 from engine import workflows
 from engine.workflows.trading import gate as gate_workflow
 from tests.engine.trading.test_gate import forecasts, write_journal
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_gate(at: AppTest) -> AppTest:

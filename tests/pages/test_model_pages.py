@@ -14,7 +14,6 @@ from store.db import open_db
 from store.paper import PaperLedger
 from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
@@ -22,13 +21,6 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-@pytest.fixture
-def trained_app(app: AppTest, seeded_db: Path) -> tuple[AppTest, dict]:
-    record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record.run_id)
-    return app, record
 
 
 def test_pages_without_a_model_say_so(app: AppTest) -> None:
@@ -162,9 +154,10 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
 
 
 def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
-    trained_app, seeded_db
+    trained_app, trained_db
 ) -> None:
     app, _ = trained_app
+    seeded_db, _ = trained_db
     app.sidebar.date_input(key="global.as_of").set_value(pd.Timestamp("2022-12-27").date())
     at = open_page(app, "paper")
     assert any("No paper account yet" in i.value for i in at.info)

@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from engine.trading.paper import pnl_today
 from store.db import open_db
 from store.paper import PaperLedger
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 EQUITY = {"2022-12-27": 1_000_500.0, "2022-12-28": 1_001_000.0, "2022-12-29": 1_004_000.0}
 

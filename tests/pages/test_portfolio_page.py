@@ -8,7 +8,6 @@ import datetime as dt
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 from tests.pages.test_app import metrics
 
 AS_OF = dt.date(2022, 12, 28)

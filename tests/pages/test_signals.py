@@ -6,7 +6,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.features import REGIME_NAMES
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_signals(at: AppTest, watchlist: str, ticker: str) -> AppTest:

@@ -7,7 +7,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
-from tests.pages.test_app import app as app  # noqa: F401 - the fixture
 
 
 def open_page(at: AppTest) -> AppTest:
