@@ -13,6 +13,7 @@ from pages.common import (
     cached_freshness,
     cached_prices,
     cached_regime_history,
+    follow_first_model,
     global_params,
     render_freshness_metrics,
     show_ingest_result,
@@ -89,7 +90,7 @@ if run is not None:
                 continue
             key = f"review.{name.split()[0].lower()}"
             column.dataframe(rows[columns], hide_index=True, column_config=config, key=key)
-else:
+elif not follow_first_model(params.db_path):
     st.info("No active model: train one on the Training page to see forecasts here.")
 
 freshness = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)

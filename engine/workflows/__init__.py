@@ -5,6 +5,7 @@
 ``features``: the feature cache, market context and regime.
 ``runs``: training in this process, the run registry, loading a model.
 ``jobs``: training as a job of its own.
+``first_launch``: a new store seeded at once, its default model trained as a job.
 ``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
 ``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
 ``bundles``: importing bundles trained elsewhere.
@@ -122,6 +123,7 @@ from engine.workflows.data import (
 )
 from engine.workflows.factors import FactorReport, factor_report
 from engine.workflows.features import FeatureBuildResult, build_features, load_cached_features
+from engine.workflows.first_launch import first_model_training
 from engine.workflows.forecast import forecast
 from engine.workflows.gate import GateReport, change_ramp, run_gate
 from engine.workflows.imports import ImportReport, import_files, preview_imports
@@ -254,6 +256,7 @@ __all__ = [
     "SkillVerdict",
     "FactorReport",
     "factor_report",
+    "first_model_training",
     "run_kind",
     "active_run",
     "ranking_skill",
