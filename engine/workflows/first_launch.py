@@ -15,6 +15,7 @@ from engine.data.schema import Progress
 from engine.modeling.training import TrainConfig
 from engine.workflows.data import DEFAULT_WATCHLIST, DbPath, ensure_seeded, load_watchlist
 from engine.workflows.jobs import TrainingJob, launch_training, training_status
+from engine.workflows.runs import new_run_id
 from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 
@@ -79,7 +80,7 @@ def ensure_ready(
     job = training_status(db_path)
     if job is not None:
         return FirstLaunch(seeded_s, None, job.run_id)
-    run_id = f"{FIRST_RUN_PREFIX}-{pd.Timestamp.now(tz='UTC'):%Y%m%d-%H%M%S}"
+    run_id = f"{FIRST_RUN_PREFIX}-{new_run_id()}"  # unique: the lock admits its own run id
     try:
         launch_training(
             db_path, config or default_config(db_path), run_id=run_id, activate_if_none=True
