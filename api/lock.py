@@ -19,7 +19,6 @@ import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from engine import workflows
 from engine.access import AccessSettingsError, parse_allow_list
 
 SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml"
@@ -43,6 +42,8 @@ def is_loopback(host: str) -> bool:
 
 def check_api_bind(host: str, db_path: str | None) -> None:
     """Refuse a non-loopback ``host`` while the store has no active API key."""
+    from engine import workflows  # noqa: PLC0415 - slow to import; the app check needs none
+
     if not is_loopback(host) and workflows.active_api_keys(db_path) == 0:
         raise ExposureError(
             f"refusing to serve the API on {host!r}: it is reachable beyond this machine "
