@@ -118,7 +118,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
         {
             "launch_s": "seed + job started",
             "first_page_s": "cold, the model training",
-            "ready_s": "install excluded",
+            "ready_s": "< 15 s, install excluded",
             "model_ready_s": "until the default model is active",
             "filled_page_s": "cold, with forecasts",
             "second_launch_s": "starts nothing",
