@@ -84,6 +84,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
     parser.add_argument("--json-progress", action="store_true")
     parser.add_argument(
+        "--activate-if-none",
+        action="store_true",
+        help="make the run active when it registers, unless another run is active by then",
+    )
+    parser.add_argument(
         "--trials",
         type=int,
         default=0,
@@ -221,7 +226,13 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     tuning = tuning_config(args)
     fetch(args, db, list(config.tickers), progress)
     record = workflows.train_model(
-        db, config, run_id=args.run_id, progress=progress, alerts=alert_settings(), tuning=tuning
+        db,
+        config,
+        run_id=args.run_id,
+        progress=progress,
+        alerts=alert_settings(),
+        tuning=tuning,
+        activate_if_none=args.activate_if_none,
     )
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]

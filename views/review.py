@@ -15,6 +15,7 @@ from views.components.loaders import (
     cached_regime_history,
 )
 from views.components.progress import StreamlitProgress
+from views.components.runs import follow_first_model
 from views.components.settings import alert_settings
 from views.components.state import global_params
 
@@ -88,7 +89,7 @@ if run is not None:
                 continue
             key = f"review.{name.split()[0].lower()}"
             column.dataframe(rows[columns], hide_index=True, column_config=config, key=key)
-else:
+elif not follow_first_model(params.db_path):
     st.info("No active model: train one on the Training page to see forecasts here.")
 
 freshness = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)

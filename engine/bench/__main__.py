@@ -114,13 +114,14 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
     # last: AppTest runs app.py as __main__ (the benchmark gives the real one back)
     "first_launch": (
         run_first_launch_bench,
-        "make run on a fresh clone: seed, train the default model, first daily review",
+        "make run on a fresh clone: seed, start the default model's training, first daily review",
         {
-            "seed_s": "",
-            "train_s": "",
-            "first_page_s": "cold",
-            "ready_s": "install excluded",
-            "second_launch_s": "reuses both",
+            "launch_s": "seed + job started",
+            "first_page_s": "cold, the model training",
+            "ready_s": "< 15 s, install excluded",
+            "model_ready_s": "until the default model is active",
+            "filled_page_s": "cold, with forecasts",
+            "second_launch_s": "starts nothing",
         },
     ),
     "pages": (

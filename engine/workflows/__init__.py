@@ -39,7 +39,8 @@ The subpackages, lowest first (each imports only those before it):
     ``trading.book``: the analyst's holdings, the re-entry watch, the double-down check.
 ``routines``: the other use cases run in order.
     ``routines.daily``: the daily pipeline behind the review page's one button.
-    ``routines.first_launch``: the offline sample and a default model for a new store.
+    ``routines.first_launch``: a new store seeded at once, its default model trained as a
+    background job.
 """
 
 from engine.workflows import data, modeling, platform, research, routines, trading

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from engine.workflows.modeling.jobs import training_log_path
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
 from store.db import open_db
+from store.models import ModelRunRepository
 from store.paper import PaperLedger
 from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
@@ -35,6 +40,27 @@ def test_pages_without_a_model_say_so(app: AppTest) -> None:
     for page in ("forecasts", "calibration"):
         at = open_page(app, page)
         assert any("No trained model yet" in i.value for i in at.info)
+
+
+def test_pages_follow_the_first_models_training_then_say_there_is_no_model(
+    app: AppTest, seeded_db: Path
+) -> None:
+    run_id = "first-launch-20990101-000000-abcdef"
+    log = training_log_path(run_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(json.dumps({"progress": 0.42, "message": "Fold 28 of 66: fitting"}) + "\n")
+    with closing(open_db(seeded_db)) as db:  # a live process (this one) holds the job's lock
+        ModelRunRepository(db).acquire_lock(run_id, os.getpid())
+    for page in ("review", "forecasts", "calibration"):
+        at = open_page(app, page)
+        assert any(f"run {run_id} is training in the background" in i.value for i in at.info)
+        bars = [(bar.proto.value, bar.proto.text) for bar in at.get("progress")]
+        assert bars == [(42, "Fold 28 of 66: fitting")] and not at.error
+        assert not any("No trained model" in i.value or "No active" in i.value for i in at.info)
+    with closing(open_db(seeded_db)) as db:  # the job ended without a model
+        ModelRunRepository(db).release_lock(run_id)
+    at = open_page(app, "review")
+    assert any("No active model" in i.value for i in at.info) and not at.get("progress")
 
 
 def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:

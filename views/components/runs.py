@@ -15,7 +15,8 @@ def select_run(key: str) -> workflows.ModelRun | None:
     runs = workflows.load_runs(db_path())
     runs = runs[runs["status"] == "complete"].sort_values("active", ascending=False)
     if runs.empty:
-        st.info("No trained model yet: train one on the Training page.")
+        if not follow_first_model(db_path()):
+            st.info("No trained model yet: train one on the Training page.")
         return None
     labels = {r.run_id: f"{r.run_id}{'  (active)' if r.active else ''}" for r in runs.itertuples()}
     run_id = st.selectbox("Model run", list(labels), format_func=labels.get, key=key)
@@ -73,3 +74,24 @@ def render_runs(path: str, just_trained: str | None = None) -> None:
         if right.button("Make active", key="runs.activate"):
             workflows.activate_run(path, chosen)
             st.rerun()
+
+
+def follow_first_model(path: str) -> bool:
+    """While the store's first model trains (workflows.first_model_training): its progress,
+    refreshed every 2 s, and a full rerun when it is done. False when none is training."""
+    if workflows.first_model_training(path) is None:
+        return False
+    _first_model_progress(path)
+    return True
+
+
+@st.fragment(run_every=2)
+def _first_model_progress(path: str) -> None:
+    job = workflows.first_model_training(path)
+    if job is None:
+        st.rerun()  # the model is there (or the job failed): the whole page again
+    st.info(
+        f"No model yet: run {job.run_id} is training in the background (on a new store, "
+        "the default model the first launch started). This page fills in when it is done."
+    )
+    st.progress(min(max(job.progress, 0.0), 1.0), text=job.message)

@@ -75,12 +75,15 @@ def train_model(
     progress: Progress | None = None,
     alerts: AlertSettings | None = None,
     tuning: TuningConfig | None = None,
+    activate_if_none: bool = False,
 ) -> ModelRun:
     """Train, score out of sample, write the bundle and register the run; return its record.
 
     With ``tuning`` an Optuna study first chooses the learner's settings on the run's
     rows (``tune_config``: every trial counted for the Deflated Sharpe); the run is then
-    trained with the best ones and its manifest and metrics record the study.
+    trained with the best ones and its manifest and metrics record the study. With
+    ``activate_if_none`` the run is made active when it registers, unless another run is
+    active by then (still inside the lock, so no page sees it complete and not active).
 
     Holds the store's training lock for the whole run (TrainingBusyError if another job
     has it). Any failure marks the run failed, leaves no bundle, and is raised; an error
@@ -143,7 +146,8 @@ def train_model(
             signing_key=signing_key(),
         )
         with closing(open_db(db_path)) as db:
-            ModelRunRepository(db).complete(
+            runs = ModelRunRepository(db)
+            runs.complete(
                 run_id,
                 metrics=metrics,
                 files=hashes,
@@ -154,6 +158,8 @@ def train_model(
                 trained_through=manifest["trained_through"],
                 params=config.as_dict(),
             )
+            if activate_if_none and runs.active() is None:
+                runs.activate(run_id)
         if progress:
             progress(1.0, f"Run {run_id} registered")
     except BaseException as exc:
