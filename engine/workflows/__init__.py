@@ -19,13 +19,15 @@ double-down check.
 ``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 ``api_keys``: keys of the REST API (api/), stored hashed.
+``settings``: the settings (``engine.settings``) as pages and the API read them: alerts,
+the broker, the login's allow-list, the keyed sources' keys.
 """
 
+from engine.access import AccessSettingsError, AllowList
 from engine.alerts import (
     AlertSettings,
     AlertSettingsError,
     RetryPolicy,
-    alert_settings_from_env,
     parse_alert_settings,
 )
 from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
@@ -34,12 +36,18 @@ from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
 from engine.modeling.tuning import TuningConfig
+from engine.settings import (
+    ARTIFACTS_ENV_VAR,
+    SettingsError,
+    WorkbenchSettings,
+    load_settings,
+    reload_settings,
+)
 from engine.trading.broker import (
     BROKER_MODES,
     BrokerError,
     BrokerSettings,
     BrokerSettingsError,
-    broker_settings_from_env,
     parse_broker_settings,
 )
 from engine.trading.reconcile import ReconciliationReport
@@ -149,7 +157,6 @@ from engine.workflows.report import (
     value_report_html,
 )
 from engine.workflows.runs import (
-    ARTIFACTS_ENV_VAR,
     RUN_ID_PATTERN,
     LookaheadError,
     activate_run,
@@ -166,6 +173,13 @@ from engine.workflows.runs import (
     trained_through,
 )
 from engine.workflows.scenarios import ScenarioResult, run_scenario
+from engine.workflows.settings import (
+    alert_settings,
+    allow_list,
+    broker_settings,
+    login_configured,
+    source_key,
+)
 from engine.workflows.snapshot import (
     AsOfSnapshot,
     load_features,
@@ -176,7 +190,6 @@ from engine.workflows.sources import (
     FINNHUB_KEY_ENV,
     FRED_KEY_ENV,
     SourceRefresh,
-    api_key,
     load_macro_summary,
     load_sentiment_summary,
     refresh_macro,
@@ -189,6 +202,17 @@ from store.models import ModelRun, TrainingBusyError
 from store.watchlists import WatchlistError
 
 __all__ = [
+    "ARTIFACTS_ENV_VAR",
+    "AccessSettingsError",
+    "AllowList",
+    "SettingsError",
+    "WorkbenchSettings",
+    "alert_settings",
+    "allow_list",
+    "broker_settings",
+    "load_settings",
+    "login_configured",
+    "reload_settings",
     "MIN_REPORT_VALUES",
     "ApiKeyError",
     "ApiKeyRecord",
@@ -205,7 +229,6 @@ __all__ = [
     "BrokerSettingsError",
     "MirrorResult",
     "ReconciliationReport",
-    "broker_settings_from_env",
     "load_broker_orders",
     "mirror_orders",
     "parse_broker_settings",
@@ -213,7 +236,7 @@ __all__ = [
     "FINNHUB_KEY_ENV",
     "FRED_KEY_ENV",
     "SourceRefresh",
-    "api_key",
+    "source_key",
     "load_macro_summary",
     "load_sentiment_summary",
     "refresh_macro",
@@ -241,7 +264,6 @@ __all__ = [
     "AlertSettings",
     "AlertSettingsError",
     "RetryPolicy",
-    "alert_settings_from_env",
     "load_alerts",
     "parse_alert_settings",
     "raise_alert",
@@ -270,7 +292,6 @@ __all__ = [
     "load_snapshot",
     "trained_through",
     "describe_trained_through",
-    "ARTIFACTS_ENV_VAR",
     "ArtifactError",
     "DEFAULT_WATCHLIST",
     "DEFAULT_WATCHLISTS",

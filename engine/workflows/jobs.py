@@ -20,11 +20,12 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig
+from engine.settings import ARTIFACTS_ENV_VAR, load_settings
 from engine.workflows.alerts import training_failed_alert
 from engine.workflows.data import DbPath
-from engine.workflows.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
+from engine.workflows.runs import REPO_ROOT, artifacts_root, new_run_id
 from engine.workflows.tuning import fail_abandoned_trials
-from store.db import default_db_path, open_db
+from store.db import open_db
 from store.models import ModelRunRepository
 
 
@@ -121,7 +122,7 @@ def launch_training(
     """
     config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
     run_id = new_run_id()
-    path = str(Path(db_path or default_db_path()).resolve())
+    path = str(Path(db_path or load_settings().db_path).resolve())
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, os.getpid())
     log = training_log_path(run_id)
