@@ -257,22 +257,21 @@ _cache: dict[tuple, WorkbenchSettings] = {}  # at most one entry: the current in
 
 
 def _inputs() -> tuple:
-    """What the settings depend on: the overrides, the variables, the file's identity."""
+    """What the settings depend on: the overrides, the variables, the file's bytes."""
     environment = tuple(os.environ.get(name) for name in ENVIRONMENT)
     path = Path(
         _overrides.get("secrets_file") or os.environ.get(SECRETS_FILE_ENV) or DEFAULT_SECRETS_FILE
     )
     try:
-        stat = path.stat()
-        file = (str(path), stat.st_mtime_ns, stat.st_size)
+        file = (str(path), path.read_bytes())
     except OSError:
-        file = (str(path), None, None)
+        file = (str(path), None)
     return tuple(sorted((k, str(v)) for k, v in _overrides.items())), environment, file
 
 
 def load_settings() -> WorkbenchSettings:
     """This process's settings, built once and rebuilt only when their inputs change (an
-    override, a variable of ``ENVIRONMENT``, the secrets file's size or time)."""
+    override, a variable of ``ENVIRONMENT``, the secrets file)."""
     inputs = _inputs()
     if inputs not in _cache:
         settings = build_settings(os.environ, _overrides)
