@@ -231,6 +231,12 @@ def _where(location: tuple, secrets_file: Path) -> str:
     return f"{shown} ({' or '.join(places)})" if places else shown
 
 
+def _secrets_path(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Path:
+    """The secrets file: the command line's, else ``$WORKBENCH_SECRETS``, else the default."""
+    named = overrides.get("secrets_file") or environ.get(SECRETS_FILE_ENV, "").strip()
+    return Path(named or DEFAULT_SECRETS_FILE)
+
+
 def build_settings(
     environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
 ) -> WorkbenchSettings:
@@ -238,9 +244,7 @@ def build_settings(
     in that order; uncached (``load_settings`` caches). SettingsError names a bad one."""
     overrides = dict(overrides or {})
     environment = _from_environment(environ)
-    secrets_file = Path(
-        overrides.get("secrets_file") or environment.get("secrets_file") or DEFAULT_SECRETS_FILE
-    )
+    secrets_file = _secrets_path(overrides, environ)
     try:
         return WorkbenchSettings(
             overrides=overrides,
@@ -259,9 +263,7 @@ _cache: dict[tuple, WorkbenchSettings] = {}  # at most one entry: the current in
 def _inputs() -> tuple:
     """What the settings depend on: the overrides, the variables, the file's bytes."""
     environment = tuple(os.environ.get(name) for name in ENVIRONMENT)
-    path = Path(
-        _overrides.get("secrets_file") or os.environ.get(SECRETS_FILE_ENV) or DEFAULT_SECRETS_FILE
-    )
+    path = _secrets_path(_overrides, os.environ)
     try:
         file = (str(path), path.read_bytes())
     except OSError:
