@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -205,20 +204,20 @@ def tuning_config(args: argparse.Namespace) -> TuningConfig | None:
 
 
 def alert_settings() -> workflows.AlertSettings | None:
-    """Alerts from the WORKBENCH_* variables (a job launched by the app gets them there);
-    invalid ones turn alerts off with a warning, never the training."""
+    """Alerts from the settings (a job launched by the app gets them in its WORKBENCH_*
+    variables); invalid ones turn alerts off with a warning, never the training."""
     try:
-        return workflows.alert_settings_from_env(os.environ)
-    except workflows.AlertSettingsError as exc:
+        return workflows.alert_settings()
+    except ValueError as exc:  # AlertSettingsError, SettingsError: they name the setting
         sys.stderr.write(f"models/train.py: alerts off: {exc}\n")
         return None
 
 
 def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     args = parse_args(argv)
-    if args.output:
-        os.environ[workflows.ARTIFACTS_ENV_VAR] = str(Path(args.output).resolve())
-    db = args.db
+    overrides = {"db_path": args.db, "artifacts_root": args.output and Path(args.output).resolve()}
+    settings = workflows.reload_settings(**{k: v for k, v in overrides.items() if v})
+    db = str(settings.db_path)
     progress = reporter(args.json_progress)
     seed(args, db, progress)
     config = read_config(args.config) if args.config else config_from_options(args, db)

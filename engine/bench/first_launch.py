@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from engine import workflows
-from engine.bench.pages import APP, DB_ENV_VAR, _environment, render_pages
+from engine.bench.pages import APP, _environment, render_pages
 from engine.modeling.training import TrainConfig
+from engine.settings import DB_ENV_VAR
 from engine.workflows.modeling.jobs import wait_for_training
 from engine.workflows.routines.first_launch import ensure_ready
 

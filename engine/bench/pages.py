@@ -38,10 +38,10 @@ import pandas as pd
 from engine import workflows
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
+from engine.settings import DB_ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
-DB_ENV_VAR = "WORKBENCH_DB"
 GOAL_S = 1.0
 TIMEOUT_S = 300.0
 # The small model of the page tests (tests/builders.py SMALL_TRAIN): seconds to train.

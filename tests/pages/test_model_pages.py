@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from engine.workflows.modeling.jobs import training_log_path
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
+from engine.workflows.modeling.jobs import training_log_path
 from store.db import open_db
 from store.models import ModelRunRepository
 from store.paper import PaperLedger

@@ -24,7 +24,8 @@ from engine.data.sample import DESCRIPTIONS, STOCKS
 from engine.data.schema import FetchResult, Progress, normalize_ticker, normalize_tickers
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.modeling.membership import UniverseWindow, universe_window
-from store.db import StoreError, default_db_path, open_db, write_transaction
+from engine.settings import load_settings
+from store.db import StoreError, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository
 from store.watchlists import DateLike, WatchlistError, WatchlistRepository
@@ -235,8 +236,9 @@ def import_csv(
 
 
 def store_path() -> str:
-    """The store the app uses: $WORKBENCH_DB, or data/workbench.db under the repo."""
-    return str(default_db_path())
+    """The store the app uses (the ``db_path`` setting: $WORKBENCH_DB, or
+    data/workbench.db under the repository)."""
+    return str(load_settings().db_path)
 
 
 def seed_watchlists(db_path: DbPath) -> None:

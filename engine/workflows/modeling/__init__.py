@@ -28,7 +28,6 @@ from engine.workflows.modeling.jobs import (
     training_status,
 )
 from engine.workflows.modeling.runs import (
-    ARTIFACTS_ENV_VAR,
     RUN_ID_PATTERN,
     LookaheadError,
     activate_run,
@@ -49,7 +48,6 @@ from store.models import ModelRun, TrainingBusyError
 
 __all__ = [
     "ABSOLUTE_KINDS",
-    "ARTIFACTS_ENV_VAR",
     "CALIBRATION_METHODS",
     "KIND_NAMES",
     "LABEL_KINDS",

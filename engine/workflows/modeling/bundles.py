@@ -36,14 +36,9 @@ from engine.modeling.artifacts import (
     read_bundle,
     read_manifest,
 )
-from engine.modeling.signing import (
-    REQUIRE_SECRETS_KEY,
-    SIGNED_HERE,
-    require_signed,
-    signature_status,
-    signing_key,
-)
+from engine.modeling.signing import SIGNED_HERE, signature_status
 from engine.modeling.training import TrainConfig
+from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
 from engine.workflows.modeling.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
@@ -65,7 +60,8 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
 
     """
     try:  # settings that cannot be read are said before anything else
-        key, required = signing_key(), require_signed()
+        signing = load_settings().signing
+        key, required = signing.key, signing.require_signed
     except ValueError as exc:
         raise ArtifactError(str(exc)) from exc
     hashes = manifest_hashes(folder)
@@ -77,7 +73,7 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
         raise ArtifactError(
             f"this install imports only bundles signed with its own key, and this one is "
             f"{signature}. Train it here, or sign it with this install's key; to accept "
-            f"bundles from elsewhere set {REQUIRE_SECRETS_KEY} = false in the secrets file"
+            f"bundles from elsewhere set require_signed_bundles = false in the secrets file"
         )
     manifest = read_bundle(Path(folder), hashes)[1]
     through, verified = checked_trained_through(manifest, Path(folder))

@@ -25,9 +25,9 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
-from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from engine.modeling.tuning import TuningConfig
+from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
 from engine.workflows.data.snapshot import load_snapshot
 from engine.workflows.modeling.convert import ensure_current_format
@@ -37,12 +37,12 @@ from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
 
 
 def artifacts_root() -> Path:
-    """Where bundles live: $WORKBENCH_ARTIFACTS, or models/artifacts under the repo."""
-    return Path(os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "models" / "artifacts")
+    """Where bundles live (the ``artifacts_root`` setting: $WORKBENCH_ARTIFACTS, or
+    models/artifacts under the repository)."""
+    return load_settings().artifacts_root
 
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -143,7 +143,7 @@ def train_model(
             manifest,
             predictions=result.walk_forward.predictions,
             baseline=result.baseline,
-            signing_key=signing_key(),
+            signing_key=load_settings().signing.key,
         )
         with closing(open_db(db_path)) as db:
             runs = ModelRunRepository(db)

@@ -16,7 +16,6 @@ from engine.trading.broker import (
     BrokerError,
     BrokerSettings,
     BrokerSettingsError,
-    broker_settings_from_env,
     parse_broker_settings,
 )
 from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
@@ -81,7 +80,6 @@ __all__ = [
     "ReentryReport",
     "SizingParams",
     "add_holding",
-    "broker_settings_from_env",
     "change_ramp",
     "double_down",
     "export_holdings_csv",

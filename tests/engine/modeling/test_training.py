@@ -51,7 +51,7 @@ def trained(_seeded_template, tmp_path_factory):
     db = tmp_path_factory.mktemp("trained") / "store.db"
     db.write_bytes(Path(_seeded_template).read_bytes())
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(signing.KEY_ENV_VAR, KEY)
+        patch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
         record = workflows.train_model(db, small_config())
     return db, record
 
@@ -210,7 +210,7 @@ def test_training_signs_and_an_import_says_who_signed(
         return folder
 
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     cases = {
         "here": (KEY.encode(), {}, "signed by this install"),
         "elsewhere": (b"another key", {}, "signed with another key"),
@@ -227,53 +227,13 @@ def test_training_signs_and_an_import_says_who_signed(
         with unchanged(seeded_db), pytest.raises(ArtifactError, match=refused):
             workflows.import_bundle(seeded_db, folder)
     # accepting bundles from elsewhere is a setting; each says who signed it
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "false")
+    monkeypatch.setenv("WORKBENCH_REQUIRE_SIGNED_BUNDLES", "false")
     for run_id, (*_, status) in list(cases.items())[1:]:
         assert workflows.import_bundle(seeded_db, tmp_path / run_id).signature == status, run_id
     bad = copy("bad", KEY.encode(), signature="hmac-sha256:nothex")
     with pytest.raises(ArtifactError, match="signature is not hmac-sha256:<64 hex digits>"):
         workflows.import_bundle(seeded_db, bad)
     assert sorted(workflows.load_runs(seeded_db)["run_id"]) == sorted(cases)
-
-
-def test_the_signed_only_rule_follows_the_key_unless_a_setting_says_otherwise(
-    tmp_path, monkeypatch
-) -> None:
-    secrets = tmp_path / "secrets.toml"
-    assert signing.require_signed(secrets) is False  # no key: nothing to check against
-    secrets.write_text('bundle_signing_key = "k"\n')
-    assert signing.require_signed(secrets) is True
-    secrets.write_text('bundle_signing_key = "k"\nrequire_signed_bundles = false\n')
-    assert signing.require_signed(secrets) is False
-    secrets.write_text("require_signed_bundles = true\n")  # and no key: nothing imports
-    assert signing.require_signed(secrets) is True
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "0")
-    assert signing.require_signed(secrets) is False
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "maybe")
-    with pytest.raises(ValueError, match="WORKBENCH_REQUIRE_SIGNED_BUNDLES must be one of"):
-        signing.require_signed(secrets)
-    monkeypatch.delenv(signing.REQUIRE_ENV_VAR)
-    secrets.write_text('require_signed_bundles = "yes"\n')
-    with pytest.raises(ValueError, match="require_signed_bundles in .* must be true or false"):
-        signing.require_signed(secrets)
-
-
-def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
-    tmp_path, monkeypatch
-) -> None:
-    secrets = tmp_path / "secrets.toml"
-    assert signing.signing_key(secrets) is None
-    secrets.write_text('other = 1\nbundle_signing_key = "from secrets"\n')
-    assert signing.signing_key(secrets) == b"from secrets"
-    monkeypatch.setenv(signing.KEY_ENV_VAR, "from the environment")
-    assert signing.signing_key(secrets) == b"from the environment"
-    monkeypatch.delenv(signing.KEY_ENV_VAR)
-    secrets.write_text("bundle_signing_key = 42\n")
-    with pytest.raises(ValueError, match="bundle_signing_key in .* non-empty string"):
-        signing.signing_key(secrets)
-    secrets.write_text("bundle_signing_key = [unclosed\n")
-    with pytest.raises(ValueError, match="cannot read the bundle signing settings from"):
-        signing.signing_key(secrets)
 
 
 def test_a_config_reads_back_from_the_registry_as_it_was() -> None:
@@ -304,7 +264,7 @@ def test_an_imported_bundle_cannot_claim_it_learned_less_than_its_own_files_show
 ) -> None:
     db, record = trained
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     outcomes = feather.read_table(Path(record.artifact_dir) / PREDICTIONS, columns=["end_date"])
     newest = outcomes.to_pandas()["end_date"].max()
     assert pd.Timestamp(record.trained_through) >= newest  # true of every run trained here
@@ -382,7 +342,7 @@ def test_a_bundle_whose_settings_are_out_of_range_is_not_imported(
 ) -> None:
     _, record = trained
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     manifest = json.loads((Path(record.artifact_dir) / "manifest.json").read_text())
     config = manifest["config"]
     crafted = {
