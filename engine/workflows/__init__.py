@@ -16,6 +16,8 @@ The subpackages, lowest first (each imports only those before it):
     ``platform.alerts``: alerts raised once per event, delivered to Slack, Discord, email.
     ``platform.api_keys``: keys of the REST API (api/), stored hashed.
     ``platform.background``: processes and threads that run while the caller goes on.
+    ``platform.settings``: the settings as pages and the API read them (alerts, broker,
+    the login's allow-list, the keyed sources' keys).
 ``modeling``: training and the registered models.
     ``modeling.runs``: training in this process, the run registry, loading a model.
     ``modeling.jobs``: training as a job of its own.
