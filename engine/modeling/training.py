@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import Progress, normalize_tickers
+from engine.data.schema import Progress, normalize_tickers, scaled_progress
 from engine.features.registry import feature_columns
 from engine.metrics import N_BOOT, Interval
 from engine.modeling.evaluation import (
@@ -213,8 +213,9 @@ def data_hash(prices: pd.DataFrame) -> str:
 
 def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Walk forward for out-of-sample scores, then fit the final model on the last window."""
-    inner = None if progress is None else (lambda f, text: progress(0.85 * f, text))
-    result = walk_forward(data, config.splitter(), config.learner, inner)
+    result = walk_forward(
+        data, config.splitter(), config.learner, scaled_progress(progress, 0.0, 0.85)
+    )
     if progress:
         progress(0.87, "Scoring the out-of-sample forecasts")
     scores = evaluate(result, horizon=config.label.horizon, n_boot=config.n_boot)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.alerts import AlertSettings
+from engine.data.schema import scaled_progress
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.workflows.alerts import raise_alert
 from engine.workflows.book import reentry_watch
@@ -45,7 +46,7 @@ def run_daily_pipeline(
             progress(fraction, text)
 
     wanted = sorted(set(tickers) | set(INDICES) | set(FACTOR_ETFS))
-    refreshed = refresh_data(db_path, source, wanted, progress=lambda f, t: report(0.6 * f, t))
+    refreshed = refresh_data(db_path, source, wanted, progress=scaled_progress(report, 0.0, 0.6))
     report(0.65, "Updating the feature cache and reading the as-of snapshot")
     snapshot = load_snapshot(db_path, tickers, as_of)
     notes, forecasts, monitor = [], None, None

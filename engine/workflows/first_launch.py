@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from engine.data.schema import Progress
+from engine.data.schema import Progress, scaled_progress
 from engine.modeling.training import TrainConfig
 from engine.workflows.data import DEFAULT_WATCHLIST, DbPath, ensure_seeded, load_watchlist
 from engine.workflows.runs import activate_run, train_model
@@ -57,9 +57,7 @@ def ensure_ready(
     default model) and make it the active one. A store that has a complete run is left as
     it is (the user chose or trained it), and a store's own active run is never replaced."""
     started = time.monotonic()
-    seeded = ensure_seeded(
-        db_path, progress=None if progress is None else lambda f, t: progress(0.1 * f, t)
-    )
+    seeded = ensure_seeded(db_path, progress=scaled_progress(progress, 0.0, 0.1))
     seeded_s = None if seeded is None else time.monotonic() - started
     with closing(open_db(db_path)) as db:
         runs = ModelRunRepository(db)
@@ -69,9 +67,8 @@ def ensure_ready(
         chosen = active.run_id if active is not None else None
         return FirstLaunch(seeded_s, None, chosen)
     begun = time.monotonic()
-    inner = None if progress is None else (lambda f, t: progress(0.1 + 0.9 * f, t))
     run_id = f"{FIRST_RUN_PREFIX}-{pd.Timestamp.now(tz='UTC'):%Y%m%d-%H%M%S}"
     config = config or default_config(db_path)
-    record = train_model(db_path, config, run_id=run_id, progress=inner)
+    record = train_model(db_path, config, run_id=run_id, progress=scaled_progress(progress, 0.1, 1.0))
     activate_run(db_path, record.run_id)
     return FirstLaunch(seeded_s, time.monotonic() - begun, record.run_id)
