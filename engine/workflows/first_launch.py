@@ -69,6 +69,8 @@ def ensure_ready(
     begun = time.monotonic()
     run_id = f"{FIRST_RUN_PREFIX}-{pd.Timestamp.now(tz='UTC'):%Y%m%d-%H%M%S}"
     config = config or default_config(db_path)
-    record = train_model(db_path, config, run_id=run_id, progress=scaled_progress(progress, 0.1, 1.0))
+    record = train_model(
+        db_path, config, run_id=run_id, progress=scaled_progress(progress, 0.1, 1.0)
+    )
     activate_run(db_path, record.run_id)
     return FirstLaunch(seeded_s, time.monotonic() - begun, record.run_id)
