@@ -102,7 +102,7 @@ def cached_forecasts(
     sell: float,
 ) -> pd.DataFrame:
     """Forecasts with reasons (see workflows.forecast); keyed by data version and run."""
-    snapshot = workflows.load_snapshot(path, tickers, pd.Timestamp(as_of))
+    snapshot = workflows.build_snapshot(path, tickers, pd.Timestamp(as_of))
     return workflows.forecast(
         path, snapshot, run_id=run_id, thresholds=Thresholds(buy=buy, sell=sell)
     )

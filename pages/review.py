@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.summary import compute_snapshot
+from engine.data.summary import compute_price_summary
 from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
 from pages.common import (
@@ -113,14 +113,14 @@ if stale:
 prices = cached_prices(params.db_path, params.version, params.tickers)
 as_of = pd.Timestamp(params.as_of)
 prices = prices[prices["date"] <= as_of]
-snapshot = compute_snapshot(prices, as_of)
-if snapshot.empty:
+summary = compute_price_summary(prices, as_of)
+if summary.empty:
     st.info("Nothing stored for this watchlist on or before the as-of date.")
     st.stop()
 
 st.subheader("Universe")
 table = freshness[["ticker", "status", "sessions_behind", "has_ohlc", "has_volume", "source"]]
-table = table.merge(snapshot, on="ticker", how="left")
+table = table.merge(summary, on="ticker", how="left")
 percent = st.column_config.NumberColumn(format="percent")
 st.dataframe(
     table,

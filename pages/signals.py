@@ -10,8 +10,8 @@ from engine.display.signals import (
     plot_transition_matrix,
 )
 from engine.features import interpret_smi
+from engine.features.readings import compute_family_availability, compute_feature_readings
 from engine.features.regime import regime_transitions
-from engine.features.snapshot import compute_family_availability, compute_feature_snapshot
 from engine.features.technical import compute_overlays
 from pages.common import cached_features, cached_prices, cached_regime_history, global_params
 
@@ -69,8 +69,8 @@ st.plotly_chart(
     plot_signal_chart(window, overlays, features.loc[start:], ticker), key="signals.chart"
 )
 
-snapshot = compute_feature_snapshot(features, day)
-flow = snapshot.set_index("feature")
+readings = compute_feature_readings(features, day)
+flow = readings.set_index("feature")
 smi = float(flow.at["smi", "value"])
 if pd.notna(smi):
     parts = {
@@ -85,8 +85,8 @@ else:
 
 st.subheader(f"Feature values on {day:%Y-%m-%d}")
 st.caption("Percentile: where today's value sits in this ticker's own history up to this date.")
-tabs = st.tabs(snapshot["family"].unique().tolist())
-for tab, (family, rows) in zip(tabs, snapshot.groupby("family", sort=False), strict=True):
+tabs = st.tabs(readings["family"].unique().tolist())
+for tab, (family, rows) in zip(tabs, readings.groupby("family", sort=False), strict=True):
     tab.dataframe(
         rows.drop(columns="family"),
         hide_index=True,

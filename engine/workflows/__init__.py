@@ -168,9 +168,9 @@ from engine.workflows.runs import (
 from engine.workflows.scenarios import ScenarioResult, run_scenario
 from engine.workflows.snapshot import (
     AsOfSnapshot,
+    build_snapshot,
     load_features,
     load_regime_history,
-    load_snapshot,
 )
 from engine.workflows.sources import (
     FINNHUB_KEY_ENV,
@@ -267,7 +267,7 @@ __all__ = [
     "LookaheadError",
     "ModelRun",
     "load_model_as_of",
-    "load_snapshot",
+    "build_snapshot",
     "trained_through",
     "describe_trained_through",
     "ARTIFACTS_ENV_VAR",

@@ -48,7 +48,7 @@ from engine.workflows.runs import (
     run_for_as_of,
     run_kind,
 )
-from engine.workflows.snapshot import load_regime_history, load_snapshot
+from engine.workflows.snapshot import build_snapshot, load_regime_history
 from store.db import StoreError, open_db
 from store.holdings import BookRepository
 from store.models import ModelRun
@@ -158,7 +158,7 @@ def _run_forecasts(
     try:
         run_for_as_of(db_path, as_of)
         universe = [*((record.params or {}).get("tickers") or ()), *tickers]
-        frame = forecast(db_path, load_snapshot(db_path, universe, as_of), run_id=record.run_id)
+        frame = forecast(db_path, build_snapshot(db_path, universe, as_of), run_id=record.run_id)
     except LookaheadError as exc:
         return pd.DataFrame(), f"the active run is refused by the look-ahead guard: {exc}", record
     except (StoreError, ValueError, KeyError) as exc:

@@ -14,7 +14,7 @@ from engine.workflows.book import reentry_watch
 from engine.workflows.data import DbPath, IngestResult, refresh_data
 from engine.workflows.forecast import forecast
 from engine.workflows.monitor import MonitorReport, monitor_model
-from engine.workflows.snapshot import load_snapshot
+from engine.workflows.snapshot import build_snapshot
 from store.db import StoreError
 
 
@@ -48,7 +48,7 @@ def run_daily_pipeline(
     wanted = sorted(set(tickers) | set(INDICES) | set(FACTOR_ETFS))
     refreshed = refresh_data(db_path, source, wanted, progress=scaled_progress(report, 0.0, 0.6))
     report(0.65, "Updating the feature cache and reading the as-of snapshot")
-    snapshot = load_snapshot(db_path, tickers, as_of)
+    snapshot = build_snapshot(db_path, tickers, as_of)
     notes, forecasts, monitor = [], None, None
     try:
         report(0.8, "Forecasting with the active model")

@@ -24,7 +24,7 @@ from engine.trading.gate import (
 from engine.workflows.alerts import raise_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_run
-from engine.workflows.snapshot import load_snapshot
+from engine.workflows.snapshot import build_snapshot
 from store.alerts import AlertRepository
 from store.db import StoreError, open_db
 from store.paper import PaperLedger
@@ -53,7 +53,7 @@ def _outcomes(db_path: DbPath, orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.
     frames = []
     for run_id, placed in orders.dropna(subset=["p_up", "run_id"]).groupby("run_id"):
         config = TrainConfig.from_dict(load_run(db_path, run_id).params)
-        labels = load_snapshot(db_path, config.tickers, as_of).labels(config.label)
+        labels = build_snapshot(db_path, config.tickers, as_of).labels(config.label)
         frames.append(scored_forecasts(placed, labels))
     empty = pd.DataFrame(columns=["date", "ticker", "p", "y"])
     return pd.concat(frames, ignore_index=True) if frames else empty

@@ -23,7 +23,7 @@ from engine.studies.drift import (
 from engine.workflows.alerts import drift_alert
 from engine.workflows.data import DbPath
 from engine.workflows.runs import load_model_as_of, load_oos_predictions
-from engine.workflows.snapshot import load_snapshot
+from engine.workflows.snapshot import build_snapshot
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def monitor_model(
     config = TrainConfig.from_dict(record.params)
     baseline = read_predictions(Path(record.artifact_dir), record.files, FEATURE_BASELINE)
     oos, _ = load_oos_predictions(db_path, record.run_id)
-    snapshot = load_snapshot(db_path, config.tickers, as_of)
+    snapshot = build_snapshot(db_path, config.tickers, as_of)
     features = snapshot.features
     sessions = np.sort(features.index.get_level_values("date").unique())
     if len(sessions) == 0:

@@ -39,7 +39,7 @@ from engine.workflows.backtests import run_construction
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
 from engine.workflows.runs import active_run, load_model_as_of, run_for_as_of, trained_through
-from engine.workflows.snapshot import load_snapshot
+from engine.workflows.snapshot import build_snapshot
 from store.db import StoreError, open_db, write_transaction
 from store.models import ModelRun
 from store.paper import PaperAccount, PaperLedger
@@ -89,7 +89,7 @@ def _book(
     ``day``'s close, by the backtest's rule (``construct_row``: the same ATR and volatility
     inputs, ranking and weights); ``held`` is the weight held per ticker (TopkDropout's
     count)."""
-    snapshot = load_snapshot(db_path, tickers, day)
+    snapshot = build_snapshot(db_path, tickers, day)
     forecasts = forecast(db_path, snapshot, run_id=run_id)
     if forecasts.empty:
         return forecasts, pd.DataFrame(columns=["weight", "stop", "take_profit", "trailing"])

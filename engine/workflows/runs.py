@@ -31,7 +31,7 @@ from engine.modeling.tuning import TuningConfig
 from engine.workflows.alerts import training_failed_alert
 from engine.workflows.convert import ensure_current_format
 from engine.workflows.data import DbPath
-from engine.workflows.snapshot import load_snapshot
+from engine.workflows.snapshot import build_snapshot
 from engine.workflows.tuning import tune_config
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
@@ -99,7 +99,7 @@ def train_model(
     try:
         if progress:
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
-        snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+        snapshot = build_snapshot(db_path, config.tickers, config.as_of)
         data = build_dataset(
             snapshot.features,
             snapshot.prices,

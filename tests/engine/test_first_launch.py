@@ -30,7 +30,7 @@ def test_a_new_store_is_seeded_and_gets_an_active_model_once(tmp_path: Path) -> 
     assert active is not None and active.run_id == first.run_id
     assert active.run_id.startswith("first-launch-") and active.status == "complete"
     assert "trained" in first.message and any("Fold" in m for m in messages)
-    snapshot = workflows.load_snapshot(db, list(SMALL.tickers), pd.Timestamp("2017-06-30"))
+    snapshot = workflows.build_snapshot(db, list(SMALL.tickers), pd.Timestamp("2017-06-30"))
     forecasts = workflows.forecast(db, snapshot)
     assert sorted(forecasts.index) == sorted(SMALL.tickers)
     assert (forecasts["run_id"] == first.run_id).all()
