@@ -17,7 +17,7 @@ if run is None or not params.tickers:
 
 kind = workflows.run_kind(run)
 relative = kind != "market_timing"
-event = "P(beats median)" if relative else "P(up)"
+event = workflows.probability_label(kind)
 left, right = st.columns(2)
 buy = left.slider(f"BUY at {event} of at least", 0.50, 0.80, 0.55, 0.01, key="forecasts.buy")
 sell = right.slider(f"SELL at {event} of at most", 0.20, 0.50, 0.45, 0.01, key="forecasts.sell")

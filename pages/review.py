@@ -73,7 +73,7 @@ if run is not None:
         verdict = workflows.ranking_skill(run.metrics)
         (st.success if verdict.shown else st.warning)(verdict.text)
         ranked = frame.sort_values("rank").rename_axis("ticker").reset_index()
-        event = "P(beats median)" if workflows.run_kind(run) != "market_timing" else "P(up)"
+        event = workflows.probability_label(workflows.run_kind(run))
         columns = ["rank", "ticker", "score_vs_average", "p_up", "reasons"]
         config = {"p_up": st.column_config.NumberColumn(event, format="%.3f")}
         half = max(1, min(5, len(ranked) // 2))

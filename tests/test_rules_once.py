@@ -7,6 +7,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from engine.modeling.learner import MODEL_KINDS, probability_label
+
 ROOT = Path(__file__).resolve().parent.parent
 CODE = ("engine", "store", "api", "pages", "models", "app.py")
 
@@ -39,3 +41,26 @@ def test_no_two_engine_classes_share_a_name() -> None:
             if isinstance(node, ast.ClassDef):
                 where[node.name].append(str(path.relative_to(ROOT)))
     assert {name: files for name, files in where.items() if len(files) > 1} == {}
+
+
+def test_the_probability_wording_is_chosen_by_probability_label_only() -> None:
+    # the re-entry condition is always on P(beats median): it names its own input
+    allowed = {"engine/modeling/learner.py", "engine/book/reentry.py"}
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in python_files()
+        if str(path.relative_to(ROOT)) not in allowed
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in ("P(up)", "P(beats median)")
+    ]
+    assert found == []
+
+
+def test_probability_label_names_what_each_kind_forecasts() -> None:
+    labels = {kind: probability_label(kind) for kind in MODEL_KINDS}
+    assert labels == {
+        "classifier": "P(beats median)",
+        "ranker": "P(beats median)",
+        "regressor": "P(beats median)",
+        "market_timing": "P(up)",
+    }

@@ -67,6 +67,14 @@ KIND_NAMES = {
     "regressor": "Cross-sectional regressor (rank-normalized return)",
     "market_timing": "Market timing (absolute direction)",
 }
+
+
+def probability_label(kind: str) -> str:
+    """What a run's forecast probability is of: "P(up)" for market timing, "P(beats
+    median)" for the cross-sectional kinds. The one wording pages and reports use."""
+    return "P(up)" if kind == "market_timing" else "P(beats median)"
+
+
 RELEVANCE_LEVELS = 5  # the ranker's relevance grades: per-date quintiles of the return
 _LOGISTIC = {"objective": "binary:logistic", "eval_metric": "logloss"}
 _OBJECTIVES = {

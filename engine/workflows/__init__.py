@@ -32,6 +32,7 @@ from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
 from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
+from engine.modeling.learner import probability_label
 from engine.modeling.membership import UniverseWindow
 from engine.modeling.tuning import TuningConfig
 from engine.trading.broker import (
@@ -256,6 +257,7 @@ __all__ = [
     "factor_report",
     "run_kind",
     "active_run",
+    "probability_label",
     "ranking_skill",
     "run_construction",
     "set_run_construction",

@@ -38,6 +38,7 @@ from engine.book.risk import RiskReport, compute_risk
 from engine.data.universe import INDEX_TICKER
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.explain import score_percentile
+from engine.modeling.learner import probability_label
 from engine.workflows.data import DbPath, load_prices
 from engine.workflows.forecast import forecast
 from engine.workflows.report import value_report_html
@@ -144,7 +145,7 @@ def _closes(db_path: DbPath, tickers: list[str], as_of: pd.Timestamp) -> pd.Data
 
 
 def _event(record: ModelRun | None) -> str:
-    return "P(up)" if record is None or run_kind(record) == "market_timing" else "P(beats median)"
+    return probability_label("market_timing" if record is None else run_kind(record))
 
 
 def _run_forecasts(
