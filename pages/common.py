@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.data.csv_file import DATE_FORMATS, CsvImportError, csv_columns
+from engine.data.csv_dates import DATE_FORMATS
+from engine.data.csv_file import CsvImportError, csv_columns
 from engine.data.csv_layouts import FIELDS, guess_mapping
 from engine.data.providers import MARKET_SOURCES
 from engine.modeling.explain import Thresholds

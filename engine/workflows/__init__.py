@@ -10,6 +10,7 @@
 ``bundles``: importing bundles trained elsewhere.
 ``forecast``: forecasts with reasons.
 ``paper``: the paper-trading step, its guardrails and journal.
+``paper_account``: the paper account as pages read it (marks, replay, P&L today), notes.
 ``broker``: the journal's orders mirrored to an Alpaca paper account, and reconciled.
 ``sources``: the keyed live sources in: FRED macro series (with BTC-USD) and Finnhub
 news and insider transactions.
@@ -134,14 +135,12 @@ from engine.workflows.jobs import (
     training_status,
 )
 from engine.workflows.monitor import MonitorReport, monitor_model
-from engine.workflows.paper import (
+from engine.workflows.paper import PaperStepResult, paper_step, sized_forecasts
+from engine.workflows.paper_account import (
     PaperState,
-    PaperStepResult,
     load_paper_state,
-    paper_step,
     resume_paper_trading,
     set_order_note,
-    sized_forecasts,
 )
 from engine.workflows.report import (
     MIN_REPORT_VALUES,
