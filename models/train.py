@@ -29,7 +29,6 @@ from engine import workflows  # noqa: E402
 from engine.data.schema import parse_tickers  # noqa: E402
 from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
-from engine.fields import field_default  # noqa: E402
 from engine.modeling.calibration import CALIBRATION_METHODS  # noqa: E402
 from engine.modeling.labels import LABEL_KINDS, LabelParams  # noqa: E402
 from engine.modeling.learner import (  # noqa: E402
@@ -42,7 +41,7 @@ from engine.modeling.training import TrainConfig, label_kind_for  # noqa: E402
 from engine.modeling.tuning import TuningConfig  # noqa: E402
 
 SOURCES = ("store", "sample", "yfinance")
-LABEL, LEARNER, TUNING = LabelParams(), LearnerParams(), TuningConfig()
+# Option defaults are the dataclasses' own: a dataclass field's default is its class attribute.
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -60,12 +59,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--start", help="first date of training data (YYYY-MM-DD)")
     parser.add_argument("--end", help="train as of this date (default: newest stored day)")
     parser.add_argument(
-        "--horizon", type=int, default=LABEL.horizon, help="label horizon in sessions"
+        "--horizon", type=int, default=LabelParams.horizon, help="label horizon in sessions"
     )
     parser.add_argument(
         "--kind",
         choices=MODEL_KINDS,
-        default=LEARNER.kind,
+        default=LearnerParams.kind,
         help="classifier (beats the universe median, the default), ranker, regressor "
         "(cross-sectional) or market_timing (absolute direction)",
     )
@@ -77,21 +76,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--families",
-        default=",".join(LEARNER.families),
+        default=",".join(LearnerParams.families),
         help=f"comma-separated, from {', '.join(FAMILY_NAMES)}",
     )
-    parser.add_argument("--calibration", choices=CALIBRATION_METHODS, default=LEARNER.calibration)
-    parser.add_argument("--device", choices=DEVICES, default=LEARNER.device)
     parser.add_argument(
-        "--train-months", type=int, default=field_default(TrainConfig, "train_months")
+        "--calibration", choices=CALIBRATION_METHODS, default=LearnerParams.calibration
     )
-    parser.add_argument(
-        "--test-months", type=int, default=field_default(TrainConfig, "test_months")
-    )
+    parser.add_argument("--device", choices=DEVICES, default=LearnerParams.device)
+    parser.add_argument("--train-months", type=int, default=TrainConfig.train_months)
+    parser.add_argument("--test-months", type=int, default=TrainConfig.test_months)
     parser.add_argument(
         "--n-boot",
         type=int,
-        default=field_default(TrainConfig, "n_boot"),
+        default=TrainConfig.n_boot,
         help="bootstrap replicates",
     )
     parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
@@ -103,11 +100,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0,
         help="tune the learner with an Optuna study of this many trials first (0: none)",
     )
-    parser.add_argument("--seed", type=int, default=TUNING.seed, help="the tuning sampler's seed")
+    parser.add_argument(
+        "--seed", type=int, default=TuningConfig.seed, help="the tuning sampler's seed"
+    )
     parser.add_argument(
         "--max-rounds",
         type=int,
-        default=TUNING.max_rounds,
+        default=TuningConfig.max_rounds,
         help="most boosting rounds a trial may draw",
     )
     parser.add_argument(

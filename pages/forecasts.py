@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
+from engine.modeling.explain import Thresholds
 from engine.modeling.learner import KIND_NAMES
 from pages.common import cached_forecasts, global_params, select_run
 
@@ -19,8 +20,12 @@ kind = workflows.run_kind(run)
 relative = kind != "market_timing"
 event = workflows.probability_label(kind)
 left, right = st.columns(2)
-buy = left.slider(f"BUY at {event} of at least", 0.50, 0.80, 0.55, 0.01, key="forecasts.buy")
-sell = right.slider(f"SELL at {event} of at most", 0.20, 0.50, 0.45, 0.01, key="forecasts.sell")
+buy = left.slider(
+    f"BUY at {event} of at least", 0.50, 0.80, Thresholds.buy, 0.01, key="forecasts.buy"
+)
+sell = right.slider(
+    f"SELL at {event} of at most", 0.20, 0.50, Thresholds.sell, 0.01, key="forecasts.sell"
+)
 if sell >= buy:
     st.error("The SELL threshold must be below the BUY threshold.")
     st.stop()

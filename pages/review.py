@@ -66,7 +66,7 @@ run = workflows.active_run(params.db_path)
 if run is not None:
     try:
         where = {"version": params.version, "as_of": params.as_of, "tickers": params.tickers}
-        frame = cached_forecasts(params.db_path, run_id=run.run_id, buy=0.55, sell=0.45, **where)
+        frame = cached_forecasts(params.db_path, run_id=run.run_id, **where)
     except (workflows.StoreError, ValueError) as exc:
         st.error(f"Forecasts unavailable: {exc}")
     else:

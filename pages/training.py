@@ -9,7 +9,7 @@ from engine import workflows
 from engine.features import FAMILY_NAMES
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.labels import ABSOLUTE_KINDS, LabelParams
-from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams
+from engine.modeling.learner import DEVICES, KIND_NAMES, MODEL_KINDS, LearnerParams
 from engine.modeling.training import TrainConfig, label_kind_for
 from pages.common import global_params, render_job, render_runs
 from pages.membership import training_window, universe_caption
@@ -39,11 +39,13 @@ window = training_window(params)
 defaults = {
     "training.start": window[0],
     "training.as_of": window[1],
-    "training.horizon": 5,
-    "training.train": 18,
-    "training.test": 3,
-    "training.families": list(FAMILY_NAMES),
-    "training.kind": "classifier",
+    "training.horizon": LabelParams.horizon,  # the dataclasses' defaults (class attributes)
+    "training.train": TrainConfig.train_months,
+    "training.test": TrainConfig.test_months,
+    "training.families": list(LearnerParams.families),
+    "training.kind": LearnerParams.kind,
+    "training.device": LearnerParams.device,
+    "training.calibration": LearnerParams.calibration,
     "training.trials": 0,
 }
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
@@ -60,7 +62,7 @@ else:
         c1, c2, c3 = st.columns(3)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
-        device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
+        device = c3.selectbox("Device", DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
         kind = c1.selectbox("Model", MODEL_KINDS, format_func=KIND_NAMES.get, key="training.kind")
         absolute = c2.selectbox(
@@ -86,7 +88,7 @@ else:
         families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
-        keys = [*defaults, "training.device", "training.label", "training.calibration"]
+        keys = [*defaults, "training.label"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if start >= as_of:

@@ -44,6 +44,7 @@ from engine.trading.broker import (
     broker_settings_from_env,
     parse_broker_settings,
 )
+from engine.trading.paper import PaperParams
 from engine.trading.reconcile import ReconciliationReport
 from engine.workflows.ablations import (
     load_ablation_studies,
@@ -260,6 +261,7 @@ __all__ = [
     "ranking_skill",
     "run_construction",
     "set_run_construction",
+    "PaperParams",
     "PaperState",
     "load_cached_features",
     "CalibrationReport",
