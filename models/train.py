@@ -26,6 +26,7 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
+from engine.data.calendar import parse_date  # noqa: E402
 from engine.data.schema import parse_tickers  # noqa: E402
 from engine.data.universe import FACTOR_ETFS, INDICES  # noqa: E402
 from engine.features import FAMILY_NAMES  # noqa: E402
@@ -165,8 +166,8 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
     """A watchlist trains on its point-in-time universe over [--start, --end]: every ticker
     that was a member on some date of it, each on its member dates; --tickers on a fixed
     list."""
-    start = pd.Timestamp(args.start) if args.start else None
-    end = pd.Timestamp(args.end) if args.end else None
+    start = pd.Timestamp(parse_date(args.start, "--start")) if args.start else None
+    end = pd.Timestamp(parse_date(args.end, "--end")) if args.end else None
     if args.tickers:
         tickers, membership = parse_tickers(args.tickers), ()
     else:

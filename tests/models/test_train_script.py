@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine import workflows
+from engine.data.calendar import parse_date
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig
 
@@ -109,3 +112,24 @@ def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> No
     assert len(config.tickers) == 19 and "GE" in config.tickers and "KO" not in config.tickers
     assert ("GE", None, "2016-03-01") in config.membership
     assert type(config).from_dict(json.loads(config.to_json())) == config
+
+
+@pytest.mark.parametrize("text", ["2018-06-29", "2018-6-29", "06/29/2018", "2099-01-04", "soon"])
+def test_the_script_and_a_stored_config_read_dates_by_the_one_rule(text: str) -> None:
+    # before: both read dates with pd.Timestamp, which takes 06/29/2018 and 2099-01-04
+    script = load_script()
+    verdicts = []
+    for read in (
+        lambda: parse_date(text, "date"),
+        lambda: TrainConfig.from_dict(TrainConfig(("AAPL",)).as_dict() | {"as_of": text}),
+        lambda: script.config_from_options(
+            script.parse_args(["--source", "store", "--tickers", "AAPL", "--end", text]), None
+        ),
+    ):
+        try:
+            read()
+            verdicts.append("read")
+        except ValueError:
+            verdicts.append("refused")
+    assert verdicts == [verdicts[0]] * 3
+    assert verdicts[0] == ("read" if text == "2018-06-29" else "refused")
