@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import StoreError, iso_dates, write_transaction
+from store.db import StoreError, iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 ORDER_COLUMNS = (
@@ -250,7 +250,7 @@ class PaperLedger:
         flags, text = ("trailing", "blocked"), ("ticker", "entered")
         numbers = {c: float for c in frame.columns if c not in flags + text}
         frame = frame.astype({**numbers, **dict.fromkeys(flags, bool)})
-        return frame.assign(entered=pd.to_datetime(frame["entered"]))
+        return parse_iso_dates(frame, ["entered"])
 
     def targets(self, step_date: str) -> pd.DataFrame:
         """The decision of the step on ``step_date``, indexed by ticker."""
