@@ -64,3 +64,15 @@ def test_probability_label_names_what_each_kind_forecasts() -> None:
         "regressor": "P(beats median)",
         "market_timing": "P(up)",
     }
+
+
+def test_snapshot_names_only_the_as_of_snapshot() -> None:
+    # before: compute_snapshot (a price summary) and compute_feature_snapshot (one ticker's
+    # feature readings) beside the as-of snapshot, and load_snapshot wrote the cache
+    named = {
+        node.name
+        for path in python_files()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and "snapshot" in node.name.lower()
+    }
+    assert named == {"AsOfSnapshot", "build_snapshot"}
