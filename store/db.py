@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,14 @@ def iso_dates(values: pd.Series) -> list[str | None]:
     the one encoder of the store's date columns."""
     text = np.datetime_as_string(values.to_numpy(dtype="datetime64[D]"), unit="D")
     return [None if t == "NaT" else t for t in text.tolist()]
+
+
+def parse_iso_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its ``columns`` of ISO date text as datetime64[ns] (NaT where NULL):
+    the one decoder of the store's date columns, so repositories return dates parsed."""
+    return frame.assign(
+        **{c: pd.to_datetime(frame[c], format="%Y-%m-%d").astype("datetime64[ns]") for c in columns}
+    )
 
 
 def open_db(path: str | Path) -> Database:

@@ -7,7 +7,13 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
-from engine.workflows.modeling import ABSOLUTE_KINDS, CALIBRATION_METHODS, KIND_NAMES, MODEL_KINDS
+from engine.workflows.modeling import (
+    ABSOLUTE_KINDS,
+    CALIBRATION_METHODS,
+    DEVICES,
+    KIND_NAMES,
+    MODEL_KINDS,
+)
 from views.components.membership import training_window, universe_caption
 from views.components.runs import render_job, render_runs
 from views.components.settings import alert_settings
@@ -37,11 +43,13 @@ window = training_window(params)
 defaults = {
     "training.start": window[0],
     "training.as_of": window[1],
-    "training.horizon": 5,
-    "training.train": 18,
-    "training.test": 3,
-    "training.families": list(FAMILY_NAMES),
-    "training.kind": "classifier",
+    "training.horizon": LabelParams.horizon,  # the dataclasses' defaults (class attributes)
+    "training.train": TrainConfig.train_months,
+    "training.test": TrainConfig.test_months,
+    "training.families": list(LearnerParams.families),
+    "training.kind": LearnerParams.kind,
+    "training.device": LearnerParams.device,
+    "training.calibration": LearnerParams.calibration,
     "training.trials": 0,
 }
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
@@ -58,7 +66,7 @@ else:
         c1, c2, c3 = st.columns(3)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
-        device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
+        device = c3.selectbox("Device", DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
         kind = c1.selectbox("Model", MODEL_KINDS, format_func=KIND_NAMES.get, key="training.kind")
         absolute = c2.selectbox(
@@ -84,7 +92,7 @@ else:
         families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
-        keys = [*defaults, "training.device", "training.label", "training.calibration"]
+        keys = [*defaults, "training.label"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if start >= as_of:

@@ -32,9 +32,9 @@ from engine.workflows import (
     ARTIFACTS_ENV_VAR,
     activate_run,
     build_features,
+    build_snapshot,
     forecast,
     ingest,
-    load_snapshot,
     train_model,
 )
 
@@ -116,7 +116,7 @@ def _time_forecasts(db: Path, prices, tickers: tuple[str, ...], as_of, repeats: 
     snapshot_timings, forecast_timings = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        snapshot = load_snapshot(db, tickers, as_of)
+        snapshot = build_snapshot(db, tickers, as_of)
         built = time.perf_counter()
         frame = forecast(db, snapshot)
         snapshot_timings.append(built - started)

@@ -36,6 +36,8 @@ The subpackages, lowest first (each imports only those before it):
     ``research.report``: HTML tear sheets of a backtest, the paper account, a series.
 ``trading``: the paper account, the broker and the analyst's book.
     ``trading.paper``: the paper-trading step, its guardrails and journal.
+    ``trading.paper_account``: the paper account as pages read it (marks, replay, P&L
+    today), order notes.
     ``trading.broker``: the journal's orders mirrored to an Alpaca paper account.
     ``trading.gate``: the Go / No-Go gate on the paper journal and the capital ramp.
     ``trading.book``: the analyst's holdings, the re-entry watch, the double-down check.

@@ -21,7 +21,13 @@ from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
 from engine.data.sample import DESCRIPTIONS, STOCKS
-from engine.data.schema import FetchResult, Progress, normalize_ticker, normalize_tickers
+from engine.data.schema import (
+    FetchResult,
+    Progress,
+    normalize_ticker,
+    normalize_tickers,
+    scaled_progress,
+)
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.modeling.membership import UniverseWindow, universe_window
 from engine.settings import load_settings
@@ -189,12 +195,10 @@ def refresh_data(
     tickers = normalize_tickers(tickers)
     provider = provider or get_provider(source)
 
-    def fetch_progress(fraction: float, text: str) -> None:
-        if progress:
-            progress(0.85 * fraction, text)
-
     try:
-        fetched = provider.fetch(tickers, start=start, end=end, progress=fetch_progress)
+        fetched = provider.fetch(
+            tickers, start=start, end=end, progress=scaled_progress(progress, 0.0, 0.85)
+        )
     except Exception as exc:  # noqa: BLE001 - any provider failure is reported, not raised
         outcomes = pd.DataFrame(
             [(t, "not fetched", 0, str(exc)) for t in tickers], columns=list(TICKER_OUTCOME_COLUMNS)

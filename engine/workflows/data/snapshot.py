@@ -101,7 +101,7 @@ class AsOfSnapshot:
         )
 
 
-def load_snapshot(
+def build_snapshot(
     db_path: DbPath,
     tickers: Sequence[str],
     as_of: pd.Timestamp | None = None,
@@ -109,9 +109,8 @@ def load_snapshot(
     families: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> AsOfSnapshot:
-    """Read the snapshot of ``tickers`` as of ``as_of`` (None: all stored dates).
-
-    The feature cache is brought up to date for ``tickers`` first (in the same session).
+    """Bring the feature cache of ``tickers`` up to date (it writes to the store), then
+    read their snapshot as of ``as_of`` (None: all stored dates), in the same session.
     """
     tickers = tuple(dict.fromkeys(tickers))
     as_of = None if as_of is None else pd.Timestamp(as_of)
@@ -157,7 +156,7 @@ def load_features(
     as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Features of ``families`` by (ticker, date), dates <= ``as_of`` (the Signals page)."""
-    return load_snapshot(db_path, tickers, as_of, families=families, progress=progress).features
+    return build_snapshot(db_path, tickers, as_of, families=families, progress=progress).features
 
 
 def load_regime_history(db_path: DbPath, as_of: pd.Timestamp | None = None) -> pd.DataFrame:

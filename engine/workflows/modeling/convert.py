@@ -43,7 +43,7 @@ from engine.modeling.learner import MetaLearner
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, fit_final_model
 from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from store.db import open_db, write_transaction
 from store.models import ModelRun, ModelRunRepository
 
@@ -103,7 +103,7 @@ def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearn
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{retrain}: its recorded TrainConfig does not load ({exc})") from exc
     # the data train_model used; format 1 hashed the prices up to the last labelled date
-    snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+    snapshot = build_snapshot(db_path, config.tickers, config.as_of)
     prices = snapshot.prices
     data = build_dataset(snapshot.features, prices, snapshot.regimes["regime_id"], config)
     now = data_hash(prices[prices["date"] <= data.index.get_level_values("date").max()])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from engine.alerts import AlertSettings
 from engine.data.calendar import sessions_between
-from engine.data.schema import Progress
+from engine.data.schema import Progress, scaled_progress
 from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import (
     ArtifactError,
@@ -29,7 +29,7 @@ from engine.modeling.training import TrainConfig, build_dataset, data_hash, summ
 from engine.modeling.tuning import TuningConfig
 from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.convert import ensure_current_format
 from engine.workflows.modeling.tuning import tune_config
 from engine.workflows.platform.alerts import training_failed_alert
@@ -102,7 +102,7 @@ def train_model(
     try:
         if progress:
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
-        snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+        snapshot = build_snapshot(db_path, config.tickers, config.as_of)
         data = build_dataset(
             snapshot.features,
             snapshot.prices,
@@ -119,9 +119,9 @@ def train_model(
                 config,
                 tuning=tuning,
                 run_id=run_id,
-                progress=_stage(progress, 0.02, 0.6),
+                progress=scaled_progress(progress, 0.02, 0.6),
             )
-        result = train(data, config, _stage(progress, 0.6, 1.0) if study else progress)
+        result = train(data, config, scaled_progress(progress, 0.6, 1.0) if study else progress)
         used = snapshot.prices[snapshot.prices["date"] <= result.as_of]
         metrics = summarize_scores(result.scores)
         if study is not None:
@@ -173,11 +173,6 @@ def train_model(
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).release_lock(run_id)
     return load_run(db_path, run_id)
-
-
-def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
-    """``progress`` of a stage that spans [lo, hi] of the whole run."""
-    return None if progress is None else (lambda f, text: progress(lo + (hi - lo) * f, text))
 
 
 def load_run(db_path: DbPath, run_id: str) -> ModelRun:

@@ -12,7 +12,7 @@ from engine.metrics import N_BOOT, ic_block
 from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
 
 
@@ -96,7 +96,7 @@ def factor_report(
     )
     dates = predictions.index.get_level_values("date")
     tickers = sorted(predictions.index.get_level_values("ticker").unique())
-    snapshot = load_snapshot(db_path, tickers, dates.max())
+    snapshot = build_snapshot(db_path, tickers, dates.max())
     columns = [c for c in feature_columns() if c in snapshot.features.columns]
     features = snapshot.features[columns].reindex(predictions.index)
     table = feature_ic_table(

@@ -87,7 +87,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
 def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     db, record = trained
     workflows.activate_run(db, record.run_id)
-    frame = workflows.forecast(db, workflows.load_snapshot(db, TICKERS, AS_OF))
+    frame = workflows.forecast(db, workflows.build_snapshot(db, TICKERS, AS_OF))
     assert list(frame.index) == sorted(TICKERS)
     assert ((frame["p_up"] > 0) & (frame["p_up"] < 1)).all()
     expected = np.where(
@@ -115,13 +115,13 @@ def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained
     with pytest.raises(
         ValueError, match=r"trained through 2017-06-30 .* after the as-of date 2017-06-29"
     ):
-        workflows.forecast(db, workflows.load_snapshot(db, TICKERS, earlier), run_id=record.run_id)
+        workflows.forecast(db, workflows.build_snapshot(db, TICKERS, earlier), run_id=record.run_id)
 
 
 def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> None:
     db, record = trained
     later = workflows.forecast(
-        db, workflows.load_snapshot(db, TICKERS, AS_OF), run_id=record.run_id
+        db, workflows.build_snapshot(db, TICKERS, AS_OF), run_id=record.run_id
     )
     # A second store that never saw anything after AS_OF, trained the same way.
     short = tmp_path / "short.db"
@@ -132,7 +132,7 @@ def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> Non
     )
     again = workflows.train_model(short, small_config())
     before = workflows.forecast(
-        short, workflows.load_snapshot(short, TICKERS, AS_OF), run_id=again.run_id
+        short, workflows.build_snapshot(short, TICKERS, AS_OF), run_id=again.run_id
     )
     pd.testing.assert_frame_equal(before.drop(columns="run_id"), later.drop(columns="run_id"))
     assert again.metrics["model"] == record.metrics["model"]

@@ -90,8 +90,8 @@ def test_nothing_after_t_reaches_a_snapshot_forecast_or_paper_step(clean_and_poi
     assert not workflows.load_prices(clean, TICKERS).equals(
         workflows.load_prices(poisoned, TICKERS)
     )
-    a = workflows.load_snapshot(clean, TICKERS, T)
-    b = workflows.load_snapshot(poisoned, TICKERS, T)
+    a = workflows.build_snapshot(clean, TICKERS, T)
+    b = workflows.build_snapshot(poisoned, TICKERS, T)
     assert a.prices["date"].max() == T and len(a.features) > 1000
     pd.testing.assert_frame_equal(a.prices, b.prices, check_exact=True)
     pd.testing.assert_frame_equal(a.features, b.features, check_exact=True)
@@ -118,12 +118,12 @@ def test_nothing_after_t_reaches_a_snapshot_forecast_or_paper_step(clean_and_poi
 
 
 def test_a_snapshot_holds_nothing_after_its_date(seeded_db: Path) -> None:
-    snapshot = workflows.load_snapshot(seeded_db, ["KO", "^GSPC"], pd.Timestamp("2008-09-15"))
+    snapshot = workflows.build_snapshot(seeded_db, ["KO", "^GSPC"], pd.Timestamp("2008-09-15"))
     assert snapshot.prices["date"].max() == pd.Timestamp("2008-09-15")
     assert snapshot.features.index.get_level_values("date").max() == pd.Timestamp("2008-09-15")
     assert snapshot.regimes.index.max() <= pd.Timestamp("2008-09-15")
     assert snapshot.context.breadth.index.max() <= pd.Timestamp("2008-09-15")
     latest = snapshot.latest_features()
     assert list(latest.index.get_level_values("ticker")) == ["KO", "^GSPC"]
-    everything = workflows.load_snapshot(seeded_db, ["KO"])
+    everything = workflows.build_snapshot(seeded_db, ["KO"])
     assert everything.as_of is None and everything.last_session == pd.Timestamp("2022-12-28")

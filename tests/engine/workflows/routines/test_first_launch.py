@@ -48,7 +48,7 @@ def test_a_new_store_is_seeded_and_its_default_model_trains_in_the_background(
     active = workflows.active_run(db)
     assert active is not None and active.run_id == first.started
     assert workflows.first_model_training(db) is None
-    snapshot = workflows.load_snapshot(db, list(SMALL.tickers), pd.Timestamp("2017-06-30"))
+    snapshot = workflows.build_snapshot(db, list(SMALL.tickers), pd.Timestamp("2017-06-30"))
     forecasts = workflows.forecast(db, snapshot)
     assert sorted(forecasts.index) == sorted(SMALL.tickers)
     assert (forecasts["run_id"] == first.started).all()
