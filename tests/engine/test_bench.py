@@ -102,11 +102,12 @@ SUMMARY_KEYS = {
 }
 
 
-def test_pages_benchmark_renders_the_app_on_a_temporary_trained_store() -> None:
+def test_pages_benchmark_renders_the_app_on_a_first_launch_store_of_a_given_model() -> None:
     environment = {k: os.environ.get(k) for k in ("WORKBENCH_DB", "WORKBENCH_ARTIFACTS")}
     cwd, main_module = Path.cwd(), sys.modules["__main__"]
-    result = run_pages_bench(repeats=1, pages=["forecasts"], train=TINY_TRAIN)
+    result = run_pages_bench(repeats=1, pages=["forecasts"], config=TINY_TRAIN)
     assert SUMMARY_KEYS | {"setup_s", "seed_s", "train_s", "store", "active_run"} <= set(result)
+    assert result["reused"] is False and result["active_run"].startswith("first-launch")
     assert result["ok"] and result["failures"] == {} and result["failed_pages"] == 0
     assert result["pages"] == 1 and result["slowest_page"] == "forecasts"
     page = result["per_page"]["forecasts"]
