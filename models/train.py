@@ -219,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     record = workflows.train_model(
         db, config, run_id=args.run_id, progress=progress, alerts=alert_settings(), tuning=tuning
     )
+    workflows.keep_analyses(db, record.run_id, progress)
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]
     summary = {

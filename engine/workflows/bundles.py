@@ -25,9 +25,11 @@ from pyarrow import feather
 
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
+    CALIBRATION_RECORD,
     FEATURE_BASELINE,
     MANIFEST,
     PREDICTIONS,
+    SIGNAL_RECORD,
     ArtifactError,
     check_format,
     json_document,
@@ -35,6 +37,7 @@ from engine.modeling.artifacts import (
     manifest_hashes,
     read_bundle,
     read_manifest,
+    read_run_record,
 )
 from engine.modeling.signing import (
     REQUIRE_SECRETS_KEY,
@@ -44,7 +47,9 @@ from engine.modeling.signing import (
     signing_key,
 )
 from engine.modeling.training import TrainConfig
+from engine.workflows.calibration import CalibrationReport
 from engine.workflows.data import DbPath
+from engine.workflows.factors import FactorReport
 from engine.workflows.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
 from store.models import ModelRun, ModelRunRepository
@@ -80,6 +85,10 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
             f"bundles from elsewhere set {REQUIRE_SECRETS_KEY} = false in the secrets file"
         )
     manifest = read_bundle(Path(folder), hashes)[1]
+    for name, record in ((CALIBRATION_RECORD, CalibrationReport), (SIGNAL_RECORD, FactorReport)):
+        # a malformed record refuses the bundle; a sound one is not copied: the run's
+        # analyses are recomputed here from its verified predictions on first read
+        read_run_record(Path(folder), name, record)
     through, verified = checked_trained_through(manifest, Path(folder))
     try:  # what a retrain of this run would reuse (POST /retrain, the Training page)
         TrainConfig.from_dict(manifest.get("config"))

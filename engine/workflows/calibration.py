@@ -1,5 +1,5 @@
 """A run's calibration report: every method side by side and reliability curves, out of
-sample (the Calibration page shows it)."""
+sample (the Calibration page shows it), kept with the run as a typed record."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.metrics import ic_block
+from engine.modeling.artifacts import CALIBRATION_RECORD
 from engine.modeling.calibration_scores import (
     METHOD_COLUMNS,
     compare_methods,
@@ -15,7 +16,8 @@ from engine.modeling.calibration_scores import (
     reliability_curve,
 )
 from engine.workflows.data import DbPath
-from engine.workflows.runs import load_oos_predictions, run_horizon
+from engine.workflows.runs import run_analysis, run_horizon
+from store.models import ModelRun
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,13 @@ class CalibrationReport:
 
 
 def calibration_report(db_path: DbPath, run_id: str | None = None) -> CalibrationReport:
-    """The report of a run (the active one by default)."""
-    predictions, record = load_oos_predictions(db_path, run_id)
+    """The report of a run (the active one by default): computed once and kept with the
+    run (``run_analysis``)."""
+    return run_analysis(db_path, run_id, CALIBRATION_RECORD, CalibrationReport, compute_report)
+
+
+def compute_report(predictions: pd.DataFrame, record: ModelRun) -> CalibrationReport:
+    """The calibration report of ``record``'s out-of-sample ``predictions``."""
     dates = predictions.index.get_level_values("date")
     y = predictions["label"].to_numpy()
     curves = {

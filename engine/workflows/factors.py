@@ -9,11 +9,13 @@ import pandas as pd
 
 from engine.features import feature_columns
 from engine.metrics import N_BOOT, ic_block
+from engine.modeling.artifacts import SIGNAL_RECORD
 from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data import DbPath
-from engine.workflows.runs import load_oos_predictions, run_horizon
+from engine.workflows.runs import load_oos_predictions, run_analysis, run_horizon
 from engine.workflows.snapshot import load_snapshot
+from store.models import ModelRun
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,36 @@ def factor_report(
     FactorReport
         Only the run's walk-forward test rows are scored: each forecast was made by a
         model that never saw its row. The features are read from a snapshot as of the
-        newest forecast date (rows <= that date).
+        newest forecast date (rows <= that date). The report at the default options is
+        computed once and kept with the run (``run_analysis``).
     """
-    predictions, record = load_oos_predictions(db_path, run_id)
+    options = {"quantiles": quantiles, "top_k": top_k, "n_boot": n_boot}
+    options |= {"feature_boot": feature_boot, "seed": seed}
+
+    def compute(predictions: pd.DataFrame, record: ModelRun) -> FactorReport:
+        return compute_factor_report(db_path, predictions, record, **options)
+
+    if options == DEFAULT_OPTIONS:  # the report kept with the run
+        return run_analysis(db_path, run_id, SIGNAL_RECORD, FactorReport, compute)
+    return compute(*load_oos_predictions(db_path, run_id))
+
+
+DEFAULT_OPTIONS = {"quantiles": 5, "top_k": 5, "n_boot": N_BOOT, "feature_boot": N_BOOT, "seed": 0}
+
+
+def compute_factor_report(
+    db_path: DbPath,
+    predictions: pd.DataFrame,
+    record: ModelRun,
+    *,
+    quantiles: int,
+    top_k: int,
+    n_boot: int,
+    feature_boot: int,
+    seed: int,
+) -> FactorReport:
+    """The factor report of ``record``'s out-of-sample ``predictions`` (see
+    ``factor_report``)."""
     horizon = run_horizon(record)
     signal = "score" if "score" in predictions else "p"
     forward, target = excess_returns(predictions)

@@ -12,7 +12,7 @@ import pandas as pd
 from engine.data.schema import Progress
 from engine.modeling.training import TrainConfig
 from engine.workflows.data import DEFAULT_WATCHLIST, DbPath, ensure_seeded, load_watchlist
-from engine.workflows.runs import activate_run, train_model
+from engine.workflows.runs import activate_run, keep_analyses, train_model
 from store.db import open_db
 from store.models import ModelRunRepository
 
@@ -73,5 +73,6 @@ def ensure_ready(
     run_id = f"{FIRST_RUN_PREFIX}-{pd.Timestamp.now(tz='UTC'):%Y%m%d-%H%M%S}"
     config = config or default_config(db_path)
     record = train_model(db_path, config, run_id=run_id, progress=inner)
+    keep_analyses(db_path, record.run_id, inner)
     activate_run(db_path, record.run_id)
     return FirstLaunch(seeded_s, time.monotonic() - begun, record.run_id)
