@@ -26,7 +26,7 @@ DTYPES = {
     **{f"float{bits}": NUMBERS for bits in (32, 64)},
     **{f"{sign}int{bits}": (int,) for sign in ("", "u") for bits in (8, 16, 32, 64)},
     "bool": (bool,),
-    "datetime64[ns]": (str, type(None)),
+    **{f"datetime64[{unit}]": (str, type(None)) for unit in ("s", "ms", "us", "ns")},
     "str": (str, type(None)),
     "object": (str, type(None)),
 }
@@ -34,7 +34,7 @@ DTYPES = {
 
 def _encode_values(values: pd.Index | pd.Series) -> dict:
     dtype = str(values.dtype)
-    if dtype == "datetime64[ns]":
+    if dtype.startswith("datetime64[") and dtype in DTYPES:
         data = [None if pd.isna(v) else v.isoformat() for v in values]
     elif dtype in DTYPES:
         data = np.asarray(values).tolist()
@@ -60,7 +60,7 @@ def _decode_values(body: object, n: int | None, where: str):
             raise ValueError(f"{where}: a value that is not {dtype}")
     elif not all(isinstance(v, allowed) for v in values):
         raise ValueError(f"{where}: a value that is not {dtype}")
-    if dtype == "datetime64[ns]":
+    if dtype.startswith("datetime64["):
         try:
             dates = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
         except (ValueError, TypeError) as exc:

@@ -29,6 +29,7 @@ from engine.modeling.artifacts import (
     FEATURE_BASELINE,
     MANIFEST,
     PREDICTIONS,
+    RECORD_FILES,
     SIGNAL_RECORD,
     ArtifactError,
     check_format,
@@ -212,9 +213,11 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     if any(name.endswith(".joblib") for name in names):
         raise ArtifactError(legacy_message("the uploaded bundle"))
     folders = {PurePosixPath(m.filename).parent for m in members}
-    if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
+    allowed = set(BUNDLE_FILES) | set(RECORD_FILES)
+    if not set(BUNDLE_FILES) <= names <= allowed or len(members) != len(names) or len(folders) != 1:
         raise ArtifactError(
-            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} in one folder; "
+            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} (and optionally the run's "
+            f"{' and '.join(RECORD_FILES)}) in one folder; "
             f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
