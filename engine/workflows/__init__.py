@@ -31,7 +31,7 @@ from engine.alerts import (
 from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
 from engine.book.holdings import BookError
 from engine.modeling.artifacts import ArtifactError
-from engine.modeling.evaluation import SkillVerdict, ranking_skill
+from engine.modeling.evaluation import RunScores, SkillVerdict, ranking_skill
 from engine.modeling.membership import UniverseWindow
 from engine.modeling.tuning import TuningConfig
 from engine.trading.broker import (
@@ -252,6 +252,7 @@ __all__ = [
     "backtest_report_html",
     "paper_report_html",
     "value_report_html",
+    "RunScores",
     "SkillVerdict",
     "FactorReport",
     "factor_report",

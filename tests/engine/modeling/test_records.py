@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from engine.metrics import Interval
+from engine.modeling.evaluation import RunScores, ranking_skill
 from engine.modeling.records import read_record, record_document
 
 
@@ -105,3 +106,19 @@ def set_in(path: list, value):
 def test_a_document_it_did_not_write_is_refused_by_field(document: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         read_record(Sample, document)
+
+
+def test_run_scores_type_what_a_run_records_and_leave_the_rest_none() -> None:
+    metrics = {
+        "model": {"auc": {"estimate": 0.52, "low": 0.5, "high": 0.54}},
+        "rank_ic": {"mean": {"estimate": 0.02, "low": 0.01, "high": 0.03}},
+        "calibrated": {"brier": {"estimate": 0.24, "low": None, "high": 0.25}},
+    }
+    scores = RunScores.from_metrics(metrics)
+    assert scores.auc == Interval(0.52, 0.5, 0.54)
+    assert math.isnan(scores.brier.low) and scores.brier.high == 0.25
+    assert scores.baseline_auc is scores.ece is scores.brier_climatology is None
+    assert ranking_skill(metrics).shown
+    assert RunScores.from_metrics(None) == RunScores(*[None] * 7)
+    below = {"rank_ic": {"mean": {"estimate": 0.01, "low": -0.01, "high": 0.03}}}
+    assert not ranking_skill(below).shown and not ranking_skill({}).shown
