@@ -169,6 +169,7 @@ from engine.workflows.runs import (
 from engine.workflows.scenarios import ScenarioResult, run_scenario
 from engine.workflows.snapshot import (
     AsOfSnapshot,
+    forget_snapshots,
     load_features,
     load_regime_history,
     load_snapshot,
@@ -301,6 +302,7 @@ __all__ = [
     "delete_watchlist",
     "ensure_seeded",
     "forecast",
+    "forget_snapshots",
     "import_bundle",
     "import_bundle_archive",
     "import_csv",

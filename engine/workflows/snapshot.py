@@ -175,6 +175,11 @@ SNAPSHOTS_KEPT = 4
 _SNAPSHOTS: OrderedDict[tuple, tuple[tuple[int, ...], AsOfSnapshot]] = OrderedDict()
 
 
+def forget_snapshots() -> None:
+    """Drop every memoized snapshot (the next read of each is a cold one)."""
+    _SNAPSHOTS.clear()
+
+
 def _store_stamp(path: Path) -> tuple[int, ...]:
     """Size and modification time (ns) of the database and of its write-ahead log when
     that holds frames: every write to the store changes it, opening and closing do not."""
