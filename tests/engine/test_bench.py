@@ -50,6 +50,7 @@ def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
     )
     forecast = main(["forecast", "--tickers", "12", "--days", "700"])
     assert forecast["tickers"] == 12 and forecast["forecast_s"] > 0 and forecast["with_reasons"]
+    assert forecast["cold_equals_warm"] and forecast["cold_end_to_end_s"] > 0
     capsys.readouterr()
 
 
