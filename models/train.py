@@ -255,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
         tuning=tuning,
         activate_if_none=args.activate_if_none,
     )
+    workflows.keep_analyses(db, record.run_id, progress)
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]
     summary = {

@@ -31,10 +31,9 @@ def render_job(job: workflows.TrainingJob) -> None:
         st.code("\n".join(job.log_tail), language="text")
 
 
-def _interval(metric: dict | None) -> str:
-    if not metric or metric.get("estimate") is None:
-        return ""
-    return f"{metric['estimate']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+def _interval(value) -> str:
+    """One of ``workflows.RunScores``' intervals as text ("" when the run has none)."""
+    return "" if value is None else f"{value.estimate:.3f} [{value.low:.3f}, {value.high:.3f}]"
 
 
 def render_runs(path: str, just_trained: str | None = None) -> None:
@@ -46,7 +45,7 @@ def render_runs(path: str, just_trained: str | None = None) -> None:
         return
     rows = []
     for run in runs.itertuples():
-        m = run.metrics or {}
+        scores = workflows.RunScores.from_metrics(run.metrics)
         rows.append(
             {
                 "run": run.run_id,
@@ -55,12 +54,12 @@ def render_runs(path: str, just_trained: str | None = None) -> None:
                 "origin": run.origin,
                 "created (UTC)": run.created_utc,
                 "trained through": workflows.describe_trained_through(run),
-                "AUC [95%]": _interval(m.get("model", {}).get("auc")),
-                "baseline AUC": _interval(m.get("baseline", {}).get("auc")),
-                "mean IC [95%]": _interval(m.get("ic", {}).get("mean")),
-                "ECE": _interval(m.get("calibrated", {}).get("ece")),
-                "Brier": _interval(m.get("calibrated", {}).get("brier")),
-                "Brier climatology": m.get("calibrated", {}).get("brier_climatology"),
+                "AUC [95%]": _interval(scores.auc),
+                "baseline AUC": _interval(scores.baseline_auc),
+                "mean IC [95%]": _interval(scores.mean_ic),
+                "ECE": _interval(scores.ece),
+                "Brier": _interval(scores.brier),
+                "Brier climatology": scores.brier_climatology,
                 "message": run.message,
             }
         )

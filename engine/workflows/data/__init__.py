@@ -56,6 +56,7 @@ from engine.workflows.data.prices import (
 from engine.workflows.data.snapshot import (
     AsOfSnapshot,
     build_snapshot,
+    forget_snapshots,
     load_features,
     load_regime_history,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "load_regime_history",
     "load_sentiment_summary",
     "build_snapshot",
+    "forget_snapshots",
     "load_universe",
     "load_watchlist",
     "load_watchlists",

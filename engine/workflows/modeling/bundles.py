@@ -23,11 +23,15 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import feather
 
+from engine.modeling.analyses import CalibrationReport, FactorReport
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
+    CALIBRATION_RECORD,
     FEATURE_BASELINE,
     MANIFEST,
     PREDICTIONS,
+    RECORD_FILES,
+    SIGNAL_RECORD,
     ArtifactError,
     check_format,
     json_document,
@@ -35,6 +39,7 @@ from engine.modeling.artifacts import (
     manifest_hashes,
     read_bundle,
     read_manifest,
+    read_run_record,
 )
 from engine.modeling.signing import SIGNED_HERE, signature_status
 from engine.modeling.training import TrainConfig
@@ -76,6 +81,10 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
             f"bundles from elsewhere set require_signed_bundles = false in the secrets file"
         )
     manifest = read_bundle(Path(folder), hashes)[1]
+    for name, record in ((CALIBRATION_RECORD, CalibrationReport), (SIGNAL_RECORD, FactorReport)):
+        # a malformed record refuses the bundle; a sound one is not copied: the run's
+        # analyses are recomputed here from its verified predictions on first read
+        read_run_record(Path(folder), name, record)
     through, verified = checked_trained_through(manifest, Path(folder))
     try:  # what a retrain of this run would reuse (POST /retrain, the Training page)
         TrainConfig.from_dict(manifest.get("config"))
@@ -199,9 +208,11 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     if any(name.endswith(".joblib") for name in names):
         raise ArtifactError(legacy_message("the uploaded bundle"))
     folders = {PurePosixPath(m.filename).parent for m in members}
-    if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
+    allowed = set(BUNDLE_FILES) | set(RECORD_FILES)
+    if not set(BUNDLE_FILES) <= names <= allowed or len(members) != len(names) or len(folders) != 1:
         raise ArtifactError(
-            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} in one folder; "
+            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} (and optionally the run's "
+            f"{' and '.join(RECORD_FILES)}) in one folder; "
             f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:

@@ -7,8 +7,10 @@ import os
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -21,7 +23,9 @@ from engine.modeling.artifacts import (
     read_bundle,
     read_manifest,
     read_predictions,
+    read_run_record,
     write_bundle,
+    write_run_record,
 )
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
@@ -315,10 +319,38 @@ def load_oos_predictions(
     db_path: DbPath, run_id: str | None = None
 ) -> tuple[pd.DataFrame, ModelRun]:
     """A run's walk-forward out-of-sample predictions (the active run by default)."""
+    record = _shown_run(db_path, run_id)
+    return read_predictions(Path(record.artifact_dir), record.files), record
+
+
+Analysis = TypeVar("Analysis")
+
+
+def _shown_run(db_path: DbPath, run_id: str | None) -> ModelRun:
     try:
         record = _get_complete(db_path, run_id)
     except StoreError as exc:
         message = "no complete model run to show: train one or make one active"
         raise StoreError(message) from exc
-    record = ensure_current_format(db_path, record)
-    return read_predictions(Path(record.artifact_dir), record.files), record
+    return ensure_current_format(db_path, record)
+
+
+def run_analysis(
+    db_path: DbPath,
+    run_id: str | None,
+    name: str,
+    cls: type[Analysis],
+    compute: Callable[[pd.DataFrame, ModelRun], Analysis],
+) -> Analysis:
+    """A run's analysis record (the active run's by default), kept as ``name`` in its
+    folder: read back typed when it is there, else ``compute(predictions, run)`` from its
+    out-of-sample predictions and kept (when the run is trained, or on the first read of a
+    run trained before records were kept). ArtifactError when the kept file is not one."""
+    record = _shown_run(db_path, run_id)
+    folder = Path(record.artifact_dir)
+    kept = read_run_record(folder, name, cls)
+    if kept is not None and kept.run_id == record.run_id:
+        return kept
+    analysis = compute(read_predictions(folder, record.files), record)
+    write_run_record(folder, name, analysis)
+    return analysis

@@ -127,3 +127,17 @@ def test_a_snapshot_holds_nothing_after_its_date(seeded_db: Path) -> None:
     assert list(latest.index.get_level_values("ticker")) == ["KO", "^GSPC"]
     everything = workflows.build_snapshot(seeded_db, ["KO"])
     assert everything.as_of is None and everything.last_session == pd.Timestamp("2022-12-28")
+
+
+def test_a_snapshot_is_read_again_after_any_write_to_the_store(seeded_db: Path) -> None:
+    day = pd.Timestamp("2008-09-15")
+    first = workflows.build_snapshot(seeded_db, ["KO"], day)
+    assert workflows.build_snapshot(seeded_db, ["KO"], day) is first  # unchanged store: shared
+    with sqlite3.connect(seeded_db) as conn:  # a write that bypasses the repositories
+        conn.execute(
+            "UPDATE prices SET close = close * 2 WHERE ticker = 'KO' AND date = '2008-09-15'"
+        )
+    second = workflows.build_snapshot(seeded_db, ["KO"], day)
+    assert second is not first
+    closes = [s.prices.set_index("date")["close"][day] for s in (first, second)]
+    assert closes[1] == pytest.approx(2 * closes[0])
