@@ -6,14 +6,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from engine.workflows.research.backtests import run_construction, set_run_construction
-from engine.workflows.trading import (
-    CONSTRUCTION_METHODS,
-    BacktestConfig,
-    ConstructionParams,
-    CostModel,
-    SizingParams,
-)
+from engine.workflows import BacktestConfig, ConstructionParams, CostModel, SizingParams
 from views.components.runs import select_run
 from views.components.state import global_params
 from views.components.statistics import statistics_table
@@ -28,13 +21,13 @@ st.caption(
     "one, else P(up)). A decision at a close trades on the next session; costs are never "
     "zero. Every backtest you run is counted as a trial in the Deflated Sharpe."
 )
-stored, fee, size = run_construction(run), CostModel(), SizingParams()  # the defaults
+stored, fee, size = workflows.run_construction(run), CostModel(), SizingParams()  # the defaults
 with st.form("backtest.form"):
     c1, c2, c3, c4, c5, c6 = st.columns(6)
     method = c1.selectbox(
         "Construction",
-        CONSTRUCTION_METHODS,
-        index=CONSTRUCTION_METHODS.index(stored.method),
+        workflows.CONSTRUCTION_METHODS,
+        index=workflows.CONSTRUCTION_METHODS.index(stored.method),
         key="backtest.method",
         help="kelly: sized P(up) with ATR stops; top_k: TopkDropout; long_short: top vs "
         "bottom quantile, dollar-neutral; hrp / mean_risk: the top k weighted by skfolio",
@@ -131,7 +124,7 @@ if stats["sharpe"].low <= 0 <= stats["sharpe"].high:
 if stats["dsr"] < 0.95:
     st.warning(f"Deflated Sharpe {stats['dsr']:.2f} over {outcome.n_trials} trials: not skill.")
 if st.button("Use for paper trading", key="backtest.use_for_paper"):
-    set_run_construction(params.db_path, run.run_id, outcome.construction)
+    workflows.set_run_construction(params.db_path, run.run_id, outcome.construction)
     st.success(f"The paper step trades run {run.run_id} with {outcome.construction.method}.")
 curves = {"strategy": outcome.result.equity, **outcome.benchmarks}
 st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")

@@ -7,15 +7,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
-from engine.workflows.modeling import (
-    ABSOLUTE_KINDS,
-    CALIBRATION_METHODS,
-    DEVICES,
-    KIND_NAMES,
-    MODEL_KINDS,
-)
 from views.components.membership import training_window, universe_caption
-from views.components.runs import render_job, render_runs
+from views.components.runs import render_job, render_outcome, render_runs
 from views.components.settings import alert_settings
 from views.components.state import global_params
 
@@ -66,18 +59,25 @@ else:
         c1, c2, c3 = st.columns(3)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
-        device = c3.selectbox("Device", DEVICES, key="training.device")
+        device = c3.selectbox("Device", workflows.DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-        kind = c1.selectbox("Model", MODEL_KINDS, format_func=KIND_NAMES.get, key="training.kind")
+        kind = c1.selectbox(
+            "Model",
+            workflows.MODEL_KINDS,
+            format_func=workflows.KIND_NAMES.get,
+            key="training.kind",
+        )
         absolute = c2.selectbox(
             "Market-timing label",
-            ABSOLUTE_KINDS,
+            workflows.ABSOLUTE_KINDS,
             key="training.label",
             help="Only the market-timing model uses it; the cross-sectional models learn "
             "relative labels (beats the universe median, rank of the return).",
         )
         horizon = c3.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
-        calibration = c4.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
+        calibration = c4.selectbox(
+            "Calibration", workflows.CALIBRATION_METHODS, key="training.calibration"
+        )
         c1, c2, c3 = st.columns(3)
         train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
         test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
@@ -129,12 +129,7 @@ else:
 
 launched = st.session_state.get("training.launched")
 if launched and job is None:
-    progress, message, tail = workflows.read_training_log(launched)
-    run = workflows.load_runs(params.db_path).set_index("run_id")
-    status = run.at[launched, "status"] if launched in run.index else "did not start"
-    (st.success if status == "complete" else st.error)(f"Run {launched}: {status}. {message}")
-    if status != "complete" and tail:
-        st.code("\n".join(tail), language="text")
+    render_outcome(params.db_path, launched)
 
 st.subheader("Registered runs")
 render_runs(params.db_path, launched)

@@ -36,6 +36,16 @@ def _interval(value) -> str:
     return "" if value is None else f"{value.estimate:.3f} [{value.low:.3f}, {value.high:.3f}]"
 
 
+def render_outcome(path: str, run_id: str) -> None:
+    """How the job ``run_id`` launched from the page ended, with its log's tail if it failed."""
+    _, message, tail = workflows.read_training_log(run_id)
+    runs = workflows.load_runs(path).set_index("run_id")
+    status = runs.at[run_id, "status"] if run_id in runs.index else "did not start"
+    (st.success if status == "complete" else st.error)(f"Run {run_id}: {status}. {message}")
+    if status != "complete" and tail:
+        st.code("\n".join(tail), language="text")
+
+
 def render_runs(path: str, just_trained: str | None = None) -> None:
     """The run registry with out-of-sample scores, and "make active" (the run
     ``just_trained`` preselected once it is complete)."""
