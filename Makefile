@@ -22,12 +22,16 @@ $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# The seed step builds a new store from the offline sample (seconds) and starts the default
+# model's training as a background job (the Training page's): the server answers at once,
+# and the daily review shows the job's progress until the model is active.
 run: $(VENV)/.runtime-installed
-	$(PY) -m engine.workflows seed
 	$(PY) -m api.lock streamlit --address $(ADDRESS)   # beyond loopback only with [auth] and an allow-list
+	$(PY) -m engine.workflows seed
 	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 # The REST API under uvicorn; beyond loopback (HOST_API=0.0.0.0) only with an API key.
+# Until the first model is active, forecasts answer 503 with Retry-After (see the seed step).
 api: $(VENV)/.runtime-installed
 	$(PY) -m engine.workflows seed
 	$(PY) -m api --host $(HOST_API) --port $(PORT_API)

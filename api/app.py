@@ -10,7 +10,6 @@ field; a non-finite number sent in JSON (NaN, Infinity, 1e309) is echoed as text
 from __future__ import annotations
 
 import math
-import os
 import time
 
 from fastapi import FastAPI, Request
@@ -21,11 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import RequestMetrics, method_label, route_label
 from api.routes import account, forecasts, system
-from api.security import DEFAULT_RATE_LIMIT, RateLimiter
+from api.security import RateLimiter
 from engine import workflows
 
 MAX_BODY = 16 * 1024  # bytes; a retrain request is a few hundred
-RATE_LIMIT_ENV = "WORKBENCH_API_RATE_LIMIT"
 
 
 class Guard:
@@ -110,8 +108,8 @@ def create_app(
 ) -> FastAPI:
     """The API over the store at ``db_path`` (default: ``workflows.store_path()``), each
     key limited to ``rate_limit`` requests a minute unless the key sets its own (default:
-    $WORKBENCH_API_RATE_LIMIT, else 100)."""
-    limit = rate_limit or int(os.environ.get(RATE_LIMIT_ENV) or DEFAULT_RATE_LIMIT)
+    the ``api.rate_limit`` setting: $WORKBENCH_API_RATE_LIMIT, else 100)."""
+    limit = rate_limit or workflows.load_settings().api.rate_limit
     app = FastAPI(
         title="Forecasting workbench API",
         summary="The active model's forecasts, the paper account and training jobs.",

@@ -19,9 +19,7 @@ from engine import workflows
 def coverage(path: str, version: int) -> pd.DataFrame:
     """Stored tickers (index) and their last session (``last_date``)."""
     frame = workflows.load_freshness(path, pd.Timestamp.today().normalize())
-    return frame.set_index("ticker")[["last_date"]].assign(
-        last_date=lambda f: pd.to_datetime(f["last_date"])
-    )
+    return frame.set_index("ticker")[["last_date"]]
 
 
 def newest_session(path: str, version: int) -> pd.Timestamp | None:

@@ -3,11 +3,14 @@
 - the API (``python -m api``): at least one active API key (data routes always need a
   key; without any, nobody could use an exposed API but /health, so it is a mistake);
 - the Streamlit app (``make run``, through ``python -m api.lock streamlit --address A``):
-  Streamlit's own authentication, an ``[auth]`` table in .streamlit/secrets.toml with
+  Streamlit's own authentication, an ``[auth]`` table in the settings
+  (.streamlit/secrets.toml, or the file ``--secrets`` / ``$WORKBENCH_SECRETS`` names) with
   ``redirect_uri``, ``cookie_secret`` and an OIDC provider's ``client_id``,
   ``client_secret`` and ``server_metadata_url`` (directly or in a named sub-table), and
   an allow-list in that table (``allowed_emails`` / ``allowed_domains``, see
   ``engine.access``): a login alone lets in any account the identity provider accepts.
+
+A settings file that cannot be read, or an invalid allow-list, is a refusal too.
 """
 
 from __future__ import annotations
@@ -15,14 +18,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import workflows
-from engine.workflows.platform import AccessSettingsError, parse_allow_list
 
-SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml"
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 
 
@@ -51,29 +51,18 @@ def check_api_bind(host: str, db_path: str | None) -> None:
         )
 
 
-def _auth_table(secrets: Path) -> dict | None:
-    """The ``[auth]`` table of ``secrets`` (None: no file, no table, not TOML)."""
-    try:
-        table = tomllib.loads(secrets.read_text()).get("auth")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-    return table if isinstance(table, dict) else None
-
-
-def streamlit_auth_configured(secrets: Path = SECRETS) -> bool:
-    """Whether ``secrets`` configures Streamlit's OIDC login (``[auth]``)."""
-    table = _auth_table(secrets)
-    if (
-        not isinstance(table, dict)
-        or not table.get("redirect_uri")
-        or not table.get("cookie_secret")
-    ):
+def streamlit_auth_configured() -> bool:
+    """Whether the settings configure Streamlit's OIDC login (``[auth]``)."""
+    auth = workflows.load_settings().auth
+    if auth is None or not auth.redirect_uri or not auth.cookie_secret:
         return False
+    table = auth.model_dump()
     providers = [table, *(v for v in table.values() if isinstance(v, dict))]
     return any(all(p.get(k) for k in PROVIDER_KEYS) for p in providers)
 
 
-def _app_refusal(address: str, secrets: Path, why: str) -> ExposureError:
+def _app_refusal(address: str, why: str) -> ExposureError:
+    secrets = workflows.load_settings().secrets_file
     return ExposureError(
         f"refusing to serve the app on {address!r}: it is reachable beyond this machine "
         f"and {why} ([auth] in {secrets}, see README 'Serving beyond this machine'), or "
@@ -81,23 +70,26 @@ def _app_refusal(address: str, secrets: Path, why: str) -> ExposureError:
     )
 
 
-def check_streamlit_bind(address: str, secrets: Path = SECRETS) -> None:
+def check_streamlit_bind(address: str) -> None:
     """Refuse a non-loopback ``address`` while Streamlit auth is not configured, or is
     configured without a valid, non-empty allow-list."""
     if is_loopback(address):
         return
-    if not streamlit_auth_configured(secrets):
-        raise _app_refusal(address, secrets, "Streamlit authentication is not configured")
     try:
-        allowed = parse_allow_list(_auth_table(secrets))
-    except AccessSettingsError as exc:
-        raise _app_refusal(address, secrets, f"the allow-list is invalid: {exc}") from None
+        configured = streamlit_auth_configured()
+        allowed = workflows.allow_list()
+    except ValueError as exc:  # SettingsError, AccessSettingsError: they name the setting
+        raise ExposureError(
+            f"refusing to serve the app on {address!r}: its settings are invalid: {exc}"
+        ) from None
+    if not configured:
+        raise _app_refusal(address, "Streamlit authentication is not configured")
     if not allowed:
         why = (
             "login has no allow-list: any account the identity provider accepts would get "
             "in. List who may in allowed_emails and/or allowed_domains"
         )
-        raise _app_refusal(address, secrets, why)
+        raise _app_refusal(address, why)
 
 
 def exit_if_exposed(check: Callable[[], None]) -> None:
@@ -113,9 +105,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.lock")
     parser.add_argument("server", choices=["streamlit"])
     parser.add_argument("--address", required=True)
-    parser.add_argument("--secrets", type=Path, default=SECRETS)
+    parser.add_argument("--secrets", type=Path, help="the settings file (see engine.settings)")
     args = parser.parse_args(argv)
-    exit_if_exposed(lambda: check_streamlit_bind(args.address, args.secrets))
+    if args.secrets:
+        workflows.reload_settings(secrets_file=args.secrets)
+    exit_if_exposed(lambda: check_streamlit_bind(args.address))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from fastapi import HTTPException, Request
 
 from engine import workflows
 
-DEFAULT_RATE_LIMIT = 100  # requests a minute per key
 WINDOW_S = 60.0
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -27,7 +26,7 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 class RateLimiter:
     """At most ``limit`` requests per key in any ``WINDOW_S`` seconds (a sliding log)."""
 
-    def __init__(self, default_limit: int = DEFAULT_RATE_LIMIT) -> None:
+    def __init__(self, default_limit: int) -> None:
         if default_limit < 1:
             raise ValueError("the rate limit is at least one request a minute")
         self.default_limit = default_limit

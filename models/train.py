@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,9 +25,16 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engine import workflows  # noqa: E402
-from engine.workflows.data import FACTOR_ETFS, FAMILY_NAMES, INDICES, parse_tickers  # noqa: E402
+from engine.workflows.data import (  # noqa: E402
+    FACTOR_ETFS,
+    FAMILY_NAMES,
+    INDICES,
+    parse_date,
+    parse_tickers,
+)
 from engine.workflows.modeling import (  # noqa: E402
     CALIBRATION_METHODS,
+    DEVICES,
     LABEL_KINDS,
     MODEL_KINDS,
     LabelParams,
@@ -40,6 +46,7 @@ from engine.workflows.modeling import (  # noqa: E402
 )
 
 SOURCES = ("store", "sample", "yfinance")
+# Option defaults are the dataclasses' own: a dataclass field's default is its class attribute.
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -56,11 +63,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     group.add_argument("--tickers", help="comma-separated tickers instead of a watchlist")
     parser.add_argument("--start", help="first date of training data (YYYY-MM-DD)")
     parser.add_argument("--end", help="train as of this date (default: newest stored day)")
-    parser.add_argument("--horizon", type=int, default=5, help="label horizon in sessions")
+    parser.add_argument(
+        "--horizon", type=int, default=LabelParams.horizon, help="label horizon in sessions"
+    )
     parser.add_argument(
         "--kind",
         choices=MODEL_KINDS,
-        default="classifier",
+        default=LearnerParams.kind,
         help="classifier (beats the universe median, the default), ranker, regressor "
         "(cross-sectional) or market_timing (absolute direction)",
     )
@@ -72,26 +81,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--families",
-        default=",".join(FAMILY_NAMES),
+        default=",".join(LearnerParams.families),
         help=f"comma-separated, from {', '.join(FAMILY_NAMES)}",
     )
-    parser.add_argument("--calibration", choices=CALIBRATION_METHODS, default="platt")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--train-months", type=int, default=18)
-    parser.add_argument("--test-months", type=int, default=3)
-    parser.add_argument("--n-boot", type=int, default=300, help="bootstrap replicates")
+    parser.add_argument(
+        "--calibration", choices=CALIBRATION_METHODS, default=LearnerParams.calibration
+    )
+    parser.add_argument("--device", choices=DEVICES, default=LearnerParams.device)
+    parser.add_argument("--train-months", type=int, default=TrainConfig.train_months)
+    parser.add_argument("--test-months", type=int, default=TrainConfig.test_months)
+    parser.add_argument(
+        "--n-boot",
+        type=int,
+        default=TrainConfig.n_boot,
+        help="bootstrap replicates",
+    )
     parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
     parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
     parser.add_argument("--json-progress", action="store_true")
+    parser.add_argument(
+        "--activate-if-none",
+        action="store_true",
+        help="make the run active when it registers, unless another run is active by then",
+    )
     parser.add_argument(
         "--trials",
         type=int,
         default=0,
         help="tune the learner with an Optuna study of this many trials first (0: none)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the tuning sampler's seed")
     parser.add_argument(
-        "--max-rounds", type=int, default=1000, help="most boosting rounds a trial may draw"
+        "--seed", type=int, default=TuningConfig.seed, help="the tuning sampler's seed"
+    )
+    parser.add_argument(
+        "--max-rounds",
+        type=int,
+        default=TuningConfig.max_rounds,
+        help="most boosting rounds a trial may draw",
     )
     parser.add_argument(
         "--scheduler", help="run the tuning trials on this Dask scheduler (default: here)"
@@ -149,8 +175,8 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
     """A watchlist trains on its point-in-time universe over [--start, --end]: every ticker
     that was a member on some date of it, each on its member dates; --tickers on a fixed
     list."""
-    start = pd.Timestamp(args.start) if args.start else None
-    end = pd.Timestamp(args.end) if args.end else None
+    start = pd.Timestamp(parse_date(args.start, "--start")) if args.start else None
+    end = pd.Timestamp(parse_date(args.end, "--end")) if args.end else None
     if args.tickers:
         tickers, membership = parse_tickers(args.tickers), ()
     else:
@@ -200,20 +226,20 @@ def tuning_config(args: argparse.Namespace) -> TuningConfig | None:
 
 
 def alert_settings() -> workflows.AlertSettings | None:
-    """Alerts from the WORKBENCH_* variables (a job launched by the app gets them there);
-    invalid ones turn alerts off with a warning, never the training."""
+    """Alerts from the settings (a job launched by the app gets them in its WORKBENCH_*
+    variables); invalid ones turn alerts off with a warning, never the training."""
     try:
-        return workflows.alert_settings_from_env(os.environ)
-    except workflows.AlertSettingsError as exc:
+        return workflows.alert_settings()
+    except ValueError as exc:  # AlertSettingsError, SettingsError: they name the setting
         sys.stderr.write(f"models/train.py: alerts off: {exc}\n")
         return None
 
 
 def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     args = parse_args(argv)
-    if args.output:
-        os.environ[workflows.ARTIFACTS_ENV_VAR] = str(Path(args.output).resolve())
-    db = args.db
+    overrides = {"db_path": args.db, "artifacts_root": args.output and Path(args.output).resolve()}
+    settings = workflows.reload_settings(**{k: v for k, v in overrides.items() if v})
+    db = str(settings.db_path)
     progress = reporter(args.json_progress)
     seed(args, db, progress)
     config = read_config(args.config) if args.config else config_from_options(args, db)
@@ -221,8 +247,15 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     tuning = tuning_config(args)
     fetch(args, db, list(config.tickers), progress)
     record = workflows.train_model(
-        db, config, run_id=args.run_id, progress=progress, alerts=alert_settings(), tuning=tuning
+        db,
+        config,
+        run_id=args.run_id,
+        progress=progress,
+        alerts=alert_settings(),
+        tuning=tuning,
+        activate_if_none=args.activate_if_none,
     )
+    workflows.keep_analyses(db, record.run_id, progress)
     model = record.metrics["model"]["auc"]
     rank_ic = record.metrics["rank_ic"]["mean"]
     summary = {

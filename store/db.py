@@ -6,10 +6,9 @@ it (``with closing(open_db(path)) as db``), never share one across threads.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from sqlite_utils import Database
 
 from store.migrations import migrate
 
-DB_ENV_VAR = "WORKBENCH_DB"
-DEFAULT_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "workbench.db"
 BUSY_TIMEOUT_S = 30.0
 
 
@@ -35,19 +32,22 @@ def iso_dates(values: pd.Series) -> list[str | None]:
     return [None if t == "NaT" else t for t in text.tolist()]
 
 
-def default_db_path() -> Path:
-    """``$WORKBENCH_DB`` if set, else ``data/workbench.db`` under the repository."""
-    return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH)
+def parse_iso_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its ``columns`` of ISO date text as datetime64[ns] (NaT where NULL):
+    the one decoder of the store's date columns, so repositories return dates parsed."""
+    return frame.assign(
+        **{c: pd.to_datetime(frame[c], format="%Y-%m-%d").astype("datetime64[ns]") for c in columns}
+    )
 
 
-def open_db(path: str | Path | None = None) -> Database:
+def open_db(path: str | Path) -> Database:
     """Open (creating if needed) and migrate the store at ``path``.
 
     WAL journal (readers never block the writer), a busy timeout so concurrent writers
     wait instead of failing, foreign keys on. The connection is in driver autocommit
     mode; group writes with ``write_transaction``.
     """
-    path = Path(path) if path is not None else default_db_path()
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)

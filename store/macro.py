@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, write_transaction
+from store.db import iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _COLUMNS = ("series_id", "date", "value", "known_date", "realtime_start", "source")
@@ -70,10 +70,7 @@ class MacroRepository:
         frame = pd.DataFrame.from_records(
             self.db.conn.execute(sql, params).fetchall(), columns=list(_COLUMNS)
         )
-        for column in _DATES:
-            frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").astype(
-                "datetime64[ns]"
-            )
+        frame = parse_iso_dates(frame, _DATES)
         frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
         return frame.astype({"series_id": str, "source": str})
 
@@ -90,4 +87,5 @@ class MacroRepository:
             "series_id", "first_date", "last_date", "rows", "values_present", "last_known",
             "source", "fetched_utc",
         ]  # fmt: skip
-        return pd.DataFrame.from_records(self.db.conn.execute(sql).fetchall(), columns=columns)
+        frame = pd.DataFrame.from_records(self.db.conn.execute(sql).fetchall(), columns=columns)
+        return parse_iso_dates(frame, ["first_date", "last_date", "last_known"])

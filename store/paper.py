@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import StoreError, write_transaction
+from store.db import StoreError, iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 ORDER_COLUMNS = (
@@ -24,10 +24,6 @@ ORDER_COLUMNS = (
 FILL_COLUMNS = (
     "fill_id", "client_order_id", "fill_date", "ticker", "quantity", "price", "fees", "spread",
     "impact", "reason", "realized_pnl",
-)  # fmt: skip
-STATE_COLUMNS = (
-    "ticker", "quantity", "cost_basis", "stop", "take_profit", "risk", "trailing", "blocked",
-    "exit_side", "entered",
 )  # fmt: skip
 POSITION_COLUMNS = ("ticker", "quantity", "cost_basis", "stop", "take_profit", "trailing")
 TARGET_COLUMNS = ("ticker", "target_weight", "stop", "take_profit", "trailing")
@@ -150,24 +146,23 @@ class PaperLedger:
     # --- execution state and targets ---------------------------------------------------
 
     def save_state(self, rows: pd.DataFrame, tickers: list[str]) -> None:
-        """Set the execution state of ``tickers``: ``rows`` (``STATE_COLUMNS``) for those
-        held or blocked; any other of ``tickers`` is flat and loses its row."""
-        rows = rows.assign(entered=pd.to_datetime(rows["entered"]).dt.strftime("%Y-%m-%d"))
+        """Set the execution state of ``tickers``: ``rows`` (the execution model's state
+        columns, which are this table's) for those held or blocked; any other of
+        ``tickers`` is flat and loses its row."""
+        rows = rows.assign(entered=iso_dates(pd.to_datetime(rows["entered"])))
         rows = rows.astype(object).where(rows.notna(), None)
+        columns = list(rows.columns)
         with write_transaction(self.db):
             self.db.conn.executemany(
                 "DELETE FROM paper_positions WHERE ticker = ?",
                 [(t,) for t in tickers if t not in set(rows["ticker"])],
             )
-            updates = ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:])
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "ticker")
             self.db.conn.executemany(
-                f"INSERT INTO paper_positions ({', '.join(STATE_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
+                f"INSERT INTO paper_positions ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT (ticker) DO UPDATE SET {updates}",
-                [
-                    tuple(_plain(v) for v in row)
-                    for row in rows[list(STATE_COLUMNS)].itertuples(index=False)
-                ],
+                [tuple(_plain(v) for v in row) for row in rows.itertuples(index=False)],
             )
 
     def save_targets(self, step_date: str, targets: pd.DataFrame) -> None:
@@ -248,14 +243,14 @@ class PaperLedger:
         return frame.astype({"stop": float, "take_profit": float, "trailing": bool})
 
     def execution_rows(self) -> pd.DataFrame:
-        """The execution state, one row per ticker held or blocked (``STATE_COLUMNS``)."""
-        frame = self._frame(
-            f"SELECT {', '.join(STATE_COLUMNS)} FROM paper_positions ORDER BY ticker",
-            STATE_COLUMNS,
-        )
-        numbers = {c: float for c in STATE_COLUMNS[1:-1] if c not in ("trailing", "blocked")}
-        frame = frame.astype({**numbers, "trailing": bool, "blocked": bool})
-        return frame.assign(entered=pd.to_datetime(frame["entered"]))
+        """The execution state, one row per ticker held or blocked (every column of the
+        table: the execution model's state columns)."""
+        cursor = self.db.execute("SELECT * FROM paper_positions ORDER BY ticker")
+        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        flags, text = ("trailing", "blocked"), ("ticker", "entered")
+        numbers = {c: float for c in frame.columns if c not in flags + text}
+        frame = frame.astype({**numbers, **dict.fromkeys(flags, bool)})
+        return parse_iso_dates(frame, ["entered"])
 
     def targets(self, step_date: str) -> pd.DataFrame:
         """The decision of the step on ``step_date``, indexed by ticker."""

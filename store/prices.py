@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, write_transaction
+from store.db import iso_dates, parse_iso_dates, write_transaction
 
 _COLUMNS = ("ticker", "date", "open", "high", "low", "close", "volume")
 _UPSERT = """
@@ -86,7 +86,7 @@ class PriceRepository:
     def _frame(records: list[tuple]) -> pd.DataFrame:
         frame = pd.DataFrame.from_records(records, columns=list(_COLUMNS))
         frame["ticker"] = frame["ticker"].astype(str)
-        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
+        frame = parse_iso_dates(frame, ["date"])
         for column in _COLUMNS[2:]:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         return frame
@@ -106,7 +106,7 @@ class PriceRepository:
     def load_coverage(self) -> pd.DataFrame:
         """One row per stored ticker: span, row counts, which columns exist, provenance.
 
-        Columns: ticker, first_date, last_date, rows, closes, has_ohlc, has_volume,
+        Columns: ticker, first_date, last_date (datetime64), rows, closes, has_ohlc, has_volume,
         adjusted, source (of the newest row).
         """
         sql = """
@@ -119,24 +119,14 @@ class PriceRepository:
                 ORDER BY p2.date DESC LIMIT 1) AS source
         FROM prices p GROUP BY ticker ORDER BY ticker
         """
-        frame = pd.DataFrame(list(self.db.query(sql)))
-        if frame.empty:
-            return pd.DataFrame(
-                columns=[
-                    "ticker",
-                    "first_date",
-                    "last_date",
-                    "rows",
-                    "closes",
-                    "has_ohlc",
-                    "has_volume",
-                    "adjusted",
-                    "source",
-                ]
-            )
+        columns = [
+            "ticker", "first_date", "last_date", "rows", "closes", "has_ohlc", "has_volume",
+            "adjusted", "source",
+        ]  # fmt: skip
+        frame = pd.DataFrame.from_records(self.db.conn.execute(sql).fetchall(), columns=columns)
         for column in ("has_ohlc", "has_volume", "adjusted"):
             frame[column] = frame[column].astype(bool)
-        return frame
+        return parse_iso_dates(frame, ["first_date", "last_date"])
 
     def count(self) -> int:
         """Number of stored price rows."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, write_transaction
+from store.db import iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _NEWS = ("ticker", "item_id", "published_utc", "public_date", "headline", "source", "score")
@@ -38,12 +38,6 @@ def _records(frame: pd.DataFrame, columns: Sequence[str], fetched: str) -> list[
         else:
             values.append(series.astype(str).tolist())
     return list(zip(*values, [fetched] * len(frame), strict=True))
-
-
-def _dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").astype("datetime64[ns]")
-    return frame
 
 
 class SentimentRepository:
@@ -90,7 +84,7 @@ class SentimentRepository:
     ) -> pd.DataFrame:
         """News items public on New York dates <= ``as_of`` (columns as stored)."""
         frame = self._select("news_items", _NEWS, "public_date", tickers, as_of)
-        frame = _dates(frame, ["public_date"])
+        frame = parse_iso_dates(frame, ["public_date"])
         published = pd.to_datetime(frame["published_utc"], utc=True)
         frame["published_utc"] = published.astype("datetime64[ns, UTC]")
         return frame.astype({"score": float})
@@ -100,7 +94,7 @@ class SentimentRepository:
     ) -> pd.DataFrame:
         """Insider transactions filed on dates <= ``as_of``."""
         frame = self._select("insider_transactions", _INSIDER, "filing_date", tickers, as_of)
-        frame = _dates(frame, ["filing_date", "transaction_date"])
+        frame = parse_iso_dates(frame, ["filing_date", "transaction_date"])
         return frame.astype({"change": float, "price": float})
 
     def load_coverage(
@@ -108,7 +102,7 @@ class SentimentRepository:
     ) -> pd.DataFrame:
         """Fetched ranges that began by ``as_of``, their ends cut at ``as_of``."""
         frame = self._select("sentiment_coverage", _COVERAGE, "first_date", tickers, as_of)
-        frame = _dates(frame, ["first_date", "last_date"])
+        frame = parse_iso_dates(frame, ["first_date", "last_date"])
         if as_of is not None:
             frame["last_date"] = frame["last_date"].clip(upper=pd.Timestamp(as_of))
         return frame
@@ -123,4 +117,5 @@ class SentimentRepository:
         FROM sentiment_coverage c GROUP BY c.ticker ORDER BY c.ticker
         """
         columns = ["ticker", "covered_through", "news_items", "insider_transactions"]
-        return pd.DataFrame.from_records(self.db.conn.execute(sql).fetchall(), columns=columns)
+        frame = pd.DataFrame.from_records(self.db.conn.execute(sql).fetchall(), columns=columns)
+        return parse_iso_dates(frame, ["covered_through"])

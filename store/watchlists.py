@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import write_transaction
+from store.db import parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _NAME_RE = re.compile(r"^[\w][\w .&()+-]{0,59}$")
@@ -95,9 +95,7 @@ class WatchlistRepository:
             [name],
         )
         frame = pd.DataFrame(list(rows), columns=["ticker", "added", "removed"])
-        for column in ("added", "removed"):
-            frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-        return frame
+        return parse_iso_dates(frame, ["added", "removed"])
 
     def load_all(self) -> pd.DataFrame:
         """Every watchlist with its description and current tickers (comma-separated)."""

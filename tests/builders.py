@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -199,3 +200,9 @@ def html_sources(page: str) -> Sources:
     parser.feed(page)
     parser.close()
     return parser
+
+
+def toml_table(name: str, table: dict) -> str:
+    """``table`` as the TOML table ``[name]`` (text, numbers, booleans, lists of them: their
+    JSON spelling is valid TOML)."""
+    return f"[{name}]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in table.items())

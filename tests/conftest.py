@@ -13,21 +13,32 @@ from streamlit.testing.v1 import AppTest
 
 from engine import workflows
 from engine.data.synthetic import make_panel
-from engine.modeling import signing
+from engine.settings import ENVIRONMENT, SECRETS_FILE_ENV
 from tests.builders import SMALL_TRAIN
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
-    """No test, nor any process a test starts, may touch data/workbench.db or the real
-    models/artifacts folder; no test signs with a key it did not set itself."""
+    """No test, nor any process a test starts, may touch data/workbench.db, the real
+    models/artifacts folder or .streamlit/secrets.toml; no setting of this machine's
+    environment (a signing key, a broker key, a webhook) reaches a test."""
     patch = pytest.MonkeyPatch()
+    for name in ENVIRONMENT:
+        patch.delenv(name, raising=False)
     patch.setenv("WORKBENCH_DB", str(tmp_path_factory.mktemp("default") / "default.db"))
     patch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path_factory.mktemp("artifacts")))
-    patch.delenv(signing.KEY_ENV_VAR, raising=False)
-    patch.setattr(signing, "SECRETS_FILE", tmp_path_factory.mktemp("secrets") / "secrets.toml")
+    patch.setenv(SECRETS_FILE_ENV, str(tmp_path_factory.mktemp("secrets") / "secrets.toml"))
     yield
     patch.undo()
+
+
+@pytest.fixture
+def secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty settings file of this test's own (the settings read it; write TOML to it)."""
+    path = tmp_path / "secrets" / "secrets.toml"
+    path.parent.mkdir()
+    monkeypatch.setenv(SECRETS_FILE_ENV, str(path))
+    return path
 
 
 @pytest.fixture

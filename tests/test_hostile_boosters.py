@@ -189,7 +189,7 @@ def test_after_a_refused_booster_the_active_run_still_forecasts(trained, booster
             db, rehashed(bundle, "crafted-run", **{"booster.ubj": crafted})
         )
     assert workflows.active_run(db).run_id == bundle.name
-    snapshot = workflows.load_snapshot(db, ["KO", "AAPL"], pd.Timestamp("2018-09-28"))
+    snapshot = workflows.build_snapshot(db, ["KO", "AAPL"], pd.Timestamp("2018-09-28"))
     frame = workflows.forecast(db, snapshot)
     assert sorted(frame.index) == ["AAPL", "KO"] and (frame["run_id"] == bundle.name).all()
 
@@ -209,9 +209,9 @@ def test_a_real_bundle_imports_and_forecasts_identically(
     assert imported.run.run_id == bundle.name
     as_of = pd.Timestamp("2018-09-28")
     tickers = ["AAPL", "JPM", "KO", "XOM", "MSFT", "PG"]
-    here = workflows.forecast(db, workflows.load_snapshot(db, tickers, as_of), run_id=bundle.name)
+    here = workflows.forecast(db, workflows.build_snapshot(db, tickers, as_of), run_id=bundle.name)
     there = workflows.forecast(
-        elsewhere, workflows.load_snapshot(elsewhere, tickers, as_of), run_id=bundle.name
+        elsewhere, workflows.build_snapshot(elsewhere, tickers, as_of), run_id=bundle.name
     )
     assert len(here) == 6 and here["score"].nunique() == 6  # trees that split, six scores
     pd.testing.assert_frame_equal(here, there)

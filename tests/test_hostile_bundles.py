@@ -53,7 +53,7 @@ def test_a_corrupted_artifact_is_refused_before_it_is_read(trained, file, damage
         with pytest.raises(workflows.ArtifactError, match=file):
             workflows.forecast(
                 db,
-                workflows.load_snapshot(db, ["KO"], pd.Timestamp("2020-06-30")),
+                workflows.build_snapshot(db, ["KO"], pd.Timestamp("2020-06-30")),
                 run_id=bundle.name,
             )
 

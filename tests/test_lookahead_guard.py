@@ -43,7 +43,7 @@ def test_a_run_trained_without_an_end_date_refuses_every_earlier_as_of(
 ) -> None:
     record = workflows.load_run(seeded_db, cli_run)
     assert record.params["as_of"] is None and record.trained_through == "2022-12-28"
-    snapshot = workflows.load_snapshot(seeded_db, TICKERS, EARLIER)
+    snapshot = workflows.build_snapshot(seeded_db, TICKERS, EARLIER)
     with pytest.raises(workflows.LookaheadError, match=REFUSAL):
         workflows.forecast(seeded_db, snapshot)
     with pytest.raises(workflows.LookaheadError, match=REFUSAL):
@@ -53,7 +53,7 @@ def test_a_run_trained_without_an_end_date_refuses_every_earlier_as_of(
     with pytest.raises(workflows.StoreError):  # nothing was written by the refused step
         workflows.load_paper_state(seeded_db)
     # the newest date is fine
-    latest = workflows.load_snapshot(seeded_db, TICKERS, pd.Timestamp("2022-12-28"))
+    latest = workflows.build_snapshot(seeded_db, TICKERS, pd.Timestamp("2022-12-28"))
     assert len(workflows.forecast(seeded_db, latest)) == len(TICKERS)
 
     app.sidebar.date_input(key="global.as_of").set_value(EARLIER.date())

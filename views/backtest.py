@@ -6,14 +6,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
-from engine.workflows.research.backtests import run_construction, set_run_construction
-from engine.workflows.trading import (
-    CONSTRUCTION_METHODS,
-    BacktestConfig,
-    ConstructionParams,
-    CostModel,
-    SizingParams,
-)
+from engine.workflows import BacktestConfig, ConstructionParams, CostModel, SizingParams
 from views.components.runs import select_run
 from views.components.state import global_params
 from views.components.statistics import statistics_table
@@ -28,13 +21,13 @@ st.caption(
     "one, else P(up)). A decision at a close trades on the next session; costs are never "
     "zero. Every backtest you run is counted as a trial in the Deflated Sharpe."
 )
-stored = run_construction(run)
+stored, fee, size = workflows.run_construction(run), CostModel(), SizingParams()  # the defaults
 with st.form("backtest.form"):
     c1, c2, c3, c4, c5, c6 = st.columns(6)
     method = c1.selectbox(
         "Construction",
-        CONSTRUCTION_METHODS,
-        index=CONSTRUCTION_METHODS.index(stored.method),
+        workflows.CONSTRUCTION_METHODS,
+        index=workflows.CONSTRUCTION_METHODS.index(stored.method),
         key="backtest.method",
         help="kelly: sized P(up) with ATR stops; top_k: TopkDropout; long_short: top vs "
         "bottom quantile, dollar-neutral; hrp / mean_risk: the top k weighted by skfolio",
@@ -47,15 +40,21 @@ with st.form("backtest.form"):
     c1, c2, c3, c4 = st.columns(4)
     execution = c1.selectbox("Execution", ["next_open", "next_close"], key="backtest.execution")
     per_share = c2.number_input(
-        "Commission per share", 0.0, 0.1, 0.005, 0.001, format="%.3f", key="backtest.per_share"
-    )
-    minimum = c3.number_input("Minimum commission", 0.0, 20.0, 1.0, key="backtest.minimum")
-    spread = c4.number_input("Half-spread (bps)", 0.0, 100.0, 5.0, key="backtest.spread")
+        "Commission per share", 0.0, 0.1, fee.commission_per_share, 0.001, format="%.3f",
+        key="backtest.per_share",
+    )  # fmt: skip
+    minimum = c3.number_input("Minimum commission", 0.0, 20.0, fee.commission_min,
+        key="backtest.minimum")  # fmt: skip
+    spread = c4.number_input("Half-spread (bps)", 0.0, 100.0, fee.half_spread_bps,
+        key="backtest.spread")  # fmt: skip
     c1, c2, c3, c4 = st.columns(4)
-    impact = c1.number_input("Impact coefficient", 0.0, 2.0, 0.1, key="backtest.impact")
-    kelly = c2.number_input("Kelly fraction", 0.05, 1.0, 0.25, 0.05, key="backtest.kelly")
-    cap = c3.number_input("Max weight per ticker", 0.01, 0.5, 0.05, 0.01, key="backtest.cap")
-    long_short = c4.checkbox("Long-short", key="backtest.long_short")
+    impact = c1.number_input("Impact coefficient", 0.0, 2.0, fee.impact_coefficient,
+        key="backtest.impact")  # fmt: skip
+    kelly = c2.number_input("Kelly fraction", 0.05, 1.0, size.kelly_fraction, 0.05,
+        key="backtest.kelly")  # fmt: skip
+    cap = c3.number_input("Max weight per ticker", 0.01, 0.5, size.max_weight, 0.01,
+        key="backtest.cap")  # fmt: skip
+    long_short = c4.checkbox("Long-short", size.long_short, key="backtest.long_short")
     estimated = st.checkbox(
         "Half-spread from the Corwin-Schultz estimate where high/low exist", key="backtest.cs"
     )
@@ -64,11 +63,9 @@ with st.form("backtest.form"):
 if submitted:
     try:
         costs = CostModel(
-            commission_per_share=per_share,
-            commission_min=minimum,
-            half_spread_bps=spread,
+            commission_per_share=per_share, commission_min=minimum, half_spread_bps=spread,
             impact_coefficient=impact,
-        )
+        )  # fmt: skip
         sizing = SizingParams(kelly_fraction=kelly, max_weight=cap, long_short=long_short)
         construction = ConstructionParams(
             method=method,
@@ -127,7 +124,7 @@ if stats["sharpe"].low <= 0 <= stats["sharpe"].high:
 if stats["dsr"] < 0.95:
     st.warning(f"Deflated Sharpe {stats['dsr']:.2f} over {outcome.n_trials} trials: not skill.")
 if st.button("Use for paper trading", key="backtest.use_for_paper"):
-    set_run_construction(params.db_path, run.run_id, outcome.construction)
+    workflows.set_run_construction(params.db_path, run.run_id, outcome.construction)
     st.success(f"The paper step trades run {run.run_id} with {outcome.construction.method}.")
 curves = {"strategy": outcome.result.equity, **outcome.benchmarks}
 st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")

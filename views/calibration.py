@@ -27,7 +27,7 @@ st.caption(
     "outcomes were known before its test window, never on the rows scored here, and shrunk "
     "toward the base rate when that evidence spans few dates."
 )
-event = "beats the median" if workflows.run_kind(run) != "market_timing" else "up"
+event = workflows.probability_label(workflows.run_kind(run))
 rows = report.methods.set_index("method")
 cols = st.columns(3)
 for col, (name, label) in zip(
@@ -47,7 +47,7 @@ calibrated = rows.loc["run's method"] if "run's method" in rows.index else None
 if calibrated is not None and calibrated["brier_low"] > calibrated["brier_climatology"]:
     st.warning(
         "The calibrated probabilities score worse than always forecasting the base rate, "
-        f"beyond their interval: they add no information about whether a stock {event}."
+        f"beyond their interval: as a {event} they add no information."
     )
 
 st.subheader("Methods side by side")

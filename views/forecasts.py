@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.workflows.modeling import KIND_NAMES
+from engine.workflows.modeling import KIND_NAMES, Thresholds
 from views.components.loaders import cached_forecasts
 from views.components.runs import select_run
 from views.components.state import global_params
@@ -19,10 +19,14 @@ if run is None or not params.tickers:
 
 kind = workflows.run_kind(run)
 relative = kind != "market_timing"
-event = "P(beats median)" if relative else "P(up)"
+event = workflows.probability_label(kind)
 left, right = st.columns(2)
-buy = left.slider(f"BUY at {event} of at least", 0.50, 0.80, 0.55, 0.01, key="forecasts.buy")
-sell = right.slider(f"SELL at {event} of at most", 0.20, 0.50, 0.45, 0.01, key="forecasts.sell")
+buy = left.slider(
+    f"BUY at {event} of at least", 0.50, 0.80, Thresholds.buy, 0.01, key="forecasts.buy"
+)
+sell = right.slider(
+    f"SELL at {event} of at most", 0.20, 0.50, Thresholds.sell, 0.01, key="forecasts.sell"
+)
 if sell >= buy:
     st.error("The SELL threshold must be below the BUY threshold.")
     st.stop()

@@ -24,13 +24,16 @@ window = st.select_slider(
 )
 with st.expander("Thresholds"):
     c1, c2, c3, c4 = st.columns(4)
+    default = DriftThresholds()
     thresholds = DriftThresholds(
-        psi=c1.number_input("PSI per feature", 0.05, 1.0, 0.2, 0.05, key="monitor.psi"),
+        psi=c1.number_input("PSI per feature", 0.05, 1.0, default.psi, 0.05, key="monitor.psi"),
         drifted_share=c2.number_input(
-            "Share of drifted features", 0.05, 1.0, 0.2, 0.05, key="monitor.share"
+            "Share of drifted features", 0.05, 1.0, default.drifted_share, 0.05, key="monitor.share"
         ),
-        ece=c3.number_input("Rolling ECE", 0.01, 0.5, 0.10, 0.01, key="monitor.ece"),
-        sharpe_drop=c4.number_input("Sharpe drop", 0.0, 5.0, 0.15, 0.05, key="monitor.drop"),
+        ece=c3.number_input("Rolling ECE", 0.01, 0.5, default.ece, 0.01, key="monitor.ece"),
+        sharpe_drop=c4.number_input(
+            "Sharpe drop", 0.0, 5.0, default.sharpe_drop, 0.05, key="monitor.drop"
+        ),
     )
 try:
     report = cached_monitor_report(

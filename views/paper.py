@@ -31,7 +31,8 @@ if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.st
 try:
     state = workflows.load_paper_state(params.db_path, as_of)
 except workflows.StoreError:
-    st.info("No paper account yet: run a first step (it opens the account with $1,000,000).")
+    cash = workflows.PaperParams.initial_cash  # the default a first step opens with
+    st.info(f"No paper account yet: run a first step (it opens the account with ${cash:,.0f}).")
     st.stop()
 
 account, steps = state.account, state.steps

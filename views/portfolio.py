@@ -130,8 +130,11 @@ with st.form("portfolio.double_down"):
     )
     cash = right.number_input("Cash beside the holdings", min_value=0.0, key="portfolio.dd_cash")
     first, second = st.columns(2)
-    floor = first.slider("Min rank percentile", 0.0, 1.0, 0.7, key="portfolio.dd_percentile")
-    min_p = second.slider(f"Min {book.event}", 0.0, 1.0, 0.55, key="portfolio.dd_p")
+    rule = workflows.DoubleDownParams  # the sliders start at its defaults
+    floor = first.slider(
+        "Min rank percentile", 0.0, 1.0, rule.min_percentile, key="portfolio.dd_percentile"
+    )
+    min_p = second.slider(f"Min {book.event}", 0.0, 1.0, rule.min_p, key="portfolio.dd_p")
     if st.form_submit_button("Check double-down"):
         try:
             thresholds = workflows.DoubleDownParams(floor, min_p)

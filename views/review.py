@@ -6,7 +6,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.prices import plot_relative_performance
 from engine.display.signals import plot_regime_strip
-from engine.workflows.data import compute_snapshot
+from engine.workflows.data import compute_price_summary
 from views.components.data_widgets import render_freshness_metrics, show_ingest_result
 from views.components.loaders import (
     cached_forecasts,
@@ -15,6 +15,7 @@ from views.components.loaders import (
     cached_regime_history,
 )
 from views.components.progress import StreamlitProgress
+from views.components.runs import follow_first_model
 from views.components.settings import alert_settings
 from views.components.state import global_params
 
@@ -65,14 +66,14 @@ run = workflows.active_run(params.db_path)
 if run is not None:
     try:
         where = {"version": params.version, "as_of": params.as_of, "tickers": params.tickers}
-        frame = cached_forecasts(params.db_path, run_id=run.run_id, buy=0.55, sell=0.45, **where)
+        frame = cached_forecasts(params.db_path, run_id=run.run_id, **where)
     except (workflows.StoreError, ValueError) as exc:
         st.error(f"Forecasts unavailable: {exc}")
     else:
         verdict = workflows.ranking_skill(run.metrics)
         (st.success if verdict.shown else st.warning)(verdict.text)
         ranked = frame.sort_values("rank").rename_axis("ticker").reset_index()
-        event = "P(beats median)" if workflows.run_kind(run) != "market_timing" else "P(up)"
+        event = workflows.probability_label(workflows.run_kind(run))
         columns = ["rank", "ticker", "score_vs_average", "p_up", "reasons"]
         config = {"p_up": st.column_config.NumberColumn(event, format="%.3f")}
         half = max(1, min(5, len(ranked) // 2))
@@ -88,7 +89,7 @@ if run is not None:
                 continue
             key = f"review.{name.split()[0].lower()}"
             column.dataframe(rows[columns], hide_index=True, column_config=config, key=key)
-else:
+elif not follow_first_model(params.db_path):
     st.info("No active model: train one on the Training page to see forecasts here.")
 
 freshness = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)
@@ -112,14 +113,14 @@ if stale:
 prices = cached_prices(params.db_path, params.version, params.tickers)
 as_of = pd.Timestamp(params.as_of)
 prices = prices[prices["date"] <= as_of]
-snapshot = compute_snapshot(prices, as_of)
-if snapshot.empty:
+summary = compute_price_summary(prices, as_of)
+if summary.empty:
     st.info("Nothing stored for this watchlist on or before the as-of date.")
     st.stop()
 
 st.subheader("Universe")
 table = freshness[["ticker", "status", "sessions_behind", "has_ohlc", "has_volume", "source"]]
-table = table.merge(snapshot, on="ticker", how="left")
+table = table.merge(summary, on="ticker", how="left")
 percent = st.column_config.NumberColumn(format="percent")
 st.dataframe(
     table,

@@ -17,10 +17,7 @@ if not params.tickers:
     st.info("This watchlist is empty: add tickers on the Data page.")
     st.stop()
 coverage = cached_freshness(params.db_path, params.version, params.as_of, params.tickers)
-first, last = (
-    pd.to_datetime(coverage["first_date"]).min(),
-    pd.to_datetime(coverage["last_date"]).max(),
-)
+first, last = coverage["first_date"].min(), coverage["last_date"].max()
 years = st.slider("Years of training data before the window", 2, 10, 5, key="scenarios.years")
 options = [s.name for s in covered(first, last, years)] + ["Custom dates"]
 choice = st.selectbox("Scenario", options, key="scenarios.choice")

@@ -11,7 +11,7 @@ from engine.display.signals import (
 )
 from engine.workflows.data import (
     compute_family_availability,
-    compute_feature_snapshot,
+    compute_feature_readings,
     compute_overlays,
     interpret_smi,
     regime_transitions,
@@ -73,8 +73,8 @@ st.plotly_chart(
     plot_signal_chart(window, overlays, features.loc[start:], ticker), key="signals.chart"
 )
 
-snapshot = compute_feature_snapshot(features, day)
-flow = snapshot.set_index("feature")
+readings = compute_feature_readings(features, day)
+flow = readings.set_index("feature")
 smi = float(flow.at["smi", "value"])
 if pd.notna(smi):
     parts = {
@@ -89,8 +89,8 @@ else:
 
 st.subheader(f"Feature values on {day:%Y-%m-%d}")
 st.caption("Percentile: where today's value sits in this ticker's own history up to this date.")
-tabs = st.tabs(snapshot["family"].unique().tolist())
-for tab, (family, rows) in zip(tabs, snapshot.groupby("family", sort=False), strict=True):
+tabs = st.tabs(readings["family"].unique().tolist())
+for tab, (family, rows) in zip(tabs, readings.groupby("family", sort=False), strict=True):
     tab.dataframe(
         rows.drop(columns="family"),
         hide_index=True,

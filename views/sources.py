@@ -10,22 +10,12 @@ from views.components.progress import StreamlitProgress
 from views.components.state import data_version, global_params
 
 
-def configured_key(env_var: str) -> str | None:
-    """The key from the environment, else from Streamlit secrets (.streamlit/secrets.toml)."""
-    if key := workflows.api_key(env_var):
-        return key
-    try:
-        value = str(st.secrets.get(env_var) or "").strip()
-    except FileNotFoundError:  # no secrets file at all
-        return None
-    return value or None
-
-
 def how_to_configure(env_var: str, source: str, url: str) -> None:
     st.info(
         f"No {source} key is configured. Get a free one at {url}, then set the environment "
         f'variable `{env_var}` before starting the app, or add `{env_var} = "..."` to '
-        "`.streamlit/secrets.toml`. Until then these columns stay empty (NaN) and flagged."
+        "`.streamlit/secrets.toml` (the environment wins). Until then these columns stay "
+        "empty (NaN) and flagged."
     )
 
 
@@ -56,7 +46,7 @@ with macro:
         "10-year and 2-year Treasury yields (DGS10, DGS2), the broad dollar index (DTWEXBGS) "
         "and VIX (VIXCLS) from FRED; BTC-USD from Yahoo Finance (no key)."
     )
-    fred_key = configured_key(workflows.FRED_KEY_ENV)
+    fred_key = workflows.source_key("fred")
     if fred_key is None:
         how_to_configure(
             workflows.FRED_KEY_ENV, "FRED", "https://fred.stlouisfed.org/docs/api/api_key.html"
@@ -80,7 +70,7 @@ with news:
         "Company news (scored from headlines with a small finance word list) and insider "
         f"transactions (SEC Form 4 filings) of the watchlist **{params.watchlist}**."
     )
-    finnhub_key = configured_key(workflows.FINNHUB_KEY_ENV)
+    finnhub_key = workflows.source_key("finnhub")
     if finnhub_key is None:
         how_to_configure(workflows.FINNHUB_KEY_ENV, "Finnhub", "https://finnhub.io/register")
     today = dt.date.today()

@@ -7,9 +7,8 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
-from engine.workflows.modeling import ABSOLUTE_KINDS, CALIBRATION_METHODS, KIND_NAMES, MODEL_KINDS
 from views.components.membership import training_window, universe_caption
-from views.components.runs import render_job, render_runs
+from views.components.runs import render_job, render_outcome, render_runs
 from views.components.settings import alert_settings
 from views.components.state import global_params
 
@@ -37,11 +36,13 @@ window = training_window(params)
 defaults = {
     "training.start": window[0],
     "training.as_of": window[1],
-    "training.horizon": 5,
-    "training.train": 18,
-    "training.test": 3,
-    "training.families": list(FAMILY_NAMES),
-    "training.kind": "classifier",
+    "training.horizon": LabelParams.horizon,  # the dataclasses' defaults (class attributes)
+    "training.train": TrainConfig.train_months,
+    "training.test": TrainConfig.test_months,
+    "training.families": list(LearnerParams.families),
+    "training.kind": LearnerParams.kind,
+    "training.device": LearnerParams.device,
+    "training.calibration": LearnerParams.calibration,
     "training.trials": 0,
 }
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
@@ -58,18 +59,25 @@ else:
         c1, c2, c3 = st.columns(3)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
-        device = c3.selectbox("Device", ["cpu", "cuda"], key="training.device")
+        device = c3.selectbox("Device", workflows.DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-        kind = c1.selectbox("Model", MODEL_KINDS, format_func=KIND_NAMES.get, key="training.kind")
+        kind = c1.selectbox(
+            "Model",
+            workflows.MODEL_KINDS,
+            format_func=workflows.KIND_NAMES.get,
+            key="training.kind",
+        )
         absolute = c2.selectbox(
             "Market-timing label",
-            ABSOLUTE_KINDS,
+            workflows.ABSOLUTE_KINDS,
             key="training.label",
             help="Only the market-timing model uses it; the cross-sectional models learn "
             "relative labels (beats the universe median, rank of the return).",
         )
         horizon = c3.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
-        calibration = c4.selectbox("Calibration", CALIBRATION_METHODS, key="training.calibration")
+        calibration = c4.selectbox(
+            "Calibration", workflows.CALIBRATION_METHODS, key="training.calibration"
+        )
         c1, c2, c3 = st.columns(3)
         train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
         test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
@@ -84,7 +92,7 @@ else:
         families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
-        keys = [*defaults, "training.device", "training.label", "training.calibration"]
+        keys = [*defaults, "training.label"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if start >= as_of:
@@ -121,12 +129,7 @@ else:
 
 launched = st.session_state.get("training.launched")
 if launched and job is None:
-    progress, message, tail = workflows.read_training_log(launched)
-    run = workflows.load_runs(params.db_path).set_index("run_id")
-    status = run.at[launched, "status"] if launched in run.index else "did not start"
-    (st.success if status == "complete" else st.error)(f"Run {launched}: {status}. {message}")
-    if status != "complete" and tail:
-        st.code("\n".join(tail), language="text")
+    render_outcome(params.db_path, launched)
 
 st.subheader("Registered runs")
 render_runs(params.db_path, launched)

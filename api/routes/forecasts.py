@@ -15,6 +15,10 @@ names the model ranks; a list is ranked among the tickers asked for.
 ``engine.data.calendar.check_as_of``); it resolves to the NYSE session on or before it,
 which the answer reports as its ``as_of`` and the forecast cache is keyed by: a weekend, a
 holiday and the session before them are one computation.
+
+With no active run: 503 with a Retry-After header while the store's first model trains
+(a new store's first launch trains the default model in the background; the detail names
+the job, its progress and GET /jobs/{job_id}), 409 otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from engine.workflows.data import (
 )
 
 MAX_TICKERS = 200
+RETRY_AFTER_S = 30  # while the first model trains (minutes on the sample)
 router = APIRouter(dependencies=[Depends(require_key)], tags=["forecasts"])
 
 
@@ -68,6 +73,19 @@ def _session(as_of: str) -> pd.Timestamp:
         raise HTTPException(422, str(exc)) from None
 
 
+def _refuse_without_model(path: str) -> None:
+    """503 while the first model trains (try again later), else 409 (nothing will come)."""
+    job = workflows.first_model_training(path)
+    if job is not None:
+        raise HTTPException(
+            503,
+            f"no model yet: run {job.run_id} is training ({job.progress:.0%}, {job.message}); "
+            f"retry later, or follow GET /jobs/{job.run_id}",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    raise HTTPException(409, "no active model: train one or make one active")
+
+
 def _context(
     request: Request, as_of: str | None
 ) -> tuple[str, int, workflows.ModelRun, pd.Timestamp]:
@@ -78,7 +96,7 @@ def _context(
     version = workflows.data_version(path)
     run = workflows.active_run(path)
     if run is None:
-        raise HTTPException(409, "no active model: train one or make one active")
+        _refuse_without_model(path)
     day = session if session is not None else cache.newest_session(path, version)
     if day is None:
         raise HTTPException(404, "the store holds no prices yet")

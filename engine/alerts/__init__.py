@@ -19,7 +19,6 @@ from engine.alerts.settings import (
     AlertSettingsError,
     RetryPolicy,
     SmtpSettings,
-    alert_settings_from_env,
     parse_alert_settings,
 )
 
@@ -30,7 +29,6 @@ __all__ = [
     "Delivery",
     "RetryPolicy",
     "SmtpSettings",
-    "alert_settings_from_env",
     "deliver",
     "discord_payload",
     "email_message",

@@ -1,7 +1,7 @@
 """Alert settings: which channels to deliver to, validated once, secrets kept out of sight.
 
-The pages read them from Streamlit secrets (``[alerts]`` in ``.streamlit/secrets.toml``),
-scripts from ``WORKBENCH_*`` environment variables; both end in ``parse_alert_settings``.
+``engine.settings`` reads them (``[alerts]`` in ``.streamlit/secrets.toml``, the
+``WORKBENCH_*`` environment variables) and ``parse_alert_settings`` validates them.
 No error message or ``repr`` ever contains a webhook URL or a password.
 """
 
@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from engine.settings import ENVIRONMENT
+
 SETTING_KEYS = (
     "slack_webhook", "discord_webhook", "smtp_host", "smtp_port", "smtp_user",
     "smtp_password", "smtp_from", "smtp_to", "smtp_starttls",
 )  # fmt: skip
-ENV_PREFIX = "WORKBENCH_"  # WORKBENCH_SLACK_WEBHOOK, WORKBENCH_SMTP_TO (comma separated), ...
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # plain http allowed: tests, local relays
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
@@ -80,7 +81,7 @@ class AlertSettings:
 
     def to_env(self) -> dict[str, str]:
         """The settings as ``WORKBENCH_*`` variables (for a child process, e.g. a training
-        job, which reads them back with ``alert_settings_from_env``)."""
+        job, whose settings read them back)."""
         values: dict[str, object] = {
             "slack_webhook": self.slack_webhook,
             "discord_webhook": self.discord_webhook,
@@ -92,7 +93,8 @@ class AlertSettings:
                 "smtp_password": smtp.password, "smtp_from": smtp.sender,
                 "smtp_to": ",".join(smtp.recipients), "smtp_starttls": str(smtp.starttls).lower(),
             }  # fmt: skip
-        return {ENV_PREFIX + k.upper(): str(v) for k, v in values.items() if v not in ("", None)}
+        names = {key: name for name, (section, key) in ENVIRONMENT.items() if section == "alerts"}
+        return {names[k]: str(v) for k, v in values.items() if v not in ("", None)}
 
 
 def _text(key: str, value: object, limit: int = 320) -> str:
@@ -206,9 +208,3 @@ def parse_alert_settings(
         smtp=_smtp(values),
         policy=policy or RetryPolicy(),
     )
-
-
-def alert_settings_from_env(environ: Mapping[str, str]) -> AlertSettings:
-    """The settings from ``WORKBENCH_SLACK_WEBHOOK``, ``WORKBENCH_SMTP_HOST``, ... (scripts)."""
-    names = {k: ENV_PREFIX + k.upper() for k in SETTING_KEYS}
-    return parse_alert_settings({k: environ[v] for k, v in names.items() if v in environ})

@@ -1,9 +1,12 @@
 """Pages benchmark: every page of the app rendered by Streamlit's AppTest.
 
-Setup, timed apart: the offline sample seeded into a temporary store, and a small model
-trained on it (temporary artifacts folder) and made active, all through engine.workflows.
-$WORKBENCH_DB and $WORKBENCH_ARTIFACTS point at the temporaries while the pages render and
-are restored afterwards: the user's store and models/artifacts are never opened.
+The store is the first-launch one: what ``python -m engine.workflows seed`` (``make run``)
+builds on a fresh clone, the offline sample and the default model (every default setting,
+the sample universe from 2005) trained and active, through engine.workflows. It takes
+minutes to build, so it is built once per version of the engine and store code under
+``<tempdir>/workbench-bench/`` and reused; each benchmark renders a copy of its database.
+$WORKBENCH_DB and $WORKBENCH_ARTIFACTS point at those while the pages render and are
+restored afterwards: the user's store and models/artifacts are never opened.
 
 Each page gets its own AppTest session of app.py, the router:
 
@@ -14,22 +17,25 @@ Each page gets its own AppTest session of app.py, the router:
 - warm: ``repeats`` reruns of the same page in the same session with the caches the cold
   render filled and no widget changed (what a user waits for on a revisit or a rerun).
 
-The goal is a warm median under ``GOAL_S`` per page. A page whose run raised, that shows an
-exception or an st.error element, or that does not show its own title fails the benchmark
-(``python -m engine.bench pages`` then exits 1).
+The goal per page is a cold render under ``COLD_GOAL_S`` and a warm median under
+``WARM_GOAL_S``. A page whose run raised, that shows an exception or an st.error element,
+or that does not show its own title fails the benchmark (``python -m engine.bench pages``
+then exits 1).
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import logging
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +44,15 @@ import pandas as pd
 from engine import workflows
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
+from engine.settings import DB_ENV_VAR
+from engine.workflows.modeling.jobs import wait_for_training
+from engine.workflows.routines.first_launch import ensure_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
-DB_ENV_VAR = "WORKBENCH_DB"
-GOAL_S = 1.0
+COLD_GOAL_S = 2.0
+WARM_GOAL_S = 0.5
+TRAINING_TIMEOUT_S = 3600  # the default model (66 folds) takes many minutes on a busy machine
 TIMEOUT_S = 300.0
 # The small model of the page tests (tests/builders.py SMALL_TRAIN): seconds to train.
 BENCH_TRAIN = TrainConfig(
@@ -202,7 +212,12 @@ def _bench_page(app: Path, page: PageSpec, repeats: int, timeout: float) -> dict
     if warm:
         result["warm_median_s"] = round(statistics.median(warm), 4)
     result["warm_runs_s"] = [round(t, 4) for t in warm]
-    result["meets_goal"] = not problems and bool(warm) and statistics.median(warm) < GOAL_S
+    result["meets_goal"] = (
+        not problems
+        and bool(warm)
+        and result["cold_s"] < COLD_GOAL_S
+        and statistics.median(warm) < WARM_GOAL_S
+    )
     result["problems"] = problems
     return result
 
@@ -234,7 +249,7 @@ def render_pages(
         "ok": not failed,
         "pages": len(figures),
         "repeats": repeats,
-        "goal": f"warm median < {GOAL_S:g} s per page",
+        "goal": f"cold < {COLD_GOAL_S:g} s and warm median < {WARM_GOAL_S:g} s per page",
         "pages_meeting_goal": sum(f["meets_goal"] for f in figures.values()),
         "all_meet_goal": all(f["meets_goal"] for f in figures.values()),
         "slowest_page": slowest,
@@ -250,33 +265,67 @@ def render_pages(
     }
 
 
+def source_version(root: Path = ROOT) -> str:
+    """A digest of the engine's and the store's source: a cached store is rebuilt when the
+    code that builds it changes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for folder in ("engine", "store") for p in (root / folder).rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def first_launch_store(folder: Path, config: TrainConfig | None = None) -> tuple[Path, dict]:
+    """The first-launch store of ``config`` (None: the default model) under ``folder``:
+    its database and the setup figures. Built by ``ensure_ready`` unless ``folder`` holds
+    it already (then ``reused`` is True and no seconds are spent)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "store.db"
+    with _environment(
+        **{DB_ENV_VAR: str(db), workflows.ARTIFACTS_ENV_VAR: str(folder / "artifacts")}
+    ):
+        started = time.perf_counter()
+        launch = ensure_ready(db, config=config)  # the default model trains as a job
+        seeded_s = time.perf_counter() - started
+        if launch.started is not None or launch.running is not None:
+            wait_for_training(
+                db, launch.started or launch.running, timeout_s=TRAINING_TIMEOUT_S
+            )
+        total_s = time.perf_counter() - started
+        active = workflows.active_run(db)
+    if active is None:
+        raise RuntimeError(f"the first-launch store under {folder} has no active run")
+    reused = launch.seeded_s is None and launch.started is None
+    setup = {
+        "setup_s": 0.0 if reused else round(total_s, 2),
+        "seed_s": round(launch.seeded_s or 0.0, 2),
+        "train_s": 0.0 if reused else round(total_s - seeded_s, 2),
+        "reused": reused,
+        "store": "first-launch store, " + ("the default model" if config is None else "given"),
+        "active_run": active.run_id,
+    }
+    return db, setup
+
+
 def run_pages_bench(
-    *, repeats: int = 5, pages: Sequence[str] | None = None, train: TrainConfig = BENCH_TRAIN
+    *, repeats: int = 5, pages: Sequence[str] | None = None, config: TrainConfig | None = None
 ) -> dict:
-    """Seed a temporary store from the offline sample, train ``train`` there and make it
-    the active run, then :func:`render_pages` on it. Setup time is reported apart."""
+    """:func:`render_pages` on a copy of the first-launch store. With ``config`` None that
+    is the default model, as ``make run`` trains it, built once per :func:`source_version`
+    under ``<tempdir>/workbench-bench/``; otherwise ``config`` is trained into a temporary
+    store. Setup time is reported apart."""
     select_pages(APP, repeats, pages)  # a wrong name fails before the setup, not after
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
-        db = Path(tmp) / "sample.db"
-        with _environment(
-            **{DB_ENV_VAR: str(db), workflows.ARTIFACTS_ENV_VAR: str(Path(tmp) / "artifacts")}
-        ):
-            started = time.perf_counter()
-            seeded = workflows.ensure_seeded(db)
-            seed_s = time.perf_counter() - started
-            if seeded is None or seeded.status != "ok":
-                raise RuntimeError(f"seeding the sample store failed: {seeded}")
-            started = time.perf_counter()
-            run_id = workflows.train_model(db, train).run_id
-            workflows.activate_run(db, run_id)
-            train_s = time.perf_counter() - started
+        cached = (
+            Path(tempfile.gettempdir()) / "workbench-bench" / f"first-launch-{source_version()}"
+        )
+        folder = cached if config is None else Path(tmp) / "built"
+        db, setup = first_launch_store(folder, config)
+        copy = Path(tmp) / "store.db"
+        with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:
+            source.backup(target)  # the pages may write (caches): never to the reused store
+        artifacts = str(folder / "artifacts")
+        with _environment(**{DB_ENV_VAR: str(copy), workflows.ARTIFACTS_ENV_VAR: artifacts}):
             rendered = render_pages(APP, repeats=repeats, pages=pages)
-    setup = {
-        "setup_s": round(seed_s + train_s, 2),
-        "seed_s": round(seed_s, 2),
-        "train_s": round(train_s, 2),
-        "store": f"temporary store seeded from the offline sample ({seeded.rows} rows)",
-        "active_run": run_id,
-    }
     summary = {k: v for k, v in rendered.items() if k != "per_page"}
     return {**summary, **setup, "per_page": rendered["per_page"]}

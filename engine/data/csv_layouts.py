@@ -75,6 +75,11 @@ def field_limit_error(line: int, column: object = None) -> str:
     )
 
 
+def file_line(position: int) -> int:
+    """File line of data row ``position`` (the header is line 1)."""
+    return position + 2
+
+
 def shown(value: object) -> str:
     """``repr(value)`` for an error message, cut to ``SHOWN_CHARS`` characters."""
     text = repr(value)

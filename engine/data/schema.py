@@ -26,6 +26,16 @@ _TICKER_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,19}$")
 Progress = Callable[[float, str], None]
 
 
+def scaled_progress(
+    progress: Progress | None, start: float, end: float, prefix: str = ""
+) -> Progress | None:
+    """``progress`` for a stage that spans [start, end] of the whole task: the stage's
+    fraction 0..1 maps onto that range and its text gets ``prefix``. None stays None."""
+    if progress is None:
+        return None
+    return lambda fraction, text: progress(start + (end - start) * fraction, prefix + text)
+
+
 class InvalidTickerError(ValueError):
     """A ticker symbol that is not a plain exchange symbol."""
 

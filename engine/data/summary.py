@@ -1,4 +1,4 @@
-"""Per-ticker snapshot of the universe at an as-of date."""
+"""Per-ticker price summary of the universe at an as-of date: last close, trailing returns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 RETURN_WINDOWS = {"ret_1d": 1, "ret_5d": 5, "ret_20d": 20, "ret_252d": 252}
 
 
-def compute_snapshot(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def compute_price_summary(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Last close and trailing returns per ticker, from rows dated <= as_of only.
 
     Parameters

@@ -11,6 +11,11 @@ drift monitor's baseline); and ``manifest.json`` (format version, parameters, da
 code version, metrics, SHA-256 of every file, optionally an HMAC signature, see
 ``engine.modeling.signing``). Nothing in a bundle is ever unpickled or executed.
 
+Beside the bundle, the run's folder keeps its analyses as typed records
+(``calibration_record.json``, ``signal_record.json``; ``engine.modeling.records``): derived
+from the verified predictions here, when the run is trained or first shown, never taken
+from an imported folder (an import checks them and refuses a malformed one).
+
 It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
 file against the hashes it is given (the store's record) before it parses anything, and
 decodes ``booster.ubj`` and checks its trees in Python (``engine.modeling.booster_check``)
@@ -38,6 +43,7 @@ from engine.modeling.booster_check import read_booster
 from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.processors import CrossSectionalNormalizer
+from engine.modeling.records import read_record, record_document
 from engine.modeling.selection import FeatureSelector, LogisticBaseline
 from engine.modeling.signing import SIGNATURE, SIGNED_BY, key_fingerprint, sign_manifest
 
@@ -49,6 +55,8 @@ BUNDLE_FORMAT = 2
 # Format 1 kept these parts as pickles; their names are only ever compared, never opened.
 LEGACY_FILES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
 LEGACY_BUNDLE_FILES = (BOOSTER, *LEGACY_FILES, PREDICTIONS, FEATURE_BASELINE, MANIFEST)
+CALIBRATION_RECORD, SIGNAL_RECORD = "calibration_record.json", "signal_record.json"
+RECORD_FILES = (CALIBRATION_RECORD, SIGNAL_RECORD)
 
 
 class ArtifactError(ValueError):
@@ -304,3 +312,27 @@ def manifest_hashes(folder: Path) -> dict[str, str]:
     hashes = {**files, MANIFEST: sha256_file(folder / MANIFEST)}
     verify_files(folder, hashes)
     return hashes
+
+
+def read_run_record(folder: Path, name: str, cls: type) -> object | None:
+    """The ``cls`` record kept as ``name`` in a run's ``folder``, None when there is none;
+    ArtifactError, naming the file, when it is not a ``cls`` record."""
+    path = Path(folder) / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {name} in {folder}: {exc}") from exc
+    try:
+        return read_record(cls, data)
+    except ValueError as exc:
+        raise ArtifactError(f"{name} in {folder} is not a {cls.__name__} record: {exc}") from None
+
+
+def write_run_record(folder: Path, name: str, record: object) -> None:
+    """Keep ``record`` as ``name`` in a run's ``folder`` (a temporary file renamed into
+    place: a reader sees the whole record or none)."""
+    temp = Path(folder) / f".tmp-{name}-{secrets.token_hex(4)}"
+    temp.write_bytes(record_document(record))
+    os.replace(temp, Path(folder) / name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, log_loss
 
 from engine.metrics import N_BOOT, Interval, bootstrap_interval, wilson_interval
 from engine.modeling.calibration import clip_probability
@@ -26,12 +25,10 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     """ECE with equal-mass bins: sum over bins of share x |observed rate - mean forecast|."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     bins = equal_mass_bins(p, n_bins)
-    total = 0.0
-    for b in range(n_bins):
-        rows = bins == b
-        if rows.any():
-            total += rows.mean() * abs(y[rows].mean() - p[rows].mean())
-    return float(total)
+    counts = np.bincount(bins, minlength=n_bins)
+    filled = counts > 0
+    gaps = np.abs(np.bincount(bins, y, n_bins) - np.bincount(bins, p, n_bins))[filled]
+    return float(np.sum(gaps / max(len(p), 1)))
 
 
 def reliability_curve(
@@ -51,18 +48,27 @@ def reliability_curve(
     return pd.DataFrame(rows, columns=["bin", "mean_forecast", "observed", "low", "high", "count"])
 
 
+def _outcomes(y: np.ndarray) -> np.ndarray:
+    """``y`` as floats; ValueError unless every value is 0 or 1."""
+    y = np.asarray(y, dtype=float)
+    if not ((y == 0.0) | (y == 1.0)).all():
+        raise ValueError("outcomes must be 0 or 1")
+    return y
+
+
 def brier(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean squared error of P(up) against the 0/1 outcome (scikit-learn's
-    ``brier_score_loss``; defined on a slice with one outcome only)."""
-    return float(
-        brier_score_loss(np.asarray(y, dtype=float), np.asarray(p, dtype=float), labels=[0, 1])
-    )
+    """Mean squared error of P(up) against the 0/1 outcome, as scikit-learn's
+    ``brier_score_loss`` computes it without its input checks (bootstraps call this
+    thousands of times); defined on a slice with one outcome only."""
+    return float(np.mean((np.asarray(p, dtype=float) - _outcomes(y)) ** 2))
 
 
 def logarithmic_loss(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean negative log-likelihood (scikit-learn's ``log_loss``), probabilities clipped
-    to [1e-6, 1 - 1e-6] first; defined on a slice with one outcome only."""
-    return float(log_loss(np.asarray(y, dtype=float), clip_probability(p), labels=[0, 1]))
+    """Mean negative log-likelihood, as scikit-learn's ``log_loss`` computes it without
+    its input checks, probabilities clipped to [1e-6, 1 - 1e-6] first; defined on a slice
+    with one outcome only."""
+    y, p = _outcomes(y), clip_probability(p)
+    return float(-np.mean(np.where(y == 1.0, np.log(p), np.log1p(-p))))
 
 
 def calibration_metrics(

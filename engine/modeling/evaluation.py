@@ -256,13 +256,49 @@ class SkillVerdict:
     text: str
 
 
+@dataclass(frozen=True)
+class RunScores:
+    """A run's headline out-of-sample scores, typed from the metrics it records
+    (``summarize_scores``): None where a run did not record one."""
+
+    auc: Interval | None
+    baseline_auc: Interval | None
+    mean_ic: Interval | None
+    rank_ic: Interval | None
+    ece: Interval | None
+    brier: Interval | None
+    brier_climatology: float | None
+
+    @classmethod
+    def from_metrics(cls, metrics: dict | None) -> RunScores:
+        metrics = metrics or {}
+
+        def interval(group: str, name: str) -> Interval | None:
+            value = (metrics.get(group) or {}).get(name) or {}
+            if value.get("estimate") is None:
+                return None
+            keys = ("estimate", "low", "high")
+            return Interval(*(np.nan if value.get(k) is None else float(value[k]) for k in keys))
+
+        climatology = (metrics.get("calibrated") or {}).get("brier_climatology")
+        return cls(
+            auc=interval("model", "auc"),
+            baseline_auc=interval("baseline", "auc"),
+            mean_ic=interval("ic", "mean"),
+            rank_ic=interval("rank_ic", "mean"),
+            ece=interval("calibrated", "ece"),
+            brier=interval("calibrated", "brier"),
+            brier_climatology=None if climatology is None else float(climatology),
+        )
+
+
 def ranking_skill(metrics: dict | None) -> SkillVerdict:
-    """The verdict on a run's out-of-sample rank IC (``metrics`` as a run records them:
-    ``metrics["rank_ic"]["mean"]`` = {estimate, low, high}). Skill is shown only when the
-    whole interval lies above 0; otherwise the ranking is not evidence."""
-    interval = ((metrics or {}).get("rank_ic") or {}).get("mean") or {}
-    estimate, low, high = (interval.get(k, np.nan) for k in ("estimate", "low", "high"))
-    values = np.array([estimate, low, high], dtype=float)
+    """The verdict on a run's out-of-sample rank IC (``metrics`` as a run records them,
+    read through ``RunScores``). Skill is shown only when the whole interval lies above 0;
+    otherwise the ranking is not evidence."""
+    interval = RunScores.from_metrics(metrics).rank_ic
+    bounds = (np.nan,) * 3 if interval is None else (interval.estimate, interval.low, interval.high)
+    values = np.array(bounds, dtype=float)
     if not np.isfinite(values).all():
         return SkillVerdict(
             False,
@@ -270,6 +306,7 @@ def ranking_skill(metrics: dict | None) -> SkillVerdict:
             "or forecasts that did not differ across tickers), so its ranking is not "
             "evidence that one stock will beat another.",
         )
+    estimate, low, high = values
     figure = f"rank IC {estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
     if Interval(estimate, low, high).above(0.0):
         return SkillVerdict(True, f"Out of sample the ranking has shown skill: {figure}.")

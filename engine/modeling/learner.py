@@ -27,7 +27,6 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -39,6 +38,7 @@ from engine.modeling.calibration import CALIBRATION_METHODS, ProbabilityCalibrat
 from engine.modeling.param_limits import Limit, check_limits
 from engine.modeling.processors import NORMALIZATIONS, CrossSectionalNormalizer
 from engine.modeling.selection import REGIME_COLUMN, FeatureSelector, LogisticBaseline
+from engine.modeling.sessions import label_sessions, time_slices
 
 MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
 DEVICES = ("cpu", "cuda")  # cuda: XGBoost's first GPU (models/train.py --device)
@@ -67,6 +67,14 @@ KIND_NAMES = {
     "regressor": "Cross-sectional regressor (rank-normalized return)",
     "market_timing": "Market timing (absolute direction)",
 }
+
+
+def probability_label(kind: str) -> str:
+    """What a run's forecast probability is of: "P(up)" for market timing, "P(beats
+    median)" for the cross-sectional kinds. The one wording pages and reports use."""
+    return "P(up)" if kind == "market_timing" else "P(beats median)"
+
+
 RELEVANCE_LEVELS = 5  # the ranker's relevance grades: per-date quintiles of the return
 _LOGISTIC = {"objective": "binary:logistic", "eval_metric": "logloss"}
 _OBJECTIVES = {
@@ -172,41 +180,9 @@ def available_device(requested: str) -> tuple[str, str | None]:
     return "cuda", None
 
 
-def time_slices(
-    dates: np.ndarray, ends: np.ndarray, fractions: tuple[float, ...]
-) -> list[np.ndarray]:
-    """Row positions of consecutive date slices: the first takes what the trailing ones,
-    sized by ``fractions`` of the sessions, leave. Each slice but the last is purged of
-    rows whose label ends on or after the next slice's first date.
-    """
-    sessions = np.unique(dates)
-    sizes = [max(1, round(f * len(sessions))) for f in fractions]
-    starts = [len(sessions) - sum(sizes[i:]) for i in range(len(sizes))]
-    if starts[0] < 1:
-        raise ValueError("too few dates to cut the training window into its slices")
-    bounds = [sessions[0], *sessions[starts], sessions[-1] + np.timedelta64(1, "D")]
-    slices = []
-    for k, (lo, hi) in enumerate(pairwise(bounds)):
-        rows = (dates >= lo) & (dates < hi)
-        if k < len(bounds) - 2:
-            rows &= ends < hi
-        slices.append(np.flatnonzero(rows))
-    return slices
-
-
 @lru_cache(maxsize=32)
 def _columns_of(families: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(feature_columns(families))
-
-
-def label_sessions(dates: np.ndarray, ends: np.ndarray) -> int:
-    """The label horizon in sessions: the median number of ``dates``' sessions from a row's
-    date to its outcome's end date, over rows whose end date is one of those sessions."""
-    sessions = np.unique(dates)
-    start = np.searchsorted(sessions, dates)
-    end = np.searchsorted(sessions, ends)
-    inside = (end < len(sessions)) & (sessions[np.minimum(end, len(sessions) - 1)] == ends)
-    return max(1, int(np.median(end[inside] - start[inside]))) if inside.any() else 1
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from engine.data.schema import Progress, normalize_tickers
+from engine.data.calendar import parse_date
+from engine.data.schema import Progress, normalize_tickers, scaled_progress
 from engine.features.registry import feature_columns
 from engine.metrics import N_BOOT, Interval
 from engine.modeling.evaluation import (
@@ -98,6 +99,8 @@ class TrainConfig:
     def as_dict(self) -> dict:
         out = asdict(self)
         out["tickers"] = list(self.tickers)
+        for key in ("start", "as_of"):  # the store's date text, read back by parse_date
+            out[key] = None if out[key] is None else f"{out[key]:%Y-%m-%d}"
         out["membership"] = [list(r) for r in self.membership]
         return out
 
@@ -143,11 +146,10 @@ class TrainConfig:
 
 
 def _date(value: object, name: str) -> pd.Timestamp:
-    """``value`` (an ISO date text or a Timestamp) as a Timestamp; ValueError naming it."""
-    try:
-        return pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{name} must be an ISO date (got {value!r:.40})") from exc
+    """``value`` read by the one date rule (``parse_date``: YYYY-MM-DD, not after today)."""
+    if isinstance(value, str) and value.endswith(" 00:00:00"):
+        value = value[: -len(" 00:00:00")]  # as configurations written before ISO dates hold
+    return pd.Timestamp(parse_date(value, name))
 
 
 def label_kind_for(model_kind: str) -> str:
@@ -213,8 +215,9 @@ def data_hash(prices: pd.DataFrame) -> str:
 
 def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Walk forward for out-of-sample scores, then fit the final model on the last window."""
-    inner = None if progress is None else (lambda f, text: progress(0.85 * f, text))
-    result = walk_forward(data, config.splitter(), config.learner, inner)
+    result = walk_forward(
+        data, config.splitter(), config.learner, scaled_progress(progress, 0.0, 0.85)
+    )
     if progress:
         progress(0.87, "Scoring the out-of-sample forecasts")
     scores = evaluate(result, horizon=config.label.horizon, n_boot=config.n_boot)

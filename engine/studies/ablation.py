@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from engine.cluster import dask_client
-from engine.data.schema import Progress
+from engine.data.schema import Progress, scaled_progress
 from engine.features.panel import WidePanel
 from engine.metrics import (
     IC_BLOCK,
@@ -118,13 +118,12 @@ def _run_all(
     results = {}
     if not config.use_dask:
         for k, families in enumerate(family_sets):
-            name = ", ".join(families)
-
-            def per_fold(fraction: float, text: str, k: int = k, name: str = name) -> None:
-                if progress:
-                    total = (k + fraction) / len(family_sets)
-                    progress(total, f"Walk-forward {k + 1} of {len(family_sets)} ({name}): {text}")
-
+            per_fold = scaled_progress(
+                progress,
+                k / len(family_sets),
+                (k + 1) / len(family_sets),
+                f"Walk-forward {k + 1} of {len(family_sets)} ({', '.join(families)}): ",
+            )
             results[families] = run_walk_forward(data, families, config, per_fold)
         return results
     from dask.distributed import as_completed  # noqa: PLC0415 - optional

@@ -8,8 +8,8 @@ client (``make_client``), so tests pass one whose HTTP session serves recorded a
 
 - ``BrokerSettings.mode`` is ``"dry_run"`` (the default: record what would be sent, no
   HTTP call at all) or ``"paper"`` (Alpaca's paper endpoint, never the live one).
-- The keys come in as arguments (``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY`` for
-  scripts, ``[broker]`` in Streamlit secrets for the pages); they travel in headers only,
+- The keys come in as arguments (``engine.settings`` reads ``ALPACA_API_KEY_ID`` /
+  ``ALPACA_API_SECRET_KEY`` or ``[broker]`` in the secrets file); they travel in headers only,
   and ``repr`` and every message leave them out: an error whose body echoes them (or a
   bearer token, or a query string) is redacted (``engine.redaction``) before it is cut.
 - A resend is idempotent: the client order id is the journal's, and the broker refuses a
@@ -40,7 +40,6 @@ from engine.redaction import redact
 BrokerMode = Literal["dry_run", "paper"]
 BROKER_MODES = ("dry_run", "paper")
 KEY_ENV, SECRET_ENV = "ALPACA_API_KEY_ID", "ALPACA_API_SECRET_KEY"
-MODE_ENV = "WORKBENCH_BROKER_MODE"
 SETTING_NAMES = ("broker_mode", "api_key_id", "api_secret_key", "timeout_s")  # [broker]
 MAX_KEY = 256
 ORDERS_LIMIT = 500  # the most GET /v2/orders returns in one page
@@ -117,15 +116,6 @@ def parse_broker_settings(table: Mapping[str, Any]) -> BrokerSettings:
         key_id=table.get("api_key_id", ""),
         secret_key=table.get("api_secret_key", ""),
         timeout_s=table.get("timeout_s", DEFAULT_TIMEOUT_S),
-    )
-
-
-def broker_settings_from_env(environ: Mapping[str, str]) -> BrokerSettings:
-    """Settings from ``WORKBENCH_BROKER_MODE``, ``ALPACA_API_KEY_ID``, ``ALPACA_API_SECRET_KEY``."""
-    return BrokerSettings(
-        mode=environ.get(MODE_ENV, "").strip() or "dry_run",
-        key_id=environ.get(KEY_ENV, ""),
-        secret_key=environ.get(SECRET_ENV, ""),
     )
 
 

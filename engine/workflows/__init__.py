@@ -16,6 +16,8 @@ The subpackages, lowest first (each imports only those before it):
     ``platform.alerts``: alerts raised once per event, delivered to Slack, Discord, email.
     ``platform.api_keys``: keys of the REST API (api/), stored hashed.
     ``platform.background``: processes and threads that run while the caller goes on.
+    ``platform.settings``: the settings as pages and the API read them (alerts, broker,
+    the login's allow-list, the keyed sources' keys).
 ``modeling``: training and the registered models.
     ``modeling.runs``: training in this process, the run registry, loading a model.
     ``modeling.jobs``: training as a job of its own.
@@ -32,14 +34,18 @@ The subpackages, lowest first (each imports only those before it):
     ``research.scenarios``: scenario replays.
     ``research.monitor``: the drift monitor.
     ``research.report``: HTML tear sheets of a backtest, the paper account, a series.
+    ``research.analyses``: a run's calibration and signal analyses, kept with it.
 ``trading``: the paper account, the broker and the analyst's book.
     ``trading.paper``: the paper-trading step, its guardrails and journal.
+    ``trading.paper_account``: the paper account as pages read it (marks, replay, P&L
+    today), order notes.
     ``trading.broker``: the journal's orders mirrored to an Alpaca paper account.
     ``trading.gate``: the Go / No-Go gate on the paper journal and the capital ramp.
     ``trading.book``: the analyst's holdings, the re-entry watch, the double-down check.
 ``routines``: the other use cases run in order.
     ``routines.daily``: the daily pipeline behind the review page's one button.
-    ``routines.first_launch``: the offline sample and a default model for a new store.
+    ``routines.first_launch``: a new store seeded at once, its default model trained as a
+    background job.
 """
 
 from engine.workflows import data, modeling, platform, research, routines, trading

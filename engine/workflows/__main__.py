@@ -1,5 +1,6 @@
-"""``python -m engine.workflows seed``: build the store from the offline sample and train
-the default model on it (what ``make run`` does before it serves the app)."""
+"""``python -m engine.workflows seed``: build the store from the offline sample and start
+the default model's training in the background (what ``make run`` and ``make api`` do
+before they serve; neither waits for the model)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from engine.workflows.routines.first_launch import ensure_ready
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m engine.workflows seed [--no-train]``; a no-op once both are done."""
+    """``python -m engine.workflows seed [--no-train]``; a no-op once the store has a
+    complete model run or a training job running."""
     parser = argparse.ArgumentParser(prog="python -m engine.workflows")
     parser.add_argument("command", choices=["seed"])
     parser.add_argument("--db", default=None, help="database path (default: $WORKBENCH_DB)")
     parser.add_argument(
-        "--no-train", action="store_true", help="only build the store; train no model"
+        "--no-train", action="store_true", help="only build the store; start no training"
     )
     args = parser.parse_args(argv)
 

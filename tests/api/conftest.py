@@ -41,3 +41,10 @@ def key(trained_db: Path) -> str:
 def client(trained_db: Path, key: str) -> TestClient:
     """A client over the trained store sending ``key``."""
     return TestClient(create_app(trained_db), headers={"X-API-Key": key})
+
+
+@pytest.fixture
+def untrained_client(seeded_db: Path) -> TestClient:
+    """A client with one key over the sample store, which has no model run."""
+    key = workflows.create_api_key(seeded_db, "tests")[1]
+    return TestClient(create_app(seeded_db), headers={"X-API-Key": key})

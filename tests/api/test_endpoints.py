@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import closing
+
 import pandas as pd
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine import workflows
+from store.db import open_db
+from store.models import ModelRunRepository
 from tests.builders import SMALL_TRAIN
 
 THROUGH = SMALL_TRAIN.as_of  # the run is trained through about this date
@@ -43,6 +48,24 @@ def test_a_run_trained_after_the_as_of_date_is_refused(client) -> None:
     assert response.status_code == 409
     assert "trained through" in response.json()["detail"]
     assert client.get("/forecasts", params={"as_of": early}).status_code == 409
+
+
+def test_no_model_yet_is_503_while_the_first_model_trains_then_409(
+    untrained_client, seeded_db
+) -> None:
+    client = untrained_client
+    with closing(open_db(seeded_db)) as db:  # a live process (this one) holds the job's lock
+        ModelRunRepository(db).acquire_lock("first-launch-20990101-000000", os.getpid())
+    for path in ("/forecast/AAPL", "/forecasts"):
+        response = client.get(path)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+        detail = response.json()["detail"]
+        assert "run first-launch-20990101-000000 is training" in detail
+        assert "GET /jobs/first-launch-20990101-000000" in detail
+    with closing(open_db(seeded_db)) as db:
+        ModelRunRepository(db).release_lock("first-launch-20990101-000000")
+    response = client.get("/forecast/AAPL")
+    assert response.status_code == 409 and "no active model" in response.json()["detail"]
 
 
 def test_ranked_list_by_watchlist_and_by_tickers(client, trained_db) -> None:

@@ -19,20 +19,20 @@ LOGIN = (
 )
 
 
-def secrets_with(tmp_path: Path, allow: str) -> Path:
-    path = tmp_path / "secrets.toml"
-    path.write_text(LOGIN + allow)
-    return path
+def secrets_with(secrets_file: Path, allow: str) -> Path:
+    """``secrets_file`` (the settings' file in this test) with login and ``allow``."""
+    secrets_file.write_text(LOGIN + allow)
+    return secrets_file
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.5", "::", "workbench.example.com"])
-def test_login_without_an_allow_list_may_not_bind_beyond_loopback(tmp_path, address) -> None:
-    secrets = secrets_with(tmp_path, "")
+def test_login_without_an_allow_list_may_not_bind_beyond_loopback(secrets_file, address) -> None:
+    secrets_with(secrets_file, "")
     with pytest.raises(ExposureError, match="login has no allow-list") as refused:
-        check_streamlit_bind(address, secrets)
+        check_streamlit_bind(address)
     assert "allowed_emails and/or allowed_domains" in str(refused.value)
-    check_streamlit_bind("127.0.0.1", secrets)  # loopback: the lock does not apply
-    check_streamlit_bind("localhost", secrets)
+    check_streamlit_bind("127.0.0.1")  # loopback: the lock does not apply
+    check_streamlit_bind("localhost")
 
 
 @pytest.mark.parametrize(
@@ -44,8 +44,9 @@ def test_login_without_an_allow_list_may_not_bind_beyond_loopback(tmp_path, addr
         'allowed_emails = ["Analyst@Example.com"]\nallowed_domains = ["example.org"]\n',
     ],
 )
-def test_login_with_an_allow_list_may_bind_beyond_loopback(tmp_path, allow) -> None:
-    check_streamlit_bind("0.0.0.0", secrets_with(tmp_path, allow))
+def test_login_with_an_allow_list_may_bind_beyond_loopback(secrets_file, allow) -> None:
+    secrets_with(secrets_file, allow)
+    check_streamlit_bind("0.0.0.0")
 
 
 @pytest.mark.parametrize(
@@ -59,20 +60,22 @@ def test_login_with_an_allow_list_may_bind_beyond_loopback(tmp_path, allow) -> N
         ("allowed_domains = 7\n", "must be a list"),
     ],
 )
-def test_an_empty_or_invalid_allow_list_is_refused_by_name(tmp_path, allow, problem) -> None:
+def test_an_empty_or_invalid_allow_list_is_refused_by_name(secrets_file, allow, problem) -> None:
+    secrets_with(secrets_file, allow)
     with pytest.raises(ExposureError, match="refusing to serve the app on '0.0.0.0'") as refused:
-        check_streamlit_bind("0.0.0.0", secrets_with(tmp_path, allow))
+        check_streamlit_bind("0.0.0.0")
     assert problem in str(refused.value)
 
 
 def test_make_run_s_command_exits_2_with_the_reason(tmp_path) -> None:
+    """``--secrets`` names the settings file on the command line: it wins."""
     command = [sys.executable, "-m", "api.lock", "streamlit", "--address", "0.0.0.0"]
     run = subprocess.run(
-        [*command, "--secrets", str(secrets_with(tmp_path, ""))],
+        [*command, "--secrets", str(secrets_with(tmp_path / "login.toml", ""))],
         cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 2 and "login has no allow-list" in run.stderr
-    allowed = secrets_with(tmp_path, 'allowed_domains = ["example.com"]\n')
+    allowed = secrets_with(tmp_path / "allowed.toml", 'allowed_domains = ["example.com"]\n')
     run = subprocess.run(
         [*command, "--secrets", str(allowed)],
         cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,

@@ -129,20 +129,22 @@ def test_bind_lock_of_the_api(trained_db, db_path) -> None:
     assert run.returncode == 2 and "refusing to serve the API" in run.stderr
 
 
-def test_bind_lock_of_the_streamlit_app(tmp_path) -> None:
-    secrets = tmp_path / "secrets.toml"
-    check_streamlit_bind("127.0.0.1", secrets)
+def test_bind_lock_of_the_streamlit_app(tmp_path, secrets_file) -> None:
+    check_streamlit_bind("127.0.0.1")
     with pytest.raises(ExposureError, match="authentication is not configured"):
-        check_streamlit_bind("0.0.0.0", secrets)
-    secrets.write_text('[auth]\nredirect_uri = "https://x/oauth2callback"\n')
-    assert not streamlit_auth_configured(secrets)
-    secrets.write_text(
+        check_streamlit_bind("0.0.0.0")
+    secrets_file.write_text('[auth]\nredirect_uri = "https://x/oauth2callback"\n')
+    assert not streamlit_auth_configured()
+    secrets_file.write_text(
         '[auth]\nredirect_uri = "https://x/oauth2callback"\ncookie_secret = "s"\n'
         'allowed_domains = ["example.com"]\n'
         '[auth.google]\nclient_id = "i"\nclient_secret = "c"\n'
         'server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"\n'
     )
-    check_streamlit_bind("0.0.0.0", secrets)
+    check_streamlit_bind("0.0.0.0")
+    secrets_file.write_text("[auth\n")  # not TOML: refused, by file
+    with pytest.raises(ExposureError, match="settings are invalid: cannot read the settings in"):
+        check_streamlit_bind("0.0.0.0")
     run = run_module(
         "api.lock", "streamlit", "--address", "0.0.0.0", "--secrets", str(tmp_path / "x")
     )

@@ -50,6 +50,7 @@ def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
     )
     forecast = main(["forecast", "--tickers", "12", "--days", "700"])
     assert forecast["tickers"] == 12 and forecast["forecast_s"] > 0 and forecast["with_reasons"]
+    assert forecast["cold_equals_warm"] and forecast["cold_end_to_end_s"] > 0
     capsys.readouterr()
 
 
@@ -102,11 +103,12 @@ SUMMARY_KEYS = {
 }
 
 
-def test_pages_benchmark_renders_the_app_on_a_temporary_trained_store() -> None:
+def test_pages_benchmark_renders_the_app_on_a_first_launch_store_of_a_given_model() -> None:
     environment = {k: os.environ.get(k) for k in ("WORKBENCH_DB", "WORKBENCH_ARTIFACTS")}
     cwd, main_module = Path.cwd(), sys.modules["__main__"]
-    result = run_pages_bench(repeats=1, pages=["forecasts"], train=TINY_TRAIN)
+    result = run_pages_bench(repeats=1, pages=["forecasts"], config=TINY_TRAIN)
     assert SUMMARY_KEYS | {"setup_s", "seed_s", "train_s", "store", "active_run"} <= set(result)
+    assert result["reused"] is False and result["active_run"].startswith("first-launch")
     assert result["ok"] and result["failures"] == {} and result["failed_pages"] == 0
     assert result["pages"] == 1 and result["slowest_page"] == "forecasts"
     page = result["per_page"]["forecasts"]
@@ -119,12 +121,14 @@ def test_pages_benchmark_renders_the_app_on_a_temporary_trained_store() -> None:
     assert Path.cwd() == cwd and sys.modules["__main__"] is main_module
 
 
-def test_first_launch_benchmark_times_seed_train_and_the_first_page() -> None:
+def test_first_launch_benchmark_times_the_first_page_and_the_background_model() -> None:
     result = run_first_launch_bench(config=TINY_TRAIN)
     assert result["ok"] and result["problems"] == [] and result["run_id"]
-    assert result["seed_s"] > 0 and result["train_s"] > 0 and result["first_page_s"] > 0
-    assert result["ready_s"] >= result["seed_s"] + result["train_s"]
-    assert result["second_launch_s"] < result["train_s"]
+    assert result["run_id"].startswith("first-launch-")
+    assert 0 < result["seed_s"] <= result["launch_s"]
+    assert result["first_page_s"] > 0 and result["filled_page_s"] > 0
+    assert result["ready_s"] == pytest.approx(result["launch_s"] + result["first_page_s"], abs=0.02)
+    assert result["model_ready_s"] > result["launch_s"]
 
 
 @pytest.fixture

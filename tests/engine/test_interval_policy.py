@@ -11,8 +11,8 @@ import pkgutil
 import pytest
 
 import engine
-from engine import metrics, workflows
-from engine.metrics import IC_BLOCK, N_BOOT, ic_block
+from engine import workflows
+from engine.metrics import IC_BLOCK, N_BOOT, _forecasts, ic_block
 from engine.modeling import calibration_scores, factors
 from engine.workflows.modeling.runs import run_horizon
 
@@ -72,7 +72,7 @@ def test_the_factors_page_and_the_calibration_review_resample_the_same_blocks(
     # while its tear sheet and the calibration review used ic_block(horizon) (21)
     seeded_db, record = trained_db
     blocks: list[int | None] = []
-    for module in (metrics, factors, calibration_scores):
+    for module in (_forecasts, factors, calibration_scores):  # ic_summary's is _forecasts'
         original = module.bootstrap_interval
 
         def spy(*args, _original=original, **kwargs):

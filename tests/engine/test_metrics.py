@@ -9,7 +9,6 @@ from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from engine.metrics import (
-    accuracy,
     auc,
     base_rate_accuracy,
     bootstrap_interval,
@@ -68,7 +67,7 @@ def test_daily_ic_by_hand() -> None:
 
 def test_accuracy_against_the_base_rate() -> None:
     y = np.array([1, 1, 1, 0])
-    assert accuracy(y, np.array([0.9, 0.6, 0.4, 0.2])) == 0.75
+    assert hit_rate(y, np.array([0.9, 0.6, 0.4, 0.2])) == 0.75
     assert base_rate_accuracy(y) == 0.75
 
 
@@ -129,7 +128,6 @@ def test_blocks_of_dates_keep_each_dates_rows_and_see_dependence_across_dates() 
 
 def test_one_hit_rate_and_a_rolling_sharpe_that_agrees_with_sharpe() -> None:
     assert hit_rate(np.array([1, 0, 1, 0]), np.array([0.5, 0.49, 0.2, 0.7])) == 0.5
-    assert accuracy is hit_rate
     rng = np.random.default_rng(6)
     returns = pd.Series(rng.normal(0.0005, 0.01, 80))
     returns.iloc[40:50] = 0.001  # a flat stretch: no Sharpe, as sharpe() says

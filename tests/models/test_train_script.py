@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine import workflows
+from engine.data.calendar import parse_date
+from engine.modeling.training import TrainConfig
+from engine.modeling.tuning import TuningConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = [
@@ -81,12 +87,24 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
     assert hostile.returncode == 1 and "Invalid ticker 'AAPL;rm'" in hostile.stderr
 
 
-def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> None:
-    import importlib.util  # noqa: PLC0415 - models/ is a folder of scripts, not a package
-
+def load_script():
+    """models/train.py as a module (models/ is a folder of scripts, not a package)."""
     spec = importlib.util.spec_from_file_location("train_script", ROOT / "models" / "train.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_the_script_s_defaults_are_the_dataclasses_defaults() -> None:
+    # before: --horizon 5, --train-months 18, --n-boot 300, ... were copied into argparse
+    script = load_script()
+    args = script.parse_args(["--source", "store", "--tickers", "AAPL"])
+    assert script.config_from_options(args, None) == TrainConfig(tickers=("AAPL",))
+    assert (args.seed, args.max_rounds) == (TuningConfig().seed, TuningConfig().max_rounds)
+
+
+def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> None:
+    script = load_script()
     workflows.remove_from_watchlist(seeded_db, "Sample universe", "GE", "2016-03-01")
     workflows.remove_from_watchlist(seeded_db, "Sample universe", "KO", "2012-03-01")
     args = script.parse_args(["--source", "store", "--start", "2014-01-01", "--end", "2018-06-29"])
@@ -94,3 +112,24 @@ def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> No
     assert len(config.tickers) == 19 and "GE" in config.tickers and "KO" not in config.tickers
     assert ("GE", None, "2016-03-01") in config.membership
     assert type(config).from_dict(json.loads(config.to_json())) == config
+
+
+@pytest.mark.parametrize("text", ["2018-06-29", "2018-6-29", "06/29/2018", "2099-01-04", "soon"])
+def test_the_script_and_a_stored_config_read_dates_by_the_one_rule(text: str) -> None:
+    # before: both read dates with pd.Timestamp, which takes 06/29/2018 and 2099-01-04
+    script = load_script()
+    verdicts = []
+    for read in (
+        lambda: parse_date(text, "date"),
+        lambda: TrainConfig.from_dict(TrainConfig(("AAPL",)).as_dict() | {"as_of": text}),
+        lambda: script.config_from_options(
+            script.parse_args(["--source", "store", "--tickers", "AAPL", "--end", text]), None
+        ),
+    ):
+        try:
+            read()
+            verdicts.append("read")
+        except ValueError:
+            verdicts.append("refused")
+    assert verdicts == [verdicts[0]] * 3
+    assert verdicts[0] == ("read" if text == "2018-06-29" else "refused")

@@ -12,14 +12,9 @@ from streamlit.testing.v1 import AppTest
 from engine.workflows.trading import broker as broker_workflow
 from store.db import open_db
 from store.paper import PaperLedger
+from tests.builders import toml_table
 from tests.engine.trading.test_broker import KEY, ORDERS, PAPER, SECRET, broker
 from tests.engine.trading.test_broker_redaction import BEARER, QUERY_TOKEN, stored_text
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WORKBENCH_BROKER_MODE", "ALPACA_API_KEY_ID", "ALPACA_API_SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def open_one_order(path: Path) -> None:
@@ -57,7 +52,7 @@ def test_a_dry_run_mirrors_and_says_there_is_nothing_to_reconcile(
 
 
 def test_hostile_settings_are_named_and_nothing_runs(
-    app: AppTest, monkeypatch: pytest.MonkeyPatch
+    app: AppTest, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WORKBENCH_BROKER_MODE", "live")
     at = open_broker(app)
@@ -66,10 +61,27 @@ def test_hostile_settings_are_named_and_nothing_runs(
     monkeypatch.setenv("WORKBENCH_BROKER_MODE", "paper")
     at = open_broker(app)
     assert any("paper mode needs both ALPACA_API_KEY_ID" in e.value for e in at.error)
+    monkeypatch.setenv("WORKBENCH_BROKER_MODE", "dry_run")
+    secrets_file.write_text("[broker]\ntimeout_s = 'soon'\n")
+    at = open_broker(app)
+    assert any(e.value.startswith("Settings: broker.timeout_s (") for e in at.error)
+
+
+def test_the_environment_wins_over_the_secrets_file(
+    app: AppTest, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file asks for paper mode (alone, it is used: the test above), the environment
+    for a dry run: a dry run (this page once read the file first, the Sources page the
+    environment first)."""
+    paper = {"broker_mode": "paper", "api_key_id": KEY, "api_secret_key": SECRET}
+    secrets_file.write_text(toml_table("broker", paper))
+    monkeypatch.setenv("WORKBENCH_BROKER_MODE", "dry_run")
+    at = open_broker(app)
+    assert any("**dry run**" in i.value for i in at.info) and not at.error
 
 
 def test_an_echoing_broker_s_errors_are_shown_redacted(
-    app: AppTest, seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+    app: AppTest, seeded_db: Path, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paper mode against recorded answers that echo the keys, a bearer token and a query
     token: the page's messages, error and table show none of them."""
@@ -77,7 +89,8 @@ def test_an_echoing_broker_s_errors_are_shown_redacted(
     echo = [(403, "alpaca/error_echoes_keys.json")]
     client, _ = broker(("POST", ORDERS, echo, {}), ("GET", "/v2/account", echo, {}))
     monkeypatch.setattr(broker_workflow, "make_client", lambda settings: client)
-    app.secrets["broker"] = {"broker_mode": "paper", "api_key_id": KEY, "api_secret_key": SECRET}
+    paper = {"broker_mode": "paper", "api_key_id": KEY, "api_secret_key": SECRET}
+    secrets_file.write_text(toml_table("broker", paper))
     at = open_broker(app)
     assert PAPER.mode == "paper" and any("**paper**" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "Mirror to broker").click().run()

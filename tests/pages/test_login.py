@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.builders import toml_table
+
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -24,9 +26,18 @@ def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
 
+def configure_login(at: AppTest, auth: dict, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """``auth`` as ``[auth]`` in the settings file (the lock reads it) and in Streamlit's
+    secrets (its login reads them)."""
+    path = folder / "secrets.toml"
+    path.write_text(toml_table("auth", auth))
+    monkeypatch.setenv("WORKBENCH_SECRETS", str(path))
+    at.secrets["auth"] = auth
+
+
 def test_with_login_configured_only_the_login_button_renders(seeded_db, monkeypatch) -> None:
     at = app(seeded_db, monkeypatch)
-    at.secrets["auth"] = AUTH
+    configure_login(at, AUTH, monkeypatch, seeded_db.parent)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [t.value for t in at.title] == ["Forecasting workbench"]
@@ -48,7 +59,7 @@ ALLOWED = AUTH | {"allowed_emails": ["Boss@Partner.org"], "allowed_domains": ["e
 def logged_in(seeded_db: Path, monkeypatch: pytest.MonkeyPatch, auth: dict, **user) -> AppTest:
     """The app with login and ``auth`` configured, run for a logged-in ``user``."""
     at = app(seeded_db, monkeypatch)
-    at.secrets["auth"] = auth
+    configure_login(at, auth, monkeypatch, seeded_db.parent)
     at.user = {"is_logged_in": True, "name": "Someone"} | user
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -112,7 +123,7 @@ def test_not_logged_in_sees_only_the_login_button_with_an_allow_list(
     seeded_db, monkeypatch
 ) -> None:
     at = app(seeded_db, monkeypatch)
-    at.secrets["auth"] = ALLOWED
+    configure_login(at, ALLOWED, monkeypatch, seeded_db.parent)
     at.user = {"is_logged_in": False}
     at.run()
     assert not at.exception, [e.value for e in at.exception]

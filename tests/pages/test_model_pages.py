@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +13,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
+from engine.modeling.explain import Thresholds
+from engine.modeling.labels import LabelParams
+from engine.modeling.training import TrainConfig
+from engine.studies.drift import DriftThresholds
+from engine.trading.execution import CostModel
+from engine.trading.sizing import SizingParams
+from engine.workflows.modeling.jobs import training_log_path
 from store.db import open_db
+from store.models import ModelRunRepository
 from store.paper import PaperLedger
 from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
@@ -27,6 +38,27 @@ def test_pages_without_a_model_say_so(app: AppTest) -> None:
     for page in ("forecasts", "calibration"):
         at = open_page(app, page)
         assert any("No trained model yet" in i.value for i in at.info)
+
+
+def test_pages_follow_the_first_models_training_then_say_there_is_no_model(
+    app: AppTest, seeded_db: Path
+) -> None:
+    run_id = "first-launch-20990101-000000-abcdef"
+    log = training_log_path(run_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(json.dumps({"progress": 0.42, "message": "Fold 28 of 66: fitting"}) + "\n")
+    with closing(open_db(seeded_db)) as db:  # a live process (this one) holds the job's lock
+        ModelRunRepository(db).acquire_lock(run_id, os.getpid())
+    for page in ("review", "forecasts", "calibration"):
+        at = open_page(app, page)
+        assert any(f"run {run_id} is training in the background" in i.value for i in at.info)
+        bars = [(bar.proto.value, bar.proto.text) for bar in at.get("progress")]
+        assert bars == [(42, "Fold 28 of 66: fitting")] and not at.error
+        assert not any("No trained model" in i.value or "No active" in i.value for i in at.info)
+    with closing(open_db(seeded_db)) as db:  # the job ended without a model
+        ModelRunRepository(db).release_lock(run_id)
+    at = open_page(app, "review")
+    assert any("No active model" in i.value for i in at.info) and not at.get("progress")
 
 
 def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:
@@ -243,12 +275,38 @@ PAGES = (
 )
 
 
-def test_every_page_renders_without_exceptions(trained_app) -> None:
+# page -> (widget kind, key) -> the dataclass default the widget must start at
+DATACLASS_DEFAULTS = {
+    "forecasts": {("slider", "forecasts.buy"): Thresholds.buy,
+                  ("slider", "forecasts.sell"): Thresholds.sell},
+    "training": {("number_input", "training.horizon"): LabelParams.horizon,
+                 ("number_input", "training.train"): TrainConfig.train_months,
+                 ("number_input", "training.test"): TrainConfig.test_months},
+    "backtest": {("number_input", "backtest.per_share"): CostModel.commission_per_share,
+                 ("number_input", "backtest.minimum"): CostModel.commission_min,
+                 ("number_input", "backtest.spread"): CostModel.half_spread_bps,
+                 ("number_input", "backtest.impact"): CostModel.impact_coefficient,
+                 ("number_input", "backtest.kelly"): SizingParams.kelly_fraction,
+                 ("number_input", "backtest.cap"): SizingParams.max_weight},
+    "monitor": {("number_input", "monitor.psi"): DriftThresholds.psi,
+                ("number_input", "monitor.share"): DriftThresholds.drifted_share,
+                ("number_input", "monitor.ece"): DriftThresholds.ece,
+                ("number_input", "monitor.drop"): DriftThresholds.sharpe_drop},
+}  # fmt: skip
+
+
+def test_every_page_renders_and_starts_at_the_dataclasses_defaults(trained_app) -> None:
+    # before: the pages copied 0.55, 5.0, 0.25, 18, ... from the dataclasses
     app, _ = trained_app
     for page in PAGES:
         at = open_page(app, page)
         assert not at.exception, (page, [e.value for e in at.exception])
         assert at.title, page
+        shown = {
+            (kind, key): getattr(at, kind)(key=key).value
+            for kind, key in DATACLASS_DEFAULTS.get(page, {})
+        }
+        assert shown == DATACLASS_DEFAULTS.get(page, {}), page
 
 
 def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest, seeded_db: Path) -> None:

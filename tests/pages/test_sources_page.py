@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,12 +18,6 @@ def open_page(at: AppTest) -> AppTest:
     return at
 
 
-@pytest.fixture(autouse=True)
-def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(workflows.FRED_KEY_ENV, raising=False)
-    monkeypatch.delenv(workflows.FINNHUB_KEY_ENV, raising=False)
-
-
 def test_without_keys_the_page_says_how_to_configure_them(app: AppTest) -> None:
     at = open_page(app)
     assert [t.value for t in at.title] == ["Macro & sentiment"]
@@ -34,8 +30,10 @@ def test_without_keys_the_page_says_how_to_configure_them(app: AppTest) -> None:
 
 
 def test_a_key_from_the_environment_or_secrets_enables_refreshing(
-    app: AppTest, monkeypatch: pytest.MonkeyPatch
+    app: AppTest, secrets_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """FRED's key in both places (the environment wins, as everywhere), Finnhub's in the
+    file only."""
     calls = []
 
     def fake_refresh(db_path, key, progress=None, *, include_btc=True):
@@ -48,10 +46,10 @@ def test_a_key_from_the_environment_or_secrets_enables_refreshing(
 
     monkeypatch.setenv(workflows.FRED_KEY_ENV, "abc")
     monkeypatch.setattr(workflows, "refresh_macro", fake_refresh)
-    app.secrets[workflows.FINNHUB_KEY_ENV] = "from-secrets"
+    secrets_file.write_text('FRED_API_KEY = "from-the-file"\nFINNHUB_API_KEY = "from-the-file"\n')
     at = open_page(app)
     assert not at.button(key="sources.macro.run").disabled
-    assert not at.button(key="sources.news.run").disabled  # the key came from st.secrets
+    assert not at.button(key="sources.news.run").disabled  # the key came from the file
     at.checkbox(key="sources.macro.btc").uncheck()
     at.button(key="sources.macro.run").click().run()
     assert calls == [("abc", False)]

@@ -51,12 +51,16 @@ def test_upsert_replaces_rows_on_the_same_ticker_and_date(db_path: Path, small_p
         assert coverage.loc["SYN0000", "adjusted"] == False  # noqa: E712 - numpy bool
         assert coverage.loc["SYN0001", "rows"] == 60
         assert coverage.loc["SYN0001", "has_ohlc"] and coverage.loc["SYN0001", "has_volume"]
+        # dates come back parsed, so no caller parses the store's text (the one decoder)
+        first = small_panel.groupby("ticker")["date"].min()
+        assert coverage["first_date"].dtype == coverage["last_date"].dtype == "datetime64[ns]"
+        assert coverage.loc["SYN0001", "first_date"] == first["SYN0001"]
 
 
 def test_coverage_of_an_empty_store_has_its_columns(db_path: Path) -> None:
     with closing(open_db(db_path)) as db:
         coverage = PriceRepository(db).load_coverage()
-    assert coverage.empty and "last_date" in coverage.columns
+    assert coverage.empty and coverage["last_date"].dtype == "datetime64[ns]"
 
 
 def test_ingestion_log_keeps_findings(db_path: Path) -> None:

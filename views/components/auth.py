@@ -1,33 +1,25 @@
-"""The app's lock: with Streamlit's OIDC login configured (``[auth]`` in
-.streamlit/secrets.toml), nothing but a login button renders until the user has logged
-in, and nothing but "not authorized" unless the user's email is on the allow-list
-(``allowed_emails`` / ``allowed_domains`` in ``[auth]``: ``engine.access``). Without
-login the app may only listen on loopback (``make run`` checks, api.lock)."""
+"""The app's lock: with Streamlit's OIDC login configured (``[auth]`` in the settings,
+.streamlit/secrets.toml, which Streamlit's login reads too), nothing but a login button
+renders until the user has logged in, and nothing but "not authorized" unless the user's
+email is on the allow-list (``allowed_emails`` / ``allowed_domains`` in ``[auth]``:
+``engine.access``). Without login the app may only listen on loopback (``make run``
+checks, api.lock)."""
 
 import streamlit as st
 
-from engine.workflows.platform import AccessSettingsError, AllowList, parse_allow_list
+from engine import workflows
 
 
-def login_configured() -> bool:
-    """Whether Streamlit secrets hold an ``[auth]`` table."""
-    try:
-        return st.secrets.get("auth") is not None
-    except FileNotFoundError:  # no secrets.toml at all
-        return False
-
-
-def allow_list() -> AllowList | None:
+def allow_list() -> workflows.AllowList | None:
     """The allow-list of ``[auth]``; an invalid one is shown (by setting) and gives None."""
-    table = st.secrets.get("auth")
     try:
-        return parse_allow_list(None if table is None else dict(table))
-    except AccessSettingsError as exc:
+        return workflows.allow_list()
+    except ValueError as exc:  # AccessSettingsError, SettingsError: they name the setting
         st.error(f"Login settings: {exc}")
         return None
 
 
-def refuse(email: object, allowed: AllowList) -> None:
+def refuse(email: object, allowed: workflows.AllowList) -> None:
     """Say the logged-in account may not open the app, offer to log out, stop the run."""
     st.title("Not authorized")
     shown = "".join(c for c in str(email or "") if c.isprintable() and c != "`")[:254].strip()
@@ -47,7 +39,12 @@ def require_login() -> None:
     """Stop the run at a login button unless the user is logged in, and at "not
     authorized" unless the allow-list has their email (when login is configured); an
     allowed user gets a logout button in the sidebar."""
-    if not login_configured():
+    try:
+        configured = workflows.login_configured()
+    except workflows.SettingsError as exc:
+        st.error(f"Settings: {exc}")
+        st.stop()
+    if not configured:
         return
     allowed = allow_list()
     if allowed is None:

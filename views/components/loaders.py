@@ -61,11 +61,11 @@ def cached_forecasts(
     run_id: str,
     as_of: dt.date,
     tickers: tuple[str, ...],
-    buy: float,
-    sell: float,
+    buy: float = Thresholds.buy,  # a dataclass field's default is its class attribute
+    sell: float = Thresholds.sell,
 ) -> pd.DataFrame:
     """Forecasts with reasons (see workflows.forecast); keyed by data version and run."""
-    snapshot = workflows.load_snapshot(path, tickers, pd.Timestamp(as_of))
+    snapshot = workflows.build_snapshot(path, tickers, pd.Timestamp(as_of))
     return workflows.forecast(
         path, snapshot, run_id=run_id, thresholds=Thresholds(buy=buy, sell=sell)
     )

@@ -62,8 +62,7 @@ def render_sidebar() -> GlobalParams:
     with st.sidebar:
         watchlist = st.selectbox("Watchlist", names, index=default, key="global.watchlist")
         coverage = cached_freshness(path, version, dt.date.today(), None)
-        first = pd.to_datetime(coverage["first_date"]).min()
-        latest = pd.to_datetime(coverage["last_date"]).max()
+        first, latest = coverage["first_date"].min(), coverage["last_date"].max()
         default_as_of = latest.date() if pd.notna(latest) else dt.date.today()
         as_of = st.date_input(
             "As-of date",

@@ -8,17 +8,18 @@ as-of snapshot that every market-facing use case reads.
 ``snapshot``: the as-of snapshot: prices <= t, market context, regime, cached features.
 """
 
-from engine.data.calendar import check_as_of, last_session_on_or_before
-from engine.data.csv_file import DATE_FORMATS, CsvImportError, csv_columns
+from engine.data.calendar import check_as_of, last_session_on_or_before, parse_date
+from engine.data.csv_dates import DATE_FORMATS
+from engine.data.csv_file import CsvImportError, csv_columns
 from engine.data.csv_layouts import FIELDS, guess_mapping
 from engine.data.providers import MARKET_SOURCES, REFRESHABLE_SOURCES
 from engine.data.sample import DESCRIPTIONS
 from engine.data.schema import InvalidTickerError, normalize_ticker, parse_tickers
-from engine.data.summary import compute_snapshot
+from engine.data.summary import compute_price_summary
 from engine.data.universe import FACTOR_ETFS, INDEX_TICKER, INDICES
 from engine.features import FAMILY_NAMES, interpret_smi
+from engine.features.readings import compute_family_availability, compute_feature_readings
 from engine.features.regime import REGIME_NAMES, regime_transitions
-from engine.features.snapshot import compute_family_availability, compute_feature_snapshot
 from engine.features.technical import compute_overlays
 from engine.workflows.data.features import (
     FeatureBuildResult,
@@ -54,15 +55,15 @@ from engine.workflows.data.prices import (
 )
 from engine.workflows.data.snapshot import (
     AsOfSnapshot,
+    build_snapshot,
+    forget_snapshots,
     load_features,
     load_regime_history,
-    load_snapshot,
 )
 from engine.workflows.data.sources import (
     FINNHUB_KEY_ENV,
     FRED_KEY_ENV,
     SourceRefresh,
-    api_key,
     load_macro_summary,
     load_sentiment_summary,
     refresh_macro,
@@ -98,13 +99,13 @@ __all__ = [
     "StoreError",
     "WatchlistError",
     "add_to_watchlist",
-    "api_key",
     "build_features",
     "check_as_of",
+    "parse_date",
     "compute_family_availability",
-    "compute_feature_snapshot",
+    "compute_feature_readings",
     "compute_overlays",
-    "compute_snapshot",
+    "compute_price_summary",
     "csv_columns",
     "data_version",
     "delete_watchlist",
@@ -125,7 +126,8 @@ __all__ = [
     "load_prices",
     "load_regime_history",
     "load_sentiment_summary",
-    "load_snapshot",
+    "build_snapshot",
+    "forget_snapshots",
     "load_universe",
     "load_watchlist",
     "load_watchlists",

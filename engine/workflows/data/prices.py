@@ -21,10 +21,17 @@ from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
 from engine.data.sample import DESCRIPTIONS, STOCKS
-from engine.data.schema import FetchResult, Progress, normalize_ticker, normalize_tickers
+from engine.data.schema import (
+    FetchResult,
+    Progress,
+    normalize_ticker,
+    normalize_tickers,
+    scaled_progress,
+)
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.modeling.membership import UniverseWindow, universe_window
-from store.db import StoreError, default_db_path, open_db, write_transaction
+from engine.settings import load_settings
+from store.db import StoreError, open_db, write_transaction
 from store.ingestion import IngestionRepository
 from store.prices import PriceRepository
 from store.watchlists import DateLike, WatchlistError, WatchlistRepository
@@ -188,12 +195,10 @@ def refresh_data(
     tickers = normalize_tickers(tickers)
     provider = provider or get_provider(source)
 
-    def fetch_progress(fraction: float, text: str) -> None:
-        if progress:
-            progress(0.85 * fraction, text)
-
     try:
-        fetched = provider.fetch(tickers, start=start, end=end, progress=fetch_progress)
+        fetched = provider.fetch(
+            tickers, start=start, end=end, progress=scaled_progress(progress, 0.0, 0.85)
+        )
     except Exception as exc:  # noqa: BLE001 - any provider failure is reported, not raised
         outcomes = pd.DataFrame(
             [(t, "not fetched", 0, str(exc)) for t in tickers], columns=list(TICKER_OUTCOME_COLUMNS)
@@ -235,8 +240,9 @@ def import_csv(
 
 
 def store_path() -> str:
-    """The store the app uses: $WORKBENCH_DB, or data/workbench.db under the repo."""
-    return str(default_db_path())
+    """The store the app uses (the ``db_path`` setting: $WORKBENCH_DB, or
+    data/workbench.db under the repository)."""
+    return str(load_settings().db_path)
 
 
 def seed_watchlists(db_path: DbPath) -> None:

@@ -12,13 +12,20 @@ for byte).
 The feature cache is a memo of a pure function of each ticker's rows (a value at d uses
 rows <= d only; the truncation tests check it bit for bit), so bringing it up to date reads
 the tickers' full stored rows; only values dated <= as_of reach the snapshot.
+
+Snapshots are memoized in the process by (store, tickers, as_of, families) and the store
+files' stamp (size and modification time of the database and its write-ahead log): any
+write to the store, through this package or not, is a new stamp and a fresh read. A
+memoized snapshot is shared: callers read its frames, never change them.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,7 +44,7 @@ from engine.features.registry import (
 )
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.workflows.data.features import update_feature_cache
-from engine.workflows.data.prices import DbPath
+from engine.workflows.data.prices import DbPath, store_path
 from store.db import open_db
 from store.features import FeatureRepository
 from store.macro import MacroRepository
@@ -101,7 +108,7 @@ class AsOfSnapshot:
         )
 
 
-def load_snapshot(
+def build_snapshot(
     db_path: DbPath,
     tickers: Sequence[str],
     as_of: pd.Timestamp | None = None,
@@ -111,14 +118,25 @@ def load_snapshot(
 ) -> AsOfSnapshot:
     """Read the snapshot of ``tickers`` as of ``as_of`` (None: all stored dates).
 
-    The feature cache is brought up to date for ``tickers`` first (in the same session).
+    The feature cache is brought up to date for ``tickers`` first (in a session of its own).
+    A snapshot read before from an unchanged store is returned as it is (shared).
     """
     tickers = tuple(dict.fromkeys(tickers))
     as_of = None if as_of is None else pd.Timestamp(as_of)
     names = resolve_families(families)
+    path = Path(db_path if db_path is not None else store_path())
+    key = (str(path.resolve()), tickers, as_of, tuple(names))
+    memo = _SNAPSHOTS.get(key)
+    if memo is not None and memo[0] == _store_stamp(path):
+        _SNAPSHOTS.move_to_end(key)
+        return memo[1]
     spec = CacheSpec()
-    with closing(open_db(db_path)) as db:
+    with closing(open_db(path)) as db:
         update_feature_cache(db, list(tickers), progress)
+    # stamped after that session closed (its writes are in) and before the reads: a write
+    # during them is a later stamp, never a stale memo
+    stamp = _store_stamp(path)
+    with closing(open_db(path)) as db:
         market = PriceRepository(db).load(None, end=as_of)  # the context needs every ticker
         cached = FeatureRepository(db).load_frame(spec.version, list(tickers))
         macro = MacroRepository(db).load(known_by=as_of)
@@ -146,7 +164,34 @@ def load_snapshot(
             arrays = compute_panel_features(panel, context_names, context)
             cached = cached.join(to_long(panel, arrays))
         features = cached[ordered]
-    return AsOfSnapshot(as_of, tickers, prices, context, regimes, features)
+    snapshot = AsOfSnapshot(as_of, tickers, prices, context, regimes, features)
+    _SNAPSHOTS[key] = (stamp, snapshot)
+    while len(_SNAPSHOTS) > SNAPSHOTS_KEPT:
+        _SNAPSHOTS.popitem(last=False)
+    return snapshot
+
+
+SNAPSHOTS_KEPT = 4
+_SNAPSHOTS: OrderedDict[tuple, tuple[tuple[int, ...], AsOfSnapshot]] = OrderedDict()
+
+
+def forget_snapshots() -> None:
+    """Drop every memoized snapshot (the next read of each is a cold one)."""
+    _SNAPSHOTS.clear()
+
+
+def _store_stamp(path: Path) -> tuple[int, ...]:
+    """Size and modification time (ns) of the database and of its write-ahead log when
+    that holds frames: every write to the store changes it, opening and closing do not."""
+    stamp: list[int] = []
+    for name in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = name.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_size:  # an empty log (a session opened, nothing written) holds nothing
+            stamp += [info.st_size, info.st_mtime_ns]
+    return tuple(stamp)
 
 
 def load_features(
@@ -157,7 +202,7 @@ def load_features(
     as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Features of ``families`` by (ticker, date), dates <= ``as_of`` (the Signals page)."""
-    return load_snapshot(db_path, tickers, as_of, families=families, progress=progress).features
+    return build_snapshot(db_path, tickers, as_of, families=families, progress=progress).features
 
 
 def load_regime_history(db_path: DbPath, as_of: pd.Timestamp | None = None) -> pd.DataFrame:

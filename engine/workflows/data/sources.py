@@ -1,7 +1,7 @@
 """Macro (FRED, plus BTC-USD from Yahoo) and sentiment (Finnhub) in: keyed live sources.
 
-Keys are arguments: ``api_key`` reads the environment (``FRED_API_KEY``,
-``FINNHUB_API_KEY``); the pages add Streamlit secrets. A refresh is all or nothing: every
+Keys are arguments (the pages pass ``workflows.source_key``: ``FRED_API_KEY``,
+``FINNHUB_API_KEY`` in the environment or the secrets file). A refresh is all or nothing: every
 request must succeed before anything is written, then one transaction writes the rows and
 an ingestion-log row (which moves the data version, so cached pages reload). A failure
 names the source and the series or ticker, and leaves the store as it was.
@@ -9,7 +9,6 @@ names the source and the series or ticker, and leaves the store as it was.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -51,11 +50,6 @@ class SourceRefresh:
     rows: int
     message: str
     outcomes: pd.DataFrame
-
-
-def api_key(env_var: str) -> str | None:
-    """The key in ``env_var``, None when unset or blank."""
-    return (os.environ.get(env_var) or "").strip() or None
 
 
 def _failed(source: str, names: Sequence[str], done: dict[str, int], reason: str) -> SourceRefresh:

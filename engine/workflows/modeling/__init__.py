@@ -14,7 +14,14 @@ from engine.modeling.artifacts import ArtifactError
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.explain import Thresholds
 from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LabelParams
-from engine.modeling.learner import KIND_NAMES, MODEL_KINDS, LearnerParams, available_device
+from engine.modeling.learner import (
+    DEVICES,
+    KIND_NAMES,
+    MODEL_KINDS,
+    LearnerParams,
+    available_device,
+    probability_label,
+)
 from engine.modeling.membership import UniverseWindow
 from engine.modeling.training import TrainConfig, label_kind_for
 from engine.modeling.tuning import TuningConfig
@@ -28,7 +35,6 @@ from engine.workflows.modeling.jobs import (
     training_status,
 )
 from engine.workflows.modeling.runs import (
-    ARTIFACTS_ENV_VAR,
     RUN_ID_PATTERN,
     LookaheadError,
     activate_run,
@@ -49,11 +55,12 @@ from store.models import ModelRun, TrainingBusyError
 
 __all__ = [
     "ABSOLUTE_KINDS",
-    "ARTIFACTS_ENV_VAR",
     "CALIBRATION_METHODS",
     "KIND_NAMES",
+    "probability_label",
     "LABEL_KINDS",
     "MODEL_KINDS",
+    "DEVICES",
     "RUN_ID_PATTERN",
     "ArtifactError",
     "LabelParams",

@@ -23,11 +23,15 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import feather
 
+from engine.modeling.analyses import CalibrationReport, FactorReport
 from engine.modeling.artifacts import (
     BUNDLE_FILES,
+    CALIBRATION_RECORD,
     FEATURE_BASELINE,
     MANIFEST,
     PREDICTIONS,
+    RECORD_FILES,
+    SIGNAL_RECORD,
     ArtifactError,
     check_format,
     json_document,
@@ -35,15 +39,11 @@ from engine.modeling.artifacts import (
     manifest_hashes,
     read_bundle,
     read_manifest,
+    read_run_record,
 )
-from engine.modeling.signing import (
-    REQUIRE_SECRETS_KEY,
-    SIGNED_HERE,
-    require_signed,
-    signature_status,
-    signing_key,
-)
+from engine.modeling.signing import SIGNED_HERE, signature_status
 from engine.modeling.training import TrainConfig
+from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
 from engine.workflows.modeling.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
@@ -65,7 +65,8 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
 
     """
     try:  # settings that cannot be read are said before anything else
-        key, required = signing_key(), require_signed()
+        signing = load_settings().signing
+        key, required = signing.key, signing.require_signed
     except ValueError as exc:
         raise ArtifactError(str(exc)) from exc
     hashes = manifest_hashes(folder)
@@ -77,9 +78,13 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
         raise ArtifactError(
             f"this install imports only bundles signed with its own key, and this one is "
             f"{signature}. Train it here, or sign it with this install's key; to accept "
-            f"bundles from elsewhere set {REQUIRE_SECRETS_KEY} = false in the secrets file"
+            f"bundles from elsewhere set require_signed_bundles = false in the secrets file"
         )
     manifest = read_bundle(Path(folder), hashes)[1]
+    for name, record in ((CALIBRATION_RECORD, CalibrationReport), (SIGNAL_RECORD, FactorReport)):
+        # a malformed record refuses the bundle; a sound one is not copied: the run's
+        # analyses are recomputed here from its verified predictions on first read
+        read_run_record(Path(folder), name, record)
     through, verified = checked_trained_through(manifest, Path(folder))
     try:  # what a retrain of this run would reuse (POST /retrain, the Training page)
         TrainConfig.from_dict(manifest.get("config"))
@@ -203,9 +208,11 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     if any(name.endswith(".joblib") for name in names):
         raise ArtifactError(legacy_message("the uploaded bundle"))
     folders = {PurePosixPath(m.filename).parent for m in members}
-    if names != set(BUNDLE_FILES) or len(members) != len(BUNDLE_FILES) or len(folders) != 1:
+    allowed = set(BUNDLE_FILES) | set(RECORD_FILES)
+    if not set(BUNDLE_FILES) <= names <= allowed or len(members) != len(names) or len(folders) != 1:
         raise ArtifactError(
-            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} in one folder; "
+            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} (and optionally the run's "
+            f"{' and '.join(RECORD_FILES)}) in one folder; "
             f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:

@@ -40,10 +40,10 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.booster_check import read_booster
 from engine.modeling.learner import MetaLearner
-from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, fit_final_model
+from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from store.db import open_db, write_transaction
 from store.models import ModelRun, ModelRunRepository
 
@@ -79,7 +79,7 @@ def ensure_current_format(db_path: DbPath, record: ModelRun) -> ModelRun:
         "trained_through": through,  # format 1 wrote its last labelled date here
         "last_labelled_date": manifest.get("trained_through"),
     }
-    new_manifest = manifest_document(body, signing_key())
+    new_manifest = manifest_document(body, load_settings().signing.key)
     hashes = {**files, MANIFEST: sha256_bytes(new_manifest)}
     return _replace_files(
         db_path,
@@ -103,7 +103,7 @@ def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearn
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{retrain}: its recorded TrainConfig does not load ({exc})") from exc
     # the data train_model used; format 1 hashed the prices up to the last labelled date
-    snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+    snapshot = build_snapshot(db_path, config.tickers, config.as_of)
     prices = snapshot.prices
     data = build_dataset(snapshot.features, prices, snapshot.regimes["regime_id"], config)
     now = data_hash(prices[prices["date"] <= data.index.get_level_values("date").max()])

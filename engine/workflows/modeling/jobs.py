@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,14 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig
+from engine.settings import ARTIFACTS_ENV_VAR, load_settings
 from engine.workflows.data.prices import DbPath
-from engine.workflows.modeling.runs import ARTIFACTS_ENV_VAR, REPO_ROOT, artifacts_root, new_run_id
+from engine.workflows.modeling.runs import REPO_ROOT, artifacts_root, load_run, new_run_id
 from engine.workflows.modeling.tuning import fail_abandoned_trials
 from engine.workflows.platform.alerts import training_failed_alert
 from engine.workflows.platform.background import process_alive, start_process, stop_process_group
-from store.db import default_db_path, open_db
-from store.models import ModelRunRepository
+from store.db import open_db
+from store.models import ModelRun, ModelRunRepository
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,12 @@ def launch_training(
     config: TrainConfig,
     alerts: AlertSettings | None = None,
     tuning: TuningConfig | None = None,
+    *,
+    run_id: str | None = None,
+    activate_if_none: bool = False,
 ) -> str:
-    """Start models/train.py on ``config`` in its own process; return the run id.
+    """Start models/train.py on ``config`` in its own process; return the run id
+    (``run_id``, default a new one).
 
     The lock is taken here first (so a second click cannot start a second job) and handed
     to the process, which trains from the stored prices. The job is handed the serialized
@@ -102,10 +108,13 @@ def launch_training(
     command-line strings. ``alerts`` reach the process as its ``WORKBENCH_*`` alert
     variables (its environment, never a file), so a failure there alerts too. With
     ``tuning`` the job first runs the study (``--trials``), one progress line per trial.
+    With ``activate_if_none`` the run becomes the active one when it registers, unless
+    another is active by then (``train_model``). The process outlives its caller (its own
+    session): a command that starts it may exit at once.
     """
     config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
-    run_id = new_run_id()
-    path = str(Path(db_path or default_db_path()).resolve())
+    run_id = run_id or new_run_id()
+    path = str(Path(db_path or load_settings().db_path).resolve())
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, os.getpid())
     log = training_log_path(run_id)
@@ -132,6 +141,7 @@ def launch_training(
         command += ["--trials", str(tuning.n_trials), "--seed", str(tuning.seed)]
         command += ["--max-rounds", str(tuning.max_rounds)]
         command += ["--scheduler", tuning.scheduler_address] if tuning.scheduler_address else []
+    command += ["--activate-if-none"] if activate_if_none else []
     env = {**os.environ, ARTIFACTS_ENV_VAR: str(artifacts_root())}
     env |= alerts.to_env() if alerts is not None else {}
     try:
@@ -144,6 +154,19 @@ def launch_training(
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, pid)
     return run_id
+
+
+def wait_for_training(
+    db_path: DbPath, run_id: str, *, timeout_s: float, poll_s: float = 0.5
+) -> ModelRun:
+    """Block until the job ``run_id`` has ended; return its run's record (complete or
+    failed). TimeoutError when it still runs after ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while (job := training_status(db_path)) is not None and job.run_id == run_id:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"training run {run_id} still running after {timeout_s:g} s")
+        time.sleep(poll_s)
+    return load_run(db_path, run_id)
 
 
 def cancel_training(db_path: DbPath) -> bool:

@@ -7,29 +7,33 @@ import os
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
 from engine.alerts import AlertSettings
 from engine.data.calendar import sessions_between
-from engine.data.schema import Progress
+from engine.data.schema import Progress, scaled_progress
 from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import (
     ArtifactError,
     read_bundle,
     read_manifest,
     read_predictions,
+    read_run_record,
     write_bundle,
+    write_run_record,
 )
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learner import MetaLearner
-from engine.modeling.signing import signing_key
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from engine.modeling.tuning import TuningConfig
+from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.convert import ensure_current_format
 from engine.workflows.modeling.tuning import tune_config
 from engine.workflows.platform.alerts import training_failed_alert
@@ -37,12 +41,12 @@ from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ARTIFACTS_ENV_VAR = "WORKBENCH_ARTIFACTS"
 
 
 def artifacts_root() -> Path:
-    """Where bundles live: $WORKBENCH_ARTIFACTS, or models/artifacts under the repo."""
-    return Path(os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "models" / "artifacts")
+    """Where bundles live (the ``artifacts_root`` setting: $WORKBENCH_ARTIFACTS, or
+    models/artifacts under the repository)."""
+    return load_settings().artifacts_root
 
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -75,12 +79,15 @@ def train_model(
     progress: Progress | None = None,
     alerts: AlertSettings | None = None,
     tuning: TuningConfig | None = None,
+    activate_if_none: bool = False,
 ) -> ModelRun:
     """Train, score out of sample, write the bundle and register the run; return its record.
 
     With ``tuning`` an Optuna study first chooses the learner's settings on the run's
     rows (``tune_config``: every trial counted for the Deflated Sharpe); the run is then
-    trained with the best ones and its manifest and metrics record the study.
+    trained with the best ones and its manifest and metrics record the study. With
+    ``activate_if_none`` the run is made active when it registers, unless another run is
+    active by then (still inside the lock, so no page sees it complete and not active).
 
     Holds the store's training lock for the whole run (TrainingBusyError if another job
     has it). Any failure marks the run failed, leaves no bundle, and is raised; an error
@@ -99,7 +106,7 @@ def train_model(
     try:
         if progress:
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
-        snapshot = load_snapshot(db_path, config.tickers, config.as_of)
+        snapshot = build_snapshot(db_path, config.tickers, config.as_of)
         data = build_dataset(
             snapshot.features,
             snapshot.prices,
@@ -116,9 +123,9 @@ def train_model(
                 config,
                 tuning=tuning,
                 run_id=run_id,
-                progress=_stage(progress, 0.02, 0.6),
+                progress=scaled_progress(progress, 0.02, 0.6),
             )
-        result = train(data, config, _stage(progress, 0.6, 1.0) if study else progress)
+        result = train(data, config, scaled_progress(progress, 0.6, 1.0) if study else progress)
         used = snapshot.prices[snapshot.prices["date"] <= result.as_of]
         metrics = summarize_scores(result.scores)
         if study is not None:
@@ -140,10 +147,11 @@ def train_model(
             manifest,
             predictions=result.walk_forward.predictions,
             baseline=result.baseline,
-            signing_key=signing_key(),
+            signing_key=load_settings().signing.key,
         )
         with closing(open_db(db_path)) as db:
-            ModelRunRepository(db).complete(
+            runs = ModelRunRepository(db)
+            runs.complete(
                 run_id,
                 metrics=metrics,
                 files=hashes,
@@ -154,6 +162,8 @@ def train_model(
                 trained_through=manifest["trained_through"],
                 params=config.as_dict(),
             )
+            if activate_if_none and runs.active() is None:
+                runs.activate(run_id)
         if progress:
             progress(1.0, f"Run {run_id} registered")
     except BaseException as exc:
@@ -167,11 +177,6 @@ def train_model(
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).release_lock(run_id)
     return load_run(db_path, run_id)
-
-
-def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
-    """``progress`` of a stage that spans [lo, hi] of the whole run."""
-    return None if progress is None else (lambda f, text: progress(lo + (hi - lo) * f, text))
 
 
 def load_run(db_path: DbPath, run_id: str) -> ModelRun:
@@ -314,10 +319,38 @@ def load_oos_predictions(
     db_path: DbPath, run_id: str | None = None
 ) -> tuple[pd.DataFrame, ModelRun]:
     """A run's walk-forward out-of-sample predictions (the active run by default)."""
+    record = _shown_run(db_path, run_id)
+    return read_predictions(Path(record.artifact_dir), record.files), record
+
+
+Analysis = TypeVar("Analysis")
+
+
+def _shown_run(db_path: DbPath, run_id: str | None) -> ModelRun:
     try:
         record = _get_complete(db_path, run_id)
     except StoreError as exc:
         message = "no complete model run to show: train one or make one active"
         raise StoreError(message) from exc
-    record = ensure_current_format(db_path, record)
-    return read_predictions(Path(record.artifact_dir), record.files), record
+    return ensure_current_format(db_path, record)
+
+
+def run_analysis(
+    db_path: DbPath,
+    run_id: str | None,
+    name: str,
+    cls: type[Analysis],
+    compute: Callable[[pd.DataFrame, ModelRun], Analysis],
+) -> Analysis:
+    """A run's analysis record (the active run's by default), kept as ``name`` in its
+    folder: read back typed when it is there, else ``compute(predictions, run)`` from its
+    out-of-sample predictions and kept (when the run is trained, or on the first read of a
+    run trained before records were kept). ArtifactError when the kept file is not one."""
+    record = _shown_run(db_path, run_id)
+    folder = Path(record.artifact_dir)
+    kept = read_run_record(folder, name, cls)
+    if kept is not None and kept.run_id == record.run_id:
+        return kept
+    analysis = compute(read_predictions(folder, record.files), record)
+    write_run_record(folder, name, analysis)
+    return analysis

@@ -21,6 +21,7 @@ def start_process(command: Sequence[str], log: Path, *, cwd: Path, env: Mapping[
             list(command),
             stdout=out,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,  # the job may outlive the command that started it
             cwd=cwd,
             env=dict(env),
             start_new_session=True,

@@ -8,10 +8,11 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``scenarios``: a model trained before a window, traded through it.
 ``monitor``: recent features against the training baseline; recent outcomes.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
+``analyses``: a run's calibration and signal analyses computed once and kept with it.
 """
 
 from engine.metrics import ic_block
-from engine.modeling.evaluation import SkillVerdict, ranking_skill
+from engine.modeling.evaluation import RunScores, SkillVerdict, ranking_skill
 from engine.studies.ablation import VARIANT_NAMES, AblationConfig
 from engine.studies.drift import DriftThresholds
 from engine.studies.scenarios import SCENARIOS, Scenario, covered
@@ -20,6 +21,7 @@ from engine.workflows.research.ablations import (
     load_ablation_study,
     run_ablation_study,
 )
+from engine.workflows.research.analyses import keep_analyses
 from engine.workflows.research.backtests import (
     ModelBacktest,
     run_construction,
@@ -38,6 +40,7 @@ from engine.workflows.research.report import (
 from engine.workflows.research.scenarios import ScenarioResult, run_scenario
 
 __all__ = [
+    "keep_analyses",
     "MIN_REPORT_VALUES",
     "SCENARIOS",
     "VARIANT_NAMES",
@@ -50,6 +53,7 @@ __all__ = [
     "Scenario",
     "ScenarioResult",
     "SkillVerdict",
+    "RunScores",
     "backtest_report_html",
     "calibration_report",
     "covered",

@@ -13,7 +13,7 @@ from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.membership import members_in, membership_records
 from engine.studies.ablation import AblationConfig, AblationResult, run_ablation
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.trials import record_trial
 from store.ablations import AblationRepository
 from store.db import open_db
@@ -38,7 +38,7 @@ def run_ablation_study(
     """
     config = config or AblationConfig()
     tickers = members_in(membership, tickers, start)
-    snapshot = load_snapshot(db_path, tickers)
+    snapshot = build_snapshot(db_path, tickers)
     features, prices = snapshot.features, snapshot.prices
     if start is not None:
         features = features[features.index.get_level_values("date") >= start]

@@ -1,13 +1,13 @@
 """A run's calibration report: every method side by side and reliability curves, out of
-sample (the Calibration page shows it)."""
+sample (the Calibration page shows it), kept with the run as a typed record."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 
 from engine.metrics import ic_block
+from engine.modeling.analyses import CalibrationReport
+from engine.modeling.artifacts import CALIBRATION_RECORD
 from engine.modeling.calibration_scores import (
     METHOD_COLUMNS,
     compare_methods,
@@ -15,30 +15,18 @@ from engine.modeling.calibration_scores import (
     reliability_curve,
 )
 from engine.workflows.data.prices import DbPath
-from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
-
-
-@dataclass(frozen=True)
-class CalibrationReport:
-    """ECE, Brier and log-loss of each calibration of the run's walk-forward predictions
-    (with intervals and climatology), the reliability curve of each method present, and
-    per-regime curves of the run's own method (regimes with at least 200 forecasts)."""
-
-    run_id: str
-    forecasts: int
-    sessions: int
-    first: pd.Timestamp
-    last: pd.Timestamp
-    folds: int
-    methods: pd.DataFrame
-    curves: dict[str, pd.DataFrame]
-    by_regime: dict[int, pd.DataFrame]
-    regimes_skipped: int
+from engine.workflows.modeling.runs import run_analysis, run_horizon
+from store.models import ModelRun
 
 
 def calibration_report(db_path: DbPath, run_id: str | None = None) -> CalibrationReport:
-    """The report of a run (the active one by default)."""
-    predictions, record = load_oos_predictions(db_path, run_id)
+    """The report of a run (the active one by default): computed once and kept with the
+    run (``run_analysis``)."""
+    return run_analysis(db_path, run_id, CALIBRATION_RECORD, CalibrationReport, compute_report)
+
+
+def compute_report(predictions: pd.DataFrame, record: ModelRun) -> CalibrationReport:
+    """The calibration report of ``record``'s out-of-sample ``predictions``."""
     dates = predictions.index.get_level_values("date")
     y = predictions["label"].to_numpy()
     curves = {

@@ -3,51 +3,18 @@ and every feature's own rank IC on the same rows (the Factors page shows it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from engine.features import feature_columns
 from engine.metrics import N_BOOT, ic_block
-from engine.modeling.factors import FactorTearSheet, compute_tear_sheet, excess_returns
+from engine.modeling.analyses import FactorReport
+from engine.modeling.artifacts import SIGNAL_RECORD
+from engine.modeling.factors import compute_tear_sheet, excess_returns
 from engine.modeling.feature_ic import feature_ic_table
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
-from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
-
-
-@dataclass(frozen=True)
-class FactorReport:
-    """The tear sheet of a run's out-of-sample forecasts and the per-feature IC table.
-
-    Attributes
-    ----------
-    run_id : str
-    signal : str
-        The predictions' column ranked: ``score`` (the model's cross-sectional score) or,
-        for runs that predate it, ``p`` (the calibrated probability).
-    target : str
-        ``excess`` (forward return minus the date's equal-weight universe mean) or, for
-        older runs, ``ret demeaned per date`` (the same quantity computed here).
-    horizon : int
-        Label horizon in sessions (the intervals resample blocks of ``ic_block(horizon)``).
-    sheet : FactorTearSheet
-    features : DataFrame of shape (K, 9)
-        ``feature_ic_table`` of every feature column at the out-of-sample rows.
-    forecasts, tickers : int
-    first, last : Timestamp
-    """
-
-    run_id: str
-    signal: str
-    target: str
-    horizon: int
-    sheet: FactorTearSheet
-    features: pd.DataFrame
-    forecasts: int
-    tickers: int
-    first: pd.Timestamp
-    last: pd.Timestamp
+from engine.workflows.data.snapshot import build_snapshot
+from engine.workflows.modeling.runs import load_oos_predictions, run_analysis, run_horizon
+from store.models import ModelRun
 
 
 def factor_report(
@@ -79,9 +46,36 @@ def factor_report(
     FactorReport
         Only the run's walk-forward test rows are scored: each forecast was made by a
         model that never saw its row. The features are read from a snapshot as of the
-        newest forecast date (rows <= that date).
+        newest forecast date (rows <= that date). The report at the default options is
+        computed once and kept with the run (``run_analysis``).
     """
-    predictions, record = load_oos_predictions(db_path, run_id)
+    options = {"quantiles": quantiles, "top_k": top_k, "n_boot": n_boot}
+    options |= {"feature_boot": feature_boot, "seed": seed}
+
+    def compute(predictions: pd.DataFrame, record: ModelRun) -> FactorReport:
+        return compute_factor_report(db_path, predictions, record, **options)
+
+    if options == DEFAULT_OPTIONS:  # the report kept with the run
+        return run_analysis(db_path, run_id, SIGNAL_RECORD, FactorReport, compute)
+    return compute(*load_oos_predictions(db_path, run_id))
+
+
+DEFAULT_OPTIONS = {"quantiles": 5, "top_k": 5, "n_boot": N_BOOT, "feature_boot": N_BOOT, "seed": 0}
+
+
+def compute_factor_report(
+    db_path: DbPath,
+    predictions: pd.DataFrame,
+    record: ModelRun,
+    *,
+    quantiles: int,
+    top_k: int,
+    n_boot: int,
+    feature_boot: int,
+    seed: int,
+) -> FactorReport:
+    """The factor report of ``record``'s out-of-sample ``predictions`` (see
+    ``factor_report``)."""
     horizon = run_horizon(record)
     signal = "score" if "score" in predictions else "p"
     forward, target = excess_returns(predictions)
@@ -96,7 +90,7 @@ def factor_report(
     )
     dates = predictions.index.get_level_values("date")
     tickers = sorted(predictions.index.get_level_values("ticker").unique())
-    snapshot = load_snapshot(db_path, tickers, dates.max())
+    snapshot = build_snapshot(db_path, tickers, dates.max())
     columns = [c for c in feature_columns() if c in snapshot.features.columns]
     features = snapshot.features[columns].reindex(predictions.index)
     table = feature_ic_table(

@@ -21,7 +21,7 @@ from engine.studies.drift import (
     sign_pnl,
 )
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.runs import load_model_as_of, load_oos_predictions
 from engine.workflows.platform.alerts import drift_alert
 
@@ -59,7 +59,7 @@ def monitor_model(
     config = TrainConfig.from_dict(record.params)
     baseline = read_predictions(Path(record.artifact_dir), record.files, FEATURE_BASELINE)
     oos, _ = load_oos_predictions(db_path, record.run_id)
-    snapshot = load_snapshot(db_path, config.tickers, as_of)
+    snapshot = build_snapshot(db_path, config.tickers, as_of)
     features = snapshot.features
     sessions = np.sort(features.index.get_level_values("date").unique())
     if len(sessions) == 0:

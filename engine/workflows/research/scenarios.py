@@ -25,7 +25,7 @@ from engine.trading.backtest import (
 )
 from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.trials import record_trial
 
 
@@ -66,7 +66,7 @@ def run_scenario(
     first = as_of - pd.DateOffset(years=history_years)
     tickers = members_in(membership, tickers, first, scenario.end)
     # what the store knew at the window's end; the model only learns labels known by as_of
-    snapshot = load_snapshot(db_path, tickers, scenario.end)
+    snapshot = build_snapshot(db_path, tickers, scenario.end)
     features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
     learner = learner or LearnerParams()
     train_config = TrainConfig(

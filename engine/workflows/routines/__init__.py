@@ -1,11 +1,17 @@
 """Routines that run the other use cases in order.
 
 ``daily``: the daily pipeline behind the review page's one button.
-``first_launch``: a new store gets the offline sample and a trained default model
-(``python -m engine.workflows seed``).
+``first_launch``: a new store seeded at once, its default model trained as a background
+job (``python -m engine.workflows seed``).
 """
 
 from engine.workflows.routines.daily import DailyResult, run_daily_pipeline
-from engine.workflows.routines.first_launch import FirstLaunch, ensure_ready
+from engine.workflows.routines.first_launch import FirstLaunch, ensure_ready, first_model_training
 
-__all__ = ["DailyResult", "FirstLaunch", "ensure_ready", "run_daily_pipeline"]
+__all__ = [
+    "DailyResult",
+    "FirstLaunch",
+    "ensure_ready",
+    "first_model_training",
+    "run_daily_pipeline",
+]

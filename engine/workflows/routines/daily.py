@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.alerts import AlertSettings
+from engine.data.schema import scaled_progress
 from engine.data.universe import FACTOR_ETFS, INDICES
 from engine.workflows.data.prices import DbPath, IngestResult, refresh_data
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.forecast import forecast
 from engine.workflows.platform.alerts import raise_alert
 from engine.workflows.research.monitor import MonitorReport, monitor_model
@@ -45,9 +46,9 @@ def run_daily_pipeline(
             progress(fraction, text)
 
     wanted = sorted(set(tickers) | set(INDICES) | set(FACTOR_ETFS))
-    refreshed = refresh_data(db_path, source, wanted, progress=lambda f, t: report(0.6 * f, t))
+    refreshed = refresh_data(db_path, source, wanted, progress=scaled_progress(report, 0.0, 0.6))
     report(0.65, "Updating the feature cache and reading the as-of snapshot")
-    snapshot = load_snapshot(db_path, tickers, as_of)
+    snapshot = build_snapshot(db_path, tickers, as_of)
     notes, forecasts, monitor = [], None, None
     try:
         report(0.8, "Forecasting with the active model")

@@ -1,5 +1,7 @@
-"""First launch: a new store gets the offline sample and a trained, active default model,
-so every page has content the first time it opens. Re-running reuses both."""
+"""First launch: a new store gets the offline sample at once, and its default model is
+trained in the background (the Training page's job), made active when it is done. The
+server answers meanwhile; pages and the API show the job's progress instead of "no model".
+Re-running reuses the store, and never starts a second job."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import pandas as pd
 from engine.data.schema import Progress
 from engine.modeling.training import TrainConfig
 from engine.workflows.data.prices import DEFAULT_WATCHLIST, DbPath, ensure_seeded, load_watchlist
-from engine.workflows.modeling.runs import activate_run, train_model
+from engine.workflows.modeling.jobs import TrainingJob, launch_training, training_status
+from engine.workflows.modeling.runs import new_run_id
 from store.db import open_db
-from store.models import ModelRunRepository
+from store.models import ModelRunRepository, TrainingBusyError
 
 # The README's model: the sample universe from 2005 with every default setting
 FIRST_START = pd.Timestamp("2005-01-01")
@@ -23,27 +26,38 @@ FIRST_RUN_PREFIX = "first-launch"
 
 @dataclass(frozen=True)
 class FirstLaunch:
-    """What ``ensure_ready`` did: each step's seconds (None when it was not needed)."""
+    """What ``ensure_ready`` did: the seconds seeding took (None: the store existed), the
+    default model's job it started (None: none started) and the job already running."""
 
     seeded_s: float | None
-    trained_s: float | None
-    run_id: str | None
+    started: str | None
+    running: str | None
 
     @property
     def message(self) -> str:
-        if self.seeded_s is None and self.trained_s is None:
-            return f"Store and model already in place (active run {self.run_id}); nothing to do."
         parts = []
         if self.seeded_s is not None:
             parts.append(f"store built from the offline sample in {self.seeded_s:.0f} s")
-        if self.trained_s is not None:
-            parts.append(f"default model {self.run_id} trained in {self.trained_s:.0f} s")
+        if self.started is not None:
+            parts.append(
+                f"the default model (run {self.started}) is training in the background; "
+                "the Daily review shows its progress and fills in when it is done"
+            )
+        elif self.running is not None:
+            parts.append(f"training run {self.running} is already running")
+        if not parts:
+            return "Store and model runs already in place; nothing to do."
         return "First launch: " + "; ".join(parts) + "."
 
 
 def default_config(db_path: DbPath) -> TrainConfig:
     """The default model on the sample universe (the README's run)."""
     return TrainConfig(tickers=tuple(load_watchlist(db_path, DEFAULT_WATCHLIST)), start=FIRST_START)
+
+
+def _has_complete_run(db_path: DbPath) -> bool:
+    with closing(open_db(db_path)) as db:
+        return bool((ModelRunRepository(db).load_all()["status"] == "complete").any())
 
 
 def ensure_ready(
@@ -53,25 +67,35 @@ def ensure_ready(
     config: TrainConfig | None = None,
     progress: Progress | None = None,
 ) -> FirstLaunch:
-    """Seed a new store; on a store with no complete model run, train ``config`` (the
-    default model) and make it the active one. A store that has a complete run is left as
-    it is (the user chose or trained it), and a store's own active run is never replaced."""
+    """Seed a new store (seconds); on a store with no complete model run and no training
+    job, start the job that trains ``config`` (the default model) and makes it active, and
+    return without waiting for it. A store that has a complete run is left as it is (the
+    user chose or trained it). The store's training lock makes the start happen once: a
+    second launch, even at the same moment, finds the job running and starts none."""
     started = time.monotonic()
-    seeded = ensure_seeded(
-        db_path, progress=None if progress is None else lambda f, t: progress(0.1 * f, t)
-    )
+    seeded = ensure_seeded(db_path, progress=progress)
     seeded_s = None if seeded is None else time.monotonic() - started
-    with closing(open_db(db_path)) as db:
-        runs = ModelRunRepository(db)
-        active = runs.active()
-        complete = runs.load_all().query("status == 'complete'")
-    if active is not None or len(complete) or not train:
-        chosen = active.run_id if active is not None else None
-        return FirstLaunch(seeded_s, None, chosen)
-    begun = time.monotonic()
-    inner = None if progress is None else (lambda f, t: progress(0.1 + 0.9 * f, t))
-    run_id = f"{FIRST_RUN_PREFIX}-{pd.Timestamp.now(tz='UTC'):%Y%m%d-%H%M%S}"
-    config = config or default_config(db_path)
-    record = train_model(db_path, config, run_id=run_id, progress=inner)
-    activate_run(db_path, record.run_id)
-    return FirstLaunch(seeded_s, time.monotonic() - begun, record.run_id)
+    if not train or _has_complete_run(db_path):
+        return FirstLaunch(seeded_s, None, None)
+    job = training_status(db_path)
+    if job is not None:
+        return FirstLaunch(seeded_s, None, job.run_id)
+    run_id = f"{FIRST_RUN_PREFIX}-{new_run_id()}"  # unique: the lock admits its own run id
+    try:
+        launch_training(
+            db_path, config or default_config(db_path), run_id=run_id, activate_if_none=True
+        )
+    except TrainingBusyError:  # another launch took the lock since training_status looked
+        job = training_status(db_path)
+        return FirstLaunch(seeded_s, None, None if job is None else job.run_id)
+    return FirstLaunch(seeded_s, run_id, None)
+
+
+def first_model_training(db_path: DbPath) -> TrainingJob | None:
+    """The running training job while the store has no complete model run (on a new store:
+    the default model the first launch started), else None: what pages and the API show,
+    with its progress, instead of "no model" until the first model is there."""
+    job = training_status(db_path)
+    if job is None or _has_complete_run(db_path):
+        return None
+    return job

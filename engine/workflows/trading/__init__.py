@@ -2,6 +2,7 @@
 own book.
 
 ``paper``: the paper-trading step, its guardrails and journal.
+``paper_account``: the paper account as pages read it (marks, replay, P&L today), notes.
 ``broker``: the journal's orders mirrored to an Alpaca paper account, and reconciled.
 ``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
@@ -16,11 +17,11 @@ from engine.trading.broker import (
     BrokerError,
     BrokerSettings,
     BrokerSettingsError,
-    broker_settings_from_env,
     parse_broker_settings,
 )
 from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
 from engine.trading.gate import GO, RAMP_STAGES, RULES
+from engine.trading.paper import PaperParams
 from engine.trading.reconcile import ReconciliationReport
 from engine.trading.sizing import SizingParams
 from engine.workflows.trading.book import (
@@ -47,17 +48,16 @@ from engine.workflows.trading.broker import (
     reconcile_broker,
 )
 from engine.workflows.trading.gate import GateReport, change_ramp, run_gate
-from engine.workflows.trading.paper import (
+from engine.workflows.trading.paper import PaperStepResult, paper_step, sized_forecasts
+from engine.workflows.trading.paper_account import (
     PaperState,
-    PaperStepResult,
     load_paper_state,
-    paper_step,
     resume_paper_trading,
     set_order_note,
-    sized_forecasts,
 )
 
 __all__ = [
+    "PaperParams",
     "BROKER_MODES",
     "CONSTRUCTION_METHODS",
     "GO",
@@ -81,7 +81,6 @@ __all__ = [
     "ReentryReport",
     "SizingParams",
     "add_holding",
-    "broker_settings_from_env",
     "change_ramp",
     "double_down",
     "export_holdings_csv",

@@ -38,8 +38,9 @@ from engine.book.risk import RiskReport, compute_risk
 from engine.data.universe import INDEX_TICKER
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.explain import score_percentile
+from engine.modeling.learner import probability_label
 from engine.workflows.data.prices import DbPath, load_prices
-from engine.workflows.data.snapshot import load_regime_history, load_snapshot
+from engine.workflows.data.snapshot import build_snapshot, load_regime_history
 from engine.workflows.modeling.forecast import forecast
 from engine.workflows.modeling.runs import (
     LookaheadError,
@@ -144,7 +145,7 @@ def _closes(db_path: DbPath, tickers: list[str], as_of: pd.Timestamp) -> pd.Data
 
 
 def _event(record: ModelRun | None) -> str:
-    return "P(up)" if record is None or run_kind(record) == "market_timing" else "P(beats median)"
+    return probability_label("market_timing" if record is None else run_kind(record))
 
 
 def _run_forecasts(
@@ -158,7 +159,7 @@ def _run_forecasts(
     try:
         run_for_as_of(db_path, as_of)
         universe = [*((record.params or {}).get("tickers") or ()), *tickers]
-        frame = forecast(db_path, load_snapshot(db_path, universe, as_of), run_id=record.run_id)
+        frame = forecast(db_path, build_snapshot(db_path, universe, as_of), run_id=record.run_id)
     except LookaheadError as exc:
         return pd.DataFrame(), f"the active run is refused by the look-ahead guard: {exc}", record
     except (StoreError, ValueError, KeyError) as exc:

@@ -22,7 +22,7 @@ from engine.trading.gate import (
     step_returns,
 )
 from engine.workflows.data.prices import DbPath
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.runs import load_run
 from engine.workflows.platform.alerts import raise_alert
 from store.alerts import AlertRepository
@@ -53,7 +53,7 @@ def _outcomes(db_path: DbPath, orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.
     frames = []
     for run_id, placed in orders.dropna(subset=["p_up", "run_id"]).groupby("run_id"):
         config = TrainConfig.from_dict(load_run(db_path, run_id).params)
-        labels = load_snapshot(db_path, config.tickers, as_of).labels(config.label)
+        labels = build_snapshot(db_path, config.tickers, as_of).labels(config.label)
         frames.append(scored_forecasts(placed, labels))
     empty = pd.DataFrame(columns=["date", "ticker", "p", "y"])
     return pd.concat(frames, ignore_index=True) if frames else empty

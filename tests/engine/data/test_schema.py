@@ -6,6 +6,7 @@ from engine.data.schema import (
     InvalidTickerError,
     normalize_ticker,
     normalize_tickers,
+    scaled_progress,
     to_normalized,
 )
 
@@ -64,3 +65,18 @@ def test_to_normalized_drops_timezone_keeps_session_date_and_fills_missing_colum
     assert out["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-05", "2024-02-06"]
     assert out["close"].tolist() == [1.0, 2.0]
     assert out[["open", "high", "low", "volume"]].isna().all().all()
+
+
+def test_scaled_progress_maps_a_stage_onto_its_range_and_nests() -> None:
+    calls: list[tuple[float, str]] = []
+    stage = scaled_progress(lambda f, t: calls.append((f, t)), 0.2, 0.6, "Fold: ")
+    inner = scaled_progress(stage, 0.5, 1.0)
+    stage(0.0, "start")
+    stage(1.0, "end")
+    inner(0.5, "half of the second half")
+    assert calls == [
+        (0.2, "Fold: start"),
+        (pytest.approx(0.6), "Fold: end"),
+        (pytest.approx(0.5), "Fold: half of the second half"),
+    ]
+    assert scaled_progress(None, 0.0, 0.5) is None

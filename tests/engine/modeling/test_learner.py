@@ -13,9 +13,10 @@ from engine.metrics import auc
 from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, MetaLearner, label_sessions, time_slices
+from engine.modeling.learner import LearnerParams, MetaLearner
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.selection import FeatureSelector
+from engine.modeling.sessions import label_sessions, time_slices
 
 BEST_AUC_DISTANCE = 0.025  # the model's AUC may fall this far below the known best
 SPLITTER = PurgedWalkForward(train_months=12, test_months=3)

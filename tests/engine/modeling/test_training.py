@@ -51,7 +51,7 @@ def trained(_seeded_template, tmp_path_factory):
     db = tmp_path_factory.mktemp("trained") / "store.db"
     db.write_bytes(Path(_seeded_template).read_bytes())
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(signing.KEY_ENV_VAR, KEY)
+        patch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
         record = workflows.train_model(db, small_config())
     return db, record
 
@@ -87,7 +87,7 @@ def test_a_run_is_registered_with_its_bundle_and_scores(trained) -> None:
 def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
     db, record = trained
     workflows.activate_run(db, record.run_id)
-    frame = workflows.forecast(db, workflows.load_snapshot(db, TICKERS, AS_OF))
+    frame = workflows.forecast(db, workflows.build_snapshot(db, TICKERS, AS_OF))
     assert list(frame.index) == sorted(TICKERS)
     assert ((frame["p_up"] > 0) & (frame["p_up"] < 1)).all()
     expected = np.where(
@@ -115,13 +115,13 @@ def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained
     with pytest.raises(
         ValueError, match=r"trained through 2017-06-30 .* after the as-of date 2017-06-29"
     ):
-        workflows.forecast(db, workflows.load_snapshot(db, TICKERS, earlier), run_id=record.run_id)
+        workflows.forecast(db, workflows.build_snapshot(db, TICKERS, earlier), run_id=record.run_id)
 
 
 def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> None:
     db, record = trained
     later = workflows.forecast(
-        db, workflows.load_snapshot(db, TICKERS, AS_OF), run_id=record.run_id
+        db, workflows.build_snapshot(db, TICKERS, AS_OF), run_id=record.run_id
     )
     # A second store that never saw anything after AS_OF, trained the same way.
     short = tmp_path / "short.db"
@@ -132,7 +132,7 @@ def test_a_forecast_at_t_does_not_depend_on_later_data(trained, tmp_path) -> Non
     )
     again = workflows.train_model(short, small_config())
     before = workflows.forecast(
-        short, workflows.load_snapshot(short, TICKERS, AS_OF), run_id=again.run_id
+        short, workflows.build_snapshot(short, TICKERS, AS_OF), run_id=again.run_id
     )
     pd.testing.assert_frame_equal(before.drop(columns="run_id"), later.drop(columns="run_id"))
     assert again.metrics["model"] == record.metrics["model"]
@@ -210,7 +210,7 @@ def test_training_signs_and_an_import_says_who_signed(
         return folder
 
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     cases = {
         "here": (KEY.encode(), {}, "signed by this install"),
         "elsewhere": (b"another key", {}, "signed with another key"),
@@ -227,53 +227,13 @@ def test_training_signs_and_an_import_says_who_signed(
         with unchanged(seeded_db), pytest.raises(ArtifactError, match=refused):
             workflows.import_bundle(seeded_db, folder)
     # accepting bundles from elsewhere is a setting; each says who signed it
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "false")
+    monkeypatch.setenv("WORKBENCH_REQUIRE_SIGNED_BUNDLES", "false")
     for run_id, (*_, status) in list(cases.items())[1:]:
         assert workflows.import_bundle(seeded_db, tmp_path / run_id).signature == status, run_id
     bad = copy("bad", KEY.encode(), signature="hmac-sha256:nothex")
     with pytest.raises(ArtifactError, match="signature is not hmac-sha256:<64 hex digits>"):
         workflows.import_bundle(seeded_db, bad)
     assert sorted(workflows.load_runs(seeded_db)["run_id"]) == sorted(cases)
-
-
-def test_the_signed_only_rule_follows_the_key_unless_a_setting_says_otherwise(
-    tmp_path, monkeypatch
-) -> None:
-    secrets = tmp_path / "secrets.toml"
-    assert signing.require_signed(secrets) is False  # no key: nothing to check against
-    secrets.write_text('bundle_signing_key = "k"\n')
-    assert signing.require_signed(secrets) is True
-    secrets.write_text('bundle_signing_key = "k"\nrequire_signed_bundles = false\n')
-    assert signing.require_signed(secrets) is False
-    secrets.write_text("require_signed_bundles = true\n")  # and no key: nothing imports
-    assert signing.require_signed(secrets) is True
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "0")
-    assert signing.require_signed(secrets) is False
-    monkeypatch.setenv(signing.REQUIRE_ENV_VAR, "maybe")
-    with pytest.raises(ValueError, match="WORKBENCH_REQUIRE_SIGNED_BUNDLES must be one of"):
-        signing.require_signed(secrets)
-    monkeypatch.delenv(signing.REQUIRE_ENV_VAR)
-    secrets.write_text('require_signed_bundles = "yes"\n')
-    with pytest.raises(ValueError, match="require_signed_bundles in .* must be true or false"):
-        signing.require_signed(secrets)
-
-
-def test_the_signing_key_comes_from_the_environment_or_the_secrets_file(
-    tmp_path, monkeypatch
-) -> None:
-    secrets = tmp_path / "secrets.toml"
-    assert signing.signing_key(secrets) is None
-    secrets.write_text('other = 1\nbundle_signing_key = "from secrets"\n')
-    assert signing.signing_key(secrets) == b"from secrets"
-    monkeypatch.setenv(signing.KEY_ENV_VAR, "from the environment")
-    assert signing.signing_key(secrets) == b"from the environment"
-    monkeypatch.delenv(signing.KEY_ENV_VAR)
-    secrets.write_text("bundle_signing_key = 42\n")
-    with pytest.raises(ValueError, match="bundle_signing_key in .* non-empty string"):
-        signing.signing_key(secrets)
-    secrets.write_text("bundle_signing_key = [unclosed\n")
-    with pytest.raises(ValueError, match="cannot read the bundle signing settings from"):
-        signing.signing_key(secrets)
 
 
 def test_a_config_reads_back_from_the_registry_as_it_was() -> None:
@@ -304,7 +264,7 @@ def test_an_imported_bundle_cannot_claim_it_learned_less_than_its_own_files_show
 ) -> None:
     db, record = trained
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     outcomes = feather.read_table(Path(record.artifact_dir) / PREDICTIONS, columns=["end_date"])
     newest = outcomes.to_pandas()["end_date"].max()
     assert pd.Timestamp(record.trained_through) >= newest  # true of every run trained here
@@ -382,7 +342,7 @@ def test_a_bundle_whose_settings_are_out_of_range_is_not_imported(
 ) -> None:
     _, record = trained
     monkeypatch.setenv(workflows.ARTIFACTS_ENV_VAR, str(tmp_path / "imported"))
-    monkeypatch.setenv(signing.KEY_ENV_VAR, KEY)
+    monkeypatch.setenv("WORKBENCH_BUNDLE_KEY", KEY)
     manifest = json.loads((Path(record.artifact_dir) / "manifest.json").read_text())
     config = manifest["config"]
     crafted = {

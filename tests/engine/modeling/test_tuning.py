@@ -19,7 +19,7 @@ from engine.modeling import tuning as tuning_module
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig, build_dataset
 from engine.modeling.tuning import TuningConfig, evaluate_trial, run_study
-from engine.workflows.data.snapshot import load_snapshot
+from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.tuning import study_storage
 from store.db import open_db
 from store.trials import TrialRepository
@@ -46,7 +46,7 @@ def rows(_seeded_template, tmp_path_factory):
     # a copy: reading a snapshot fills the store's feature cache, and the template is shared
     db = tmp_path_factory.mktemp("tuning") / "rows.db"
     db.write_bytes(_seeded_template.read_bytes())
-    snapshot = load_snapshot(db, CONFIG.tickers, CONFIG.as_of)
+    snapshot = build_snapshot(db, CONFIG.tickers, CONFIG.as_of)
     data = build_dataset(snapshot.features, snapshot.prices, snapshot.regimes["regime_id"], CONFIG)
     prices = snapshot.prices[snapshot.prices["ticker"].isin(CONFIG.tickers)]
     return data, to_wide(prices[prices["date"] <= CONFIG.as_of])

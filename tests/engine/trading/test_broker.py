@@ -277,15 +277,16 @@ def test_hostile_settings_are_refused_by_name(values, message) -> None:
     assert "sec\nret" not in str(raised.value) and "PK with space" not in str(raised.value)
 
 
-def test_settings_from_secrets_and_environment() -> None:
+def test_settings_from_secrets_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     table = {"broker_mode": "paper", "api_key_id": KEY, "api_secret_key": SECRET}
     assert workflows.parse_broker_settings(table) == PAPER
     with pytest.raises(workflows.BrokerSettingsError, match="unknown broker setting.*mode"):
         workflows.parse_broker_settings({"mode": "paper"})
-    assert workflows.broker_settings_from_env({}).mode == "dry_run"  # dry run by default
-    env = {"WORKBENCH_BROKER_MODE": "paper", "ALPACA_API_KEY_ID": KEY}
-    env["ALPACA_API_SECRET_KEY"] = SECRET
-    assert workflows.broker_settings_from_env(env) == PAPER
+    assert workflows.broker_settings().mode == "dry_run"  # dry run by default
+    monkeypatch.setenv("WORKBENCH_BROKER_MODE", "paper")
+    monkeypatch.setenv("ALPACA_API_KEY_ID", KEY)
+    monkeypatch.setenv("ALPACA_API_SECRET_KEY", SECRET)
+    assert workflows.broker_settings() == PAPER
     with pytest.raises(workflows.BrokerSettingsError, match="dry-run mode sends nothing"):
         make_client(BrokerSettings())
 

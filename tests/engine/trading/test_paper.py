@@ -100,7 +100,7 @@ def test_targets_follow_the_backtest_sizing_rule_times_the_ramp(store, tmp_path)
     ramped.write_bytes(store.read_bytes())
     with open_db(ramped) as db:
         PaperLedger(db).record_ramp("2018-07-02", 1, RAMP_STAGES[1], {"verdict": "GO"}, "test")
-    forecasts = workflows.forecast(store, workflows.load_snapshot(store, TICKERS, day))
+    forecasts = workflows.forecast(store, workflows.build_snapshot(store, TICKERS, day))
     regime = [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]]
     predictions = pd.DataFrame(
         {"p": forecasts["p_up"].to_numpy(), "regime_id": regime},
@@ -225,7 +225,7 @@ def test_a_top_k_run_trades_the_backtests_decisions_with_its_holdings(store) -> 
         with open_db(store) as db:
             stored[day] = PaperLedger(db).targets(f"{day:%Y-%m-%d}")
         if day in (first, due):
-            forecasts = workflows.forecast(store, workflows.load_snapshot(store, TICKERS, day))
+            forecasts = workflows.forecast(store, workflows.build_snapshot(store, TICKERS, day))
             frames.append(
                 pd.DataFrame(
                     {

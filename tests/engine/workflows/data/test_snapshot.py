@@ -90,8 +90,8 @@ def test_nothing_after_t_reaches_a_snapshot_forecast_or_paper_step(clean_and_poi
     assert not workflows.load_prices(clean, TICKERS).equals(
         workflows.load_prices(poisoned, TICKERS)
     )
-    a = workflows.load_snapshot(clean, TICKERS, T)
-    b = workflows.load_snapshot(poisoned, TICKERS, T)
+    a = workflows.build_snapshot(clean, TICKERS, T)
+    b = workflows.build_snapshot(poisoned, TICKERS, T)
     assert a.prices["date"].max() == T and len(a.features) > 1000
     pd.testing.assert_frame_equal(a.prices, b.prices, check_exact=True)
     pd.testing.assert_frame_equal(a.features, b.features, check_exact=True)
@@ -118,12 +118,26 @@ def test_nothing_after_t_reaches_a_snapshot_forecast_or_paper_step(clean_and_poi
 
 
 def test_a_snapshot_holds_nothing_after_its_date(seeded_db: Path) -> None:
-    snapshot = workflows.load_snapshot(seeded_db, ["KO", "^GSPC"], pd.Timestamp("2008-09-15"))
+    snapshot = workflows.build_snapshot(seeded_db, ["KO", "^GSPC"], pd.Timestamp("2008-09-15"))
     assert snapshot.prices["date"].max() == pd.Timestamp("2008-09-15")
     assert snapshot.features.index.get_level_values("date").max() == pd.Timestamp("2008-09-15")
     assert snapshot.regimes.index.max() <= pd.Timestamp("2008-09-15")
     assert snapshot.context.breadth.index.max() <= pd.Timestamp("2008-09-15")
     latest = snapshot.latest_features()
     assert list(latest.index.get_level_values("ticker")) == ["KO", "^GSPC"]
-    everything = workflows.load_snapshot(seeded_db, ["KO"])
+    everything = workflows.build_snapshot(seeded_db, ["KO"])
     assert everything.as_of is None and everything.last_session == pd.Timestamp("2022-12-28")
+
+
+def test_a_snapshot_is_read_again_after_any_write_to_the_store(seeded_db: Path) -> None:
+    day = pd.Timestamp("2008-09-15")
+    first = workflows.build_snapshot(seeded_db, ["KO"], day)
+    assert workflows.build_snapshot(seeded_db, ["KO"], day) is first  # unchanged store: shared
+    with sqlite3.connect(seeded_db) as conn:  # a write that bypasses the repositories
+        conn.execute(
+            "UPDATE prices SET close = close * 2 WHERE ticker = 'KO' AND date = '2008-09-15'"
+        )
+    second = workflows.build_snapshot(seeded_db, ["KO"], day)
+    assert second is not first
+    closes = [s.prices.set_index("date")["close"][day] for s in (first, second)]
+    assert closes[1] == pytest.approx(2 * closes[0])

@@ -49,8 +49,8 @@ def test_nothing_known_after_t_reaches_the_snapshot_at_t(seeded_db: Path, tmp_pa
     poisoned = tmp_path / "poisoned.db"
     shutil.copy(seeded_db, poisoned)
     poison_after(poisoned, T)
-    clean = workflows.load_snapshot(seeded_db, TICKERS, T, families=FAMILIES).features
-    dirty = workflows.load_snapshot(poisoned, TICKERS, T, families=FAMILIES).features
+    clean = workflows.build_snapshot(seeded_db, TICKERS, T, families=FAMILIES).features
+    dirty = workflows.build_snapshot(poisoned, TICKERS, T, families=FAMILIES).features
     pd.testing.assert_frame_equal(clean, dirty)
     june = clean.xs(T, level="date")
     assert june[["curve_slope_10y2y", "btc_ret_20d", "news_sentiment_5d"]].notna().all().all()
@@ -58,7 +58,7 @@ def test_nothing_known_after_t_reaches_the_snapshot_at_t(seeded_db: Path, tmp_pa
 
     # after t the poison shows: the check is not vacuous
     def vix_at_the_end(path: Path) -> pd.Series:
-        snapshot = workflows.load_snapshot(path, TICKERS, last, families=FAMILIES)
+        snapshot = workflows.build_snapshot(path, TICKERS, last, families=FAMILIES)
         return snapshot.features["vixcls_level"]
 
     assert not vix_at_the_end(poisoned).equals(vix_at_the_end(seeded_db))

@@ -15,7 +15,8 @@ import pytest
 from engine import workflows
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.training import TrainConfig
-from engine.workflows.modeling.runs import ARTIFACTS_ENV_VAR, REPO_ROOT
+from engine.settings import ARTIFACTS_ENV_VAR
+from engine.workflows.modeling.runs import REPO_ROOT
 from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 

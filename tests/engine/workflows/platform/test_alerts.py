@@ -19,7 +19,6 @@ from engine import workflows
 from engine.alerts import (
     AlertSettingsError,
     RetryPolicy,
-    alert_settings_from_env,
     discord_payload,
     parse_alert_settings,
     slack_payload,
@@ -360,7 +359,9 @@ def test_bad_settings_are_refused_by_name_never_echoing_the_value(values, proble
     assert "s3cr3t" not in str(err.value) and "hunter2" not in str(err.value)
 
 
-def test_good_settings_from_secrets_and_from_the_environment() -> None:
+def test_good_settings_from_secrets_and_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     parsed = parse_alert_settings(
         {
             "slack_webhook": SECRET,
@@ -376,14 +377,20 @@ def test_good_settings_from_secrets_and_from_the_environment() -> None:
     )
     assert parsed.channels == ("slack", "discord", "email")
     assert "s3cr3t" not in repr(parsed) and "hunter2" not in repr(parsed)
-    assert alert_settings_from_env(parsed.to_env()) == parsed
-    assert parse_alert_settings({}).channels == ()
+    assert workflows.alert_settings().channels == ()  # nothing set: recorded, not sent
+    for name, value in parsed.to_env().items():  # how a training job receives them
+        monkeypatch.setenv(name, value)
+    assert workflows.alert_settings() == parsed
+    for name in parsed.to_env():
+        monkeypatch.delenv(name)
     env = {
         "WORKBENCH_SMTP_HOST": "h",
         "WORKBENCH_SMTP_FROM": "a@b.co",
         "WORKBENCH_SMTP_TO": "c@d.co",
     }
-    smtp = alert_settings_from_env(env).smtp
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    smtp = workflows.alert_settings().smtp
     assert smtp.port == 587 and smtp.starttls and smtp.recipients == ("c@d.co",)
     assert RetryPolicy().attempts == 3 and RetryPolicy().timeout_s == 5.0
 

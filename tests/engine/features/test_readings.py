@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.features import compute_features
-from engine.features.snapshot import compute_family_availability, compute_feature_snapshot
+from engine.features.readings import compute_family_availability, compute_feature_readings
 from tests.builders import MARKET_PARAMS
 
 
@@ -20,16 +20,16 @@ def one_ticker(market_panel) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_percentile_uses_history_up_to_the_date_only(one_ticker) -> None:
     features, _ = one_ticker
     day = features.index[400]
-    snapshot = compute_feature_snapshot(features, day, params=MARKET_PARAMS).set_index("feature")
+    readings = compute_feature_readings(features, day, params=MARKET_PARAMS).set_index("feature")
     past = features.loc[:day, "rsi_14"].dropna()
     value = features.at[day, "rsi_14"]
-    assert snapshot.at["rsi_14", "value"] == value
-    assert snapshot.at["rsi_14", "percentile"] == pytest.approx(100 * (past <= value).mean())
+    assert readings.at["rsi_14", "value"] == value
+    assert readings.at["rsi_14", "percentile"] == pytest.approx(100 * (past <= value).mean())
     later = features.copy()
     later.loc[later.index > day, "rsi_14"] = 1000.0  # the future must not move it
-    again = compute_feature_snapshot(later, day, params=MARKET_PARAMS).set_index("feature")
-    assert again.at["rsi_14", "percentile"] == snapshot.at["rsi_14", "percentile"]
-    assert set(snapshot["family"]) == {
+    again = compute_feature_readings(later, day, params=MARKET_PARAMS).set_index("feature")
+    assert again.at["rsi_14", "percentile"] == readings.at["rsi_14", "percentile"]
+    assert set(readings["family"]) == {
         "Technical",
         "Institutional flow",
         "Microstructure",
@@ -43,9 +43,9 @@ def test_percentile_uses_history_up_to_the_date_only(one_ticker) -> None:
 def test_a_date_between_sessions_uses_the_last_one_before(one_ticker) -> None:
     features, _ = one_ticker
     saturday = features.index[300] + pd.offsets.Week(weekday=5)
-    snapshot = compute_feature_snapshot(features, saturday, params=MARKET_PARAMS)
+    readings = compute_feature_readings(features, saturday, params=MARKET_PARAMS)
     last = features.loc[:saturday].iloc[-1]
-    assert snapshot.set_index("feature").at["ret_1d", "value"] == last["ret_1d"]
+    assert readings.set_index("feature").at["ret_1d", "value"] == last["ret_1d"]
 
 
 def test_availability_names_the_missing_inputs(one_ticker) -> None:

@@ -13,11 +13,11 @@ from engine.data.schema import VALUE_COLUMNS
 from engine.features.base import CONTEXT_INPUTS, FeatureParams
 from engine.features.registry import FAMILIES, availability_column, family_columns
 
-SNAPSHOT_COLUMNS = ("family", "feature", "value", "percentile", "description")
+READING_COLUMNS = ("family", "feature", "value", "percentile", "description")
 AVAILABILITY_COLUMNS = ("family", "title", "status", "share", "missing_inputs")
 
 
-def compute_feature_snapshot(
+def compute_feature_readings(
     features: pd.DataFrame,
     date: pd.Timestamp,
     families: tuple[str, ...] | None = None,
@@ -31,7 +31,7 @@ def compute_feature_snapshot(
     """
     history = features.loc[: pd.Timestamp(date)]
     if history.empty:
-        return pd.DataFrame(columns=list(SNAPSHOT_COLUMNS))
+        return pd.DataFrame(columns=list(READING_COLUMNS))
     rows = []
     for family in families or tuple(FAMILIES):
         for spec in family_columns(family, params):
@@ -43,7 +43,7 @@ def compute_feature_snapshot(
                 100.0 * (past <= value).mean() if np.isfinite(value) and len(past) else np.nan
             )
             rows.append((FAMILIES[family].title, spec.name, value, percentile, spec.description))
-    return pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS))
+    return pd.DataFrame(rows, columns=list(READING_COLUMNS))
 
 
 def compute_family_availability(
