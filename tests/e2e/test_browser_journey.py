@@ -22,7 +22,8 @@ import pytest
 from tests.builders import html_sources
 from tests.e2e.conftest import SCREENSHOTS
 
-pytestmark = pytest.mark.timeout(3000)  # the first launch trains the default model
+# the first launch trains the default model
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 FIRST_MODEL_S = 1500  # the default model: 80-190 s on a quiet 2-core machine, more when loaded
 
 # Plotly keeps each drawn chart's decoded traces on its element (_fullData); a chart is empty

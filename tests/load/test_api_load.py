@@ -29,7 +29,7 @@ SECONDS = float(os.environ.get("WORKBENCH_API_LOAD_SECONDS") or 30)
 CLIENTS = 32
 ROUTES = ("/forecast/AAPL", "/forecast/KO", "/forecasts?tickers=AAPL,KO,XOM,JPM", "/health")
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def client_loop(url: str, key: str, deadline: float, out: list) -> None:

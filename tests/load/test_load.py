@@ -55,7 +55,7 @@ TRAIN_JOB = TrainConfig(
     test_months=3,
 )
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def load_rows(db_path: str) -> int:
