@@ -21,6 +21,7 @@ from engine.modeling.artifacts import PREDICTIONS, ArtifactError, manifest_docum
 from engine.modeling.explain import NO_RELATIVE_REASON
 from engine.modeling.learner import LearnerParams
 from engine.modeling.training import TrainConfig
+from engine.workflows.modeling import runs as modeling_runs
 from store.db import StoreError, open_db
 from store.models import ModelRunRepository, TrainingBusyError
 from tests.builders import unchanged
@@ -150,7 +151,7 @@ def test_a_failed_run_is_marked_and_leaves_no_bundle(seeded_db, monkeypatch) -> 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(workflows.runs, "train", broken)
+    monkeypatch.setattr(modeling_runs, "train", broken)
     with pytest.raises(RuntimeError, match="out of memory"):
         workflows.train_model(seeded_db, small_config(), run_id="doomed")
     runs = workflows.load_runs(seeded_db)
@@ -320,8 +321,8 @@ def test_an_imported_bundle_cannot_claim_it_learned_less_than_its_own_files_show
         ({"tickers": []}, "1 to 5000 tickers"),
         ({"tickers": ["AAPL", "AAPL"]}, "distinct"),
         ({"tickers": ["AAPL", "rm -rf"]}, "Invalid ticker"),
-        ({"start": "not a date"}, "start must be an ISO date"),
-        ({"as_of": "NaT"}, "as_of must be a date or empty"),
+        ({"start": "not a date"}, "start: 'not a date' is not a date"),
+        ({"as_of": "NaT"}, "as_of: 'NaT' is not a date"),
         (
             {"start": "2020-01-01", "as_of": "2019-01-01"},
             r"start \(2020-01-01\) must be before as_of",
