@@ -8,6 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from engine.workflows.data.prices import store_path
 from engine.workflows.routines.first_launch import ensure_ready
 
 
@@ -16,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     complete model run or a training job running."""
     parser = argparse.ArgumentParser(prog="python -m engine.workflows")
     parser.add_argument("command", choices=["seed"])
-    parser.add_argument("--db", default=None, help="database path (default: $WORKBENCH_DB)")
+    parser.add_argument("--db", default=None, help="database path (default: the db_path setting, $WORKBENCH_DB)")
     parser.add_argument(
         "--no-train", action="store_true", help="only build the store; start no training"
     )
@@ -25,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def progress(fraction: float, text: str) -> None:
         print(f"[{fraction:4.0%}] {text}", flush=True)
 
-    result = ensure_ready(args.db, train=not args.no_train, progress=progress)
+    result = ensure_ready(args.db or store_path(), train=not args.no_train, progress=progress)
     print(result.message, flush=True)
 
 

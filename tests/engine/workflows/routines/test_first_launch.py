@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine import workflows
 from engine.modeling.training import TrainConfig
+from engine.workflows.__main__ import main as seed_command
 from engine.workflows.modeling.jobs import wait_for_training
 from engine.workflows.routines.first_launch import (
     FIRST_START,
@@ -106,3 +107,15 @@ def test_the_default_model_is_the_readmes_run(seeded_db: Path) -> None:
     assert ensure_ready(seeded_db, train=False).started is None
     assert workflows.first_model_training(seeded_db) is None
     assert workflows.active_run(seeded_db) is None
+
+
+def test_the_seed_command_uses_the_store_setting_without_a_db_argument(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    # before: `python -m engine.workflows seed` (what `make run` does) passed no path on and
+    # failed on every fresh clone
+    store = tmp_path / "from-setting.db"
+    monkeypatch.setenv("WORKBENCH_DB", str(store))
+    seed_command(["seed", "--no-train"])
+    assert "store built from the offline sample" in capsys.readouterr().out
+    assert workflows.load_watchlists(store)["name"].tolist()  # the sample's watchlists
