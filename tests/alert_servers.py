@@ -121,7 +121,7 @@ def settings(**values) -> AlertSettings:
     return AlertSettings(**({"policy": FAST} | values))
 
 
-def wait_for(check, timeout: float = 15.0):
+def wait_for(check, timeout: float = 60.0):
     """Poll ``check()`` until it returns something truthy (bounded); return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -103,7 +103,7 @@ def market_panel() -> pd.DataFrame:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 60
+TIMEOUT = 180  # seconds a page run may take in AppTest: generous for a loaded machine
 
 
 def start(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

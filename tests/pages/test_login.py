@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.builders import toml_table
+from tests.conftest import TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {
@@ -23,7 +24,7 @@ AUTH = {
 def app(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("WORKBENCH_DB", str(seeded_db))
     monkeypatch.chdir(ROOT)
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
 
 
 def configure_login(at: AppTest, auth: dict, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
