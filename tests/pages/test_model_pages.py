@@ -27,6 +27,10 @@ from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
 
 
+# training jobs launched from the page: minutes each on a loaded machine
+pytestmark = pytest.mark.timeout(900)
+
+
 def open_page(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"views/{page}.py")
     at.run()
