@@ -26,7 +26,6 @@ from store.paper import PaperLedger
 from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
 
-
 # training jobs launched from the page: minutes each on a loaded machine
 pytestmark = pytest.mark.timeout(900)
 
