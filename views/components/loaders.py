@@ -101,3 +101,26 @@ def cached_monitor_report(
     return workflows.monitor_model(
         path, pd.Timestamp(as_of), run_id=run_id, window=window, thresholds=limits
     )
+
+
+@st.cache_data(show_spinner="Valuing the holdings...", max_entries=8)
+def cached_book(
+    path: str, version: int, as_of: dt.date, holdings: pd.DataFrame, run_id: str | None
+) -> workflows.BookReport:
+    """The book at ``as_of`` (see workflows.load_book); keyed by the data version, the
+    holdings as stored and the active run, so any of them changing is a fresh book."""
+    return workflows.load_book(path, pd.Timestamp(as_of))
+
+
+@st.cache_data(show_spinner="Checking the re-entry conditions...", max_entries=8)
+def cached_reentry_watch(
+    path: str,
+    version: int,
+    as_of: dt.date,
+    conditions: tuple,
+    run_id: str | None,
+) -> workflows.ReentryReport:
+    """The re-entry watch at ``as_of`` (see workflows.reentry_watch); keyed by the data
+    version, the conditions as stored (workflows.load_reentry_conditions) and the active
+    run."""
+    return workflows.reentry_watch(path, pd.Timestamp(as_of))
