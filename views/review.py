@@ -43,7 +43,7 @@ if st.button("Refresh data and forecast", type="primary", key="review.pipeline")
     if outcome.monitor is not None and outcome.monitor.retrain:
         st.session_state["review.drift"] = outcome.monitor.reasons
 
-history = cached_regime_history(params.db_path, params.version).loc[: pd.Timestamp(params.as_of)]
+history = cached_regime_history(params.db_path, params.version, params.as_of, params.tickers)
 if len(history):
     st.metric("Market regime", history["regime_name"].iloc[-1] or "unknown (an input is missing)")
     st.plotly_chart(plot_regime_strip(history.iloc[-60:]), key="review.regimes")

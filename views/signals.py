@@ -50,7 +50,7 @@ day = features.index[-1]
 if day < date:
     st.caption(f"Last stored session on or before {date:%Y-%m-%d}: **{day:%Y-%m-%d}**.")
 
-history = cached_regime_history(params.db_path, params.version).loc[:day]
+history = cached_regime_history(params.db_path, params.version, None, (ticker,)).loc[:day]
 regime = history["regime_name"].iloc[-1] if len(history) else None
 st.metric("Market regime", regime or "unknown (an input is missing)")
 

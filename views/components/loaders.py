@@ -48,9 +48,13 @@ def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.Dat
 
 
 @st.cache_data(show_spinner="Classifying market regimes...", max_entries=8)
-def cached_regime_history(path: str, version: int) -> pd.DataFrame:
-    """The 12-state regime by date (see workflows.load_regime_history)."""
-    return workflows.load_regime_history(path)
+def cached_regime_history(
+    path: str, version: int, as_of: dt.date | None, tickers: tuple[str, ...]
+) -> pd.DataFrame:
+    """The 12-state regime by date, dates <= ``as_of`` (None: all). It is the market's
+    whatever the tickers: a page names those it reads anyway, so both come from one
+    snapshot (one read of the market, see workflows.build_snapshot)."""
+    return workflows.build_snapshot(path, tickers, as_of and pd.Timestamp(as_of)).regimes
 
 
 @st.cache_data(show_spinner="Forecasting...", max_entries=32)
