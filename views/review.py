@@ -11,7 +11,7 @@ from views.components.data_widgets import render_freshness_metrics, show_ingest_
 from views.components.loaders import (
     cached_forecasts,
     cached_freshness,
-    cached_prices,
+    cached_prices_as_of,
     cached_regime_history,
 )
 from views.components.progress import StreamlitProgress
@@ -110,9 +110,8 @@ if stale:
         f"{int(worst['sessions_behind'])} NYSE session(s)."
     )
 
-prices = cached_prices(params.db_path, params.version, params.tickers)
+prices = cached_prices_as_of(params.db_path, params.version, params.as_of, params.tickers)
 as_of = pd.Timestamp(params.as_of)
-prices = prices[prices["date"] <= as_of]
 summary = compute_price_summary(prices, as_of)
 if summary.empty:
     st.info("Nothing stored for this watchlist on or before the as-of date.")

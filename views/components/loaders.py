@@ -29,6 +29,15 @@ def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataF
     return workflows.load_prices(path, list(tickers))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_prices_as_of(
+    path: str, version: int, as_of: dt.date | None, tickers: tuple[str, ...]
+) -> pd.DataFrame:
+    """Stored prices of ``tickers`` dated <= ``as_of`` (None: all) from their snapshot,
+    which a page showing their features, forecasts or regime reads anyway."""
+    return workflows.build_snapshot(path, tickers, as_of and pd.Timestamp(as_of)).prices
+
+
 @st.cache_data(show_spinner="Reading the files...", max_entries=8)
 def cached_import_preview(
     file_ids: tuple[str, ...],
