@@ -4,12 +4,12 @@ sidebar date, and the double-down check for a losing holding."""
 import datetime as dt
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from engine import workflows
 from engine.display.book import plot_book_vs_index, plot_sector_exposure
 from engine.workflows.data import INDEX_TICKER
+from views.components.loaders import cached_book
 from views.components.state import global_params
 
 params = global_params()
@@ -63,7 +63,9 @@ with st.expander("Add, edit or remove holdings; import or export a CSV"):
         key="portfolio.export",
     )
 
-book = workflows.load_book(path, pd.Timestamp(params.as_of))
+active = workflows.active_run(path)  # with the holdings as stored, the cache key
+holdings = workflows.load_holdings(path)
+book = cached_book(path, params.version, params.as_of, holdings, active and active.run_id)
 if book.holdings.empty:
     st.info("No holdings yet: add one above, import a CSV, or load the example.")
     st.stop()

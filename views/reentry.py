@@ -6,6 +6,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.workflows.data import REGIME_NAMES
+from views.components.loaders import cached_reentry_watch
 from views.components.state import global_params
 
 params = global_params()
@@ -56,7 +57,11 @@ with st.form("reentry.form"):
         except ERRORS as exc:
             st.error(f"Not saved: {exc}")
 
-report = workflows.reentry_watch(path, pd.Timestamp(params.as_of))
+active = workflows.active_run(path)  # with the conditions as stored, the cache key
+conditions = tuple(workflows.load_reentry_conditions(path))
+report = cached_reentry_watch(
+    path, params.version, params.as_of, conditions, active and active.run_id
+)
 if not report.statuses:
     st.info("No re-entry conditions yet: set some above.")
     st.stop()

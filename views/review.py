@@ -11,7 +11,7 @@ from views.components.data_widgets import render_freshness_metrics, show_ingest_
 from views.components.loaders import (
     cached_forecasts,
     cached_freshness,
-    cached_prices,
+    cached_prices_as_of,
     cached_regime_history,
 )
 from views.components.progress import StreamlitProgress
@@ -43,7 +43,7 @@ if st.button("Refresh data and forecast", type="primary", key="review.pipeline")
     if outcome.monitor is not None and outcome.monitor.retrain:
         st.session_state["review.drift"] = outcome.monitor.reasons
 
-history = cached_regime_history(params.db_path, params.version).loc[: pd.Timestamp(params.as_of)]
+history = cached_regime_history(params.db_path, params.version, params.as_of, params.tickers)
 if len(history):
     st.metric("Market regime", history["regime_name"].iloc[-1] or "unknown (an input is missing)")
     st.plotly_chart(plot_regime_strip(history.iloc[-60:]), key="review.regimes")
@@ -110,9 +110,8 @@ if stale:
         f"{int(worst['sessions_behind'])} NYSE session(s)."
     )
 
-prices = cached_prices(params.db_path, params.version, params.tickers)
+prices = cached_prices_as_of(params.db_path, params.version, params.as_of, params.tickers)
 as_of = pd.Timestamp(params.as_of)
-prices = prices[prices["date"] <= as_of]
 summary = compute_price_summary(prices, as_of)
 if summary.empty:
     st.info("Nothing stored for this watchlist on or before the as-of date.")

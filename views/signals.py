@@ -16,7 +16,11 @@ from engine.workflows.data import (
     interpret_smi,
     regime_transitions,
 )
-from views.components.loaders import cached_features, cached_prices, cached_regime_history
+from views.components.loaders import (
+    cached_features,
+    cached_prices_as_of,
+    cached_regime_history,
+)
 from views.components.state import global_params
 
 params = global_params()
@@ -38,7 +42,7 @@ date = pd.Timestamp(
 )
 months = right.select_slider("Chart window (months)", [3, 6, 12, 24, 60], 6, key="signals.window")
 
-prices = cached_prices(params.db_path, params.version, (ticker,))
+prices = cached_prices_as_of(params.db_path, params.version, None, (ticker,))
 prices = prices[prices["date"] <= date]
 if prices.empty:
     st.warning(
@@ -50,7 +54,7 @@ day = features.index[-1]
 if day < date:
     st.caption(f"Last stored session on or before {date:%Y-%m-%d}: **{day:%Y-%m-%d}**.")
 
-history = cached_regime_history(params.db_path, params.version).loc[:day]
+history = cached_regime_history(params.db_path, params.version, None, (ticker,)).loc[:day]
 regime = history["regime_name"].iloc[-1] if len(history) else None
 st.metric("Market regime", regime or "unknown (an input is missing)")
 

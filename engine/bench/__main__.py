@@ -160,6 +160,14 @@ def add_options(name: str, parser: argparse.ArgumentParser) -> None:
             metavar="PAGE",
             help="page names, e.g. review data (default: every page of app.py)",
         )
+        parser.add_argument(
+            "--store",
+            type=Path,
+            default=None,
+            metavar="FOLDER",
+            help="where the first-launch store is built once and reused "
+            "(default: per engine/store source version under the temporary folder)",
+        )
         return
     parser.add_argument("--tickers", dest="n_tickers", type=int, default=155)
     parser.add_argument("--days", dest="n_days", type=int, default=1260)

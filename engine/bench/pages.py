@@ -288,9 +288,7 @@ def first_launch_store(folder: Path, config: TrainConfig | None = None) -> tuple
         launch = ensure_ready(db, config=config)  # the default model trains as a job
         seeded_s = time.perf_counter() - started
         if launch.started is not None or launch.running is not None:
-            wait_for_training(
-                db, launch.started or launch.running, timeout_s=TRAINING_TIMEOUT_S
-            )
+            wait_for_training(db, launch.started or launch.running, timeout_s=TRAINING_TIMEOUT_S)
         total_s = time.perf_counter() - started
         active = workflows.active_run(db)
     if active is None:
@@ -308,18 +306,21 @@ def first_launch_store(folder: Path, config: TrainConfig | None = None) -> tuple
 
 
 def run_pages_bench(
-    *, repeats: int = 5, pages: Sequence[str] | None = None, config: TrainConfig | None = None
+    *,
+    repeats: int = 5,
+    pages: Sequence[str] | None = None,
+    config: TrainConfig | None = None,
+    store: Path | None = None,
 ) -> dict:
-    """:func:`render_pages` on a copy of the first-launch store. With ``config`` None that
-    is the default model, as ``make run`` trains it, built once per :func:`source_version`
-    under ``<tempdir>/workbench-bench/``; otherwise ``config`` is trained into a temporary
-    store. Setup time is reported apart."""
+    """:func:`render_pages` on a copy of the first-launch store of ``config`` (None: the
+    default model, as ``make run`` trains it), built once under ``store`` and reused from
+    there. Without ``store`` the default model's is kept per :func:`source_version` under
+    ``<tempdir>/workbench-bench/`` (a folder of one's own keeps it across code changes) and
+    a given ``config``'s is temporary. Setup time is reported apart."""
     select_pages(APP, repeats, pages)  # a wrong name fails before the setup, not after
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
-        cached = (
-            Path(tempfile.gettempdir()) / "workbench-bench" / f"first-launch-{source_version()}"
-        )
-        folder = cached if config is None else Path(tmp) / "built"
+        kept = Path(tempfile.gettempdir()) / "workbench-bench" / f"first-launch-{source_version()}"
+        folder = store or (kept if config is None else Path(tmp) / "built")
         db, setup = first_launch_store(folder, config)
         copy = Path(tmp) / "store.db"
         with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:

@@ -1,7 +1,9 @@
 """Drift monitor: are recent features like the model's training baseline, and do recent
 forecasts (those whose outcome is known) still hold up?
 
-PSI bins come from the baseline's deciles; KS is scipy's two-sample test. A retrain is
+PSI bins come from the baseline's deciles; KS is scipy's two-sample test with the
+asymptotic p-value (the exact one costs tens of milliseconds per feature at the monitor's
+sample sizes, seconds per page, and agrees to within 0.01 there). A retrain is
 recommended when PSI > 0.2 on more than 20% of features, when rolling ECE > 0.10, or when
 the rolling Sharpe falls more than 0.15 below the model's out-of-sample Sharpe (all
 thresholds editable).
@@ -56,7 +58,7 @@ def feature_drift(
         psi = population_stability(base, new)
         finite_base, finite_new = base[np.isfinite(base)], new[np.isfinite(new)]
         if len(finite_base) and len(finite_new):
-            ks = stats.ks_2samp(finite_base, finite_new)
+            ks = stats.ks_2samp(finite_base, finite_new, method="asymp")
             statistic, pvalue = float(ks.statistic), float(ks.pvalue)
         else:
             statistic, pvalue = np.nan, np.nan

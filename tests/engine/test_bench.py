@@ -103,10 +103,14 @@ SUMMARY_KEYS = {
 }
 
 
-def test_pages_benchmark_renders_the_app_on_a_first_launch_store_of_a_given_model() -> None:
+def test_pages_benchmark_renders_the_app_on_a_first_launch_store_of_a_given_model(
+    tmp_path: Path,
+) -> None:
     environment = {k: os.environ.get(k) for k in ("WORKBENCH_DB", "WORKBENCH_ARTIFACTS")}
     cwd, main_module = Path.cwd(), sys.modules["__main__"]
-    result = run_pages_bench(repeats=1, pages=["forecasts"], config=TINY_TRAIN)
+    folder = tmp_path / "first-launch"
+    result = run_pages_bench(repeats=1, pages=["forecasts"], config=TINY_TRAIN, store=folder)
+    assert (folder / "store.db").is_file()  # built where asked, to be reused from there
     assert SUMMARY_KEYS | {"setup_s", "seed_s", "train_s", "store", "active_run"} <= set(result)
     assert result["reused"] is False and result["active_run"].startswith("first-launch")
     assert result["ok"] and result["failures"] == {} and result["failed_pages"] == 0
@@ -154,7 +158,8 @@ def test_pages_benchmark_fails_on_a_page_that_raises_or_shows_an_error(
 ) -> None:
     import engine.bench.__main__ as bench  # noqa: PLC0415
 
-    def on_stub(**options) -> dict:
+    def on_stub(store: Path | None, **options) -> dict:
+        assert store is None  # no --store given
         return render_pages(stub_app, **options)
 
     monkeypatch.setitem(bench.BENCHMARKS, "pages", (on_stub, *bench.BENCHMARKS["pages"][1:]))

@@ -29,6 +29,15 @@ def cached_prices(path: str, version: int, tickers: tuple[str, ...]) -> pd.DataF
     return workflows.load_prices(path, list(tickers))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_prices_as_of(
+    path: str, version: int, as_of: dt.date | None, tickers: tuple[str, ...]
+) -> pd.DataFrame:
+    """Stored prices of ``tickers`` dated <= ``as_of`` (None: all) from their snapshot,
+    which a page showing their features, forecasts or regime reads anyway."""
+    return workflows.build_snapshot(path, tickers, as_of and pd.Timestamp(as_of)).prices
+
+
 @st.cache_data(show_spinner="Reading the files...", max_entries=8)
 def cached_import_preview(
     file_ids: tuple[str, ...],
@@ -48,9 +57,13 @@ def cached_features(path: str, version: int, tickers: tuple[str, ...]) -> pd.Dat
 
 
 @st.cache_data(show_spinner="Classifying market regimes...", max_entries=8)
-def cached_regime_history(path: str, version: int) -> pd.DataFrame:
-    """The 12-state regime by date (see workflows.load_regime_history)."""
-    return workflows.load_regime_history(path)
+def cached_regime_history(
+    path: str, version: int, as_of: dt.date | None, tickers: tuple[str, ...]
+) -> pd.DataFrame:
+    """The 12-state regime by date, dates <= ``as_of`` (None: all). It is the market's
+    whatever the tickers: a page names those it reads anyway, so both come from one
+    snapshot (one read of the market, see workflows.build_snapshot)."""
+    return workflows.build_snapshot(path, tickers, as_of and pd.Timestamp(as_of)).regimes
 
 
 @st.cache_data(show_spinner="Forecasting...", max_entries=32)
@@ -101,3 +114,26 @@ def cached_monitor_report(
     return workflows.monitor_model(
         path, pd.Timestamp(as_of), run_id=run_id, window=window, thresholds=limits
     )
+
+
+@st.cache_data(show_spinner="Valuing the holdings...", max_entries=8)
+def cached_book(
+    path: str, version: int, as_of: dt.date, holdings: pd.DataFrame, run_id: str | None
+) -> workflows.BookReport:
+    """The book at ``as_of`` (see workflows.load_book); keyed by the data version, the
+    holdings as stored and the active run, so any of them changing is a fresh book."""
+    return workflows.load_book(path, pd.Timestamp(as_of))
+
+
+@st.cache_data(show_spinner="Checking the re-entry conditions...", max_entries=8)
+def cached_reentry_watch(
+    path: str,
+    version: int,
+    as_of: dt.date,
+    conditions: tuple,
+    run_id: str | None,
+) -> workflows.ReentryReport:
+    """The re-entry watch at ``as_of`` (see workflows.reentry_watch); keyed by the data
+    version, the conditions as stored (workflows.load_reentry_conditions) and the active
+    run."""
+    return workflows.reentry_watch(path, pd.Timestamp(as_of))

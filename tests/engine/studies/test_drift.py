@@ -67,6 +67,17 @@ def test_a_shifted_feature_is_named_in_the_recommendation() -> None:
     assert retrain and "rsi_14" in reasons[0] and "1 of 3 features" in reasons[0]
 
 
+def test_ks_pvalues_agree_with_the_exact_test_at_monitor_sample_sizes() -> None:
+    from scipy import stats  # noqa: PLC0415 - the reference, only here
+
+    baseline, recent = frames(shift=0.02)
+    drift = feature_drift(baseline, recent).set_index("feature")
+    for column in baseline:
+        exact = stats.ks_2samp(baseline[column], recent[column], method="exact")
+        assert drift.at[column, "ks_statistic"] == pytest.approx(exact.statistic)
+        assert drift.at[column, "ks_pvalue"] == pytest.approx(exact.pvalue, abs=0.01)
+
+
 def test_psi_by_hand() -> None:
     baseline = np.arange(100.0)
     recent = np.arange(50.0, 100.0)  # all in the top five deciles
