@@ -17,7 +17,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     complete model run or a training job running."""
     parser = argparse.ArgumentParser(prog="python -m engine.workflows")
     parser.add_argument("command", choices=["seed"])
-    parser.add_argument("--db", default=None, help="database path (default: the db_path setting, $WORKBENCH_DB)")
+    parser.add_argument(
+        "--db", default=None, help="database path (default: the db_path setting, $WORKBENCH_DB)"
+    )
     parser.add_argument(
         "--no-train", action="store_true", help="only build the store; start no training"
     )
