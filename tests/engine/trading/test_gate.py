@@ -30,7 +30,7 @@ DAY = pd.Timestamp("2022-06-01")
 
 
 def fill(ticker: str, day: int, quantity: float, price: float, fees: float = 1.0) -> dict:
-    return {"ticker": ticker, "fill_date": f"{DAY + pd.Timedelta(days=day):%Y-%m-%d}",
+    return {"ticker": ticker, "fill_date": DAY + pd.Timedelta(days=day),
             "quantity": quantity, "price": price, "fees": fees}  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def test_win_rate_of_twelve_in_twenty_with_its_exact_wilson_interval() -> None:
 
 def test_a_sharpe_and_a_drawdown_by_hand() -> None:
     steps = pd.DataFrame(
-        {"step_date": pd.date_range(DAY, periods=5).strftime("%Y-%m-%d"),
+        {"step_date": pd.date_range(DAY, periods=5),
          "equity": [100.0, 101.0, 101.0, 103.02, 101.9898]}
     )  # fmt: skip
     returns = step_returns(steps)
