@@ -39,9 +39,14 @@ class Limit:
             return f"{name} must be in {bracket}{self.low:g}, {self.high:g}] (got {_shown(value)})"
         return None
 
-    def bounds(self) -> tuple[float, float]:
-        """``(low, high)`` for an input widget's range (integers when ``whole``)."""
-        return (int(self.low), int(self.high)) if self.whole else (self.low, self.high)
+    def bounds(self, step: float | None = None) -> tuple[float, float]:
+        """``(low, high)`` for an input widget's range (integers when ``whole``); an open
+        low end starts one widget ``step`` above it."""
+        if self.whole:
+            return int(self.low), int(self.high)
+        if self.open_low and step is None:
+            raise ValueError("an open low end needs the widget's step")
+        return (self.low + step if self.open_low else self.low), self.high
 
 
 def check_limits(params: object, limits: Mapping[str, Limit], what: str) -> None:

@@ -10,16 +10,31 @@ from streamlit.testing.v1 import AppTest
 from engine import workflows
 
 LABEL, TRAINING, TUNING = workflows.LABEL_LIMITS, workflows.TRAINING_LIMITS, workflows.TUNING_LIMITS
-# page -> widget key -> (the engine's range for it, the form's default)
+CONSTRUCTION, COSTS = workflows.CONSTRUCTION_LIMITS, workflows.COST_LIMITS
+SIZING = workflows.SIZING_LIMITS
+# page -> widget key -> (the engine's limit for it, the widget's step, the form's default)
 FORMS = {
     "training": {
-        "training.horizon": (LABEL["horizon"], workflows.LabelParams.horizon),
-        "training.train": (TRAINING["train_months"], workflows.TrainConfig.train_months),
-        "training.test": (TRAINING["test_months"], workflows.TrainConfig.test_months),
+        "training.horizon": (LABEL["horizon"], None, workflows.LabelParams.horizon),
+        "training.train": (TRAINING["train_months"], None, workflows.TrainConfig.train_months),
+        "training.test": (TRAINING["test_months"], None, workflows.TrainConfig.test_months),
     },
     "ablation": {
-        "ablation.train": (TRAINING["train_months"], workflows.TrainConfig.train_months),
-        "ablation.test": (TRAINING["test_months"], workflows.TrainConfig.test_months),
+        "ablation.train": (TRAINING["train_months"], None, workflows.TrainConfig.train_months),
+        "ablation.test": (TRAINING["test_months"], None, workflows.TrainConfig.test_months),
+    },
+    "backtest": {
+        "backtest.k": (CONSTRUCTION["k"], None, None),
+        "backtest.drop": (CONSTRUCTION["max_replacements"], None, None),
+        "backtest.q": (CONSTRUCTION["quantile"], 0.05, None),
+        "backtest.lookback": (CONSTRUCTION["lookback"], None, None),
+        "backtest.rebalance": (CONSTRUCTION["rebalance"], None, None),
+        "backtest.per_share": (COSTS["commission_per_share"], None, None),
+        "backtest.minimum": (COSTS["commission_min"], None, None),
+        "backtest.spread": (COSTS["half_spread_bps"], None, None),
+        "backtest.impact": (COSTS["impact_coefficient"], None, None),
+        "backtest.kelly": (SIZING["kelly_fraction"], 0.05, None),
+        "backtest.cap": (SIZING["max_weight"], 0.01, None),
     },
 }
 
@@ -30,13 +45,26 @@ def _open(app: AppTest, page: str) -> AppTest:
     return app
 
 
-@pytest.mark.parametrize("page", sorted(FORMS))
-def test_a_forms_bounds_and_defaults_are_the_engines(app: AppTest, page: str) -> None:
-    at = _open(app, page)
-    for key, (limit, default) in FORMS[page].items():
-        widget = at.number_input(key=key)
-        assert (widget.min, widget.max) == (limit.low, limit.high), key
-        assert widget.value == default, key
+def test_every_forms_bounds_are_the_engines_limits(trained_app) -> None:
+    """Each widget's (min, max) is its limit's range (an open low end one step up), and the
+    form starts inside it (at the dataclass's default where the page has no stored value)."""
+    app, _ = trained_app
+    for page, widgets in FORMS.items():
+        at = _open(app, page)
+        for key, (limit, step, default) in widgets.items():
+            widget = at.number_input(key=key)
+            assert (widget.min, widget.max) == limit.bounds(step), key
+            assert limit.problem(key, widget.value) is None, key
+            assert default is None or widget.value == default, key
+
+
+def test_an_open_low_end_needs_the_widgets_step() -> None:
+    quantile = CONSTRUCTION["quantile"]
+    assert quantile.bounds(0.05) == (0.05, 0.5)
+    assert quantile.problem("quantile", 0.0) is not None  # what a bound of 0 would offer
+    with pytest.raises(ValueError, match="step"):
+        quantile.bounds()
+    assert TRAINING["train_months"].bounds() == (1, 600)  # whole: integers for the widget
 
 
 def test_the_trials_input_reaches_the_tunings_limit_with_zero_for_none(app: AppTest) -> None:

@@ -23,6 +23,7 @@ from engine.modeling.learner import (
     probability_label,
 )
 from engine.modeling.membership import UniverseWindow
+from engine.modeling.param_limits import Limit
 from engine.modeling.training import TRAINING_LIMITS, TrainConfig, label_kind_for
 from engine.modeling.tuning import TUNING_LIMITS, TuningConfig
 from engine.workflows.modeling.bundles import import_bundle, import_bundle_archive
@@ -68,6 +69,7 @@ __all__ = [
     "ArtifactError",
     "LabelParams",
     "LearnerParams",
+    "Limit",
     "LookaheadError",
     "ModelRun",
     "Thresholds",

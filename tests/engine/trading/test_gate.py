@@ -59,7 +59,7 @@ def test_fifo_lots_make_one_closed_trade_per_reducing_fill_after_costs() -> None
     # 10 @ 100 and 5 @ 110 out at 120: 200 + 50, less 10 + 5 shares of 0.1 entry fee, less 3
     assert trades.loc[0, "pnl"] == pytest.approx(250 - 1.5 - 3.0)
     assert trades.loc[0, "entry_price"] == pytest.approx((1000 + 550) / 15)
-    assert trades.loc[0, "opened"] == "2022-06-01" and trades.loc[0, "quantity"] == 15
+    assert trades.loc[0, "opened"] == DAY and trades.loc[0, "quantity"] == 15
     # 5 @ 110 out at 90: -100, entry fee 0.5, exit fee 5/8 of 2
     assert trades.loc[1, "pnl"] == pytest.approx(-100 - 0.5 - 1.25)
     # the short of 3 @ 90 (fee 3/8 of 2) covered at 80

@@ -204,7 +204,7 @@ def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) 
         assert state.replay_matches
     _run_steps(str(store), days)  # finish what was interrupted
     steps = workflows.load_paper_state(store).steps["step_date"].tolist()
-    assert steps == [f"{d:%Y-%m-%d}" for d in days]
+    assert steps == list(days)
     with open_db(store) as db:
         ledger = PaperLedger(db)
         fill = ledger.fills().iloc[0].to_dict()
