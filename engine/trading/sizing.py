@@ -33,7 +33,7 @@ SIZING_LIMITS = {
     "kelly_fraction": Limit(0, 1, open_low=True),
     "max_weight": Limit(0, 1, open_low=True),
     "gross_limit": Limit(0, 2, open_low=True),
-    "target_vol": Limit(0, 5, open_low=True),
+    "target_vol": Limit(0, 100, open_low=True),
     "reward_risk": Limit(2.0, 2.5),
 }
 
