@@ -46,7 +46,7 @@ defaults = {
     "training.trials": 0,
 }
 limits = {**workflows.LABEL_LIMITS, **workflows.TRAINING_LIMITS}  # the engine's: one range
-bounds = {name: limit.bounds() for name, limit in limits.items()}
+bounds = {name: limits[name].bounds() for name in ("horizon", "train_months", "test_months")}
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
     st.session_state.setdefault(key, value)
 
