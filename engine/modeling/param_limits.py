@@ -40,13 +40,13 @@ class Limit:
         return None
 
     def bounds(self, step: float | None = None) -> tuple[float, float]:
-        """``(low, high)`` for an input widget's range (integers when ``whole``); an open
-        low end starts one widget ``step`` above it."""
+        """``(low, high)`` for an input widget's range (integers when ``whole``, else
+        floats: a widget takes one type); an open low end starts one ``step`` above it."""
         if self.whole:
             return int(self.low), int(self.high)
         if self.open_low and step is None:
             raise ValueError("an open low end needs the widget's step")
-        return (self.low + step if self.open_low else self.low), self.high
+        return float(self.low + step if self.open_low else self.low), float(self.high)
 
 
 def check_limits(params: object, limits: Mapping[str, Limit], what: str) -> None:
