@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -96,3 +97,19 @@ def test_the_scalar_encoder_writes_what_the_column_encoder_writes(value) -> None
     assert iso_date(value) == column[0] == "2024-03-05"
     back = parse_iso_dates(pd.DataFrame({"d": [iso_date(value)]}), ["d"])["d"].iloc[0]
     assert back == pd.Timestamp("2024-03-05")
+
+
+def test_the_store_encodes_dates_in_store_db_only() -> None:
+    """No repository formats a date column by hand (``%Y-%m-%d``, ``isoformat()``): they
+    call ``iso_date`` / ``iso_dates``, so a date is written one way. Timestamps (``*_utc``,
+    a time of day) are not dates."""
+    root = Path(__file__).resolve().parents[2] / "store"
+    by_hand = re.compile(r"%Y-%m-%d(?!T)|\.isoformat\(\)")
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted(root.glob("*.py"))
+        if path.name != "db.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if by_hand.search(line) and "_utc" not in line and "timespec" not in line
+    ]
+    assert found == []
