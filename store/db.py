@@ -32,6 +32,12 @@ def iso_dates(values: pd.Series) -> list[str | None]:
     return [None if t == "NaT" else t for t in text.tolist()]
 
 
+def iso_date(value) -> str:
+    """One date (Timestamp, date, datetime64 or ISO text) as the tables' ISO date text: the
+    scalar form of ``iso_dates``, for a row written or a bound in a query."""
+    return f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
 def parse_iso_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``frame`` with its ``columns`` of ISO date text as datetime64[ns] (NaT where NULL):
     the one decoder of the store's date columns, so repositories return dates parsed."""

@@ -17,7 +17,7 @@ import pyarrow as pa
 from pyarrow import feather
 from sqlite_utils import Database
 
-from store.db import write_transaction
+from store.db import iso_date, write_transaction
 from store.migrations import utc_now
 
 COVERAGE_COLUMNS = ("ticker", "first_date", "last_date", "rows", "input_digest", "input_version")
@@ -76,8 +76,8 @@ class FeatureRepository:
                 (
                     version,
                     ticker,
-                    dates.min().strftime("%Y-%m-%d"),
-                    dates.max().strftime("%Y-%m-%d"),
+                    iso_date(dates.min()),
+                    iso_date(dates.max()),
                     len(features),
                     digest,
                     _encode(features),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, parse_iso_dates, write_transaction
+from store.db import iso_date, iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _COLUMNS = ("series_id", "date", "value", "known_date", "realtime_start", "source")
@@ -61,7 +61,7 @@ class MacroRepository:
             params += list(series)
         if known_by is not None:
             clauses.append("known_date <= ?")
-            params.append(pd.Timestamp(known_by).strftime("%Y-%m-%d"))
+            params.append(iso_date(known_by))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = (
             f"SELECT {', '.join(_COLUMNS)} FROM macro_observations {where} "

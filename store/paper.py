@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import StoreError, iso_dates, parse_iso_dates, write_transaction
+from store.db import StoreError, iso_date, iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 ORDER_COLUMNS = (
@@ -91,7 +91,8 @@ class PaperLedger:
 
     def add_order(self, order: dict) -> bool:
         """Insert an open order; False (and nothing written) if its id exists already."""
-        values = {**order, "status": "open", "created_utc": utc_now()}
+        values = {**order, "step_date": iso_date(order["step_date"])}
+        values.update(status="open", created_utc=utc_now())
         values.setdefault("note", "")
         names = [c for c in ORDER_COLUMNS if c in values]
         with write_transaction(self.db):
@@ -109,7 +110,7 @@ class PaperLedger:
         already recorded.
         """
         values = {"spread": 0.0, "impact": 0.0, "reason": "rebalance", "realized_pnl": None}
-        values.update(fill)
+        values.update(fill, fill_date=iso_date(fill["fill_date"]))
         with write_transaction(self.db):
             cursor = self.db.execute(
                 f"INSERT OR IGNORE INTO paper_fills ({', '.join(FILL_COLUMNS)}, created_utc) "
@@ -165,15 +166,16 @@ class PaperLedger:
                 [tuple(_plain(v) for v in row) for row in rows.itertuples(index=False)],
             )
 
-    def save_targets(self, step_date: str, targets: pd.DataFrame) -> None:
+    def save_targets(self, step_date: pd.Timestamp, targets: pd.DataFrame) -> None:
         """A step's decision: ``targets`` indexed by ticker (every target, zero included)."""
+        day = iso_date(step_date)
         frame = targets.reset_index(names="ticker")[list(TARGET_COLUMNS)]
         frame = frame.astype(object).where(frame.notna(), None)
         with write_transaction(self.db):
             self.db.conn.executemany(
                 f"INSERT OR REPLACE INTO paper_targets (step_date, {', '.join(TARGET_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' * len(TARGET_COLUMNS))})",
-                [(step_date, *(_plain(v) for v in row)) for row in frame.itertuples(index=False)],
+                [(day, *(_plain(v) for v in row)) for row in frame.itertuples(index=False)],
             )
 
     def set_note(self, client_order_id: str, note: str) -> None:
@@ -186,17 +188,18 @@ class PaperLedger:
     # --- steps -----------------------------------------------------------------------
 
     def record_step(self, step: dict) -> None:
+        values = {**step, "step_date": iso_date(step["step_date"])}
         with write_transaction(self.db):
             self.db.execute(
                 f"INSERT INTO paper_steps ({', '.join(STEP_COLUMNS)}, completed_utc) "
                 f"VALUES ({', '.join('?' * len(STEP_COLUMNS))}, ?)",
-                (*(step[c] for c in STEP_COLUMNS), utc_now()),
+                (*(values[c] for c in STEP_COLUMNS), utc_now()),
             )
 
-    def step_done(self, step_date: str) -> bool:
+    def step_done(self, step_date: pd.Timestamp) -> bool:
         return (
             self.db.execute(
-                "SELECT 1 FROM paper_steps WHERE step_date = ?", (step_date,)
+                "SELECT 1 FROM paper_steps WHERE step_date = ?", (iso_date(step_date),)
             ).fetchone()
             is not None
         )
@@ -204,14 +207,22 @@ class PaperLedger:
     # --- capital ramp -----------------------------------------------------------------
 
     def record_ramp(
-        self, changed_on: str, stage: int, fraction: float, gate: dict, reason: str
+        self, changed_on: pd.Timestamp, stage: int, fraction: float, gate: dict, reason: str
     ) -> None:
         """A change of the ramp's stage, with the gate's verdict and figures (``gate``)."""
         with write_transaction(self.db):
             self.db.execute(
                 f"INSERT INTO paper_ramp ({', '.join(RAMP_COLUMNS)}) VALUES "
                 f"({', '.join('?' * len(RAMP_COLUMNS))})",
-                (changed_on, stage, fraction, gate["verdict"], json.dumps(gate), reason, utc_now()),
+                (
+                    iso_date(changed_on),
+                    stage,
+                    fraction,
+                    gate["verdict"],
+                    json.dumps(gate),
+                    reason,
+                    utc_now(),
+                ),
             )
 
     def ramp_history(self) -> pd.DataFrame:
@@ -252,35 +263,41 @@ class PaperLedger:
         frame = frame.astype({**numbers, **dict.fromkeys(flags, bool)})
         return parse_iso_dates(frame, ["entered"])
 
-    def targets(self, step_date: str) -> pd.DataFrame:
+    def targets(self, step_date: pd.Timestamp) -> pd.DataFrame:
         """The decision of the step on ``step_date``, indexed by ticker."""
         frame = self._frame(
             f"SELECT {', '.join(TARGET_COLUMNS)} FROM paper_targets WHERE step_date = ? "
             "ORDER BY ticker",
             TARGET_COLUMNS,
-            (step_date,),
+            (iso_date(step_date),),
         )
         numbers = {"target_weight": float, "stop": float, "take_profit": float}
         return frame.astype({**numbers, "trailing": bool}).set_index("ticker")
 
     def orders(self, status: str | None = None) -> pd.DataFrame:
+        """Orders (``ORDER_COLUMNS``; ``step_date`` parsed), of one ``status`` or all."""
         sql = f"SELECT {', '.join(ORDER_COLUMNS)} FROM paper_orders"
         params: tuple = ()
         if status:
             sql += " WHERE status = ?"
             params = (status,)
-        return self._frame(sql + " ORDER BY step_date, client_order_id", ORDER_COLUMNS, params)
+        frame = self._frame(sql + " ORDER BY step_date, client_order_id", ORDER_COLUMNS, params)
+        return parse_iso_dates(frame, ["step_date"])
 
     def fills(self) -> pd.DataFrame:
-        return self._frame(
+        """Fills in booking order (``FILL_COLUMNS``; ``fill_date`` parsed)."""
+        frame = self._frame(
             f"SELECT {', '.join(FILL_COLUMNS)} FROM paper_fills ORDER BY fill_date, fill_id",
             FILL_COLUMNS,
         )
+        return parse_iso_dates(frame, ["fill_date"])
 
     def steps(self) -> pd.DataFrame:
-        return self._frame(
+        """Steps, oldest first (``STEP_COLUMNS``; ``step_date`` parsed)."""
+        frame = self._frame(
             f"SELECT {', '.join(STEP_COLUMNS)} FROM paper_steps ORDER BY step_date", STEP_COLUMNS
         )
+        return parse_iso_dates(frame, ["step_date"])
 
     def replay(self) -> tuple[dict[str, float], float]:
         """Positions and cash rebuilt from the account's starting cash and its fills only."""

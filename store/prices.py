@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, parse_iso_dates, write_transaction
+from store.db import iso_date, iso_dates, parse_iso_dates, write_transaction
 
 _COLUMNS = ("ticker", "date", "open", "high", "low", "close", "volume")
 _UPSERT = """
@@ -74,10 +74,10 @@ class PriceRepository:
             params += list(tickers)
         if start is not None:
             clauses.append("date >= ?")
-            params.append(pd.Timestamp(start).strftime("%Y-%m-%d"))
+            params.append(iso_date(start))
         if end is not None:
             clauses.append("date <= ?")
-            params.append(pd.Timestamp(end).strftime("%Y-%m-%d"))
+            params.append(iso_date(end))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(_COLUMNS)} FROM prices {where} ORDER BY ticker, date"
         return self._frame(self.db.conn.execute(sql, params).fetchall())

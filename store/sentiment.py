@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import iso_dates, parse_iso_dates, write_transaction
+from store.db import iso_date, iso_dates, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _NEWS = ("ticker", "item_id", "published_utc", "public_date", "headline", "source", "score")
@@ -73,7 +73,7 @@ class SentimentRepository:
             params += list(tickers)
         if as_of is not None:
             clauses.append(f"{date_column} <= ?")
-            params.append(pd.Timestamp(as_of).strftime("%Y-%m-%d"))
+            params.append(iso_date(as_of))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY ticker, {date_column}"
         rows = self.db.conn.execute(sql, params).fetchall()

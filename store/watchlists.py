@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlite_utils import Database
 
-from store.db import parse_iso_dates, write_transaction
+from store.db import iso_date, parse_iso_dates, write_transaction
 from store.migrations import utc_now
 
 _NAME_RE = re.compile(r"^[\w][\w .&()+-]{0,59}$")
@@ -46,9 +46,7 @@ def check_name(name: str) -> str:
 def _iso(value: DateLike | None) -> str:
     """A date as the table's ISO text (None: today). The caller has read and validated it
     (``engine.data.calendar.parse_date``, through engine.workflows): the store encodes."""
-    if value is None:
-        return dt.date.today().isoformat()
-    return value if isinstance(value, str) else f"{value:%Y-%m-%d}"
+    return iso_date(dt.date.today() if value is None else value)
 
 
 class WatchlistRepository:

@@ -27,8 +27,18 @@ with st.form("ablation.form"):
         min_value=dt.date(1990, 1, 1),
         key="ablation.start",
     )
-    train_months = c2.number_input("Train window (months)", 6, 60, 18, key="ablation.train")
-    test_months = c3.number_input("Test window (months)", 1, 12, 3, key="ablation.test")
+    train_months = c2.number_input(
+        "Train window (months)",
+        *workflows.TRAINING_LIMITS["train_months"].bounds(),
+        workflows.TrainConfig.train_months,
+        key="ablation.train",
+    )
+    test_months = c3.number_input(
+        "Test window (months)",
+        *workflows.TRAINING_LIMITS["test_months"].bounds(),
+        workflows.TrainConfig.test_months,
+        key="ablation.test",
+    )
     c1, c2 = st.columns(2)
     use_dask = c1.checkbox(
         "Run variants in parallel with Dask (2 local workers)", True, key="ablation.dask"

@@ -7,6 +7,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.trading import plot_equity_curves
 from engine.workflows import BacktestConfig, ConstructionParams, CostModel, SizingParams
+from views.components.inputs import bounded_input
 from views.components.runs import select_run
 from views.components.state import global_params
 from views.components.statistics import statistics_table
@@ -22,6 +23,7 @@ st.caption(
     "zero. Every backtest you run is counted as a trial in the Deflated Sharpe."
 )
 stored, fee, size = workflows.run_construction(run), CostModel(), SizingParams()  # the defaults
+limit = {**workflows.CONSTRUCTION_LIMITS, **workflows.COST_LIMITS, **workflows.SIZING_LIMITS}
 with st.form("backtest.form"):
     c1, c2, c3, c4, c5, c6 = st.columns(6)
     method = c1.selectbox(
@@ -32,27 +34,31 @@ with st.form("backtest.form"):
         help="kelly: sized P(up) with ATR stops; top_k: TopkDropout; long_short: top vs "
         "bottom quantile, dollar-neutral; hrp / mean_risk: the top k weighted by skfolio",
     )
-    k = c2.number_input("k names", 1, 50, stored.k, key="backtest.k")
-    drop = c3.number_input("Max replacements", 0, 50, stored.max_replacements, key="backtest.drop")
-    quantile = c4.number_input("Quantile", 0.05, 0.5, stored.quantile, 0.05, key="backtest.q")
-    lookback = c5.number_input("Risk lookback", 20, 750, stored.lookback, key="backtest.lookback")
-    every = c6.number_input("Rebalance every", 1, 60, stored.rebalance, key="backtest.rebalance")
+    k = bounded_input(c2, "k names", limit["k"], stored.k, key="backtest.k")
+    drop = bounded_input(c3, "Max replacements", limit["max_replacements"],
+        stored.max_replacements, key="backtest.drop")  # fmt: skip
+    quantile = bounded_input(c4, "Quantile", limit["quantile"], stored.quantile, 0.05,
+        key="backtest.q")  # fmt: skip
+    lookback = bounded_input(c5, "Risk lookback", limit["lookback"], stored.lookback,
+        key="backtest.lookback")  # fmt: skip
+    every = bounded_input(c6, "Rebalance every", limit["rebalance"], stored.rebalance,
+        key="backtest.rebalance")  # fmt: skip
     c1, c2, c3, c4 = st.columns(4)
     execution = c1.selectbox("Execution", ["next_open", "next_close"], key="backtest.execution")
-    per_share = c2.number_input(
-        "Commission per share", 0.0, 0.1, fee.commission_per_share, 0.001, format="%.3f",
-        key="backtest.per_share",
+    per_share = bounded_input(
+        c2, "Commission per share", limit["commission_per_share"], fee.commission_per_share,
+        0.001, format="%.3f", key="backtest.per_share",
     )  # fmt: skip
-    minimum = c3.number_input("Minimum commission", 0.0, 20.0, fee.commission_min,
-        key="backtest.minimum")  # fmt: skip
-    spread = c4.number_input("Half-spread (bps)", 0.0, 100.0, fee.half_spread_bps,
-        key="backtest.spread")  # fmt: skip
+    minimum = bounded_input(c3, "Minimum commission", limit["commission_min"],
+        fee.commission_min, key="backtest.minimum")  # fmt: skip
+    spread = bounded_input(c4, "Half-spread (bps)", limit["half_spread_bps"],
+        fee.half_spread_bps, key="backtest.spread")  # fmt: skip
     c1, c2, c3, c4 = st.columns(4)
-    impact = c1.number_input("Impact coefficient", 0.0, 2.0, fee.impact_coefficient,
-        key="backtest.impact")  # fmt: skip
-    kelly = c2.number_input("Kelly fraction", 0.05, 1.0, size.kelly_fraction, 0.05,
-        key="backtest.kelly")  # fmt: skip
-    cap = c3.number_input("Max weight per ticker", 0.01, 0.5, size.max_weight, 0.01,
+    impact = bounded_input(c1, "Impact coefficient", limit["impact_coefficient"],
+        fee.impact_coefficient, key="backtest.impact")  # fmt: skip
+    kelly = bounded_input(c2, "Kelly fraction", limit["kelly_fraction"], size.kelly_fraction,
+        0.05, key="backtest.kelly")  # fmt: skip
+    cap = bounded_input(c3, "Max weight per ticker", limit["max_weight"], size.max_weight, 0.01,
         key="backtest.cap")  # fmt: skip
     long_short = c4.checkbox("Long-short", size.long_short, key="backtest.long_short")
     estimated = st.checkbox(
@@ -68,13 +74,9 @@ if submitted:
         )  # fmt: skip
         sizing = SizingParams(kelly_fraction=kelly, max_weight=cap, long_short=long_short)
         construction = ConstructionParams(
-            method=method,
-            k=int(k),
-            max_replacements=int(drop),
-            quantile=float(quantile),
-            lookback=int(lookback),
-            rebalance=int(every),
-        )
+            method=method, k=int(k), max_replacements=int(drop), quantile=float(quantile),
+            lookback=int(lookback), rebalance=int(every),
+        )  # fmt: skip
         with st.spinner("Sizing the forecasts and simulating..."):
             st.session_state["backtest.result"] = workflows.run_model_backtest(
                 params.db_path,

@@ -57,7 +57,7 @@ cols[2].metric("P&L today", pnl.text, help=pnl.note or f"session {pnl.session:%Y
 cols[3].metric("P&L since start", f"{equity - initial:+,.0f}", f"{equity / initial - 1:+.2%}")
 
 if len(steps) > 1:
-    curve = steps.set_index(pd.to_datetime(steps["step_date"]))["equity"]
+    curve = steps.set_index("step_date")["equity"]
     prices = cached_prices(params.db_path, params.version, tuple(params.tickers))
     watched = prices[prices["date"] <= as_of].pivot(index="date", columns="ticker", values="close")
     watched = watched.loc[curve.index.min() :]

@@ -45,6 +45,8 @@ defaults = {
     "training.calibration": LearnerParams.calibration,
     "training.trials": 0,
 }
+limits = {**workflows.LABEL_LIMITS, **workflows.TRAINING_LIMITS}  # the engine's: one range
+bounds = {name: limits[name].bounds() for name in ("horizon", "train_months", "test_months")}
 for key, value in {**defaults, **st.session_state.get("training.submitted", {})}.items():
     st.session_state.setdefault(key, value)
 
@@ -74,17 +76,18 @@ else:
             help="Only the market-timing model uses it; the cross-sectional models learn "
             "relative labels (beats the universe median, rank of the return).",
         )
-        horizon = c3.number_input("Horizon (sessions)", 1, 15, key="training.horizon")
+        horizon = c3.number_input("Horizon (sessions)", *bounds["horizon"], key="training.horizon")
         calibration = c4.selectbox(
             "Calibration", workflows.CALIBRATION_METHODS, key="training.calibration"
         )
         c1, c2, c3 = st.columns(3)
-        train_months = c1.number_input("Train window (months)", 6, 60, key="training.train")
-        test_months = c2.number_input("Test window (months)", 1, 12, key="training.test")
+        months = bounds["train_months"], bounds["test_months"]
+        train_months = c1.number_input("Train window (months)", *months[0], key="training.train")
+        test_months = c2.number_input("Test window (months)", *months[1], key="training.test")
         trials = c3.number_input(
             "Tuning trials (0 = none)",
-            0,
-            500,
+            0,  # none; a study has TUNING_LIMITS' minimum or more
+            workflows.TUNING_LIMITS["n_trials"].bounds()[1],
             key="training.trials",
             help="An Optuna study of the learner's settings first; every trial counts "
             "toward the Deflated Sharpe.",
@@ -97,8 +100,6 @@ else:
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if start >= as_of:
             st.error("The first date must come before the as-of date.")
-        elif label == "triple_barrier" and not 5 <= horizon <= 15:
-            st.error("Triple-barrier labels need a vertical barrier of 5-15 sessions.")
         elif (
             not families
             or not params.watchlist
@@ -106,22 +107,22 @@ else:
         ):
             st.error("Choose a watchlist with tickers and at least one family.")
         else:
-            config = TrainConfig(
-                tickers=universe.tickers,
-                membership=universe.records,
-                start=pd.Timestamp(start),
-                as_of=pd.Timestamp(as_of),
-                label=LabelParams(kind=label, horizon=horizon),
-                learner=LearnerParams(
-                    kind=kind, families=tuple(families), calibration=calibration, device=device
-                ),
-                train_months=train_months,
-                test_months=test_months,
-            )
-            try:
+            try:  # the settings' own checks (a triple barrier's horizon) speak for the form
+                config = TrainConfig(
+                    tickers=universe.tickers,
+                    membership=universe.records,
+                    start=pd.Timestamp(start),
+                    as_of=pd.Timestamp(as_of),
+                    label=LabelParams(kind=label, horizon=horizon),
+                    learner=LearnerParams(
+                        kind=kind, families=tuple(families), calibration=calibration, device=device
+                    ),
+                    train_months=train_months,
+                    test_months=test_months,
+                )
                 tuning = workflows.TuningConfig(n_trials=trials) if trials else None
                 run_id = workflows.launch_training(db, config, alert_settings(), tuning)
-            except workflows.TrainingBusyError as exc:
+            except (workflows.TrainingBusyError, ValueError) as exc:
                 st.error(str(exc))
             else:
                 st.session_state["training.launched"] = run_id

@@ -40,7 +40,7 @@ def portfolio_status(request: Request) -> dict:
         "initial_cash": float(state.account.initial_cash),
         "halted": bool(state.account.halted),
         "halt_reason": state.account.halt_reason or None,
-        "last_step": None if steps.empty else str(steps["step_date"].iloc[-1]),
+        "last_step": None if steps.empty else f"{steps['step_date'].iloc[-1]:%Y-%m-%d}",
         "pnl_today": {
             "session": f"{pnl.session:%Y-%m-%d}",
             "value": _value(pnl.value),

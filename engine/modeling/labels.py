@@ -31,7 +31,7 @@ ABSOLUTE_KINDS: tuple[str, ...] = ("direction", "triple_barrier")
 MIN_NAMES = 3  # fewest outcomes on a date that make a cross-section
 BARRIER_NAMES = {1.0: "take_profit", -1.0: "stop", 0.0: "vertical"}
 MIN_VERTICAL, MAX_VERTICAL = 5, 15
-_LIMITS = {
+LABEL_LIMITS = {
     "horizon": Limit(1, 252, whole=True),
     **{
         name: Limit(0, 100, open_low=True)  # ATR multiples
@@ -61,7 +61,7 @@ class LabelParams:
     def __post_init__(self) -> None:
         if self.kind not in LABEL_KINDS:
             raise ValueError(f"label kind must be one of {LABEL_KINDS}, got {self.kind!r}")
-        check_limits(self, _LIMITS, "label settings")
+        check_limits(self, LABEL_LIMITS, "label settings")
         if self.kind == "triple_barrier" and not MIN_VERTICAL <= self.horizon <= MAX_VERTICAL:
             raise ValueError(
                 f"the vertical barrier must be {MIN_VERTICAL}-{MAX_VERTICAL} sessions, "

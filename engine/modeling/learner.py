@@ -43,7 +43,7 @@ from engine.modeling.sessions import label_sessions, time_slices
 MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
 DEVICES = ("cpu", "cuda")  # cuda: XGBoost's first GPU (models/train.py --device)
 # generous but finite: a crafted manifest's n_jobs=1e6 or n_estimators=1e9 is refused
-_LIMITS = {
+LEARNER_LIMITS = {
     "clip": Limit(0, 100, open_low=True),
     "top_k": Limit(1, 1000, whole=True),
     "max_correlation": Limit(0, 1, open_low=True),
@@ -147,7 +147,7 @@ class LearnerParams:
         unknown = [f for f in self.families if f not in FAMILY_NAMES]
         if not self.families or unknown:
             raise ValueError(f"families must be some of {', '.join(FAMILY_NAMES)}")
-        check_limits(self, _LIMITS, "learner settings")
+        check_limits(self, LEARNER_LIMITS, "learner settings")
 
     @property
     def cross_sectional(self) -> bool:

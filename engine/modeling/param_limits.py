@@ -3,9 +3,10 @@
 A configuration comes from a page, the command line, the registry or an imported bundle's
 manifest (which anyone can write): ``n_jobs=1e6``, ``n_estimators=1e9`` or a NaN would
 otherwise reach XGBoost, and ``POST /retrain`` would reuse them. Each parameter dataclass
-lists its numeric fields here with a ``Limit`` and calls ``check_limits`` in
-``__post_init__``; the bounds are generous (about ten times what the project uses or
-tunes) but finite.
+lists its numeric fields in a public table (``LABEL_LIMITS``, ``TRAINING_LIMITS``...) of
+``Limit``s and calls ``check_limits`` in ``__post_init__``; the bounds are generous (about
+ten times what the project uses or tunes) but finite. Input widgets take their ranges from
+the same tables (``Limit.bounds``), so a form never offers what the engine refuses.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ class Limit:
             bracket = "(" if self.open_low else "["
             return f"{name} must be in {bracket}{self.low:g}, {self.high:g}] (got {_shown(value)})"
         return None
+
+    def bounds(self, step: float | None = None) -> tuple[float, float]:
+        """``(low, high)`` for an input widget's range (integers when ``whole``, else
+        floats: a widget takes one type); an open low end starts one ``step`` above it."""
+        if self.whole:
+            return int(self.low), int(self.high)
+        if self.open_low and step is None:
+            raise ValueError("an open low end needs the widget's step")
+        return float(self.low + step if self.open_low else self.low), float(self.high)
 
 
 def check_limits(params: object, limits: Mapping[str, Limit], what: str) -> None:

@@ -34,7 +34,7 @@ from engine.modeling.param_limits import Limit, check_limits
 
 BASELINE_ROWS = 20_000
 MAX_TICKERS = 5_000
-_LIMITS = {
+TRAINING_LIMITS = {
     "train_months": Limit(1, 600, whole=True),
     "test_months": Limit(1, 120, whole=True),
     "embargo": Limit(0, 252, whole=True),
@@ -78,7 +78,7 @@ class TrainConfig:
             raise ValueError(
                 f"start ({self.start:%Y-%m-%d}) must be before as_of ({self.as_of:%Y-%m-%d})"
             )
-        check_limits(self, _LIMITS, "training settings")
+        check_limits(self, TRAINING_LIMITS, "training settings")
         self.universe()  # a spell that cannot be read is refused before any work starts
         relative = self.label.kind == "relative"
         if relative != self.learner.cross_sectional:

@@ -51,11 +51,17 @@ from engine.metrics import auc, daily_ic
 from engine.modeling.evaluation import walk_forward
 from engine.modeling.interrupts import cancel_deferred, fail_running_trials
 from engine.modeling.learner import LearnerParams
+from engine.modeling.param_limits import Limit, check_limits
 from engine.trading.backtest import BacktestConfig, backtest_forecasts
 from engine.trading.construction import default_construction
 from engine.trading.sizing import SizingParams
 
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+TUNING_LIMITS = {
+    "n_trials": Limit(1, 5_000, whole=True),
+    "max_rounds": Limit(10, 20_000, whole=True),  # bounds n_estimators (its limit: 20,000)
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,7 @@ class TuningConfig:
     scheduler_address: str | None = None
 
     def __post_init__(self) -> None:
-        if self.n_trials < 1:
-            raise ValueError("tuning needs at least one trial")
-        if self.max_rounds < 10:
-            raise ValueError("max_rounds must be at least 10")
+        check_limits(self, TUNING_LIMITS, "tuning settings")
 
 
 @dataclass(frozen=True)

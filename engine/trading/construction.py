@@ -36,6 +36,7 @@ import pandas as pd
 
 from engine.data.calendar import nyse_calendar
 from engine.features.panel import WidePanel
+from engine.modeling.param_limits import Limit, check_limits
 from engine.trading.sizing import (
     SizingParams,
     apply_caps,
@@ -45,6 +46,7 @@ from engine.trading.sizing import (
 )
 
 __all__ = [
+    "CONSTRUCTION_LIMITS",
     "CONSTRUCTION_METHODS",
     "KELLY",
     "ConstructionParams",
@@ -58,6 +60,13 @@ __all__ = [
 
 CONSTRUCTION_METHODS = ("kelly", "top_k", "long_short", "hrp", "mean_risk")
 MIN_RISK_SESSIONS = 20  # complete daily returns below which hrp / mean_risk weigh equally
+CONSTRUCTION_LIMITS = {
+    "k": Limit(1, 1000, whole=True),
+    "max_replacements": Limit(0, 1000, whole=True),
+    "quantile": Limit(0, 0.5, open_low=True),
+    "lookback": Limit(MIN_RISK_SESSIONS, 2520, whole=True),
+    "rebalance": Limit(1, 252, whole=True),
+}
 
 
 @dataclass(frozen=True)
@@ -82,24 +91,12 @@ class ConstructionParams:
     rebalance: int = 5
 
     def __post_init__(self) -> None:
-        problems = []
+        what = "construction parameters"
         if self.method not in CONSTRUCTION_METHODS:
-            problems.append(f"method must be one of {', '.join(CONSTRUCTION_METHODS)}")
-        if not (isinstance(self.k, int) and self.k >= 1):
-            problems.append(f"k must be a whole number >= 1 (got {self.k!r})")
-        elif not (isinstance(self.max_replacements, int) and self.max_replacements >= 0):
-            got = self.max_replacements
-            problems.append(f"max_replacements must be a whole number >= 0 (got {got!r})")
-        elif self.max_replacements > self.k:
-            problems.append(f"max_replacements ({self.max_replacements}) must be <= k ({self.k})")
-        if not 0 < self.quantile <= 0.5:
-            problems.append(f"quantile must be in (0, 0.5] (got {self.quantile!r})")
-        if not (isinstance(self.lookback, int) and self.lookback >= MIN_RISK_SESSIONS):
-            problems.append(f"lookback must be a whole number >= {MIN_RISK_SESSIONS} sessions")
-        if not (isinstance(self.rebalance, int) and self.rebalance >= 1):
-            problems.append(f"rebalance must be a whole number >= 1 (got {self.rebalance!r})")
-        if problems:
-            raise ValueError("construction parameters: " + "; ".join(problems))
+            raise ValueError(f"{what}: method must be one of {', '.join(CONSTRUCTION_METHODS)}")
+        check_limits(self, CONSTRUCTION_LIMITS, what)
+        if self.max_replacements > self.k:
+            raise ValueError(f"{what}: max_replacements ({self.max_replacements}) must be <= k")
 
     @property
     def cross_sectional(self) -> bool:

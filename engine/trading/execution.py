@@ -33,6 +33,7 @@ import pandas as pd
 
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import WidePanel, pct_change, rolling_mean, rolling_std, shift
+from engine.modeling.param_limits import Limit, check_limits
 from engine.trading.simulation import REASONS, STATE_FIELDS, simulate
 
 Execution = Literal["next_open", "next_close"]
@@ -62,6 +63,14 @@ STATE_COLUMNS = (
     "entered",
 )
 
+COST_LIMITS = {
+    "commission_per_share": Limit(0, 1),
+    "commission_min": Limit(0, 100),
+    "half_spread_bps": Limit(0, 1000),
+    "impact_coefficient": Limit(0, 10),
+    "impact_unknown_bps": Limit(0, 1000),
+}
+
 
 @dataclass(frozen=True)
 class CostModel:
@@ -72,15 +81,7 @@ class CostModel:
     impact_unknown_bps: float = 10.0  # when the ticker has no volume to measure against
 
     def __post_init__(self) -> None:
-        values = (
-            self.commission_per_share,
-            self.commission_min,
-            self.half_spread_bps,
-            self.impact_coefficient,
-            self.impact_unknown_bps,
-        )
-        if any(v < 0 for v in values):
-            raise ValueError("cost parameters cannot be negative")
+        check_limits(self, COST_LIMITS, "cost parameters")
         if (
             self.commission_per_share == 0
             and self.commission_min == 0

@@ -140,7 +140,7 @@ def closed_trades(fills: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    fills : DataFrame with ticker, fill_date, quantity (signed shares), price, fees
+    fills : DataFrame with ticker, fill_date (datetime64), quantity (signed shares), price, fees
         In booking order.
 
     Returns
@@ -178,7 +178,7 @@ def closed_trades(fills: pd.DataFrame) -> pd.DataFrame:
 
 def step_equity(steps: pd.DataFrame) -> pd.Series:
     """The paper equity at each step's close, by step date."""
-    return steps.set_index(pd.to_datetime(steps["step_date"]))["equity"].astype(float)
+    return steps.set_index("step_date")["equity"].astype(float)
 
 
 def step_returns(steps: pd.DataFrame, ramp: pd.DataFrame | None = None) -> pd.Series:
@@ -191,7 +191,7 @@ def step_returns(steps: pd.DataFrame, ramp: pd.DataFrame | None = None) -> pd.Se
     returns = step_equity(steps).pct_change().dropna()
     if ramp is None:
         return returns
-    starts = pd.to_datetime(steps["step_date"]).sort_values().to_numpy()[:-1]
+    starts = steps["step_date"].sort_values().to_numpy()[:-1]
     changes = ramp.assign(on=pd.to_datetime(ramp["changed_on"])).sort_values("on")
     # position 0: before any change (the first stage); k: after the k-th change
     position = np.searchsorted(changes["on"].to_numpy(), starts, side="right")
@@ -202,12 +202,12 @@ def step_returns(steps: pd.DataFrame, ramp: pd.DataFrame | None = None) -> pd.Se
 def scored_forecasts(orders: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """The journal's forecasts with a known outcome: columns date, ticker, p, y.
 
-    ``orders`` has ticker, step_date and p_up (NaN where the order carries no forecast);
-    ``labels`` the run's labels by (ticker, date), NaN where the outcome was not known.
+    ``orders`` has ticker, step_date (datetime64) and p_up (NaN where the order carries no
+    forecast); ``labels`` the run's labels by (ticker, date), NaN where the outcome was not known.
     """
     known = orders.dropna(subset=["p_up"])
     keys = pd.MultiIndex.from_arrays(
-        [known["ticker"], pd.to_datetime(known["step_date"])], names=["ticker", "date"]
+        [known["ticker"], known["step_date"]], names=["ticker", "date"]
     )
     outcome = labels["label"].reindex(keys).to_numpy(dtype=float)
     frame = pd.DataFrame(

@@ -207,7 +207,7 @@ def plan_orders(
         orders.append(
             {
                 "client_order_id": client_order_id(step_date, ticker),
-                "step_date": f"{pd.Timestamp(step_date):%Y-%m-%d}",
+                "step_date": pd.Timestamp(step_date),
                 "ticker": ticker,
                 "quantity": quantity,
                 "target_weight": float(row["target_weight"]),
@@ -227,8 +227,8 @@ def journal_entries(
     pending: pd.DataFrame,
     open_orders: list[str],
     *,
-    step_date: str,
-    decided_on: str | None,
+    step_date: pd.Timestamp,
+    decided_on: pd.Timestamp | None,
 ) -> tuple[list[dict], list[dict], list[str]]:
     """Orders to add, fills to book (in the execution model's order) and orders to cancel.
 
@@ -242,7 +242,7 @@ def journal_entries(
         reason, ticker = str(trade.reason), str(trade.ticker)
         rebalance = reason == "rebalance"
         order_id = (
-            client_order_id(pd.Timestamp(decided_on), ticker)
+            client_order_id(decided_on, ticker)
             if rebalance
             else client_order_id(trade.date, ticker, reason)
         )
@@ -269,7 +269,7 @@ def journal_entries(
             {
                 "fill_id": f"fill-{order_id}",
                 "client_order_id": order_id,
-                "fill_date": f"{trade.date:%Y-%m-%d}",
+                "fill_date": pd.Timestamp(trade.date),
                 "ticker": ticker,
                 "quantity": float(trade.shares),
                 "price": float(trade.price),
@@ -318,7 +318,7 @@ def pnl_today(steps: pd.DataFrame, as_of: pd.Timestamp, initial_cash: float) -> 
     Parameters
     ----------
     steps : DataFrame
-        The journal's steps: ``step_date`` (ISO text) and ``equity``, one row per step.
+        The journal's steps: ``step_date`` (datetime64) and ``equity``, one row per step.
     as_of : Timestamp
         The as-of date; a non-session day counts as the session before it.
     initial_cash : float
@@ -326,7 +326,7 @@ def pnl_today(steps: pd.DataFrame, as_of: pd.Timestamp, initial_cash: float) -> 
     """
     day = last_session_on_or_before(pd.Timestamp(as_of))
     previous = last_session_on_or_before(day - pd.Timedelta(days=1))
-    dates = pd.to_datetime(steps["step_date"])
+    dates = pd.DatetimeIndex(steps["step_date"])
     equity = pd.Series(steps["equity"].to_numpy(float), index=dates)
     if day not in equity.index:
         before = dates[dates <= day]

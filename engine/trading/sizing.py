@@ -16,6 +16,7 @@ from engine.data.universe import sector_of
 from engine.features.panel import WidePanel, atr_or_proxy
 from engine.features.regime import is_bull
 from engine.metrics import TRADING_DAYS
+from engine.modeling.param_limits import Limit, check_limits
 
 SIZING_COLUMNS = (
     "side",
@@ -27,6 +28,14 @@ SIZING_COLUMNS = (
     "trailing",
     "binding",
 )
+
+SIZING_LIMITS = {
+    "kelly_fraction": Limit(0, 1, open_low=True),
+    "max_weight": Limit(0, 1, open_low=True),
+    "gross_limit": Limit(0, 2, open_low=True),
+    "target_vol": Limit(0, 100, open_low=True),
+    "reward_risk": Limit(2.0, 2.5),
+}
 
 
 @dataclass(frozen=True)
@@ -50,17 +59,11 @@ class SizingParams:
     vol_model: str = "ewma"  # or "garch" (arch's GARCH(1,1), one fit per ticker and date)
 
     def __post_init__(self) -> None:
-        checks = {
-            "kelly_fraction": 0 < self.kelly_fraction <= 1,
-            "max_weight": 0 < self.max_weight <= 1,
-            "gross_limit": 0 < self.gross_limit <= 2,
-            "target_vol": self.target_vol > 0,
-            "reward_risk": 2.0 <= self.reward_risk <= 2.5,
-            "vol_model": self.vol_model in ("ewma", "garch"),
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"sizing parameters out of range: {', '.join(bad)}")
+        if self.vol_model not in ("ewma", "garch"):
+            raise ValueError(
+                f"sizing parameters: vol_model must be ewma or garch ({self.vol_model!r})"
+            )
+        check_limits(self, SIZING_LIMITS, "sizing parameters")
 
 
 def kelly_fraction(p_up: np.ndarray, win_loss_ratio: float) -> np.ndarray:

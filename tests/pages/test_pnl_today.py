@@ -17,7 +17,9 @@ EQUITY = {"2022-12-27": 1_000_500.0, "2022-12-28": 1_001_000.0, "2022-12-29": 1_
 
 
 def _steps(equity: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame({"step_date": list(equity), "equity": list(equity.values())})
+    """The journal's steps as the ledger returns them (dates parsed)."""
+    dates = pd.to_datetime(list(equity))
+    return pd.DataFrame({"step_date": dates, "equity": list(equity.values())})
 
 
 def _journal(db_path: Path) -> None:

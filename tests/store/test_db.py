@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from store.db import StoreError, open_db, write_transaction
+from store.db import (
+    StoreError,
+    iso_date,
+    iso_dates,
+    open_db,
+    parse_iso_dates,
+    write_transaction,
+)
 from store.migrations import MIGRATIONS, applied_versions, migrate
 
 
@@ -72,3 +83,33 @@ def test_unopenable_path_gives_a_clear_error(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="not a database"):
         open_db(junk)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-05 16:00"), dt.date(2024, 3, 5),
+     dt.datetime(2024, 3, 5, 9, 30), np.datetime64("2024-03-05"), "2024-03-05"],
+)  # fmt: skip
+def test_the_scalar_encoder_writes_what_the_column_encoder_writes(value) -> None:
+    """``iso_date`` (one value) and ``iso_dates`` (a column) give the same text, and the
+    decoder reads it back as the day."""
+    column = iso_dates(pd.Series(pd.to_datetime([value])))
+    assert iso_date(value) == column[0] == "2024-03-05"
+    back = parse_iso_dates(pd.DataFrame({"d": [iso_date(value)]}), ["d"])["d"].iloc[0]
+    assert back == pd.Timestamp("2024-03-05")
+
+
+def test_the_store_encodes_dates_in_store_db_only() -> None:
+    """No repository formats a date column by hand (``%Y-%m-%d``, ``isoformat()``): they
+    call ``iso_date`` / ``iso_dates``, so a date is written one way. Timestamps (``*_utc``,
+    a time of day) are not dates."""
+    root = Path(__file__).resolve().parents[2] / "store"
+    by_hand = re.compile(r"%Y-%m-%d(?!T)|\.isoformat\(\)")
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted(root.glob("*.py"))
+        if path.name != "db.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if by_hand.search(line) and "_utc" not in line and "timespec" not in line
+    ]
+    assert found == []

@@ -90,11 +90,12 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def step(self) -> None:
         self.step += 1
+        day = pd.Timestamp("2024-01-03") + pd.Timedelta(days=self.step)
         positions = self.ledger.positions()
         equity = equity_of(self.ledger.cash(), positions, pd.Series(self.marks))
         self.ledger.record_step(
             {
-                "step_date": f"s{self.step:04d}",
+                "step_date": day,
                 "equity": equity,
                 "cash": self.ledger.cash(),
                 "peak_equity": equity,
@@ -103,7 +104,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 "guardrail": "",
             }
         )
-        assert self.ledger.step_done(f"s{self.step:04d}")
+        assert self.ledger.step_done(day)
+        assert self.ledger.steps()["step_date"].iloc[-1] == day
 
     @invariant()
     def books_balance(self) -> None:
@@ -215,3 +217,29 @@ def test_a_ledger_of_the_old_schema_opens_with_its_data(db_path, monkeypatch) ->
         assert orders["target_weight"].isna().all()
         assert ledger.replay() == ({"AAA": 200.0}, pytest.approx(ledger.cash()))
         assert ledger.targets("2024-01-04").empty
+
+
+def test_the_ledger_returns_its_dates_parsed_and_reads_back_what_it_was_given(db_path) -> None:
+    """Dates go in as a Timestamp, a date or ISO text alike, are stored as one ISO text,
+    and come back as datetime64 (so no caller parses them)."""
+    day = pd.Timestamp("2024-01-02")
+    with open_db(db_path) as db:
+        ledger = PaperLedger(db)
+        ledger.open_account(INITIAL)
+        order = {"client_order_id": "o1", "step_date": day, "ticker": "AAA", "quantity": 5.0}
+        assert ledger.add_order(order)
+        assert ledger.add_order({**order, "client_order_id": "o2", "step_date": "2024-01-02"})
+        fill = {"fill_id": "f1", "client_order_id": "o1", "ticker": "AAA", "quantity": 5.0}
+        assert ledger.record_fill({**fill, "fill_date": day.date(), "price": 10.0, "fees": 1.0})
+        step = dict.fromkeys(("equity", "cash", "peak_equity", "orders", "fills"), 1.0)
+        ledger.record_step({**step, "step_date": np.datetime64("2024-01-02"), "guardrail": ""})
+        stored = db.execute("SELECT step_date FROM paper_orders UNION ALL "
+                            "SELECT fill_date FROM paper_fills UNION ALL "
+                            "SELECT step_date FROM paper_steps").fetchall()  # fmt: skip
+        orders, fills, steps = ledger.orders(), ledger.fills(), ledger.steps()
+        assert ledger.step_done("2024-01-02") and ledger.step_done(day)
+    assert {text for (text,) in stored} == {"2024-01-02"}
+    for frame, column in ((orders, "step_date"), (fills, "fill_date"), (steps, "step_date")):
+        assert frame[column].dtype == "datetime64[ns]"
+        assert frame[column].tolist() == [day] * len(frame)
+    assert len(orders) == 2

@@ -13,7 +13,7 @@ elsewhere, and forecasts.
 from engine.modeling.artifacts import ArtifactError
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.explain import Thresholds
-from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LabelParams
+from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LABEL_LIMITS, LabelParams
 from engine.modeling.learner import (
     DEVICES,
     KIND_NAMES,
@@ -23,8 +23,9 @@ from engine.modeling.learner import (
     probability_label,
 )
 from engine.modeling.membership import UniverseWindow
-from engine.modeling.training import TrainConfig, label_kind_for
-from engine.modeling.tuning import TuningConfig
+from engine.modeling.param_limits import Limit
+from engine.modeling.training import TRAINING_LIMITS, TrainConfig, label_kind_for
+from engine.modeling.tuning import TUNING_LIMITS, TuningConfig
 from engine.workflows.modeling.bundles import import_bundle, import_bundle_archive
 from engine.workflows.modeling.forecast import forecast
 from engine.workflows.modeling.jobs import (
@@ -59,12 +60,16 @@ __all__ = [
     "KIND_NAMES",
     "probability_label",
     "LABEL_KINDS",
+    "LABEL_LIMITS",
     "MODEL_KINDS",
     "DEVICES",
     "RUN_ID_PATTERN",
+    "TRAINING_LIMITS",
+    "TUNING_LIMITS",
     "ArtifactError",
     "LabelParams",
     "LearnerParams",
+    "Limit",
     "LookaheadError",
     "ModelRun",
     "Thresholds",

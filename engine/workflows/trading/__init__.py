@@ -19,11 +19,16 @@ from engine.trading.broker import (
     BrokerSettingsError,
     parse_broker_settings,
 )
-from engine.trading.construction import CONSTRUCTION_METHODS, ConstructionParams
+from engine.trading.construction import (
+    CONSTRUCTION_LIMITS,
+    CONSTRUCTION_METHODS,
+    ConstructionParams,
+)
+from engine.trading.execution import COST_LIMITS
 from engine.trading.gate import GO, RAMP_STAGES, RULES
 from engine.trading.paper import PaperParams
 from engine.trading.reconcile import ReconciliationReport
-from engine.trading.sizing import SizingParams
+from engine.trading.sizing import SIZING_LIMITS, SizingParams
 from engine.workflows.trading.book import (
     BookReport,
     ReentryReport,
@@ -59,7 +64,9 @@ from engine.workflows.trading.paper_account import (
 __all__ = [
     "PaperParams",
     "BROKER_MODES",
+    "CONSTRUCTION_LIMITS",
     "CONSTRUCTION_METHODS",
+    "COST_LIMITS",
     "GO",
     "RAMP_STAGES",
     "RULES",
@@ -79,6 +86,7 @@ __all__ = [
     "PaperStepResult",
     "ReconciliationReport",
     "ReentryReport",
+    "SIZING_LIMITS",
     "SizingParams",
     "add_holding",
     "change_ramp",

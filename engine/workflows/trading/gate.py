@@ -76,9 +76,9 @@ def run_gate(
         steps, fills, orders = ledger.steps(), ledger.fills(), ledger.orders()
         stage, history = ledger.ramp_stage(), ledger.ramp_history()
     as_of = pd.Timestamp(as_of if as_of is not None else steps["step_date"].max())
-    steps = steps[pd.to_datetime(steps["step_date"]) <= as_of]
-    fills = fills[pd.to_datetime(fills["fill_date"]) <= as_of]
-    orders = orders[pd.to_datetime(orders["step_date"]) <= as_of]
+    steps = steps[steps["step_date"] <= as_of]
+    fills = fills[fills["fill_date"] <= as_of]
+    orders = orders[orders["step_date"] <= as_of]
     trades = closed_trades(fills)
     gate = evaluate_gate(
         trades, step_returns(steps, history), _outcomes(db_path, orders, as_of), n_boot=n_boot
@@ -135,8 +135,6 @@ def change_ramp(db_path: DbPath, as_of: pd.Timestamp | None = None) -> GateRepor
     reason = "advanced on GO" if report.proposal > report.stage else "dropped on NO-GO"
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
-        ledger.record_ramp(
-            f"{report.as_of:%Y-%m-%d}", report.proposal, fraction, report.gate.as_dict(), reason
-        )
+        ledger.record_ramp(report.as_of, report.proposal, fraction, report.gate.as_dict(), reason)
         history = ledger.ramp_history()
     return replace(report, stage=report.proposal, history=history, proposal=None)

@@ -155,7 +155,7 @@ def _legacy_targets(
     old = orders[orders["target_weight"].isna()].set_index("ticker")
     held = pd.Series(state.shares, index=list(state.tickers)).reindex(old.index).fillna(0.0)
     at = pd.Index(panel.tickers).get_indexer(old.index)
-    rows = panel.dates.searchsorted(pd.to_datetime(old["step_date"]))
+    rows = panel.dates.searchsorted(old["step_date"])
     close = panel.close[np.clip(rows, 0, len(panel.dates) - 1), np.maximum(at, 0)]
     weight = (held + old["quantity"]).to_numpy(float) * close / equity
     return pd.DataFrame(
@@ -232,19 +232,21 @@ def paper_step(
     with closing(open_db(db_path)) as db:
         ledger = PaperLedger(db)
         ledger.open_account(params.initial_cash)
-        if ledger.step_done(key):
+        if ledger.step_done(day):
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
         account, rows, steps = ledger.account(), ledger.execution_rows(), ledger.steps()
         cash, open_orders, stage = ledger.cash(), ledger.orders("open"), ledger.ramp_stage()
         last_step = steps["step_date"].iloc[-1] if len(steps) else None
-        pending = ledger.targets(last_step) if last_step else pd.DataFrame()
-    if last_step is not None and pd.Timestamp(last_step) > day:
-        return PaperStepResult(day, "blocked", f"The last step ran for {last_step}, after {key}.")
+        pending = ledger.targets(last_step) if last_step is not None else pd.DataFrame()
+    if last_step is not None and last_step > day:
+        return PaperStepResult(
+            day, "blocked", f"The last step ran for {last_step:%Y-%m-%d}, after {key}."
+        )
     needed = set(tickers) | set(rows.loc[rows["quantity"] != 0, "ticker"])
     needed |= set(pending.index) | set(open_orders["ticker"])
     if not needed:
         return PaperStepResult(day, "blocked", "No tickers to trade or mark.")
-    first = day if last_step is None else sessions_between(pd.Timestamp(last_step), day)[1]
+    first = day if last_step is None else sessions_between(last_step, day)[1]
     prices = load_prices(db_path, sorted(needed | set(rows["ticker"])), _window_start(first), day)
     stale = _stale(prices, needed, day)
     if stale:
@@ -292,11 +294,11 @@ def paper_step(
         run.trades,
         pending,
         list(open_orders["client_order_id"]),
-        step_date=key,
+        step_date=day,
         decided_on=last_step,
     )
     step = {
-        "step_date": key,
+        "step_date": day,
         "equity": equity,
         "cash": run.state.cash,
         "peak_equity": peak,
@@ -306,7 +308,7 @@ def paper_step(
     }
     with closing(open_db(db_path)) as db, write_transaction(db):
         ledger = PaperLedger(db)
-        if ledger.step_done(key):  # another process finished this step meanwhile
+        if ledger.step_done(day):  # another process finished this step meanwhile
             return PaperStepResult(day, "already done", f"The step for {key} has already run.")
         latest = ledger.steps()["step_date"]
         if (latest.iloc[-1] if len(latest) else None) != last_step:  # ... or another one

@@ -70,8 +70,8 @@ def load_paper_state(db_path: DbPath, as_of: pd.Timestamp | None = None) -> Pape
     positions = positions.assign(mark=positions["ticker"].map(marks)).assign(
         value=lambda f: f["quantity"] * f["mark"]
     )
-    run, newest = active_run(db_path), steps["step_date"].iloc[-1] if len(steps) else None
-    day = pd.Timestamp(as_of if as_of is not None else newest or exchange_today())
+    newest = steps["step_date"].iloc[-1] if len(steps) else exchange_today()
+    run, day = active_run(db_path), pd.Timestamp(as_of if as_of is not None else newest)
     return PaperState(
         account,
         cash,

@@ -40,7 +40,8 @@ def test_headline_metrics_match_quantstats(equity) -> None:
 
 def test_the_report_is_one_self_contained_page(equity) -> None:
     fills = pd.DataFrame(
-        {"ticker": ["A", "A", "B", "B"], "fill_date": ["2020-01-02", "2020-02-03"] * 2,
+        {"ticker": ["A", "A", "B", "B"],
+         "fill_date": pd.to_datetime(["2020-01-02", "2020-02-03"] * 2),
          "quantity": [10, -10, 5, -5], "price": [100.0, 104.0, 50.0, 48.0], "fees": 1.0}
     )  # fmt: skip
     trades = closed_trades(fills)

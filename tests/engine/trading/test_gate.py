@@ -30,7 +30,7 @@ DAY = pd.Timestamp("2022-06-01")
 
 
 def fill(ticker: str, day: int, quantity: float, price: float, fees: float = 1.0) -> dict:
-    return {"ticker": ticker, "fill_date": f"{DAY + pd.Timedelta(days=day):%Y-%m-%d}",
+    return {"ticker": ticker, "fill_date": DAY + pd.Timedelta(days=day),
             "quantity": quantity, "price": price, "fees": fees}  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def test_fifo_lots_make_one_closed_trade_per_reducing_fill_after_costs() -> None
     # 10 @ 100 and 5 @ 110 out at 120: 200 + 50, less 10 + 5 shares of 0.1 entry fee, less 3
     assert trades.loc[0, "pnl"] == pytest.approx(250 - 1.5 - 3.0)
     assert trades.loc[0, "entry_price"] == pytest.approx((1000 + 550) / 15)
-    assert trades.loc[0, "opened"] == "2022-06-01" and trades.loc[0, "quantity"] == 15
+    assert trades.loc[0, "opened"] == DAY and trades.loc[0, "quantity"] == 15
     # 5 @ 110 out at 90: -100, entry fee 0.5, exit fee 5/8 of 2
     assert trades.loc[1, "pnl"] == pytest.approx(-100 - 0.5 - 1.25)
     # the short of 3 @ 90 (fee 3/8 of 2) covered at 80
@@ -87,7 +87,7 @@ def test_win_rate_of_twelve_in_twenty_with_its_exact_wilson_interval() -> None:
 
 def test_a_sharpe_and_a_drawdown_by_hand() -> None:
     steps = pd.DataFrame(
-        {"step_date": pd.date_range(DAY, periods=5).strftime("%Y-%m-%d"),
+        {"step_date": pd.date_range(DAY, periods=5),
          "equity": [100.0, 101.0, 101.0, 103.02, 101.9898]}
     )  # fmt: skip
     returns = step_returns(steps)

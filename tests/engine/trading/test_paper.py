@@ -76,7 +76,7 @@ def test_steps_place_orders_fill_them_next_session_and_replay(store) -> None:
     assert second.fills == first.orders
     state = workflows.load_paper_state(store)
     fills = state.fills
-    assert (fills["fill_date"] == f"{next_day:%Y-%m-%d}").all()
+    assert (fills["fill_date"] == next_day).all()
     prices = workflows.load_prices(store, TICKERS)
     close = prices[prices["date"] == next_day].set_index("ticker")["close"]  # close-only source
     for fill in fills.itertuples():  # the execution model's price: half-spread and impact
@@ -204,7 +204,7 @@ def test_sigkill_in_the_middle_of_steps_leaves_whole_orders(store, monkeypatch) 
         assert state.replay_matches
     _run_steps(str(store), days)  # finish what was interrupted
     steps = workflows.load_paper_state(store).steps["step_date"].tolist()
-    assert steps == [f"{d:%Y-%m-%d}" for d in days]
+    assert steps == list(days)
     with open_db(store) as db:
         ledger = PaperLedger(db)
         fill = ledger.fills().iloc[0].to_dict()

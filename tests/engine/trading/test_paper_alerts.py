@@ -46,7 +46,7 @@ def test_a_dead_endpoint_never_blocks_or_fails_the_step(seeded_db) -> None:
     assert done.loc[0, "attempts"] == 2 and "timed out" in done.loc[0, "detail"]
     state = workflows.load_paper_state(seeded_db)
     assert state.account.halted and "circuit breaker" in state.account.halt_reason
-    assert list(state.steps["step_date"]) == ["2018-07-02"] and state.replay_matches
+    assert list(state.steps["step_date"]) == [pd.Timestamp("2018-07-02")] and state.replay_matches
 
 
 def test_a_broken_alert_store_does_not_fail_the_step(seeded_db, monkeypatch) -> None:
@@ -56,7 +56,8 @@ def test_a_broken_alert_store_does_not_fail_the_step(seeded_db, monkeypatch) -> 
     monkeypatch.setattr(AlertRepository, "claim", broken)
     result = step(seeded_db, DAY, settings())
     assert result.status == "done" and result.guardrail
-    assert workflows.load_paper_state(seeded_db).steps["step_date"].tolist() == ["2018-07-02"]
+    steps = workflows.load_paper_state(seeded_db).steps
+    assert steps["step_date"].tolist() == [pd.Timestamp("2018-07-02")]
 
 
 def test_a_trip_alerts_once_and_a_paused_account_does_not_alert_again(seeded_db) -> None:

@@ -161,7 +161,7 @@ def _assert_same(path: Path, expected, through: int) -> None:
     """Fills, cash and equity of the paper ledger equal the backtest's through day ``through``."""
     state = workflows.load_paper_state(path)
     fills = state.fills
-    fills = fills.assign(date=pd.to_datetime(fills["fill_date"]))
+    fills = fills.assign(date=fills["fill_date"])
     fills = fills.sort_values(["date", "ticker", "reason"]).reset_index(drop=True)
     trades = expected.trades[expected.trades["date"] <= DATES[through]].assign(
         ticker=lambda f: f["ticker"].astype(str), reason=lambda f: f["reason"].astype(str)
@@ -175,7 +175,7 @@ def _assert_same(path: Path, expected, through: int) -> None:
                          ("spread", "spread"), ("impact", "impact"),
                          ("realized_pnl", "realized_pnl")]:  # fmt: skip
         np.testing.assert_allclose(fills[ours], trades[theirs], rtol=0, atol=1e-9, err_msg=ours)
-    steps = state.steps.set_index(pd.to_datetime(state.steps["step_date"]))
+    steps = state.steps.set_index("step_date")
     days = DATES[: through + 1]
     assert list(steps.index) == list(days)
     np.testing.assert_allclose(steps["cash"], expected.cash.loc[days], rtol=0, atol=1e-9)
@@ -259,7 +259,7 @@ def test_difference_withheld_targets_leave_exits_and_marks_running(scenario, pap
     _assert_same(path, withheld, 31)
     fills = workflows.load_paper_state(path).fills
     exits = fills[fills["reason"] == "stop"].set_index("ticker")["fill_date"]
-    assert exits["GAP"] == f"{DATES[27]:%Y-%m-%d}" and exits["TRL"] == f"{DATES[29]:%Y-%m-%d}"
+    assert exits["GAP"] == DATES[27] and exits["TRL"] == DATES[29]
 
 
 def test_difference_stale_data_blocks_and_the_next_step_catches_up(scenario, paper_run, tmp_path):
@@ -282,9 +282,9 @@ def test_difference_stale_data_blocks_and_the_next_step_catches_up(scenario, pap
     expected = _backtest(panel, arrays, withheld=[27])
     state = workflows.load_paper_state(path)
     steps = state.steps["step_date"].tolist()
-    assert f"{DATES[27]:%Y-%m-%d}" not in steps
+    assert DATES[27] not in steps
     fills = state.fills
-    assert f"{DATES[27]:%Y-%m-%d}" in set(fills.loc[fills["ticker"] == "GAP", "fill_date"])
+    assert DATES[27] in set(fills.loc[fills["ticker"] == "GAP", "fill_date"])
     np.testing.assert_allclose(state.cash, expected.cash.iloc[28], rtol=0, atol=1e-9)
     step = state.steps.iloc[-1]
     assert step["equity"] == pytest.approx(expected.equity.iloc[28], abs=1e-9)
@@ -298,16 +298,13 @@ def test_difference_next_open_execution_with_indicative_orders(scenario, paper_r
     prices, _, _ = scenario
     state = workflows.load_paper_state(paper_run[0])
     fills = state.fills.rename(columns={"quantity": "shares"})
-    bars = prices.assign(fill_date=prices["date"].dt.strftime("%Y-%m-%d"))
-    fills = fills.merge(bars, on=["ticker", "fill_date"])
+    fills = fills.merge(prices.rename(columns={"date": "fill_date"}), on=["ticker", "fill_date"])
     rebalances = fills[fills["reason"] == "rebalance"]
     expected = rebalances["open"].fillna(rebalances["close"])
     np.testing.assert_allclose(_reference(rebalances), expected, rtol=1e-12)
     orders = state.orders
     assert set(orders["status"]) <= {"filled", "cancelled", "open"}
-    assert (orders["status"] == "open").sum() == (
-        orders["step_date"] == f"{DATES[-1]:%Y-%m-%d}"
-    ).sum()
+    assert (orders["status"] == "open").sum() == (orders["step_date"] == DATES[-1]).sum()
     filled = orders.merge(fills, on="client_order_id", suffixes=("", "_fill"))
     assert len(filled) == len(fills) and (filled["status"] == "filled").all()
     assert (filled["quantity"] != filled["shares"]).any()  # indicative, not binding
