@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.modeling.learner import MODEL_KINDS, probability_label
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = ("engine", "store", "api", "pages", "models", "app.py")
+CODE = ("engine", "store", "api", "views", "models", "app.py")
 
 
 def python_files() -> list[Path]:
