@@ -18,8 +18,8 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig
-from engine.settings import ARTIFACTS_ENV_VAR, load_settings
-from engine.workflows.data.prices import DbPath
+from engine.settings import ARTIFACTS_ENV_VAR
+from engine.workflows.data.prices import DbPath, store_path
 from engine.workflows.modeling.runs import REPO_ROOT, artifacts_root, load_run, new_run_id
 from engine.workflows.modeling.tuning import fail_abandoned_trials
 from engine.workflows.platform.alerts import training_failed_alert
@@ -114,7 +114,7 @@ def launch_training(
     """
     config = dataclasses.replace(config, tickers=tuple(normalize_tickers(config.tickers)))
     run_id = run_id or new_run_id()
-    path = str(Path(db_path or load_settings().db_path).resolve())
+    path = str(Path(db_path or store_path()).resolve())
     with closing(open_db(path)) as db:
         ModelRunRepository(db).acquire_lock(run_id, os.getpid())
     log = training_log_path(run_id)

@@ -14,13 +14,12 @@ from engine.features.panel import to_wide
 from engine.modeling.interrupts import fail_running_trials
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig, TuningResult, run_study
-from engine.settings import load_settings
-from engine.workflows.data.prices import DbPath
+from engine.workflows.data.prices import DbPath, store_path
 from engine.workflows.modeling.trials import record_trial
 
 
 def _storage_path(db_path: DbPath) -> Path:
-    path = Path(db_path or load_settings().db_path).resolve()
+    path = Path(db_path or store_path()).resolve()
     return path.with_name(path.name + ".optuna.sqlite")
 
 
