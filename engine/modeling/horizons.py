@@ -87,7 +87,8 @@ class ICDecay:
     @property
     def peak_horizon(self) -> int:
         """The horizon with the highest mean rank IC."""
-        return max(self.points, key=lambda p: np.nan_to_num(p.rank_ic.estimate, nan=-np.inf)).horizon
+        best = max(self.points, key=lambda p: np.nan_to_num(p.rank_ic.estimate, nan=-np.inf))
+        return best.horizon
 
     def as_frame(self) -> pd.DataFrame:
         """One row per horizon: horizon, rank_ic, low, high, icir, dates."""
