@@ -27,6 +27,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 CURVE_SHARE = 0.1  # the start and the end of the loss curve: 10% of the iterations each
 
@@ -161,6 +162,11 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
         Each sub-model's weight in the prediction (equal if None).
     random_state : int
         Seed of the shuffles and the feature draws.
+    n_jobs : int
+        OpenMP threads of the sub-models (threadpoolctl's limit, during ``fit`` and
+        ``predict``). One by default, as the project's learners: folds and trials run in
+        parallel instead, and a busy machine makes OpenMP's extra threads many times
+        slower.
 
     Attributes
     ----------
@@ -185,6 +191,7 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
         sample_ratios: tuple[float, ...] = (0.8, 0.7, 0.6, 0.5, 0.4),
         sub_weights: tuple[float, ...] | None = None,
         random_state: int = 0,
+        n_jobs: int = 1,
     ) -> None:
         self.estimator = estimator
         self.n_models = n_models
@@ -197,6 +204,7 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
         self.sample_ratios = sample_ratios
         self.sub_weights = sub_weights
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _weights(self) -> np.ndarray:
         weights = np.ones(self.n_models) if self.sub_weights is None else self.sub_weights
@@ -208,7 +216,8 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
     def _blend(self, X: pd.DataFrame, count: int) -> np.ndarray:
         """The weighted mean prediction of the first ``count`` sub-models."""
         weights = self._weights()[:count]
-        stack = [m.predict(X[f]) for m, f in zip(self.models_[:count], self.features_, strict=True)]
+        models = zip(self.models_[:count], self.features_[:count], strict=True)
+        stack = [model.predict(X[features]) for model, features in models]
         return np.average(np.column_stack(stack), axis=1, weights=weights)
 
     def fit(
@@ -226,8 +235,12 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
         if self.n_models < 1:
             raise ValueError("n_models must be at least 1")
         self._weights()
-        X = _frame(X)
-        y = np.asarray(y, dtype=float)
+        with threadpool_limits(self.n_jobs, user_api="openmp"):
+            return self._fit(_frame(X), np.asarray(y, dtype=float), sample_weight)
+
+    def _fit(
+        self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None
+    ) -> DoubleEnsemble:
         base = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         rng = np.random.default_rng(self.random_state)
         estimator = self.estimator if self.estimator is not None else default_booster()
@@ -271,7 +284,8 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The weighted mean of the sub-models' predictions, shape (n,)."""
         check_is_fitted(self, "models_")
-        return self._blend(_frame(X), len(self.models_))
+        with threadpool_limits(self.n_jobs, user_api="openmp"):
+            return self._blend(_frame(X), len(self.models_))
 
 
 def _frame(X) -> pd.DataFrame:

@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
 
 from engine.modeling.double_ensemble import (
     DoubleEnsemble,
@@ -17,6 +18,12 @@ from engine.modeling.double_ensemble import (
 )
 
 BOOSTER = HistGradientBoostingRegressor(max_iter=30, early_stopping=False, random_state=0)
+
+
+def fit_booster(X: pd.DataFrame, y: np.ndarray) -> HistGradientBoostingRegressor:
+    """The base model alone, on one thread (as the ensemble runs it)."""
+    with threadpool_limits(1, user_api="openmp"):
+        return clone(BOOSTER).fit(X, y)
 
 
 def planted(rows: int = 1500, features: int = 8, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -29,10 +36,12 @@ def planted(rows: int = 1500, features: int = 8, seed: int = 0) -> tuple[pd.Data
 
 def test_staged_losses_follow_the_boosting_iterations() -> None:
     X, y = planted(rows=400)
-    model = clone(BOOSTER).fit(X, y)
-    curve = staged_losses(model, X, y)
+    model = fit_booster(X, y)
+    with threadpool_limits(1, user_api="openmp"):
+        curve = staged_losses(model, X, y)
+        last = model.predict(X)
     assert curve.shape == (400, 30)
-    np.testing.assert_allclose(curve[:, -1], (model.predict(X) - y) ** 2)
+    np.testing.assert_allclose(curve[:, -1], (last - y) ** 2)
     assert curve[:, -1].mean() < curve[:, 0].mean()  # training loss falls as trees are added
     with pytest.raises(ValueError, match="per-iteration predictions"):
         staged_losses(Ridge().fit(X, y), X, y)
@@ -85,7 +94,9 @@ def test_without_its_modules_the_ensemble_is_its_base_model() -> None:
     ).fit(X, y)
     assert all(f == list(X.columns) for f in plain.features_)
     assert all(np.allclose(w, 1.0) for w in plain.sample_weights_)
-    np.testing.assert_allclose(plain.predict(X), clone(BOOSTER).fit(X, y).predict(X))
+    alone = fit_booster(X, y)
+    with threadpool_limits(1, user_api="openmp"):
+        np.testing.assert_allclose(plain.predict(X), alone.predict(X))
 
 
 def test_base_weights_multiply_and_settings_are_checked() -> None:
