@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 CURVE_SHARE = 0.1  # the start and the end of the loss curve: 10% of the iterations each
@@ -173,6 +173,8 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
     models_ : list of estimator, length n_models
     features_ : list of list of str
         The features each sub-model was fitted on (all of them for the first).
+    columns_ : list of ndarray of int
+        The same as column positions.
     sample_weights_ : list of ndarray of shape (n,)
         The weights each sub-model was fitted with.
     """
@@ -213,83 +215,85 @@ class DoubleEnsemble(RegressorMixin, BaseEstimator):
             raise ValueError(f"sub_weights needs {self.n_models} weights, got {len(weights)}")
         return weights
 
-    def _blend(self, X: pd.DataFrame, count: int) -> np.ndarray:
+    def _blend(self, X: np.ndarray, count: int) -> np.ndarray:
         """The weighted mean prediction of the first ``count`` sub-models."""
         weights = self._weights()[:count]
-        models = zip(self.models_[:count], self.features_[:count], strict=True)
-        stack = [model.predict(X[features]) for model, features in models]
+        models = zip(self.models_[:count], self.columns_[:count], strict=True)
+        stack = [model.predict(X[:, columns]) for model, columns in models]
         return np.average(np.column_stack(stack), axis=1, weights=weights)
 
-    def fit(
-        self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None
-    ) -> DoubleEnsemble:
+    def fit(self, X, y, sample_weight: np.ndarray | None = None) -> DoubleEnsemble:
         """Train the sub-models in sequence on the training rows ``X``, ``y``.
 
         Parameters
         ----------
-        X : DataFrame of shape (n, f) (an array gets columns "0".."f-1")
-        y : ndarray of shape (n,)
-        sample_weight : ndarray of shape (n,), optional
+        X : array-like of shape (n, f)
+            NaN allowed (the boosters handle it); a DataFrame's column names become the
+            names in ``features_``, else ``x0``, ``x1``, ...
+        y : array-like of shape (n,)
+        sample_weight : array-like of shape (n,), optional
             Base weights (e.g. label uniqueness), multiplied by the SR module's.
         """
         if self.n_models < 1:
             raise ValueError("n_models must be at least 1")
         self._weights()
-        with threadpool_limits(self.n_jobs, user_api="openmp"):
-            return self._fit(_frame(X), np.asarray(y, dtype=float), sample_weight)
-
-    def _fit(
-        self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None
-    ) -> DoubleEnsemble:
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
         base = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        if base.shape != y.shape:
+            raise ValueError(f"sample_weight has shape {base.shape}, y {y.shape}")
+        with threadpool_limits(self.n_jobs, user_api="openmp"):
+            return self._fit(X, y.astype(float), base)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, base: np.ndarray) -> DoubleEnsemble:
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(X.shape[1])])
+        position = {name: i for i, name in enumerate(names)}
         rng = np.random.default_rng(self.random_state)
         estimator = self.estimator if self.estimator is not None else default_booster()
-        features, weights = list(X.columns), base
-        self.models_, self.features_, self.sample_weights_ = [], [], []
+        columns, weights = np.arange(X.shape[1]), base
+        self.models_, self.columns_, self.sample_weights_ = [], [], []
         for k in range(1, self.n_models + 1):
-            model = clone(estimator).fit(X[features], y, sample_weight=weights)
+            model = clone(estimator).fit(X[:, columns], y, sample_weight=weights)
             self.models_.append(model)
-            self.features_.append(features)
+            self.columns_.append(columns)
             self.sample_weights_.append(weights)
             if k == self.n_models:
                 break
             loss = (y - self._blend(X, k)) ** 2
             if self.sample_reweighting:
-                curve = staged_losses(model, X[features], y)
+                curve = staged_losses(model, X[:, columns], y)
                 weights = base * reweight_samples(
                     curve, loss, k, alpha1=self.alpha1, alpha2=self.alpha2,
                     bins=self.bins_sr, decay=self.decay,
                 )  # fmt: skip
             if self.feature_selection:
-                importance = self._shuffled_importance(X, y, loss, k, rng)
-                features = select_features(importance, self.sample_ratios, rng)
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
+                importance = pd.Series(self._shuffled_importance(X, y, loss, k, rng), names)
+                kept = select_features(importance, self.sample_ratios, rng)
+                columns = np.array([position[name] for name in kept])
+        self.features_ = [[str(names[i]) for i in c] for c in self.columns_]
         return self
 
     def _shuffled_importance(
-        self, X: pd.DataFrame, y: np.ndarray, loss: np.ndarray, k: int, rng: np.random.Generator
-    ) -> pd.Series:
-        """Per feature: mean / std over rows of the ensemble's loss increase when that
-        feature's column is shuffled."""
-        importance = {}
+        self, X: np.ndarray, y: np.ndarray, loss: np.ndarray, k: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """(f,) per feature: mean / std over rows of the ensemble's loss increase when
+        that feature's column is shuffled."""
+        importance = np.empty(X.shape[1])
         shuffled = X.copy()
-        for column in X.columns:
-            shuffled[column] = rng.permutation(X[column].to_numpy())
+        for column in range(X.shape[1]):
+            shuffled[:, column] = rng.permutation(X[:, column])
             increase = (y - self._blend(shuffled, k)) ** 2 - loss
             importance[column] = np.mean(increase) / (np.std(increase) + 1e-7)
-            shuffled[column] = X[column]
-        return pd.Series(importance)
+            shuffled[:, column] = X[:, column]
+        return importance
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
         """The weighted mean of the sub-models' predictions, shape (n,)."""
         check_is_fitted(self, "models_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         with threadpool_limits(self.n_jobs, user_api="openmp"):
-            return self._blend(_frame(X), len(self.models_))
+            return self._blend(X, len(self.models_))
 
-
-def _frame(X) -> pd.DataFrame:
-    """``X`` as a DataFrame with string column names."""
-    frame = pd.DataFrame(X)
-    frame.columns = [str(c) for c in frame.columns]
-    return frame
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from engine.modeling.double_ensemble import (
@@ -110,3 +111,14 @@ def test_base_weights_multiply_and_settings_are_checked() -> None:
         DoubleEnsemble(BOOSTER, n_models=2, sub_weights=(1.0,)).fit(X, y)
     with pytest.raises(ValueError, match="n_models"):
         DoubleEnsemble(BOOSTER, n_models=0).fit(X, y)
+
+
+@parametrize_with_checks(
+    [DoubleEnsemble(clone(BOOSTER).set_params(max_iter=10), n_models=2)],
+    # the SR module ranks and bins rows, so a row repeated twice is not a row weighted 2
+    expected_failed_checks=lambda _: {
+        "check_sample_weight_equivalence_on_dense_data": "SR ranks rows, not weights"
+    },
+)
+def test_scikit_learns_estimator_checks(estimator, check) -> None:
+    check(estimator)
