@@ -9,10 +9,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from engine.metrics import daily_ic
+from engine.modeling.ensemble_diversity import compute_diversity, compute_ensemble_gain
 from engine.modeling.ensembles import (
     StackedEnsemble,
-    compute_diversity,
-    compute_ensemble_gain,
     compute_stacked_score,
     member_scores,
     per_date_ranks,
@@ -218,3 +217,18 @@ def test_on_a_null_panel_the_ensembles_gain_is_not_shown() -> None:
     assert np.isfinite([gain.gain.low, gain.gain.high]).all()
     assert gain.dates == 5 * FOLD_DATES  # fold 0 has no earlier folds to choose from
     assert set(gain.best_member_by_fold) == {1, 2, 3, 4, 5}
+
+
+def test_the_best_member_is_the_one_known_best_before_each_fold() -> None:
+    frame = oos_frame()
+    scores = noise_members(frame, 2, seed=10)
+    late = (frame["fold"] >= 3).to_numpy()
+    # m0 ranks the returns on folds 0-2, m1 on folds 3-5
+    frame["ret"] = np.where(late, scores["m1"], scores["m0"]) + np.random.default_rng(11).normal(
+        size=len(frame)
+    )
+    gain = compute_ensemble_gain(rank_average(scores), scores, frame, n_boot=100)
+    # before every fold the history favours m0 (its three folds against at most two of
+    # m1's), however well m1 ranks fold 3 onwards: hindsight would have picked m1 there
+    assert gain.best_member_by_fold == {1: "m0", 2: "m0", 3: "m0", 4: "m0", 5: "m0"}
+    assert gain.best_member == "m0"
