@@ -118,3 +118,19 @@ def test_fused_scores_rank_average_or_stack_on_earlier_folds() -> None:
         fuse_horizons(frames, method="mean")
     with pytest.raises(ValueError, match="target horizon 20"):
         fuse_horizons(frames, method="stacked", target_horizon=20)
+
+
+def test_the_ic_decay_reads_no_price_after_each_horizons_end() -> None:
+    prices = random_walk_prices(seed=7)
+    dates = np.sort(prices["date"].unique())
+    index = labels_by_horizon(prices, (1,)).index
+    score = pd.Series(np.random.default_rng(8).normal(size=len(index)), index=index)
+    early = score[score.index.get_level_values("date") <= dates[150]]
+    poisoned = prices.copy()
+    later = poisoned["date"] > dates[170]  # 20 sessions after the last scored date
+    poisoned.loc[later, ["open", "high", "low", "close"]] *= np.random.default_rng(9).uniform(
+        0.5, 2.0, size=(later.sum(), 1)
+    )
+    clean = compute_ic_decay(early, prices, horizons=(1, 20), n_boot=50).as_frame()
+    dirty = compute_ic_decay(early, poisoned, horizons=(1, 20), n_boot=50).as_frame()
+    pd.testing.assert_frame_equal(clean, dirty)
