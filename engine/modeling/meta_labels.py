@@ -36,8 +36,10 @@ from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.sample_weights import SampleWeightParams, sample_weights
 
 # Round-trip cost of a bet per unit of capital, charged alike to the primary and the sized
-# strategy: about what the execution model's defaults cost a mid-size fill (a 5 bps
-# half-spread each way, plus commission and impact).
+# strategy: the execution model's default 5 bps half-spread on entry and on exit, plus
+# about 5 bps for commission and impact (engine.trading.execution.CostModel). Modeling
+# cannot run the execution model itself (it sits below trading); a workflow can backtest
+# the sized bets through it.
 DEFAULT_COST_BPS = 15.0
 # A regularized logistic regression on in-fold imputed, standardized inputs: the
 # meta-label is noisy, and it fits in milliseconds on one thread (a gradient-boosted
