@@ -29,6 +29,7 @@ from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
+from engine.bench.weights import run_weights_bench
 
 # name -> (function, help, the figures the report shows with their goals)
 BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
@@ -99,6 +100,16 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "tear_sheet_s": "",
             "peer_s": "alphalens, scaled to every column",
             "ratio": "alphalens over ours",
+        },
+    ),
+    "weights": (
+        run_weights_bench,
+        "fit weights (uniqueness, time decay) of every label vs AFML's pandas snippets",
+        {
+            "sample_weights_s": "< 1 s (155 x 1260)",
+            "peer_s": "AFML snippets 4.1-4.2, scaled to every label",
+            "ratio": "peer over ours",
+            "max_abs_diff": "same uniqueness",
         },
     ),
     "api": (

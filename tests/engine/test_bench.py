@@ -54,6 +54,15 @@ def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
     capsys.readouterr()
 
 
+def test_weights_benchmark_agrees_with_the_afml_snippets(capsys) -> None:
+    result = main(["weights", "--tickers", "6", "--days", "120"])
+    assert json.loads(capsys.readouterr().out) == result
+    assert result["labels"] > 6 * 100 and result["peer_labels"] == min(2000, result["labels"])
+    assert result["max_abs_diff"] < 1e-12
+    for key in ("sample_weights_s", "peer_s", "ratio"):
+        assert result[key] > 0
+
+
 def test_backtest_benchmark_agrees_with_vectorbt(capsys) -> None:
     result = main(["backtest", "--tickers", "10", "--days", "200"])
     capsys.readouterr()
