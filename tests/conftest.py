@@ -17,6 +17,26 @@ from engine.settings import ENVIRONMENT, SECRETS_FILE_ENV
 from tests.builders import SMALL_TRAIN
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow tests first (the longest time limit first), then the rest by test
+    count, largest first. Each xdist worker takes whole files in this order (``--dist
+    loadfile --no-loadscope-reorder`` in pyproject.toml): a browser journey started last
+    ran alone on one worker while the other idled, minutes of a two-worker run."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def limit(test: pytest.Item) -> float:
+        marker = test.get_closest_marker("timeout")
+        return float(marker.args[0]) if marker and marker.args else 0.0
+
+    def weight(tests: list[pytest.Item]) -> tuple[bool, float, int]:
+        slow = any(test.get_closest_marker("slow") for test in tests)
+        return (not slow, -max(map(limit, tests)), -len(tests))
+
+    items[:] = [item for tests in sorted(files.values(), key=weight) for item in tests]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
     """No test, nor any process a test starts, may touch data/workbench.db, the real

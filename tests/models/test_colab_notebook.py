@@ -13,6 +13,8 @@ from nbclient import NotebookClient
 
 from engine import workflows
 
+pytestmark = pytest.mark.slow  # each test runs the training script (minutes)
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "colab_training.ipynb"
 
 

@@ -15,6 +15,8 @@ from engine.data.calendar import parse_date
 from engine.modeling.training import TrainConfig
 from engine.modeling.tuning import TuningConfig
 
+pytestmark = pytest.mark.slow  # each test runs the training script (minutes)
+
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = [
     "--tickers",

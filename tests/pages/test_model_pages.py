@@ -27,7 +27,7 @@ from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
 
 # training jobs launched from the page: minutes each on a loaded machine
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def open_page(at: AppTest, page: str) -> AppTest:

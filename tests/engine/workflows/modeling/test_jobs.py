@@ -21,7 +21,7 @@ from store.db import open_db
 from store.models import ModelRunRepository, TrainingBusyError
 
 # jobs are processes of their own: minutes each when two test workers share two cores
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 JOB = TrainConfig(
     tickers=("AAPL", "KO", "XOM", "JPM"),
