@@ -6,8 +6,10 @@ one plain XGBoost fit of the same objective and booster settings on all rows and
 feature columns. ``forecast``: calibrated forecasts
 with reasons for every ticker from a warm store (feature cache built, model registered),
 given the as-of snapshot; the snapshot's build time is reported beside it. Warm: the
-snapshot memoized by the store's stamp (``build_snapshot``); cold: the first read after
-``forget_snapshots``, reported apart.
+snapshot memoized by the store's stamp (``build_snapshot``) and the verified model by its
+files' stamps (``load_model_as_of``, the look-ahead guard still checked on each call);
+cold: the first forecast (the snapshot read after ``forget_snapshots``, the bundle read
+and checked), reported apart.
 """
 
 from __future__ import annotations

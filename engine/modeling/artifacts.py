@@ -19,8 +19,9 @@ from an imported folder (an import checks them and refuses a malformed one).
 It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
 file against the hashes it is given (the store's record) before it parses anything, and
 decodes ``booster.ubj`` and checks its trees in Python (``engine.modeling.booster_check``)
-before XGBoost's native parser sees it: on import and on every load, so a bundle registered
-before the check existed is checked too (about 30 ms for 600 trees).
+before XGBoost's native parser sees it: on import and on every read, so a bundle registered
+before the check existed is checked too (about 30 ms for 600 trees). A process reuses a
+verified model only while none of its files has changed (``engine.workflows.modeling.runs``).
 Format 1 bundles (``*.joblib`` pickles, no ``bundle_format``) are never opened: an
 imported one is refused, a run trained here is converted once by refitting
 (``engine.workflows.modeling.convert``).

@@ -13,6 +13,7 @@ stock's score minus the day's mean score, the number shown beside them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _reading(feature: str, value: float) -> str:
     """A short qualitative reading for features that have a conventional one."""
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return "missing"
     rules = {
         "rsi_14": ((30, "oversold"), (70, "overbought")),
@@ -76,7 +77,7 @@ def _reading(feature: str, value: float) -> str:
 
 
 def format_value(feature: str, value: float) -> str:
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return "n/a"
     if feature == "regime_id":
         return REGIME_NAMES[int(value)]
@@ -121,19 +122,24 @@ def compute_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int 
     terms = contributions.drop(columns="bias")
     margin = contributions.sum(axis=1).to_numpy()[:, None]
     effect = 100.0 * (_sigmoid(margin) - _sigmoid(margin - terms.to_numpy()))
-    order = np.argsort(-np.abs(effect), axis=1)[:, :top]
+    order, listed = _largest(effect, top, 0.05)
     names = terms.columns.to_numpy()
-    shown = values[list(names)].to_numpy(dtype=float)
+    shown = values[list(names)].to_numpy(dtype=float).tolist()
     specs = column_specs()
     reasons = []
-    for i, row in enumerate(order):
+    for i, (row, values_i, effect_i) in enumerate(zip(order, shown, effect.tolist(), strict=True)):
         sentences = [
-            describe(names[j], shown[i, j], effect[i, j], specs)
-            for j in row
-            if abs(effect[i, j]) >= 0.05
+            describe(names[j], values_i[j], effect_i[j], specs) for j in row[listed[i]].tolist()
         ]
         reasons.append("; ".join(sentences) if sentences else NO_REASON)
     return pd.Series(reasons, index=terms.index)
+
+
+def _largest(effect: np.ndarray, top: int, smallest: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``effect`` (n, k): the columns of its ``top`` largest absolute terms,
+    largest first (n, top), and which of them reach ``smallest`` (n, top)."""
+    order = np.argsort(-np.abs(effect), axis=1)[:, :top]
+    return order, np.abs(np.take_along_axis(effect, order, axis=1)) >= smallest
 
 
 def compute_relative_reasons(
@@ -149,21 +155,21 @@ def compute_relative_reasons(
     terms = contributions.drop(columns="bias")
     relative = terms - terms.groupby(level="date").transform("mean")
     effect = relative.to_numpy()
-    order = np.argsort(-np.abs(effect), axis=1)[:, :top]
+    order, listed = _largest(effect, top, 0.0005)
+    chosen = np.where(listed, np.take_along_axis(effect, order, axis=1), 0.0)
+    rests = (effect.sum(axis=1) - chosen.sum(axis=1)).tolist()
     names = terms.columns.to_numpy()
-    shown = values.reindex(columns=list(names)).to_numpy(dtype=float)
+    shown = values.reindex(columns=list(names)).to_numpy(dtype=float).tolist()
     specs = column_specs()
+    labels = [_name(name, specs) for name in names]
     reasons = []
-    for i, row in enumerate(order):
-        listed = [j for j in row if abs(effect[i, j]) >= 0.0005]
+    for i, (row, values_i, effect_i) in enumerate(zip(order, shown, effect.tolist(), strict=True)):
         sentences = [
-            f"{_name(names[j], specs)} at {format_value(names[j], shown[i, j])}: "
-            f"{effect[i, j]:+.3f}"
-            for j in listed
+            f"{labels[j]} at {format_value(names[j], values_i[j])}: {effect_i[j]:+.3f}"
+            for j in row[listed[i]].tolist()
         ]
-        rest = effect[i].sum() - effect[i, listed].sum()
         if sentences:
-            sentences.append(f"other features: {rest:+.3f}")
+            sentences.append(f"other features: {rests[i]:+.3f}")
         reasons.append("; ".join(sentences) if sentences else NO_RELATIVE_REASON)
     return pd.Series(reasons, index=terms.index)
 

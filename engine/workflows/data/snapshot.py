@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +81,19 @@ class AsOfSnapshot:
         return None if self.prices.empty else pd.Timestamp(self.prices["date"].max())
 
     def latest_features(self) -> pd.DataFrame:
-        """Each ticker's last feature row (dated <= as_of), indexed by (ticker, date)."""
-        tickers = self.features.index.get_level_values("ticker").to_numpy()
-        # rows come sorted by (ticker, date): a ticker's last row is where the next differs
-        last = np.r_[tickers[1:] != tickers[:-1], True] if len(tickers) else []
-        return self.features[last]
+        """Each ticker's last feature row (dated <= as_of), indexed by (ticker, date);
+        found once per snapshot and shared like its other frames."""
+        return self._latest_features
+
+    @cached_property
+    def _latest_features(self) -> pd.DataFrame:
+        index = self.features.index
+        # the ticker level's integer codes, not its strings (converting those costs more than
+        # the forecast); rows come sorted by (ticker, date), so a ticker's last row is where
+        # the next row's code differs
+        tickers = index.codes[index.names.index("ticker")]
+        last = np.flatnonzero(np.r_[tickers[1:] != tickers[:-1], True]) if len(tickers) else []
+        return self.features.iloc[last]
 
     @property
     def index_close(self) -> pd.Series | None:

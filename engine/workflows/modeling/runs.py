@@ -7,6 +7,8 @@ import os
 import re
 import secrets
 import subprocess
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -19,6 +21,7 @@ from engine.data.calendar import sessions_between
 from engine.data.schema import Progress, scaled_progress
 from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import (
+    BUNDLE_FILES,
     ArtifactError,
     read_bundle,
     read_manifest,
@@ -231,13 +234,58 @@ def active_run(db_path: DbPath) -> ModelRun | None:
 
 
 def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
-    """A registered model (the active one by default), after its files pass the hash check.
+    """A registered model (the active one by default), after its files pass the hash check
+    (memoized and shared: ``_verified_model``).
 
     For forecasting use ``load_model_as_of``, which also applies the trained-through guard.
     """
     record = ensure_current_format(db_path, _get_complete(db_path, run_id))  # format 1, once
-    model, _ = read_bundle(Path(record.artifact_dir), record.files)
-    return model, record
+    return _verified_model(record), record
+
+
+MODELS_KEPT = 4
+_MODELS: OrderedDict[tuple, tuple[tuple[int, ...], MetaLearner]] = OrderedDict()
+_MODELS_LOCK = threading.Lock()  # the pages' script threads share the memo
+
+
+def _verified_model(record: ModelRun) -> MetaLearner:
+    """The run's model from its bundle, read only after every file passes the hash check.
+
+    Memoized (the last ``MODELS_KEPT``) by the run, its folder and its recorded hashes, and
+    valid while the stamps of its files (``_bundle_stamp``) are unchanged: any write to,
+    replacement or removal of a bundle file makes the next call a full read and check. The
+    model is shared: callers predict with it, never change it.
+    """
+    folder = Path(record.artifact_dir)
+    key = (record.run_id, str(folder.resolve()), tuple(sorted((record.files or {}).items())))
+    stamp = _bundle_stamp(folder)
+    with _MODELS_LOCK:
+        kept = _MODELS.get(key)
+        if kept is not None and stamp is not None and kept[0] == stamp:
+            _MODELS.move_to_end(key)
+            return kept[1]
+    model, _ = read_bundle(folder, record.files)
+    # kept only when no file changed while it was read (the check saw what the stamp names)
+    if stamp is not None and _bundle_stamp(folder) == stamp:
+        with _MODELS_LOCK:
+            _MODELS[key] = (stamp, model)
+            while len(_MODELS) > MODELS_KEPT:
+                _MODELS.popitem(last=False)
+    return model
+
+
+def _bundle_stamp(folder: Path) -> tuple[int, ...] | None:
+    """Size, modification and status-change times (ns) and inode of every bundle file;
+    None when one is missing. A write, a rename over or a reset modification time changes
+    it."""
+    stamp: list[int] = []
+    for name in BUNDLE_FILES:
+        try:
+            info = (folder / name).stat()
+        except OSError:
+            return None
+        stamp += [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+    return tuple(stamp)
 
 
 class LookaheadError(ValueError):
@@ -310,9 +358,10 @@ def load_model_as_of(
     db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None
 ) -> tuple[MetaLearner, ModelRun]:
     """A registered model that may forecast at ``as_of``: refused (LookaheadError, before
-    its files are read) when it is trained through a later date."""
-    record = run_for_as_of(db_path, as_of, run_id)
-    return load_model(db_path, record.run_id)
+    its files are read or a memoized model is used) when it is trained through a later
+    date."""
+    record = ensure_current_format(db_path, run_for_as_of(db_path, as_of, run_id))
+    return _verified_model(record), record
 
 
 def load_oos_predictions(

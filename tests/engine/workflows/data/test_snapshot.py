@@ -125,6 +125,8 @@ def test_a_snapshot_holds_nothing_after_its_date(seeded_db: Path) -> None:
     assert snapshot.context.breadth.index.max() <= pd.Timestamp("2008-09-15")
     latest = snapshot.latest_features()
     assert list(latest.index.get_level_values("ticker")) == ["KO", "^GSPC"]
+    pd.testing.assert_frame_equal(latest, snapshot.features.groupby(level="ticker").tail(1))
+    assert snapshot.latest_features() is latest  # found once, shared like the snapshot
     everything = workflows.build_snapshot(seeded_db, ["KO"])
     assert everything.as_of is None and everything.last_session == pd.Timestamp("2022-12-28")
 
