@@ -26,8 +26,9 @@ def lazy_exports(
 
     Returns
     -------
-    (__getattr__, __dir__, __all__), to assign at the package's top level. A resolved name
-    is kept on the package, over a submodule of the same name.
+    (__getattr__, __dir__, __all__), to assign at the package's top level. Nothing is
+    cached on the package: a name is looked up in its module each time, so a test that
+    patches the module patches the package too, and its undo leaves nothing stale.
     """
     where: dict[str, str] = {}
     for table in tables:
@@ -41,9 +42,7 @@ def lazy_exports(
     def __getattr__(name: str) -> Any:
         if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(where[name]), name)
-        setattr(sys.modules[package], name, value)
-        return value
+        return getattr(importlib.import_module(where[name]), name)
 
     def __dir__() -> list[str]:
         return sorted(set(where) | set(vars(sys.modules[package])))
