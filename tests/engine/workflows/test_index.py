@@ -73,3 +73,13 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 def test_a_name_exported_from_two_modules_is_refused() -> None:
     with pytest.raises(ValueError, match="load_prices re-exported from a.b and c.d"):
         lazy_exports("pkg", {"a.b": ("load_prices",)}, {"c.d": ("load_prices",)})
+
+
+def test_a_patched_module_is_seen_through_the_index_and_its_undo_too(monkeypatch) -> None:
+    from engine.workflows.modeling import runs  # noqa: PLC0415
+
+    real = runs.active_run
+    monkeypatch.setattr(runs, "active_run", lambda db_path: "patched")
+    assert workflows.active_run("store.db") == "patched"
+    monkeypatch.undo()
+    assert workflows.active_run is real
