@@ -16,7 +16,17 @@ from engine import workflows
 from engine.lazy_exports import lazy_exports
 
 ROOT = Path(__file__).resolve().parents[3]
-HEAVY = ("xgboost", "shap", "streamlit", "plotly", "sklearn", "pandas", "arch")
+HEAVY = (
+    "xgboost",
+    "shap",
+    "streamlit",
+    "plotly",
+    "sklearn",
+    "pandas",
+    "arch",
+    "skfolio",
+    "yfinance",
+)
 SUBPACKAGES = ("data", "platform", "modeling", "research", "trading", "routines")
 
 
@@ -36,6 +46,10 @@ def test_importing_the_index_loads_no_heavy_library() -> None:
 
 def test_a_name_loads_only_what_its_module_needs() -> None:
     assert loaded_after("from engine.workflows import load_settings, parse_allow_list") == set()
+    # the sources' names and the seed's entry point: the sample's and Yahoo's libraries load
+    # when data is read, not with the module
+    seed = loaded_after("from engine.workflows import MARKET_SOURCES, DESCRIPTIONS, ensure_seeded")
+    assert seed & {"arch", "skfolio", "yfinance"} == set()
     # the control: a training name does load the learners
     assert {"xgboost", "pandas"} <= loaded_after("from engine.workflows import train_model")
 
