@@ -70,6 +70,7 @@ def run_first_launch_bench(*, config: TrainConfig | None = None) -> dict:
 
 
 REPO = Path(__file__).resolve().parents[2]
+# Debian's chromium, headless, as the browser tests (tests/e2e) drive it too
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -81,24 +82,28 @@ CHROMIUM_ARGS = [
 FIRST_PAGE_TIMEOUT_S = 300
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _wait_for_server(url: str, make: subprocess.Popen, deadline: float) -> None:
-    """Poll Streamlit's health endpoint until it answers (a user reloading the tab)."""
+def wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 240) -> None:
+    """Poll the Streamlit server's health endpoint at ``url`` until it answers "ok" (a
+    user reloading the tab); RuntimeError when ``server`` exits first, TimeoutError after
+    ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if make.poll() is not None:
-            raise RuntimeError(f"make run exited with status {make.returncode}")
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
                 if answer.read() == b"ok":
                     return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"no server at {url} within {FIRST_PAGE_TIMEOUT_S} s")
+    raise TimeoutError(f"no healthy server at {url} within {timeout_s:g} s")
 
 
 def _stop_training(db: Path, timeout_s: float = 60) -> None:
@@ -113,7 +118,7 @@ def _time_one_make_run(browser, folder: Path, repo: Path) -> float:
     """Seconds from starting ``make run`` in ``repo`` on a fresh store in ``folder`` until
     the daily review's title is on the screen; the server and the training job are stopped
     after."""
-    db, port = folder / "store.db", _free_port()
+    db, port = folder / "store.db", free_port()
     env = {
         **os.environ,
         DB_ENV_VAR: str(db),
@@ -130,7 +135,7 @@ def _time_one_make_run(browser, folder: Path, repo: Path) -> float:
             command, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            _wait_for_server(url, make, started + FIRST_PAGE_TIMEOUT_S)
+            wait_healthy(url, make, FIRST_PAGE_TIMEOUT_S)
             page.goto(url)
             heading = page.get_by_role("heading", name="Daily review", exact=True)
             heading.wait_for(timeout=FIRST_PAGE_TIMEOUT_S * 1000)
