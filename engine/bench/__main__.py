@@ -25,7 +25,7 @@ from engine.bench.api import run_api_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.factors import run_factors_bench
 from engine.bench.features import run_features_bench
-from engine.bench.first_launch import run_first_launch_bench, run_make_run_bench
+from engine.bench.first_launch import REPO, run_first_launch_bench, run_make_run_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
@@ -156,6 +156,9 @@ def add_options(name: str, parser: argparse.ArgumentParser) -> None:
         return
     if name == "make_run":
         parser.add_argument("--repeats", type=int, default=3, help="runs of make run (default 3)")
+        parser.add_argument(
+            "--repo", type=Path, default=REPO, help="the checkout to time (default: this one)"
+        )
         return
     if name == "api":
         parser.add_argument("--requests", type=int, default=1000)

@@ -7,6 +7,10 @@ then the daily review, the landing page, rendered cold by Streamlit's AppTest
 (``engine.bench.pages``) while the job runs, and again once the model is active. The
 install (``pip install -r requirements.txt``) is not in these figures: the README quotes
 it from a clean clone.
+
+``run_make_run_bench`` (``python -m engine.bench make_run``) times it as a user sees it:
+the real ``make run`` on an installed clone, a fresh store in a temporary folder and a free
+port, until Debian's chromium shows the daily review's title.
 """
 
 from __future__ import annotations
