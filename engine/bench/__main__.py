@@ -25,7 +25,7 @@ from engine.bench.api import run_api_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.factors import run_factors_bench
 from engine.bench.features import run_features_bench
-from engine.bench.first_launch import run_first_launch_bench
+from engine.bench.first_launch import REPO, run_first_launch_bench, run_make_run_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
@@ -136,6 +136,14 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "second_launch_s": "starts nothing",
         },
     ),
+    "make_run": (
+        run_make_run_bench,
+        "make run on an installed clone, fresh store, until chromium shows the daily review",
+        {
+            "make_run_to_first_page_s": "< 15 s (median)",
+            "runs_s": "each run",
+        },
+    ),
     "pages": (
         run_pages_bench,
         "every page of the app on the first-launch store in AppTest: cold, then warm",
@@ -156,6 +164,12 @@ REPORT_NAME = "benchmarks"
 def add_options(name: str, parser: argparse.ArgumentParser) -> None:
     """The command-line options of benchmark ``name`` (keyword arguments of its function)."""
     if name == "first_launch":
+        return
+    if name == "make_run":
+        parser.add_argument("--repeats", type=int, default=3, help="runs of make run (default 3)")
+        parser.add_argument(
+            "--repo", type=Path, default=REPO, help="the checkout to time (default: this one)"
+        )
         return
     if name == "api":
         parser.add_argument("--requests", type=int, default=1000)

@@ -16,12 +16,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import pandas as pd
-from arch.data import nasdaq, sp500, vix
-from skfolio.datasets import (
-    load_factors_dataset,
-    load_sp500_dataset,
-    load_sp500_index,
-)
 
 from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
 from engine.data.universe import FACTOR_ETFS, INDICES
@@ -71,10 +65,10 @@ def _ohlcv_to_long(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     return renamed.rename_axis("date").reset_index().assign(ticker=ticker)
 
 
-def _gspc() -> pd.DataFrame:
+def _gspc(arch_sp500: pd.DataFrame, skfolio_sp500: pd.DataFrame) -> pd.DataFrame:
     """S&P 500: arch's OHLCV where it exists, skfolio's closes on the other dates."""
-    ohlcv = _ohlcv_to_long(sp500.load(), "^GSPC")
-    closes = load_sp500_index()["SP500"].rename("close").rename_axis("date").reset_index()
+    ohlcv = _ohlcv_to_long(arch_sp500, "^GSPC")
+    closes = skfolio_sp500["SP500"].rename("close").rename_axis("date").reset_index()
     outside = closes[~closes["date"].isin(ohlcv["date"])].assign(ticker="^GSPC")
     return pd.concat([ohlcv, outside], ignore_index=True)
 
@@ -82,10 +76,19 @@ def _gspc() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def load_sample_prices() -> pd.DataFrame:
     """Every sample ticker as one normalized frame (cached; about 230k rows)."""
+    # imported here: loading arch and skfolio takes seconds, and only reading the sample
+    # needs them (not the pages, the API or the exposure check that import this module)
+    from arch.data import nasdaq, sp500, vix  # noqa: PLC0415
+    from skfolio.datasets import (  # noqa: PLC0415
+        load_factors_dataset,
+        load_sp500_dataset,
+        load_sp500_index,
+    )
+
     parts = [
         _closes_to_long(load_sp500_dataset()),
         _closes_to_long(load_factors_dataset()),
-        _gspc(),
+        _gspc(sp500.load(), load_sp500_index()),
         _ohlcv_to_long(nasdaq.load(), "^IXIC"),
         vix.load()
         .rename(columns={"vix": "close"})

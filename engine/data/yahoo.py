@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-import yfinance as yf
 
 from engine.data.http import backoff_delay
 from engine.data.schema import (
@@ -104,6 +103,8 @@ def _captured_yf_errors() -> Iterator[list[str]]:
 
 def _configured_download() -> Callable[..., pd.DataFrame | None]:
     """yfinance.download with its timezone cache kept inside the project."""
+    import yfinance as yf  # noqa: PLC0415 (a second of start-up, for a live refresh only)
+
     TZ_CACHE_DIR.mkdir(parents=True, exist_ok=True)
     yf.set_tz_cache_location(str(TZ_CACHE_DIR))
     return yf.download

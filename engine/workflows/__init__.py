@@ -1,6 +1,7 @@
 """Use cases that combine the engine and the store, grouped by area. Pages, api/,
 models/train.py and the benchmarks call these and nothing below them; every public name
-of the subpackages is re-exported here (``from engine.workflows import X``).
+of the subpackages is re-exported here (``from engine.workflows import X``), and imported
+on first use: only the module that defines X is loaded (``engine.lazy_exports``).
 
 The subpackages, lowest first (each imports only those before it):
 
@@ -48,19 +49,15 @@ The subpackages, lowest first (each imports only those before it):
     background job.
 """
 
+from engine.lazy_exports import lazy_exports
 from engine.workflows import data, modeling, platform, research, routines, trading
-from engine.workflows.data import *  # noqa: F403
-from engine.workflows.modeling import *  # noqa: F403
-from engine.workflows.platform import *  # noqa: F403
-from engine.workflows.research import *  # noqa: F403
-from engine.workflows.routines import *  # noqa: F403
-from engine.workflows.trading import *  # noqa: F403
 
-__all__ = (
-    data.__all__
-    + platform.__all__
-    + modeling.__all__
-    + research.__all__
-    + trading.__all__
-    + routines.__all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    data.EXPORTS,
+    platform.EXPORTS,
+    modeling.EXPORTS,
+    research.EXPORTS,
+    trading.EXPORTS,
+    routines.EXPORTS,
 )

@@ -81,3 +81,19 @@ def test_make_run_s_command_exits_2_with_the_reason(tmp_path) -> None:
         cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0 and run.stderr == ""
+
+
+def test_the_check_before_make_run_serves_loads_no_heavy_library(tmp_path) -> None:
+    """The exposure check runs before every ``make run``: it reads the settings and the
+    allow-list, never the model, data or plotting libraries."""
+    allowed = secrets_with(tmp_path / "allowed.toml", 'allowed_domains = ["example.com"]\n')
+    heavy = ("pandas", "xgboost", "sklearn", "shap", "plotly", "streamlit", "alpaca")
+    probe = (
+        "import sys\nfrom api.lock import main\n"
+        f"main(['streamlit', '--address', '0.0.0.0', '--secrets', {str(allowed)!r}])\n"
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    assert run.stdout.split() == []

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from engine.bench.first_launch import CHROMIUM_ARGS, free_port, wait_healthy
+
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("WORKBENCH_SCREENSHOTS", REPO / "test-artifacts" / "screenshots"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def chromium_path() -> str:
@@ -33,26 +24,6 @@ def chromium_path() -> str:
     if not path:
         pytest.fail("chromium not found: `make test` installs Debian's chromium package")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"no healthy server at {url} within {timeout} s")
 
 
 SEED_TIMEOUT = 600  # seconds: building the store (the model trains in the background)

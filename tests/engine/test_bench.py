@@ -225,3 +225,12 @@ def test_the_latest_report_is_in_the_docs_site_only() -> None:
         text = copy.read_text()
         assert "<!-- benchmarks:start -->" not in text and "| store | `ingest_s` |" not in text
     assert "python -m engine.bench all" in table
+
+
+@pytest.mark.slow
+def test_make_run_benchmark_times_the_daily_review_in_chromium(capsys) -> None:
+    """The real `make run` on a temporary store and a free port, a real browser."""
+    result = main(["make_run", "--repeats", "1"])
+    assert json.loads(capsys.readouterr().out) == result
+    assert result["ok"] and len(result["runs_s"]) == 1
+    assert result["make_run_to_first_page_s"] == result["runs_s"][0] > 0

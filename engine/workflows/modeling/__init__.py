@@ -10,94 +10,69 @@ elsewhere, and forecasts.
 ``forecast``: forecasts with reasons, on an as-of snapshot.
 """
 
-from engine.modeling.artifacts import ArtifactError
-from engine.modeling.calibration import CALIBRATION_METHODS
-from engine.modeling.explain import Thresholds
-from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LABEL_LIMITS, LabelParams
-from engine.modeling.learner import (
-    DEVICES,
-    KIND_NAMES,
-    MODEL_KINDS,
-    LearnerParams,
-    available_device,
-    probability_label,
-)
-from engine.modeling.membership import UniverseWindow
-from engine.modeling.param_limits import Limit
-from engine.modeling.training import TRAINING_LIMITS, TrainConfig, label_kind_for
-from engine.modeling.tuning import TUNING_LIMITS, TuningConfig
-from engine.workflows.modeling.bundles import import_bundle, import_bundle_archive
-from engine.workflows.modeling.forecast import forecast
-from engine.workflows.modeling.jobs import (
-    TrainingJob,
-    cancel_training,
-    launch_training,
-    read_training_log,
-    training_status,
-)
-from engine.workflows.modeling.runs import (
-    RUN_ID_PATTERN,
-    LookaheadError,
-    activate_run,
-    active_run,
-    artifacts_root,
-    describe_trained_through,
-    load_model,
-    load_model_as_of,
-    load_oos_predictions,
-    load_run,
-    load_runs,
-    run_kind,
-    train_model,
-    trained_through,
-)
-from engine.workflows.modeling.tuning import study_storage
-from store.models import ModelRun, TrainingBusyError
+from engine.lazy_exports import ExportTable, lazy_exports
 
-__all__ = [
-    "ABSOLUTE_KINDS",
-    "CALIBRATION_METHODS",
-    "KIND_NAMES",
-    "probability_label",
-    "LABEL_KINDS",
-    "LABEL_LIMITS",
-    "MODEL_KINDS",
-    "DEVICES",
-    "RUN_ID_PATTERN",
-    "TRAINING_LIMITS",
-    "TUNING_LIMITS",
-    "ArtifactError",
-    "LabelParams",
-    "LearnerParams",
-    "Limit",
-    "LookaheadError",
-    "ModelRun",
-    "Thresholds",
-    "TrainConfig",
-    "TrainingBusyError",
-    "TrainingJob",
-    "TuningConfig",
-    "UniverseWindow",
-    "activate_run",
-    "active_run",
-    "artifacts_root",
-    "available_device",
-    "cancel_training",
-    "describe_trained_through",
-    "forecast",
-    "import_bundle",
-    "import_bundle_archive",
-    "label_kind_for",
-    "launch_training",
-    "load_model",
-    "load_model_as_of",
-    "load_oos_predictions",
-    "load_run",
-    "load_runs",
-    "read_training_log",
-    "run_kind",
-    "study_storage",
-    "train_model",
-    "trained_through",
-    "training_status",
-]
+EXPORTS: ExportTable = {
+    "engine.modeling.artifacts": ("ArtifactError",),
+    "engine.modeling.calibration": ("CALIBRATION_METHODS",),
+    "engine.modeling.explain": ("Thresholds",),
+    "engine.modeling.labels": (
+        "ABSOLUTE_KINDS",
+        "LABEL_KINDS",
+        "LABEL_LIMITS",
+        "LabelParams",
+    ),
+    "engine.modeling.learner": (
+        "DEVICES",
+        "KIND_NAMES",
+        "MODEL_KINDS",
+        "LearnerParams",
+        "available_device",
+        "probability_label",
+    ),
+    "engine.modeling.membership": ("UniverseWindow",),
+    "engine.modeling.param_limits": ("Limit",),
+    "engine.modeling.training": (
+        "TRAINING_LIMITS",
+        "TrainConfig",
+        "label_kind_for",
+    ),
+    "engine.modeling.tuning": (
+        "TUNING_LIMITS",
+        "TuningConfig",
+    ),
+    "engine.workflows.modeling.bundles": (
+        "import_bundle",
+        "import_bundle_archive",
+    ),
+    "engine.workflows.modeling.forecast": ("forecast",),
+    "engine.workflows.modeling.jobs": (
+        "TrainingJob",
+        "cancel_training",
+        "launch_training",
+        "read_training_log",
+        "training_status",
+    ),
+    "engine.workflows.modeling.runs": (
+        "RUN_ID_PATTERN",
+        "LookaheadError",
+        "activate_run",
+        "active_run",
+        "artifacts_root",
+        "describe_trained_through",
+        "load_model",
+        "load_model_as_of",
+        "load_oos_predictions",
+        "load_run",
+        "load_runs",
+        "run_kind",
+        "train_model",
+        "trained_through",
+    ),
+    "engine.workflows.modeling.tuning": ("study_storage",),
+    "store.models": (
+        "ModelRun",
+        "TrainingBusyError",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

@@ -8,65 +8,48 @@ list, and running work in the background.
 the broker, the login's allow-list, the keyed sources' keys.
 """
 
-from engine.access import AccessSettingsError, AllowList, parse_allow_list
-from engine.alerts import (
-    AlertSettings,
-    AlertSettingsError,
-    RetryPolicy,
-    parse_alert_settings,
-)
-from engine.settings import (
-    ARTIFACTS_ENV_VAR,
-    SettingsError,
-    WorkbenchSettings,
-    load_settings,
-    reload_settings,
-)
-from engine.workflows.platform.alerts import ALERT_KINDS, AlertDispatch, load_alerts, raise_alert
-from engine.workflows.platform.api_keys import (
-    ApiKeyError,
-    active_api_keys,
-    authenticate,
-    create_api_key,
-    load_api_keys,
-    revoke_api_key,
-)
-from engine.workflows.platform.settings import (
-    alert_settings,
-    allow_list,
-    broker_settings,
-    login_configured,
-    source_key,
-)
-from store.api_keys import ApiKeyRecord
+from engine.lazy_exports import ExportTable, lazy_exports
 
-__all__ = [
-    "ALERT_KINDS",
-    "ARTIFACTS_ENV_VAR",
-    "AccessSettingsError",
-    "AlertDispatch",
-    "AlertSettings",
-    "AlertSettingsError",
-    "AllowList",
-    "ApiKeyError",
-    "ApiKeyRecord",
-    "RetryPolicy",
-    "active_api_keys",
-    "alert_settings",
-    "allow_list",
-    "broker_settings",
-    "load_settings",
-    "login_configured",
-    "reload_settings",
-    "source_key",
-    "SettingsError",
-    "WorkbenchSettings",
-    "authenticate",
-    "create_api_key",
-    "load_alerts",
-    "load_api_keys",
-    "parse_alert_settings",
-    "parse_allow_list",
-    "raise_alert",
-    "revoke_api_key",
-]
+EXPORTS: ExportTable = {
+    "engine.access": (
+        "AccessSettingsError",
+        "AllowList",
+        "parse_allow_list",
+    ),
+    "engine.alerts": (
+        "AlertSettings",
+        "AlertSettingsError",
+        "RetryPolicy",
+        "parse_alert_settings",
+    ),
+    "engine.settings": (
+        "ARTIFACTS_ENV_VAR",
+        "SettingsError",
+        "WorkbenchSettings",
+        "load_settings",
+        "reload_settings",
+    ),
+    "engine.workflows.platform.alerts": (
+        "ALERT_KINDS",
+        "AlertDispatch",
+        "load_alerts",
+        "raise_alert",
+    ),
+    "engine.workflows.platform.api_keys": (
+        "ApiKeyError",
+        "active_api_keys",
+        "authenticate",
+        "create_api_key",
+        "load_api_keys",
+        "revoke_api_key",
+    ),
+    "engine.workflows.platform.settings": (
+        "alert_settings",
+        "allow_list",
+        "broker_settings",
+        "login_configured",
+        "source_key",
+    ),
+    "store.api_keys": ("ApiKeyRecord",),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

@@ -7,12 +7,14 @@ setting, never its value."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from engine.access import AllowList, parse_allow_list
 from engine.alerts import AlertSettings, parse_alert_settings
 from engine.settings import load_settings, revealed
-from engine.trading.broker import BrokerSettings, parse_broker_settings
+
+if TYPE_CHECKING:
+    from engine.trading.broker import BrokerSettings
 
 
 def alert_settings() -> AlertSettings:
@@ -23,6 +25,10 @@ def alert_settings() -> AlertSettings:
 def broker_settings() -> BrokerSettings:
     """How to reach the broker (dry run unless set); BrokerSettingsError or SettingsError
     names a bad setting, never a key."""
+    # here, not at the top: the exposure check (api.lock) reads this module's allow-list
+    # before `make run` serves, and the broker client would triple its start-up
+    from engine.trading.broker import parse_broker_settings  # noqa: PLC0415
+
     return parse_broker_settings(revealed(load_settings().broker))
 
 

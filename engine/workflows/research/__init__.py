@@ -11,63 +11,58 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``analyses``: a run's calibration and signal analyses computed once and kept with it.
 """
 
-from engine.metrics import ic_block
-from engine.modeling.evaluation import RunScores, SkillVerdict, ranking_skill
-from engine.studies.ablation import VARIANT_NAMES, AblationConfig
-from engine.studies.drift import DriftThresholds
-from engine.studies.scenarios import SCENARIOS, Scenario, covered
-from engine.workflows.research.ablations import (
-    load_ablation_studies,
-    load_ablation_study,
-    run_ablation_study,
-)
-from engine.workflows.research.analyses import keep_analyses
-from engine.workflows.research.backtests import (
-    ModelBacktest,
-    run_construction,
-    run_model_backtest,
-    set_run_construction,
-)
-from engine.workflows.research.calibration import CalibrationReport, calibration_report
-from engine.workflows.research.factors import FactorReport, factor_report
-from engine.workflows.research.monitor import MonitorReport, monitor_model
-from engine.workflows.research.report import (
-    MIN_REPORT_VALUES,
-    backtest_report_html,
-    paper_report_html,
-    value_report_html,
-)
-from engine.workflows.research.scenarios import ScenarioResult, run_scenario
+from engine.lazy_exports import ExportTable, lazy_exports
 
-__all__ = [
-    "keep_analyses",
-    "MIN_REPORT_VALUES",
-    "SCENARIOS",
-    "VARIANT_NAMES",
-    "AblationConfig",
-    "CalibrationReport",
-    "DriftThresholds",
-    "FactorReport",
-    "ModelBacktest",
-    "MonitorReport",
-    "Scenario",
-    "ScenarioResult",
-    "SkillVerdict",
-    "RunScores",
-    "backtest_report_html",
-    "calibration_report",
-    "covered",
-    "factor_report",
-    "ic_block",
-    "load_ablation_studies",
-    "load_ablation_study",
-    "monitor_model",
-    "paper_report_html",
-    "ranking_skill",
-    "run_ablation_study",
-    "run_construction",
-    "run_model_backtest",
-    "run_scenario",
-    "set_run_construction",
-    "value_report_html",
-]
+EXPORTS: ExportTable = {
+    "engine.metrics": ("ic_block",),
+    "engine.modeling.evaluation": (
+        "RunScores",
+        "SkillVerdict",
+        "ranking_skill",
+    ),
+    "engine.studies.ablation": (
+        "VARIANT_NAMES",
+        "AblationConfig",
+    ),
+    "engine.studies.drift": ("DriftThresholds",),
+    "engine.studies.scenarios": (
+        "SCENARIOS",
+        "Scenario",
+        "covered",
+    ),
+    "engine.workflows.research.ablations": (
+        "load_ablation_studies",
+        "load_ablation_study",
+        "run_ablation_study",
+    ),
+    "engine.workflows.research.analyses": ("keep_analyses",),
+    "engine.workflows.research.backtests": (
+        "ModelBacktest",
+        "run_construction",
+        "run_model_backtest",
+        "set_run_construction",
+    ),
+    "engine.workflows.research.calibration": (
+        "CalibrationReport",
+        "calibration_report",
+    ),
+    "engine.workflows.research.factors": (
+        "FactorReport",
+        "factor_report",
+    ),
+    "engine.workflows.research.monitor": (
+        "MonitorReport",
+        "monitor_model",
+    ),
+    "engine.workflows.research.report": (
+        "MIN_REPORT_VALUES",
+        "backtest_report_html",
+        "paper_report_html",
+        "value_report_html",
+    ),
+    "engine.workflows.research.scenarios": (
+        "ScenarioResult",
+        "run_scenario",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

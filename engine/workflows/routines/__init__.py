@@ -5,13 +5,17 @@
 job (``python -m engine.workflows seed``).
 """
 
-from engine.workflows.routines.daily import DailyResult, run_daily_pipeline
-from engine.workflows.routines.first_launch import FirstLaunch, ensure_ready, first_model_training
+from engine.lazy_exports import ExportTable, lazy_exports
 
-__all__ = [
-    "DailyResult",
-    "FirstLaunch",
-    "ensure_ready",
-    "first_model_training",
-    "run_daily_pipeline",
-]
+EXPORTS: ExportTable = {
+    "engine.workflows.routines.daily": (
+        "DailyResult",
+        "run_daily_pipeline",
+    ),
+    "engine.workflows.routines.first_launch": (
+        "FirstLaunch",
+        "ensure_ready",
+        "first_model_training",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

@@ -9,107 +9,80 @@ own book.
 double-down check.
 """
 
-from engine.book.doubledown import DoubleDownParams, DoubleDownVerdict
-from engine.book.holdings import BookError
-from engine.trading.backtest import BacktestConfig, CostModel
-from engine.trading.broker import (
-    BROKER_MODES,
-    BrokerError,
-    BrokerSettings,
-    BrokerSettingsError,
-    parse_broker_settings,
-)
-from engine.trading.construction import (
-    CONSTRUCTION_LIMITS,
-    CONSTRUCTION_METHODS,
-    ConstructionParams,
-)
-from engine.trading.execution import COST_LIMITS
-from engine.trading.gate import GO, RAMP_STAGES, RULES
-from engine.trading.paper import PaperParams
-from engine.trading.reconcile import ReconciliationReport
-from engine.trading.sizing import SIZING_LIMITS, SizingParams
-from engine.workflows.trading.book import (
-    BookReport,
-    ReentryReport,
-    add_holding,
-    double_down,
-    export_holdings_csv,
-    holdings_report_html,
-    import_holdings_csv,
-    load_book,
-    load_example_holdings,
-    load_holdings,
-    load_reentry_conditions,
-    reentry_watch,
-    remove_holding,
-    remove_reentry_condition,
-    save_reentry_condition,
-)
-from engine.workflows.trading.broker import (
-    MirrorResult,
-    load_broker_orders,
-    mirror_orders,
-    reconcile_broker,
-)
-from engine.workflows.trading.gate import GateReport, change_ramp, run_gate
-from engine.workflows.trading.paper import PaperStepResult, paper_step, sized_forecasts
-from engine.workflows.trading.paper_account import (
-    PaperState,
-    load_paper_state,
-    resume_paper_trading,
-    set_order_note,
-)
+from engine.lazy_exports import ExportTable, lazy_exports
 
-__all__ = [
-    "PaperParams",
-    "BROKER_MODES",
-    "CONSTRUCTION_LIMITS",
-    "CONSTRUCTION_METHODS",
-    "COST_LIMITS",
-    "GO",
-    "RAMP_STAGES",
-    "RULES",
-    "BacktestConfig",
-    "BookError",
-    "BookReport",
-    "BrokerError",
-    "BrokerSettings",
-    "BrokerSettingsError",
-    "ConstructionParams",
-    "CostModel",
-    "DoubleDownParams",
-    "DoubleDownVerdict",
-    "GateReport",
-    "MirrorResult",
-    "PaperState",
-    "PaperStepResult",
-    "ReconciliationReport",
-    "ReentryReport",
-    "SIZING_LIMITS",
-    "SizingParams",
-    "add_holding",
-    "change_ramp",
-    "double_down",
-    "export_holdings_csv",
-    "holdings_report_html",
-    "import_holdings_csv",
-    "load_book",
-    "load_broker_orders",
-    "load_example_holdings",
-    "load_holdings",
-    "load_paper_state",
-    "load_reentry_conditions",
-    "mirror_orders",
-    "paper_step",
-    "parse_broker_settings",
-    "reconcile_broker",
-    "reentry_watch",
-    "remove_holding",
-    "remove_reentry_condition",
-    "resume_paper_trading",
-    "run_gate",
-    "save_reentry_condition",
-    "set_order_note",
-    "sized_forecasts",
-]
+EXPORTS: ExportTable = {
+    "engine.book.doubledown": (
+        "DoubleDownParams",
+        "DoubleDownVerdict",
+    ),
+    "engine.book.holdings": ("BookError",),
+    "engine.trading.backtest": (
+        "BacktestConfig",
+        "CostModel",
+    ),
+    "engine.trading.broker": (
+        "BROKER_MODES",
+        "BrokerError",
+        "BrokerSettings",
+        "BrokerSettingsError",
+        "parse_broker_settings",
+    ),
+    "engine.trading.construction": (
+        "CONSTRUCTION_LIMITS",
+        "CONSTRUCTION_METHODS",
+        "ConstructionParams",
+    ),
+    "engine.trading.execution": ("COST_LIMITS",),
+    "engine.trading.gate": (
+        "GO",
+        "RAMP_STAGES",
+        "RULES",
+    ),
+    "engine.trading.paper": ("PaperParams",),
+    "engine.trading.reconcile": ("ReconciliationReport",),
+    "engine.trading.sizing": (
+        "SIZING_LIMITS",
+        "SizingParams",
+    ),
+    "engine.workflows.trading.book": (
+        "BookReport",
+        "ReentryReport",
+        "add_holding",
+        "double_down",
+        "export_holdings_csv",
+        "holdings_report_html",
+        "import_holdings_csv",
+        "load_book",
+        "load_example_holdings",
+        "load_holdings",
+        "load_reentry_conditions",
+        "reentry_watch",
+        "remove_holding",
+        "remove_reentry_condition",
+        "save_reentry_condition",
+    ),
+    "engine.workflows.trading.broker": (
+        "MirrorResult",
+        "load_broker_orders",
+        "mirror_orders",
+        "reconcile_broker",
+    ),
+    "engine.workflows.trading.gate": (
+        "GateReport",
+        "change_ramp",
+        "run_gate",
+    ),
+    "engine.workflows.trading.paper": (
+        "PaperStepResult",
+        "paper_step",
+        "sized_forecasts",
+    ),
+    "engine.workflows.trading.paper_account": (
+        "PaperState",
+        "load_paper_state",
+        "resume_paper_trading",
+        "set_order_note",
+    ),
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)
