@@ -168,6 +168,16 @@ class LearnerParams:
         }
 
 
+@dataclass(frozen=True)
+class ExplainedPredictions:
+    """A model's outputs for n rows: ``score`` (n,), calibrated ``probability`` (n,) and
+    ``contributions`` (n, k + 1: the selected features plus ``bias``, summing to score)."""
+
+    score: np.ndarray
+    probability: np.ndarray
+    contributions: pd.DataFrame
+
+
 def available_device(requested: str) -> tuple[str, str | None]:
     """The device XGBoost can train on when ``requested`` is asked for, and why it differs
     when it does (XGBoost itself would fall back to the CPU with only a warning)."""
@@ -331,11 +341,15 @@ class MetaLearner(BaseEstimator):
             return X[REGIME_COLUMN].to_numpy(dtype=float)
         return np.full(len(X), np.nan)
 
-    def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
-        # the selected columns as float32, which is what XGBoost stores anyway
-        columns = list(self.selector_.columns_)
-        values = self._processed(X)[columns].to_numpy(dtype=np.float32)
-        return xgb.DMatrix(values, feature_names=columns)
+    def _selected(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The selected features as the booster sees them, shape (n, k)."""
+        return self._processed(X)[list(self.selector_.columns_)]
+
+    @staticmethod
+    def _matrix(selected: pd.DataFrame) -> xgb.DMatrix:
+        # float32 is what XGBoost stores anyway
+        values = selected.to_numpy(dtype=np.float32)
+        return xgb.DMatrix(values, feature_names=list(selected.columns))
 
     def _rounds(self) -> tuple[int, int]:
         trained = self.booster_.num_boosted_rounds()
@@ -346,13 +360,18 @@ class MetaLearner(BaseEstimator):
         """Boosting rounds the model predicts with."""
         return self._rounds()[1]
 
+    def _margin(self, matrix: xgb.DMatrix) -> np.ndarray:
+        return self.booster_.predict(matrix, output_margin=True, iteration_range=self._rounds())
+
+    def _contributions(self, matrix: xgb.DMatrix, index: pd.Index) -> pd.DataFrame:
+        values = self.booster_.predict(matrix, pred_contribs=True, iteration_range=self._rounds())
+        return pd.DataFrame(values, index=index, columns=[*self.selector_.columns_, "bias"])
+
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The ranking score per row, shape (n,): the booster's margin (log-odds for the
         classifiers, the ranker's score, the regressor's predicted rank target). For the
         cross-sectional kinds it is comparable across the tickers of one date only."""
-        return self.booster_.predict(
-            self._matrix(X), output_margin=True, iteration_range=self._rounds()
-        )
+        return self._margin(self._matrix(self._selected(X)))
 
     def raw_proba(self, X: pd.DataFrame) -> np.ndarray:
         """The uncalibrated probability: the logistic of ``score`` (the booster's own
@@ -365,17 +384,26 @@ class MetaLearner(BaseEstimator):
 
     def baseline_proba(self, X: pd.DataFrame) -> np.ndarray:
         """P(label) of the logistic regression on the same selected features."""
-        return self.baseline_.predict_proba(self.selector_.transform(self._processed(X)))[:, 1]
+        return self.baseline_.predict_proba(self._selected(X))[:, 1]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to ``score`` (XGBoost's exact TreeSHAP) plus ``bias``;
         each row sums to its score."""
-        values = self.booster_.predict(
-            self._matrix(X), pred_contribs=True, iteration_range=self._rounds()
+        return self._contributions(self._matrix(self._selected(X)), X.index)
+
+    def explained_predictions(self, X: pd.DataFrame) -> ExplainedPredictions:
+        """``score``, ``predict_proba`` and ``contributions`` of the rows ``X`` from one
+        pass of the normalizer and selector (what a forecast needs, each value equal to the
+        separate call's)."""
+        matrix = self._matrix(self._selected(X))
+        score = self._margin(matrix)
+        return ExplainedPredictions(
+            score=score,
+            probability=self.calibrator_.predict_proba(_sigmoid(score), self._regimes(X)),
+            contributions=self._contributions(matrix, X.index),
         )
-        return pd.DataFrame(values, index=X.index, columns=[*self.selector_.columns_, "bias"])
 
     def processed_values(self, X: pd.DataFrame) -> pd.DataFrame:
         """The selected features as the booster saw them (per-date normalized values for
         the cross-sectional kinds): what its contributions are computed on."""
-        return self._processed(X)[list(self.selector_.columns_)]
+        return self._selected(X)

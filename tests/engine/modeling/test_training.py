@@ -110,6 +110,20 @@ def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
         assert sum(terms) == pytest.approx(total, abs=0.0005 * len(terms))
 
 
+def test_a_forecast_equals_the_models_separate_calls_exactly(trained) -> None:
+    db, record = trained
+    snapshot = workflows.build_snapshot(db, TICKERS, AS_OF)
+    frame = workflows.forecast(db, snapshot, run_id=record.run_id)
+    model, _ = modeling_runs.load_model(db, record.run_id)
+    rows = snapshot.latest_features()
+    rows = rows[rows.index.get_level_values("date") == AS_OF]
+    tickers = rows.index.get_level_values("ticker")
+    np.testing.assert_array_equal(frame.loc[tickers, "score"], model.score(rows))
+    np.testing.assert_array_equal(frame.loc[tickers, "p_up"], model.predict_proba(rows))
+    together = model.explained_predictions(rows)
+    pd.testing.assert_frame_equal(together.contributions, model.contributions(rows))
+
+
 def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained) -> None:
     db, record = trained
     earlier = AS_OF - pd.Timedelta(days=1)
