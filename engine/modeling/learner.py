@@ -199,6 +199,23 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
+def _restricted(
+    normalizer: CrossSectionalNormalizer, columns: list[str]
+) -> CrossSectionalNormalizer:
+    """The fitted ``normalizer`` over ``columns`` only. Each column is normalized on its own,
+    so the values are the same; a forecast then normalizes the selected columns alone."""
+    kept = [c for c in normalizer.columns_ if c in set(columns)]
+    scales = dict(zip(normalizer.stock_columns_, normalizer.fallback_scale_, strict=True))
+    stock = [c for c in kept if c in scales]
+    params = {
+        **normalizer.to_params(),
+        "columns": kept,
+        "stock_columns": stock,
+        "fallback_scale": [float(scales[c]) for c in stock],
+    }
+    return CrossSectionalNormalizer.from_params(params)
+
+
 def relevance(target: np.ndarray) -> np.ndarray:
     """The ranker's grades 0 .. RELEVANCE_LEVELS - 1 from a rank target in (-0.5, 0.5)."""
     grades = np.floor((np.asarray(target, dtype=float) + 0.5) * RELEVANCE_LEVELS)
@@ -226,11 +243,6 @@ class MetaLearner(BaseEstimator):
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
         return X[[c for c in _columns_of(self._params.families) if c in X.columns]]
-
-    def _processed(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The features as the booster sees them (normalized per date when cross-sectional)."""
-        features = self._features(X)
-        return features if self.normalizer_ is None else self.normalizer_.transform(features)
 
     def _booster_target(self, X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
         if self._params.kind in ("classifier", "market_timing"):
@@ -263,14 +275,16 @@ class MetaLearner(BaseEstimator):
             raise ValueError(
                 "training window too short for fit, early-stopping and calibration slices"
             )
-        features = self._features(X)
-        self.normalizer_ = None
+        processed = self._features(X)
+        normalizer = None
         if p.cross_sectional:
-            self.normalizer_ = CrossSectionalNormalizer(p.normalization, p.clip)
-            self.normalizer_.fit(features.iloc[fit_rows])
-        processed = self._processed(X)
+            normalizer = CrossSectionalNormalizer(p.normalization, p.clip)
+            processed = normalizer.fit(processed.iloc[fit_rows]).transform(processed)
         self.selector_ = FeatureSelector(p.top_k, p.max_correlation, p.seed, p.n_jobs)
         self.selector_.fit(processed.iloc[fit_rows], y[fit_rows])
+        self.normalizer_ = (
+            None if normalizer is None else _restricted(normalizer, self.selector_.columns_)
+        )
         Z = self.selector_.transform(processed)
         self.booster_ = xgb.train(
             p.booster_params(),
@@ -342,8 +356,12 @@ class MetaLearner(BaseEstimator):
         return np.full(len(X), np.nan)
 
     def _selected(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The selected features as the booster sees them, shape (n, k)."""
-        return self._processed(X)[list(self.selector_.columns_)]
+        """The selected features as the booster sees them (normalized per date when
+        cross-sectional), shape (n, k)."""
+        columns = list(self.selector_.columns_)
+        if self.normalizer_ is None:
+            return X[columns]
+        return self.normalizer_.transform(X[self.normalizer_.columns_])[columns]
 
     @staticmethod
     def _matrix(selected: pd.DataFrame) -> xgb.DMatrix:
