@@ -27,7 +27,8 @@ from engine.data.synthetic import make_panel
 from engine.features import build_context, compute_features, feature_columns
 from engine.modeling.evaluation import make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, relevance
+from engine.modeling.learners import LearnerParams, relevance
+from engine.modeling.learners.xgboost_learner import booster_params
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.training import TrainConfig
 from engine.workflows import (
@@ -52,7 +53,7 @@ def _plain_fit_s(data: pd.DataFrame, params: LearnerParams) -> float:
     else:
         matrix = xgb.DMatrix(data[columns], label=data["label"])
     started = time.perf_counter()
-    xgb.train(params.booster_params(), matrix, num_boost_round=params.n_estimators)
+    xgb.train(booster_params(params), matrix, num_boost_round=params.n_estimators)
     return time.perf_counter() - started
 
 

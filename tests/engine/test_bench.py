@@ -11,7 +11,7 @@ import pytest
 from engine.bench.__main__ import main
 from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import render_pages, run_pages_bench
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.studies.ablation import VARIANT_NAMES
 

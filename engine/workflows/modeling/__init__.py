@@ -14,9 +14,11 @@ from engine.modeling.artifacts import ArtifactError
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.explain import Thresholds
 from engine.modeling.labels import ABSOLUTE_KINDS, LABEL_KINDS, LABEL_LIMITS, LabelParams
-from engine.modeling.learner import (
+from engine.modeling.learners import (
     DEVICES,
     KIND_NAMES,
+    LEARNER_NAMES,
+    LEARNERS,
     MODEL_KINDS,
     LearnerParams,
     available_device,
@@ -63,6 +65,8 @@ __all__ = [
     "LABEL_LIMITS",
     "MODEL_KINDS",
     "DEVICES",
+    "LEARNERS",
+    "LEARNER_NAMES",
     "RUN_ID_PATTERN",
     "TRAINING_LIMITS",
     "TUNING_LIMITS",

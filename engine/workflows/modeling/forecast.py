@@ -12,7 +12,7 @@ from engine.modeling.explain import (
     compute_reasons,
     compute_relative_reasons,
 )
-from engine.modeling.learner import REGIME_COLUMN
+from engine.modeling.selection import REGIME_COLUMN
 from engine.workflows.data.prices import DbPath
 from engine.workflows.data.snapshot import AsOfSnapshot
 from engine.workflows.modeling.runs import load_model_as_of

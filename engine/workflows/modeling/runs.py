@@ -28,7 +28,7 @@ from engine.modeling.artifacts import (
     write_run_record,
 )
 from engine.modeling.labels import MAX_VERTICAL
-from engine.modeling.learner import MetaLearner
+from engine.modeling.learners import Learner
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from engine.modeling.tuning import TuningConfig
 from engine.settings import load_settings
@@ -230,7 +230,7 @@ def active_run(db_path: DbPath) -> ModelRun | None:
         return ModelRunRepository(db).active()
 
 
-def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
+def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[Learner, ModelRun]:
     """A registered model (the active one by default), after its files pass the hash check.
 
     For forecasting use ``load_model_as_of``, which also applies the trained-through guard.
@@ -308,7 +308,7 @@ def run_for_as_of(db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = Non
 
 def load_model_as_of(
     db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None
-) -> tuple[MetaLearner, ModelRun]:
+) -> tuple[Learner, ModelRun]:
     """A registered model that may forecast at ``as_of``: refused (LookaheadError, before
     its files are read) when it is trained through a later date."""
     record = run_for_as_of(db_path, as_of, run_id)

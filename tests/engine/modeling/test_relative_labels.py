@@ -11,7 +11,7 @@ import pytest
 
 from engine.data.schema import to_normalized
 from engine.modeling.labels import LabelParams, compute_labels, relative_labels
-from engine.modeling.learner import _restricted
+from engine.modeling.learners.pipeline import _restricted
 from engine.modeling.processors import MAD_TO_SIGMA, CrossSectionalNormalizer
 
 D = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"])

@@ -19,7 +19,7 @@ from engine.data.schema import FetchResult
 from engine.modeling import signing
 from engine.modeling.artifacts import PREDICTIONS, ArtifactError, manifest_document, sha256_file
 from engine.modeling.explain import NO_RELATIVE_REASON
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.workflows.modeling import runs as modeling_runs
 from store.db import StoreError, open_db
@@ -118,8 +118,8 @@ def test_a_forecast_equals_the_models_separate_calls_exactly(trained) -> None:
     rows = snapshot.latest_features()
     rows = rows[rows.index.get_level_values("date") == AS_OF]
     tickers = rows.index.get_level_values("ticker")
-    np.testing.assert_array_equal(frame.loc[tickers, "score"], model.score(rows))
-    np.testing.assert_array_equal(frame.loc[tickers, "p_up"], model.predict_proba(rows))
+    np.testing.assert_array_equal(frame.loc[tickers, "score"], model.rank_score(rows))
+    np.testing.assert_array_equal(frame.loc[tickers, "p_up"], model.predict_proba(rows)[:, 1])
     together = model.explained_predictions(rows)
     pd.testing.assert_frame_equal(together.contributions, model.contributions(rows))
 
