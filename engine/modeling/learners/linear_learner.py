@@ -38,9 +38,11 @@ class LinearLearner(Learner):
     ) -> None:
         p = self._params
         values = Z.iloc[fit_rows].to_numpy(dtype=float)
-        means = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
-        means = np.where(np.isfinite(means), means, 0.0)
-        centred = np.where(np.isfinite(values), values - means, 0.0)
+        known = np.isfinite(values)
+        counts = known.sum(axis=0)
+        totals = np.where(known, values, 0.0).sum(axis=0)
+        means = np.divide(totals, counts, out=np.zeros(len(counts)), where=counts > 0)
+        centred = np.where(known, values - means, 0.0)
         scale = centred.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         if p.kind in ("classifier", "market_timing"):
