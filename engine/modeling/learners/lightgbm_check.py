@@ -103,7 +103,8 @@ def _check_tree(tree: dict[str, str], n_features: int, where: str) -> None:
         size = leaves - 1 if key in _INTERNAL else leaves
         parse = _wholes if key.endswith(("_feature", "_type", "_child", "_count")) else _finite
         values = parse(tree.get(key, ""), f"{where}'s {key}")
-        if len(values) != size and (key in tree or size):
+        stump_weight = key == "leaf_weight" and leaves == 1 and not values  # LightGBM's way
+        if len(values) != size and not stump_weight:
             raise ValueError(f"{where}'s {key} has {len(values)} values, expected {size}")
     features = _wholes(tree.get("split_feature", ""), where)
     if any(not 0 <= f < n_features for f in features):

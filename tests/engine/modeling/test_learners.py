@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,6 +79,17 @@ def test_contributions_add_up_to_the_score(fitted) -> None:
         together = model.explained_predictions(test)
         np.testing.assert_array_equal(together.score, model.rank_score(test))
         np.testing.assert_array_equal(together.probability, model.predict_proba(test)[:, 1])
+
+
+@pytest.mark.parametrize("kind", ["ranker", "regressor"])
+@pytest.mark.parametrize("name", LEARNERS)
+def test_every_learner_ranks_and_regresses_on_the_rank_target(rows, name, kind) -> None:
+    train, test = rows.iloc[:-300], rows.tail(300)
+    params = LearnerParams(learner=name, kind=kind, **FAST)
+    model = make_learner(params).fit(train, train["label"], train["end_date"])
+    score = model.rank_score(test)
+    assert np.isfinite(score).all() and np.unique(score).size > 10
+    np.testing.assert_allclose(model.contributions(test).sum(axis=1), score, atol=1e-5)
 
 
 def test_the_linear_terms_are_its_weights_times_the_centred_values(fitted) -> None:
@@ -201,6 +213,18 @@ def test_a_lightgbm_model_with_more_trees_than_recorded_is_refused(fitted) -> No
     assert read_lightgbm_model(data, columns, trees).num_trees() == trees
     with pytest.raises(ValueError, match=f"holds {trees} trees, but the manifest records 1"):
         read_lightgbm_model(data, columns, 1)
+
+
+def test_a_lightgbm_model_of_single_leaf_trees_is_read() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 3)), rng.integers(0, 2, 300)
+    params = {"objective": "binary", "verbosity": -1, "min_sum_hessian_in_leaf": 1e3}
+    booster = lgb.train(params, lgb.Dataset(X, y, feature_name=["a", "b", "c"]), 2)
+    text = booster.model_to_string().encode()
+    assert b"num_leaves=1\n" in text
+    again = read_lightgbm_model(text, ["a", "b", "c"], booster.num_trees())
+    expected = booster.predict(X, raw_score=True)
+    np.testing.assert_array_equal(again.predict(X, raw_score=True), expected)
 
 
 def test_an_imported_crafted_bundle_leaves_the_store_unchanged(fitted, seeded_db, tmp_path):
