@@ -36,6 +36,8 @@ from engine.workflows.modeling import (  # noqa: E402
     CALIBRATION_METHODS,
     DEVICES,
     LABEL_KINDS,
+    LEARNER_NAMES,
+    LEARNERS,
     MODEL_KINDS,
     LabelParams,
     LearnerParams,
@@ -65,6 +67,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--end", help="train as of this date (default: newest stored day)")
     parser.add_argument(
         "--horizon", type=int, default=LabelParams.horizon, help="label horizon in sessions"
+    )
+    parser.add_argument(
+        "--learner",
+        choices=LEARNERS,
+        default=LearnerParams.learner,
+        help="; ".join(f"{name}: {text}" for name, text in LEARNER_NAMES.items()),
     )
     parser.add_argument(
         "--kind",
@@ -191,6 +199,7 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
         as_of=end,
         label=LabelParams(kind=args.label or label_kind_for(args.kind), horizon=args.horizon),
         learner=LearnerParams(
+            learner=args.learner,
             kind=args.kind,
             families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
             calibration=args.calibration,

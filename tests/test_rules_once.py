@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from engine.modeling.learner import MODEL_KINDS, probability_label
+from engine.modeling.learners import MODEL_KINDS, probability_label
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = ("engine", "store", "api", "views", "models", "app.py")
@@ -45,7 +45,7 @@ def test_no_two_engine_classes_share_a_name() -> None:
 
 def test_the_probability_wording_is_chosen_by_probability_label_only() -> None:
     # the re-entry condition is always on P(beats median): it names its own input
-    allowed = {"engine/modeling/learner.py", "engine/book/reentry.py"}
+    allowed = {"engine/modeling/learners/params.py", "engine/book/reentry.py"}
     found = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in python_files()

@@ -30,9 +30,10 @@ def follow() -> None:
         st.toast("Asked the training process to stop")
 
 
-# The form's values: the last submitted ones (Streamlit forgets a widget's value while the
-# job view replaces the form), else values another page prefilled, else the defaults.
+# The form's values: the last submitted (Streamlit forgets them while the job view replaces
+# the form), else values another page prefilled, else the defaults.
 window = training_window(params)
+learner_keys = ("learner", "kind", "device", "calibration")  # LearnerParams' fields
 defaults = {
     "training.start": window[0],
     "training.as_of": window[1],
@@ -40,9 +41,7 @@ defaults = {
     "training.train": TrainConfig.train_months,
     "training.test": TrainConfig.test_months,
     "training.families": list(LearnerParams.families),
-    "training.kind": LearnerParams.kind,
-    "training.device": LearnerParams.device,
-    "training.calibration": LearnerParams.calibration,
+    **{f"training.{name}": getattr(LearnerParams, name) for name in learner_keys},
     "training.trials": 0,
 }
 limits = {**workflows.LABEL_LIMITS, **workflows.TRAINING_LIMITS}  # the engine's: one range
@@ -58,10 +57,12 @@ else:
         if params.watchlist and first < last:
             shown = workflows.load_universe(db, params.watchlist, first, last)
             st.write(universe_caption(shown, params.watchlist))
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
-        device = c3.selectbox("Device", workflows.DEVICES, key="training.device")
+        names = workflows.LEARNER_NAMES
+        c3.selectbox("Learner", workflows.LEARNERS, format_func=names.get, key="training.learner")
+        c4.selectbox("Device", workflows.DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
         kind = c1.selectbox(
             "Model",
@@ -77,9 +78,7 @@ else:
             "relative labels (beats the universe median, rank of the return).",
         )
         horizon = c3.number_input("Horizon (sessions)", *bounds["horizon"], key="training.horizon")
-        calibration = c4.selectbox(
-            "Calibration", workflows.CALIBRATION_METHODS, key="training.calibration"
-        )
+        c4.selectbox("Calibration", workflows.CALIBRATION_METHODS, key="training.calibration")
         c1, c2, c3 = st.columns(3)
         months = bounds["train_months"], bounds["test_months"]
         train_months = c1.number_input("Train window (months)", *months[0], key="training.train")
@@ -97,6 +96,7 @@ else:
     if submitted:
         keys = [*defaults, "training.label"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
+        choices = {name: st.session_state[f"training.{name}"] for name in learner_keys}
         st.session_state["training.submitted"] = {k: st.session_state[k] for k in keys}
         if start >= as_of:
             st.error("The first date must come before the as-of date.")
@@ -114,9 +114,7 @@ else:
                     start=pd.Timestamp(start),
                     as_of=pd.Timestamp(as_of),
                     label=LabelParams(kind=label, horizon=horizon),
-                    learner=LearnerParams(
-                        kind=kind, families=tuple(families), calibration=calibration, device=device
-                    ),
+                    learner=LearnerParams(families=tuple(families), **choices),
                     train_months=train_months,
                     test_months=test_months,
                 )
@@ -142,9 +140,9 @@ with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
         except (ValueError, workflows.StoreError) as exc:
             st.error(f"Not imported: {exc}")
         else:
+            through = workflows.describe_trained_through(imported.run)
             st.success(
-                f"Imported run {imported.run.run_id} ({imported.signature}) after checking "
-                "every file's SHA-256 and every tree of its booster; trained through "
-                + workflows.describe_trained_through(imported.run)
+                f"Imported run {imported.run.run_id} ({imported.signature}) after "
+                f"checking every file's SHA-256 and its model; trained through {through}"
             )
 st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

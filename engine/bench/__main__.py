@@ -63,6 +63,8 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "ranker_walk_forward_s": "< 60 s",
             "single_fit_s": "one xgboost.train",
             "ratio": "",
+            "lightgbm_ratio_vs_xgboost": "<= 1 (the classifier's walk-forward)",
+            "linear_ratio_vs_xgboost": "<= 0.2",
         },
     ),
     "forecast": (

@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine import workflows
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.settings import DB_ENV_VAR
 from engine.workflows.modeling.jobs import wait_for_training

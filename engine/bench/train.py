@@ -3,7 +3,8 @@
 ``train``: the default purged walk-forward (18 months train, 3 months test) of the
 cross-sectional classifier and of the ranker, each against its peer in the same process,
 one plain XGBoost fit of the same objective and booster settings on all rows and all
-feature columns. ``forecast``: calibrated forecasts
+feature columns; and the classifier's walk-forward by every other learner of the zoo, as a
+ratio to XGBoost's in the same run. ``forecast``: calibrated forecasts
 with reasons for every ticker from a warm store (feature cache built, model registered),
 given the as-of snapshot; the snapshot's build time is reported beside it. Warm: the
 snapshot memoized by the store's stamp (``build_snapshot``) and the verified model by its
@@ -29,7 +30,8 @@ from engine.data.synthetic import make_panel
 from engine.features import build_context, compute_features, feature_columns
 from engine.modeling.evaluation import make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, relevance
+from engine.modeling.learners import LEARNERS, LearnerParams, relevance
+from engine.modeling.learners.xgboost_learner import booster_params
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.training import TrainConfig
 from engine.workflows import (
@@ -54,7 +56,7 @@ def _plain_fit_s(data: pd.DataFrame, params: LearnerParams) -> float:
     else:
         matrix = xgb.DMatrix(data[columns], label=data["label"])
     started = time.perf_counter()
-    xgb.train(params.booster_params(), matrix, num_boost_round=params.n_estimators)
+    xgb.train(booster_params(params), matrix, num_boost_round=params.n_estimators)
     return time.perf_counter() - started
 
 
@@ -81,6 +83,14 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
             f"{prefix}single_fit_s": round(single_fit_s, 3),
             f"{prefix}ratio": round(walk_forward_s / single_fit_s, 2),
         }
+    for learner in LEARNERS:
+        if learner == "xgboost":
+            continue
+        started = time.perf_counter()
+        walk_forward(data, PurgedWalkForward(), LearnerParams(learner=learner))
+        seconds = time.perf_counter() - started
+        out[f"{learner}_walk_forward_s"] = round(seconds, 3)
+        out[f"{learner}_ratio_vs_xgboost"] = round(seconds / out["walk_forward_s"], 3)
     out["peer"] = (
         f"one xgboost.train of the same objective on all rows, {LearnerParams().n_estimators} "
         "rounds, same settings"

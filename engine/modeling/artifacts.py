@@ -1,8 +1,10 @@
 """Model bundles on disk: data only, written whole or not at all, read only after every
 hash matches.
 
-A bundle (format 2) is a folder ``<root>/<run_id>/``: the booster in XGBoost's native
-format (``booster.ubj``); the selector, calibrator and logistic baseline as plain fitted
+A bundle (format 2) is a folder ``<root>/<run_id>/``: the learner's model in its native
+format (XGBoost's ``booster.ubj``, LightGBM's ``lightgbm.txt`` or the linear model's
+``linear.json``; the manifest's ``params.learner`` says which, none meaning XGBoost); the
+selector, normalizer, calibrator and logistic baseline as plain fitted
 parameters in ``model.json`` (columns, coefficients, intercepts, thresholds, imputer
 statistics, scaler mean and scale: numbers written losslessly, rebuilt on load); the
 walk-forward's out-of-sample predictions (``oos_predictions.arrow``, for the Calibration
@@ -17,11 +19,12 @@ from the verified predictions here, when the run is trained or first shown, neve
 from an imported folder (an import checks them and refuses a malformed one).
 
 It is written under a temporary name and renamed into place. ``read_bundle`` hashes every
-file against the hashes it is given (the store's record) before it parses anything, and
-decodes ``booster.ubj`` and checks its trees in Python (``engine.modeling.booster_check``)
-before XGBoost's native parser sees it: on import and on every read, so a bundle registered
-before the check existed is checked too (about 30 ms for 600 trees). A process reuses a
-verified model only while none of its files has changed (``engine.workflows.modeling.runs``).
+file against the hashes it is given (the store's record) before it parses anything, and the
+learner checks its model file in Python (``engine.modeling.booster_check`` for XGBoost,
+``engine.modeling.learners.lightgbm_check`` for LightGBM, field by field for linear) before
+a native parser sees it: on import and on every read, so a bundle registered before the
+check existed is checked too (about 30 ms for 600 trees). A process reuses a verified model
+only while none of its files has changed (``engine.workflows.modeling.runs``).
 Format 1 bundles (``*.joblib`` pickles, no ``bundle_format``) are never opened: an
 imported one is refused, a run trained here is converted once by refitting
 (``engine.workflows.modeling.convert``).
@@ -37,25 +40,27 @@ import secrets
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pyarrow import feather
 
-from engine.modeling.booster_check import read_booster
 from engine.modeling.calibration import ProbabilityCalibrator
-from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.learners import LEARNER_CLASSES, LEARNERS, Learner, LearnerParams, make_learner
+from engine.modeling.learners.xgboost_learner import BOOSTER_FILE
 from engine.modeling.processors import CrossSectionalNormalizer
 from engine.modeling.records import read_record, record_document
 from engine.modeling.selection import FeatureSelector, LogisticBaseline
+from engine.modeling.serialization import finite_json_document, json_document
 from engine.modeling.signing import SIGNATURE, SIGNED_BY, key_fingerprint, sign_manifest
 
-BOOSTER, MODEL, MANIFEST = "booster.ubj", "model.json", "manifest.json"
+MODEL, MANIFEST = "model.json", "manifest.json"
 PREDICTIONS, FEATURE_BASELINE = "oos_predictions.arrow", "feature_baseline.arrow"
-DATA_FILES = (BOOSTER, MODEL, PREDICTIONS, FEATURE_BASELINE)
-BUNDLE_FILES = (*DATA_FILES, MANIFEST)
+COMMON_FILES = (MODEL, PREDICTIONS, FEATURE_BASELINE, MANIFEST)  # every learner's bundle
+MODEL_FILES = tuple(LEARNER_CLASSES[name].MODEL_FILE for name in LEARNERS)
 BUNDLE_FORMAT = 2
 # Format 1 kept these parts as pickles; their names are only ever compared, never opened.
 LEGACY_FILES = ("selector.joblib", "calibrator.joblib", "baseline.joblib")
-LEGACY_BUNDLE_FILES = (BOOSTER, *LEGACY_FILES, PREDICTIONS, FEATURE_BASELINE, MANIFEST)
+LEGACY_BUNDLE_FILES = (BOOSTER_FILE, *LEGACY_FILES, PREDICTIONS, FEATURE_BASELINE, MANIFEST)
 CALIBRATION_RECORD, SIGNAL_RECORD = "calibration_record.json", "signal_record.json"
 RECORD_FILES = (CALIBRATION_RECORD, SIGNAL_RECORD)
 
@@ -75,6 +80,26 @@ def legacy_message(what: str) -> str:
         "and load the run once (it converts itself to bundle format "
         f"{BUNDLE_FORMAT}), then zip its folder again"
     )
+
+
+def data_files(learner: str) -> tuple[str, ...]:
+    """The hashed data files of a ``learner``'s bundle (all but the manifest)."""
+    return (LEARNER_CLASSES[learner].MODEL_FILE, MODEL, PREDICTIONS, FEATURE_BASELINE)
+
+
+def bundle_files(learner: str) -> tuple[str, ...]:
+    """Every file of a ``learner``'s bundle."""
+    return (*data_files(learner), MANIFEST)
+
+
+def learner_of(manifest: dict, folder: Path) -> str:
+    """The learner family a manifest describes ("xgboost" when it names none: every bundle
+    written before the model zoo); ArtifactError for any other value."""
+    params = manifest.get("params")
+    learner = params.get("learner", "xgboost") if isinstance(params, dict) else "xgboost"
+    if learner not in LEARNERS:
+        raise ArtifactError(f"{MANIFEST} in {folder} names a learner this version does not have")
+    return learner
 
 
 def check_format(manifest: dict, folder: Path) -> None:
@@ -101,7 +126,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def model_document(model: MetaLearner) -> bytes:
+def model_document(model: Learner) -> bytes:
     """``model.json``: the selector, calibrator and baseline as fitted parameters."""
     body = {
         "bundle_format": BUNDLE_FORMAT,
@@ -130,7 +155,7 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def write_bundle(
-    model: MetaLearner,
+    model: Learner,
     root: Path,
     run_id: str,
     manifest: dict,
@@ -150,17 +175,18 @@ def write_bundle(
     temp = root / f".tmp-{run_id}-{secrets.token_hex(4)}"
     temp.mkdir()
     try:
-        model.booster_.save_model(temp / BOOSTER)
+        params = model.params or LearnerParams()
+        (temp / model.MODEL_FILE).write_bytes(model.model_bytes())
         (temp / MODEL).write_bytes(model_document(model))
         feather.write_feather(predictions.reset_index(), temp / PREDICTIONS, compression="lz4")
         feather.write_feather(baseline.reset_index(), temp / FEATURE_BASELINE, compression="lz4")
-        hashes = {name: sha256_file(temp / name) for name in DATA_FILES}
+        hashes = {name: sha256_file(temp / name) for name in data_files(params.learner)}
         body = {
             **manifest,
             "bundle_format": BUNDLE_FORMAT,
             "run_id": run_id,
-            "params": dataclasses.asdict(model.params or LearnerParams()),
-            "best_iteration": model.booster_.best_iteration,
+            "params": dataclasses.asdict(params),
+            **model.model_summary(),
             "outcome_returns": list(model.outcome_returns_),
             "files": hashes,
         }
@@ -173,15 +199,20 @@ def write_bundle(
     return hashes
 
 
-def verify_files(
-    folder: Path, expected: dict[str, str], names: tuple[str, ...] = BUNDLE_FILES
-) -> None:
-    """Raise ArtifactError unless each of ``names`` exists and matches ``expected``."""
-    folder = Path(folder)
+def _check_listed(folder: Path, expected: dict[str, str], names: tuple[str, ...]) -> None:
     missing = [name for name in names if name not in expected]
     if missing:
         raise ArtifactError(f"the record for {folder.name} lists no hash for {', '.join(missing)}")
-    for name in names:
+
+
+def verify_files(
+    folder: Path, expected: dict[str, str], names: tuple[str, ...] | None = None
+) -> None:
+    """Raise ArtifactError unless each of ``names`` (default: every file ``expected``
+    lists, which must include ``COMMON_FILES``) exists and matches ``expected``."""
+    folder = Path(folder)
+    _check_listed(folder, expected, COMMON_FILES if names is None else names)
+    for name in tuple(expected) if names is None else names:
         path = folder / name
         if not path.is_file():
             raise ArtifactError(f"{name} is missing from {folder}")
@@ -200,15 +231,6 @@ def discard_bundle(root: Path, run_id: str) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def json_document(data: bytes | str, **options) -> object:
-    """``json.loads(data, **options)``, with nesting too deep for Python's parser (a
-    RecursionError) reported as the ValueError every other malformed document raises."""
-    try:
-        return json.loads(data, **options)
-    except RecursionError:
-        raise ValueError("its JSON nests deeper than this version reads") from None
-
-
 def read_manifest(folder: Path) -> dict:
     """The manifest as JSON (safe to read before the hash check: it is not executed)."""
     try:
@@ -220,14 +242,15 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, dict]:
-    """The fitted model and its manifest, after ``verify_files`` passes; ``booster.ubj``
-    is decoded and its trees checked (``engine.modeling.booster_check``) before XGBoost
-    parses it."""
+def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[Learner, dict]:
+    """The fitted model and its manifest, after ``verify_files`` passes; the learner's
+    model file is checked in Python before its native parser sees it."""
     folder = Path(folder)
     verify_files(folder, expected)
     manifest = read_manifest(folder)
     check_format(manifest, folder)
+    learner = learner_of(manifest, folder)
+    _check_listed(folder, expected, bundle_files(learner))
     try:
         fields = {f.name for f in dataclasses.fields(LearnerParams)}
         raw = {k: v for k, v in manifest["params"].items() if k in fields}
@@ -235,17 +258,17 @@ def read_bundle(folder: Path, expected: dict[str, str]) -> tuple[MetaLearner, di
         # manifests written before the cross-sectional kinds existed describe market timing
         raw.setdefault("kind", "market_timing")
         raw.setdefault("min_rounds", 1)  # they predicted with the early-stopping round
-        model = MetaLearner(LearnerParams(**raw))
+        model = make_learner(LearnerParams(**raw))
         model.outcome_returns_ = tuple(float(r) for r in manifest["outcome_returns"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ArtifactError(f"{MANIFEST} in {folder} does not describe a model: {exc}") from exc
     parts = read_model_document(folder / MODEL, cross_sectional=model.params.cross_sectional)
+    data = (folder / model.MODEL_FILE).read_bytes()
     try:
-        model.booster_ = read_booster((folder / BOOSTER).read_bytes(), parts.selector.columns_)
+        model.load_model(data, parts.selector.columns_, manifest)
     except ValueError as exc:  # what is wrong with the file, paths left out
-        raise ArtifactError(f"{BOOSTER} in {folder} {exc}") from None
-    if model.booster_.best_iteration != manifest.get("best_iteration"):
-        raise ArtifactError(f"{BOOSTER} in {folder} does not carry the recorded stopping round")
+        raise ArtifactError(f"{model.MODEL_FILE} in {folder} {exc}") from None
+    model.classes_ = np.array([0, 1])
     model.selector_, model.baseline_ = parts.selector, parts.baseline
     model.calibrator_, model.normalizer_ = parts.calibrator, parts.normalizer
     return model, manifest
@@ -266,7 +289,7 @@ def read_model_document(path: Path, *, cross_sectional: bool) -> ModelDocument:
     """The fitted parts in ``model.json`` at ``path`` (a cross-sectional model's must hold a
     normalizer, a market-timing model's none)."""
     try:
-        body = json_document(path.read_bytes(), parse_constant=_no_constant)
+        body = finite_json_document(path.read_bytes())
         if not isinstance(body, dict) or body.get("bundle_format") != BUNDLE_FORMAT:
             raise ValueError(f"it is not a JSON object of bundle format {BUNDLE_FORMAT}")
         selector = FeatureSelector.from_params(body.get("selector"))
@@ -282,10 +305,6 @@ def read_model_document(path: Path, *, cross_sectional: bool) -> ModelDocument:
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{MODEL} in {path.parent} does not describe a model: {exc}") from exc
     return ModelDocument(selector, baseline, calibrator, normalizer)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number this format allows")
 
 
 def read_predictions(
@@ -308,7 +327,7 @@ def manifest_hashes(folder: Path) -> dict[str, str]:
     manifest = read_manifest(folder)
     check_format(manifest, folder)
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+    if not isinstance(files, dict) or set(files) != set(data_files(learner_of(manifest, folder))):
         raise ArtifactError(f"{MANIFEST} in {folder} does not list the bundle's files")
     hashes = {**files, MANIFEST: sha256_file(folder / MANIFEST)}
     verify_files(folder, hashes)

@@ -1,4 +1,4 @@
-"""Out-of-sample evaluation: fit a fresh MetaLearner per walk-forward fold, predict its test
+"""Out-of-sample evaluation: fit a fresh learner per walk-forward fold, predict its test
 window, and score the pooled out-of-sample predictions with intervals.
 
 Nothing here sees a test row before predicting it: each fold's learner is fitted on that
@@ -32,7 +32,8 @@ from engine.modeling.calibration_scores import (
     reliability_curve,
 )
 from engine.modeling.factors import compute_tear_sheet, excess_returns
-from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
+from engine.modeling.learners import LearnerParams, make_learner
+from engine.modeling.selection import REGIME_COLUMN
 
 OUTCOME_COLUMNS = ("label", "ret", "end_date", "target", "excess", "excess_index")
 PREDICTION_COLUMNS = (
@@ -107,7 +108,7 @@ def walk_forward(
         if progress:
             progress(number / len(splits), f"Fold {number + 1} of {len(splits)}: fitting")
         train_rows, test_rows = data.iloc[train], data.iloc[test]
-        model = MetaLearner(params).fit(train_rows, train_rows["label"], train_rows["end_date"])
+        model = make_learner(params).fit(train_rows, train_rows["label"], train_rows["end_date"])
         earlier = _evidence_before(parts, dates[test].min().to_datetime64())
         if len(earlier):
             model.add_calibration_evidence(*calibration_evidence(earlier))
@@ -121,8 +122,8 @@ def walk_forward(
         parts.append(
             pd.DataFrame(
                 {
-                    "score": model.score(test_rows),
-                    "p": model.predict_proba(test_rows),
+                    "score": model.rank_score(test_rows),
+                    "p": model.predict_proba(test_rows)[:, 1],
                     "p_raw": raw,
                     **alternatives,
                     "p_baseline": model.baseline_proba(test_rows),
@@ -162,7 +163,7 @@ def walk_forward(
 
 def calibration_evidence(predictions: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Raw scores, labels, regimes and dates of out-of-sample predictions, as
-    ``MetaLearner.add_calibration_evidence`` takes them."""
+    ``Learner.add_calibration_evidence`` takes them."""
     return (
         predictions["p_raw"].to_numpy(dtype=float),
         predictions["label"].to_numpy(dtype=int),

@@ -1,9 +1,11 @@
-"""Forecasts with their reasons: direction from calibrated P(up), and the top SHAP terms
-turned into plain words ("RSI 14 at 27, oversold: +3.1 pp").
+"""Forecasts with their reasons: direction from calibrated P(up), and the top terms of the
+score turned into plain words ("RSI 14 at 27, oversold: +3.1 pp").
 
-Contributions are XGBoost's exact TreeSHAP values in log-odds (a test checks they equal
-shap's TreeExplainer). A term's effect in percentage points is how far P(up) would move if
-that term were removed: 100 x (sigmoid(margin) - sigmoid(margin - term)).
+Contributions are the learner's additive terms of its score: exact TreeSHAP for the trees
+(a test checks XGBoost's equal shap's TreeExplainer), weight x centred value for the
+linear learner; each row adds up to the score. A term's effect in percentage points is
+how far P(up) would move if that term were removed:
+100 x (sigmoid(margin) - sigmoid(margin - term)).
 
 A cross-sectional forecast is explained relative to the average stock that day: each
 term is the stock's contribution minus the mean contribution of that feature over the

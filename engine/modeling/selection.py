@@ -1,6 +1,6 @@
 """The learner's in-fold components: feature selection and the logistic baseline.
 
-Both are fitted on a training window's fit slice only (``MetaLearner`` decides the slices)
+Both are fitted on a training window's fit slice only (the learner's pipeline decides the slices)
 and both round-trip through plain JSON parameters exactly.
 """
 

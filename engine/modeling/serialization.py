@@ -9,6 +9,7 @@ crafted file gives a message, not a half-built estimator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,3 +74,21 @@ def logistic_from_params(params: Any, n_features: int, name: str, **options) -> 
     model.classes_ = np.array([0, 1])
     model.n_features_in_ = n_features
     return model
+
+
+def json_document(data: bytes | str, **options) -> object:
+    """``json.loads(data, **options)``, with nesting too deep for Python's parser (a
+    RecursionError) reported as the ValueError every other malformed document raises."""
+    try:
+        return json.loads(data, **options)
+    except RecursionError:
+        raise ValueError("its JSON nests deeper than this version reads") from None
+
+
+def finite_json_document(data: bytes | str) -> object:
+    """``json_document`` that refuses NaN and Infinity (not numbers a bundle writes)."""
+    return json_document(data, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number this format allows")

@@ -27,7 +27,7 @@ from engine.modeling.evaluation import (
     walk_forward,
 )
 from engine.modeling.labels import MIN_NAMES, LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.learners import Learner, LearnerParams, make_learner
 from engine.modeling.membership import MembershipRecord, membership_frame
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.param_limits import Limit, check_limits
@@ -160,7 +160,7 @@ def label_kind_for(model_kind: str) -> str:
 
 @dataclass(frozen=True)
 class TrainResult:
-    model: MetaLearner
+    model: Learner
     walk_forward: WalkForwardResult
     scores: dict
     rows: int
@@ -237,11 +237,11 @@ def train(data: pd.DataFrame, config: TrainConfig, progress: Progress | None = N
     return TrainResult(model, result, scores, len(data), last, through, baseline)
 
 
-def fit_final_model(data: pd.DataFrame, config: TrainConfig) -> tuple[MetaLearner, pd.DataFrame]:
+def fit_final_model(data: pd.DataFrame, config: TrainConfig) -> tuple[Learner, pd.DataFrame]:
     """The model fitted on the last ``train_months`` of ``data`` (and that window)."""
     dates = data.index.get_level_values("date")
     window = data[dates > dates.max() - pd.DateOffset(months=config.train_months)]
-    return MetaLearner(config.learner).fit(window, window["label"], window["end_date"]), window
+    return make_learner(config.learner).fit(window, window["label"], window["end_date"]), window
 
 
 def summarize_scores(scores: dict) -> dict:

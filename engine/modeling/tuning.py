@@ -50,7 +50,7 @@ from engine.features.panel import WidePanel
 from engine.metrics import auc, daily_ic
 from engine.modeling.evaluation import walk_forward
 from engine.modeling.interrupts import cancel_deferred, fail_running_trials
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.param_limits import Limit, check_limits
 from engine.trading.backtest import BacktestConfig, backtest_forecasts
 from engine.trading.construction import default_construction

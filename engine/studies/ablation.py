@@ -39,7 +39,7 @@ from engine.metrics import (
 )
 from engine.modeling.calibration_scores import expected_calibration_error
 from engine.modeling.evaluation import WalkForwardResult, walk_forward
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.trading.sizing import SizingParams

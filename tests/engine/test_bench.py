@@ -11,7 +11,7 @@ import pytest
 from engine.bench.__main__ import main
 from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import render_pages, run_pages_bench
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.studies.ablation import VARIANT_NAMES
 
@@ -48,6 +48,10 @@ def test_train_and_forecast_benchmarks_report_their_keys(capsys) -> None:
     assert train["ratio"] == pytest.approx(
         train["walk_forward_s"] / train["single_fit_s"], rel=0.05
     )
+    for learner in ("lightgbm", "linear"):
+        assert train[f"{learner}_ratio_vs_xgboost"] == pytest.approx(
+            train[f"{learner}_walk_forward_s"] / train["walk_forward_s"], rel=0.05
+        )
     forecast = main(["forecast", "--tickers", "12", "--days", "700"])
     assert forecast["tickers"] == 12 and forecast["forecast_s"] > 0 and forecast["with_reasons"]
     assert forecast["cold_equals_warm"] and forecast["cold_end_to_end_s"] > 0

@@ -105,6 +105,15 @@ def test_the_script_s_defaults_are_the_dataclasses_defaults() -> None:
     assert (args.seed, args.max_rounds) == (TuningConfig().seed, TuningConfig().max_rounds)
 
 
+def test_the_learner_is_chosen_on_the_command_line() -> None:
+    script = load_script()
+    args = script.parse_args(["--source", "store", "--tickers", "AAPL", "--learner", "linear"])
+    config = script.config_from_options(args, None)
+    assert config.learner == workflows.LearnerParams(learner="linear")
+    with pytest.raises(SystemExit):
+        script.parse_args(["--source", "store", "--learner", "catboost"])
+
+
 def test_a_watchlist_trains_on_its_point_in_time_universe(seeded_db: Path) -> None:
     script = load_script()
     workflows.remove_from_watchlist(seeded_db, "Sample universe", "GE", "2016-03-01")

@@ -24,9 +24,7 @@ def test_factors_page_without_a_model_says_so(app: AppTest) -> None:
     assert any("No trained model yet" in i.value for i in at.info)
 
 
-def test_factors_page_shows_the_tear_sheet_and_the_feature_table(
-    trained_app, trained_db
-) -> None:
+def test_factors_page_shows_the_tear_sheet_and_the_feature_table(trained_app, trained_db) -> None:
     app, record = trained_app
     seeded_db, _ = trained_db
     at = open_page(app, "factors")

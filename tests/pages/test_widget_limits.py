@@ -73,6 +73,12 @@ def test_the_trials_input_reaches_the_tunings_limit_with_zero_for_none(app: AppT
     assert TUNING["n_trials"].low == 1  # 0 stands for no study, not a study of 0 trials
 
 
+def test_the_training_form_offers_every_learner_with_the_engines_default(app: AppTest) -> None:
+    box = _open(app, "training").selectbox(key="training.learner")
+    assert list(box.options) == [workflows.LEARNER_NAMES[name] for name in workflows.LEARNERS]
+    assert box.value == workflows.LearnerParams.learner == "xgboost"
+
+
 def test_the_training_form_reports_the_labels_own_check(app: AppTest, seeded_db) -> None:
     """A triple barrier's horizon is checked by LabelParams alone; the form shows its words."""
     at = _open(app, "training")

@@ -22,9 +22,11 @@ EXPORTS: ExportTable = {
         "LABEL_LIMITS",
         "LabelParams",
     ),
-    "engine.modeling.learner": (
+    "engine.modeling.learners": (
         "DEVICES",
         "KIND_NAMES",
+        "LEARNER_NAMES",
+        "LEARNERS",
         "MODEL_KINDS",
         "LearnerParams",
         "available_device",

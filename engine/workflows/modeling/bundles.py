@@ -25,22 +25,23 @@ from pyarrow import feather
 
 from engine.modeling.analyses import CalibrationReport, FactorReport
 from engine.modeling.artifacts import (
-    BUNDLE_FILES,
     CALIBRATION_RECORD,
+    COMMON_FILES,
     FEATURE_BASELINE,
     MANIFEST,
+    MODEL_FILES,
     PREDICTIONS,
     RECORD_FILES,
     SIGNAL_RECORD,
     ArtifactError,
     check_format,
-    json_document,
     legacy_message,
     manifest_hashes,
     read_bundle,
     read_manifest,
     read_run_record,
 )
+from engine.modeling.serialization import json_document
 from engine.modeling.signing import SIGNED_HERE, signature_status
 from engine.modeling.training import TrainConfig
 from engine.settings import load_settings
@@ -102,7 +103,7 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
     temp = target.with_name(f".tmp-import-{run_id}")
     temp.mkdir(parents=True)
     try:
-        for name in BUNDLE_FILES:  # the bundle's own files, nothing else from the folder
+        for name in hashes:  # the bundle's own files, nothing else from the folder
             shutil.copyfile(Path(folder) / name, temp / name)
         os.rename(temp, target)
     except BaseException:
@@ -208,11 +209,17 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     if any(name.endswith(".joblib") for name in names):
         raise ArtifactError(legacy_message("the uploaded bundle"))
     folders = {PurePosixPath(m.filename).parent for m in members}
-    allowed = set(BUNDLE_FILES) | set(RECORD_FILES)
-    if not set(BUNDLE_FILES) <= names <= allowed or len(members) != len(names) or len(folders) != 1:
+    allowed = {*COMMON_FILES, *MODEL_FILES, *RECORD_FILES}
+    one_model = len(names & set(MODEL_FILES)) == 1
+    if (
+        not (set(COMMON_FILES) <= names <= allowed and one_model)
+        or len(members) != len(names)
+        or len(folders) != 1
+    ):
         raise ArtifactError(
-            f"a bundle archive holds exactly {', '.join(BUNDLE_FILES)} (and optionally the run's "
-            f"{' and '.join(RECORD_FILES)}) in one folder; "
+            f"a bundle archive holds exactly {', '.join(COMMON_FILES)} and one model file "
+            f"({' or '.join(MODEL_FILES)}), and optionally the run's "
+            f"{' and '.join(RECORD_FILES)}, in one folder; "
             f"this one holds {', '.join(sorted(m.filename for m in members)[:8])}"
         )
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from engine.modeling.artifacts import (
-    BOOSTER,
     BUNDLE_FORMAT,
     FEATURE_BASELINE,
     LEGACY_FILES,
@@ -39,7 +38,8 @@ from engine.modeling.artifacts import (
     verify_files,
 )
 from engine.modeling.booster_check import read_booster
-from engine.modeling.learner import MetaLearner
+from engine.modeling.learners import XGBoostLearner
+from engine.modeling.learners.xgboost_learner import BOOSTER_FILE
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, fit_final_model
 from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
@@ -63,7 +63,7 @@ def ensure_current_format(db_path: DbPath, record: ModelRun) -> ModelRun:
     run_id, folder = record.run_id, Path(record.artifact_dir)
     if record.origin != "local":
         raise ArtifactError(legacy_message(f"run {run_id} (imported)"))
-    kept = (BOOSTER, PREDICTIONS, FEATURE_BASELINE)  # the pickles are never even hashed
+    kept = (BOOSTER_FILE, PREDICTIONS, FEATURE_BASELINE)  # the pickles are never even hashed
     verify_files(folder, record.files, (*kept, MANIFEST))  # unchanged since training
     old_manifest = (folder / MANIFEST).read_bytes()
     manifest = read_manifest(folder)
@@ -93,7 +93,7 @@ def ensure_current_format(db_path: DbPath, record: ModelRun) -> ModelRun:
     )
 
 
-def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearner, str]:
+def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[XGBoostLearner, str]:
     """The run's final model fitted again, after checking it reproduces the booster, and
     its trained-through date (the newest label end date of the rows it was trained on)."""
     run_id = record.run_id
@@ -116,9 +116,9 @@ def _refit(db_path: DbPath, record: ModelRun, manifest: dict) -> tuple[MetaLearn
     model, window = fit_final_model(data, config)
     columns = model.selector_.columns_
     try:  # checked before XGBoost parses it, like every booster the project loads
-        stored = read_booster((Path(record.artifact_dir) / BOOSTER).read_bytes(), columns)
+        stored = read_booster((Path(record.artifact_dir) / BOOSTER_FILE).read_bytes(), columns)
     except ValueError as exc:
-        raise ArtifactError(f"{retrain}: its {BOOSTER} {exc}") from exc
+        raise ArtifactError(f"{retrain}: its {BOOSTER_FILE} {exc}") from exc
     same = (
         stored.best_iteration == model.booster_.best_iteration == manifest.get("best_iteration")
         and list(stored.feature_names or []) == columns

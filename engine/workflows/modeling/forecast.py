@@ -12,7 +12,7 @@ from engine.modeling.explain import (
     compute_reasons,
     compute_relative_reasons,
 )
-from engine.modeling.learner import REGIME_COLUMN
+from engine.modeling.selection import REGIME_COLUMN
 from engine.workflows.data.prices import DbPath
 from engine.workflows.data.snapshot import AsOfSnapshot
 from engine.workflows.modeling.runs import load_model_as_of
@@ -51,17 +51,21 @@ def forecast(
         rows = rows[dates == dates.max()]
     if rows.empty:
         return empty
-    p_up = model.predict_proba(rows)
-    contributions = model.contributions(rows)
+    predictions = model.explained_predictions(rows)
     if model.params.cross_sectional:
-        reasons = compute_relative_reasons(contributions, rows)
+        reasons = compute_relative_reasons(predictions.contributions, rows)
     else:
-        reasons = compute_reasons(contributions, rows)
+        reasons = compute_reasons(predictions.contributions, rows)
     regimes = (
         rows[REGIME_COLUMN].to_numpy() if REGIME_COLUMN in rows else np.full(len(rows), np.nan)
     )
     frame = compute_forecast_frame(
-        p_up, reasons, regimes, model.outcome_returns_, thresholds, scores=model.score(rows)
+        predictions.probability,
+        reasons,
+        regimes,
+        model.outcome_returns_,
+        thresholds,
+        scores=predictions.score,
     )
     frame.insert(0, "date", rows.index.get_level_values("date"))
     frame.index = rows.index.get_level_values("ticker")

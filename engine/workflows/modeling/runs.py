@@ -21,7 +21,7 @@ from engine.data.calendar import sessions_between
 from engine.data.schema import Progress, scaled_progress
 from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import (
-    BUNDLE_FILES,
+    MANIFEST,
     ArtifactError,
     read_bundle,
     read_manifest,
@@ -31,7 +31,7 @@ from engine.modeling.artifacts import (
     write_run_record,
 )
 from engine.modeling.labels import MAX_VERTICAL
-from engine.modeling.learner import MetaLearner
+from engine.modeling.learners import Learner
 from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
 from engine.modeling.tuning import TuningConfig
 from engine.settings import load_settings
@@ -233,7 +233,7 @@ def active_run(db_path: DbPath) -> ModelRun | None:
         return ModelRunRepository(db).active()
 
 
-def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner, ModelRun]:
+def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[Learner, ModelRun]:
     """A registered model (the active one by default), after its files pass the hash check
     (memoized and shared: ``_verified_model``).
 
@@ -244,11 +244,11 @@ def load_model(db_path: DbPath, run_id: str | None = None) -> tuple[MetaLearner,
 
 
 MODELS_KEPT = 4
-_MODELS: OrderedDict[tuple, tuple[tuple[int, ...], MetaLearner]] = OrderedDict()
+_MODELS: OrderedDict[tuple, tuple[tuple[int, ...], Learner]] = OrderedDict()
 _MODELS_LOCK = threading.Lock()  # the pages' script threads share the memo
 
 
-def _verified_model(record: ModelRun) -> MetaLearner:
+def _verified_model(record: ModelRun) -> Learner:
     """The run's model from its bundle, read only after every file passes the hash check.
 
     Memoized (the last ``MODELS_KEPT``) by the run, its folder and its recorded hashes, and
@@ -258,7 +258,8 @@ def _verified_model(record: ModelRun) -> MetaLearner:
     """
     folder = Path(record.artifact_dir)
     key = (record.run_id, str(folder.resolve()), tuple(sorted((record.files or {}).items())))
-    stamp = _bundle_stamp(folder)
+    names = (*sorted(record.files or {}), MANIFEST)  # the hashed files and the manifest
+    stamp = _bundle_stamp(folder, names)
     with _MODELS_LOCK:
         kept = _MODELS.get(key)
         if kept is not None and stamp is not None and kept[0] == stamp:
@@ -266,7 +267,7 @@ def _verified_model(record: ModelRun) -> MetaLearner:
             return kept[1]
     model, _ = read_bundle(folder, record.files)
     # kept only when no file changed while it was read (the check saw what the stamp names)
-    if stamp is not None and _bundle_stamp(folder) == stamp:
+    if stamp is not None and _bundle_stamp(folder, names) == stamp:
         with _MODELS_LOCK:
             _MODELS[key] = (stamp, model)
             while len(_MODELS) > MODELS_KEPT:
@@ -274,12 +275,12 @@ def _verified_model(record: ModelRun) -> MetaLearner:
     return model
 
 
-def _bundle_stamp(folder: Path) -> tuple[int, ...] | None:
-    """Size, modification and status-change times (ns) and inode of every bundle file;
+def _bundle_stamp(folder: Path, names: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Size, modification and status-change times (ns) and inode of the bundle's files;
     None when one is missing. A write, a rename over or a reset modification time changes
     it."""
     stamp: list[int] = []
-    for name in BUNDLE_FILES:
+    for name in names:
         try:
             info = (folder / name).stat()
         except OSError:
@@ -356,7 +357,7 @@ def run_for_as_of(db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = Non
 
 def load_model_as_of(
     db_path: DbPath, as_of: pd.Timestamp, run_id: str | None = None
-) -> tuple[MetaLearner, ModelRun]:
+) -> tuple[Learner, ModelRun]:
     """A registered model that may forecast at ``as_of``: refused (LookaheadError, before
     its files are read or a memoized model is used) when it is trained through a later
     date."""

@@ -71,7 +71,7 @@ def monitor_model(
     span = features[features.index.get_level_values("date") >= sessions[-3 * window]]
     rows = span.join(known[["label", "ret"]], how="inner")
     outcomes = pd.DataFrame(
-        {"p": model.predict_proba(rows), "label": rows["label"], "ret": rows["ret"]},
+        {"p": model.predict_proba(rows)[:, 1], "label": rows["label"], "ret": rows["ret"]},
         index=rows.index,
     )
     quality = rolling_forecast_quality(outcomes, window)

@@ -12,8 +12,9 @@ from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
 from engine.metrics import N_BOOT, hit_rate
 from engine.modeling.labels import LabelParams
-from engine.modeling.learner import REGIME_COLUMN, LearnerParams, MetaLearner
+from engine.modeling.learners import Learner, LearnerParams
 from engine.modeling.membership import members_in, membership_mask, membership_records
+from engine.modeling.selection import REGIME_COLUMN
 from engine.modeling.training import TrainConfig, build_dataset, fit_final_model, label_kind_for
 from engine.studies.scenarios import Scenario, pass_criteria
 from engine.trading.backtest import (
@@ -32,7 +33,7 @@ from engine.workflows.modeling.trials import record_trial
 @dataclass(frozen=True)
 class ScenarioResult:
     scenario: Scenario
-    model: MetaLearner
+    model: Learner
     trained_through: pd.Timestamp  # the last label outcome the model learned from
     forecasts: pd.DataFrame  # p and regime_id by (ticker, date) inside the window
     backtest: BacktestResult  # over the window only
@@ -86,7 +87,7 @@ def run_scenario(
         span = f"{scenario.start:%Y-%m-%d} to {scenario.end:%Y-%m-%d}"
         raise ValueError(f"no stored data inside {scenario.name} ({span})")
     forecasts = pd.DataFrame(
-        {"p": model.predict_proba(inside), REGIME_COLUMN: inside.get(REGIME_COLUMN, np.nan)},
+        {"p": model.predict_proba(inside)[:, 1], REGIME_COLUMN: inside.get(REGIME_COLUMN, np.nan)},
         index=inside.index,
     )
     span = prices[

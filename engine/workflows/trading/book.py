@@ -38,7 +38,7 @@ from engine.book.risk import RiskReport, compute_risk
 from engine.data.universe import INDEX_TICKER
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.explain import score_percentile
-from engine.modeling.learner import probability_label
+from engine.modeling.learners import probability_label
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.data.snapshot import build_snapshot, load_regime_history
 from engine.workflows.modeling.forecast import forecast

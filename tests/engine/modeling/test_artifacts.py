@@ -24,7 +24,7 @@ from engine.modeling.artifacts import ArtifactError, manifest_hashes, read_bundl
 from engine.modeling.calibration import EPS, ProbabilityCalibrator
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import MetaLearner
+from engine.modeling.learners import XGBoostLearner
 from engine.modeling.selection import FeatureSelector, LogisticBaseline
 
 
@@ -37,7 +37,7 @@ def through_json(params: dict) -> dict:
 def model_and_rows():
     panel = make_panel(20, 500, kind="planted", seed=14)
     data = make_dataset(compute_features(panel.prices), compute_labels(panel.prices, LabelParams()))
-    model = MetaLearner().fit(data, data["label"], data["end_date"])
+    model = XGBoostLearner().fit(data, data["label"], data["end_date"])
     return model, data.tail(300)
 
 
@@ -164,7 +164,7 @@ def test_bad_parameters_are_named(cls, params, message) -> None:
 def test_bundle_round_trip_predicts_identically(tmp_path: Path, model_and_rows) -> None:
     model, rows = model_and_rows
     hashes = bundle(model, tmp_path, "run1", {"metrics": {"auc": 0.55}})
-    assert set(hashes) == set(artifacts.BUNDLE_FILES)
+    assert set(hashes) == set(artifacts.bundle_files("xgboost"))
     assert not list((tmp_path / "run1").glob("*.joblib"))
     loaded, manifest = read_bundle(tmp_path / "run1", hashes)
     for method in ("predict_proba", "raw_proba", "baseline_proba"):
@@ -241,7 +241,7 @@ def rewrite_manifest(folder: Path, **changes) -> dict[str, str]:
     """Change the manifest (keeping its file hashes right); return the new hashes."""
     body = json.loads((folder / "manifest.json").read_text())
     body.update(changes)
-    body["files"] = {n: artifacts.sha256_file(folder / n) for n in artifacts.DATA_FILES}
+    body["files"] = {n: artifacts.sha256_file(folder / n) for n in artifacts.data_files("xgboost")}
     (folder / "manifest.json").write_bytes(artifacts.manifest_document(body))
     return {**body["files"], "manifest.json": artifacts.sha256_file(folder / "manifest.json")}
 

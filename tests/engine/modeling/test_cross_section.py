@@ -24,7 +24,7 @@ from engine.metrics import (
 )
 from engine.modeling.evaluation import make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.learners import LearnerParams, XGBoostLearner
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.trading.backtest import BacktestConfig, backtest_forecasts
 from engine.trading.construction import ConstructionParams
@@ -177,18 +177,18 @@ def test_forecasts_at_t_ignore_every_price_after_t() -> None:
     labels = compute_labels(stocks, LabelParams(), index_close=index)
     data = make_dataset(features, labels)
     known = data[data["end_date"] <= t]  # outcomes known by t
-    model = MetaLearner(LearnerParams(n_estimators=150, n_jobs=1)).fit(
+    model = XGBoostLearner(LearnerParams(n_estimators=150, n_jobs=1)).fit(
         known, known["label"], known["end_date"]
     )
 
     def forecast(frame: pd.DataFrame) -> pd.DataFrame:
         rows = frame.xs(t, level="date", drop_level=False)
         rows = rows[rows.index.get_level_values("ticker") != INDEX]
-        score = model.score(rows)
+        score = model.rank_score(rows)
         return pd.DataFrame(
             {
                 "score": score,
-                "p": model.predict_proba(rows),
+                "p": model.predict_proba(rows)[:, 1],
                 "rank": pd.Series(score).rank().to_numpy(),
             },
             index=rows.index,

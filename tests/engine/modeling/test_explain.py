@@ -12,7 +12,7 @@ from engine.features import compute_features
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.explain import Thresholds, compute_forecast_frame, compute_reasons, describe
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import MetaLearner
+from engine.modeling.learners import XGBoostLearner
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def fitted():
     dates = data.index.get_level_values("date")
     cut = np.sort(dates.unique())[-60]
     train, test = data[dates < cut], data[dates >= cut]
-    model = MetaLearner().fit(train, train["label"], train["end_date"])
+    model = XGBoostLearner().fit(train, train["label"], train["end_date"])
     return model, test
 
 

@@ -13,7 +13,7 @@ from engine.metrics import auc
 from engine.modeling.calibration import ProbabilityCalibrator
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learner import LearnerParams, MetaLearner
+from engine.modeling.learners import LearnerParams, XGBoostLearner
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.selection import FeatureSelector
 from engine.modeling.sessions import label_sessions, time_slices
@@ -112,7 +112,8 @@ def test_selection_and_calibration_never_see_test_rows(monkeypatch) -> None:
     assert (result.folds["calibration_dates"].diff().dropna() > 0).all()
     # 5-session labels: the calibrator's evidence is discounted over blocks of 5 dates
     assert (
-        MetaLearner(TIMING).fit(data, data["label"], data["end_date"]).calibrator_.block_dates == 5
+        XGBoostLearner(TIMING).fit(data, data["label"], data["end_date"]).calibrator_.block_dates
+        == 5
     )
 
 
@@ -138,9 +139,9 @@ def test_missing_families_fall_back_to_nan_natively() -> None:
     _, data = dataset("planted", seed=7)
     train = data[data.index.get_level_values("date") < data.index.get_level_values("date")[-3000]]
     blank = train.assign(**{c: np.nan for c in ("cmf_20", "smi", "ifi_20")})
-    model = MetaLearner(LearnerParams(families=("flow", "microstructure"))).fit(
+    model = XGBoostLearner(LearnerParams(families=("flow", "microstructure"))).fit(
         blank, blank["label"], blank["end_date"]
     )
     assert not {"cmf_20", "smi", "ifi_20"} & set(model.selector_.columns_)
-    p = model.predict_proba(blank.tail(50))
+    p = model.predict_proba(blank.tail(50))[:, 1]
     assert np.isfinite(p).all() and ((p > 0) & (p < 1)).all()

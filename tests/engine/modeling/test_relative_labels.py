@@ -11,6 +11,7 @@ import pytest
 
 from engine.data.schema import to_normalized
 from engine.modeling.labels import LabelParams, compute_labels, relative_labels
+from engine.modeling.learners.pipeline import _restricted
 from engine.modeling.processors import MAD_TO_SIGMA, CrossSectionalNormalizer
 
 D = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"])
@@ -193,3 +194,15 @@ def test_round_trip_gives_identical_transforms(split, method) -> None:
     assert np.isfinite(fitted.transform(test)["stock"]).all()
     with pytest.raises(ValueError, match="subset"):
         CrossSectionalNormalizer.from_params({**params, "stock_columns": ["nope"]})
+
+
+def test_a_normalizer_restricted_to_the_selected_columns_gives_the_same_values(split) -> None:
+    train, test = split
+    normalizer = CrossSectionalNormalizer(clip=2.0).fit(train)
+    chosen = ["market", "gappy"]
+    restricted = _restricted(normalizer, chosen)
+    assert restricted.columns_ == ["gappy", "market"] and restricted.stock_columns_ == ["gappy"]
+    pd.testing.assert_frame_equal(
+        restricted.transform(test[restricted.columns_])[chosen],
+        normalizer.transform(test)[chosen],
+    )

@@ -19,7 +19,7 @@ from engine.data.schema import FetchResult
 from engine.modeling import signing
 from engine.modeling.artifacts import PREDICTIONS, ArtifactError, manifest_document, sha256_file
 from engine.modeling.explain import NO_RELATIVE_REASON
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.workflows.modeling import runs as modeling_runs
 from store.db import StoreError, open_db
@@ -108,6 +108,37 @@ def test_forecasts_carry_direction_confidence_and_reasons(trained) -> None:
         assert text.split("; ")[-1].startswith("other features: ")
         # each term is shown with three decimals: the shown terms add up within rounding
         assert sum(terms) == pytest.approx(total, abs=0.0005 * len(terms))
+
+
+def test_a_forecast_equals_the_models_separate_calls_exactly(trained) -> None:
+    db, record = trained
+    snapshot = workflows.build_snapshot(db, TICKERS, AS_OF)
+    frame = workflows.forecast(db, snapshot, run_id=record.run_id)
+    model, _ = modeling_runs.load_model(db, record.run_id)
+    rows = snapshot.latest_features()
+    rows = rows[rows.index.get_level_values("date") == AS_OF]
+    tickers = rows.index.get_level_values("ticker")
+    np.testing.assert_array_equal(frame.loc[tickers, "score"], model.rank_score(rows))
+    np.testing.assert_array_equal(frame.loc[tickers, "p_up"], model.predict_proba(rows)[:, 1])
+    together = model.explained_predictions(rows)
+    pd.testing.assert_frame_equal(together.contributions, model.contributions(rows))
+
+
+@pytest.mark.parametrize("learner", ["linear", "lightgbm"])
+def test_every_learner_trains_registers_and_forecasts(seeded_db, learner) -> None:
+    config = small_config(learner=LearnerParams(learner=learner, n_estimators=200))
+    record = workflows.train_model(seeded_db, config)
+    assert record.status == "complete" and record.params["learner"]["learner"] == learner
+    model, _ = modeling_runs.load_model(seeded_db, record.run_id)
+    assert model.MODEL_FILE in record.files and "booster.ubj" not in record.files
+    snapshot = workflows.build_snapshot(seeded_db, TICKERS, AS_OF)
+    frame = workflows.forecast(seeded_db, snapshot, run_id=record.run_id)
+    rows = snapshot.latest_features()
+    rows = rows[rows.index.get_level_values("date") == AS_OF]
+    tickers = rows.index.get_level_values("ticker")
+    np.testing.assert_array_equal(frame.loc[tickers, "score"], model.rank_score(rows))
+    np.testing.assert_array_equal(frame.loc[tickers, "p_up"], model.predict_proba(rows)[:, 1])
+    assert frame["reasons"].str.len().gt(0).all()
 
 
 def test_a_run_refuses_to_forecast_before_the_date_it_is_trained_through(trained) -> None:

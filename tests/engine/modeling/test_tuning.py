@@ -16,7 +16,7 @@ import pytest
 from engine import workflows
 from engine.features.panel import to_wide
 from engine.modeling import tuning as tuning_module
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig, build_dataset
 from engine.modeling.tuning import TuningConfig, evaluate_trial, run_study
 from engine.workflows.data.snapshot import build_snapshot

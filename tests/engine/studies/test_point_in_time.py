@@ -12,7 +12,7 @@ from engine import workflows
 from engine.data.schema import FetchResult, InvalidTickerError
 from engine.data.synthetic import make_panel
 from engine.modeling import training
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.studies.ablation import AblationResult
 from engine.studies.scenarios import Scenario
 from engine.workflows.research import ablations, scenarios

@@ -10,7 +10,7 @@ from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.features import compute_features
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.studies.scenarios import SCENARIOS, Scenario, covered, pass_criteria
 
 WINDOW = Scenario(

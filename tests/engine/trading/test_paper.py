@@ -22,7 +22,7 @@ from engine.data.calendar import sessions_between
 from engine.features.panel import to_wide
 from engine.features.regime import REGIME_NAMES
 from engine.modeling.labels import LabelParams
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import ConstructionParams, constructed_weight_arrays, rebalance_due
 from engine.trading.gate import RAMP_STAGES

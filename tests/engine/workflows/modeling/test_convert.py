@@ -17,10 +17,10 @@ import pytest
 
 from engine import workflows
 from engine.modeling.artifacts import (
-    BUNDLE_FILES,
     LEGACY_BUNDLE_FILES,
     LEGACY_FILES,
     MANIFEST,
+    bundle_files,
     sha256_file,
 )
 from engine.workflows.modeling import convert
@@ -109,10 +109,11 @@ def test_an_old_format_local_run_is_converted_once_by_refitting(
     assert convert.needs_conversion(old) and not (folder / "model.json").exists()
     model, converted = workflows.load_model(db, record.run_id)
     assert not marker.exists()
-    assert set(converted.files) == set(BUNDLE_FILES)
+    assert set(converted.files) == set(bundle_files("xgboost"))
     assert converted == workflows.load_run(db, record.run_id)
-    assert {name: sha256_file(folder / name) for name in BUNDLE_FILES} == converted.files
-    assert sorted(p.name for p in folder.iterdir()) == sorted(BUNDLE_FILES)  # pickles gone
+    assert {name: sha256_file(folder / name) for name in bundle_files("xgboost")} == converted.files
+    # the pickles are gone
+    assert sorted(p.name for p in folder.iterdir()) == sorted(bundle_files("xgboost"))
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["bundle_format"] == 2 and manifest["converted_from"] == 1
     # the conversion records the trained-through date format 1 did not (the newest end date)

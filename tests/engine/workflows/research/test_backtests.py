@@ -12,7 +12,7 @@ from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
 from engine.modeling.labels import LabelParams
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.trading.construction import KELLY, ConstructionParams
 from engine.workflows.research.backtests import run_construction, set_run_construction

@@ -30,7 +30,7 @@ def quality_with(snapshot, model, label: LabelParams, window: int) -> pd.DataFra
     known = snapshot.labels(label).dropna(subset=["label"])
     rows = span.join(known[["label", "ret"]], how="inner")
     outcomes = pd.DataFrame(
-        {"p": model.predict_proba(rows), "label": rows["label"], "ret": rows["ret"]},
+        {"p": model.predict_proba(rows)[:, 1], "label": rows["label"], "ret": rows["ret"]},
         index=rows.index,
     )
     return rolling_forecast_quality(outcomes, window)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from engine import workflows
-from engine.modeling.learner import LearnerParams
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
 from tests.builders import html_sources
 

@@ -1,0 +1,61 @@
+"""The model zoo's learners: one contract (``Learner``, scikit-learn's conventions, the
+shared normalizer -> selector -> model -> calibrator pipeline) and one module per family.
+
+- ``params``: ``LearnerParams`` (every setting, range-checked), kinds and families;
+- ``pipeline``: the contract and the shared pipeline (``Learner``);
+- ``xgboost_learner``: XGBoost trees (``booster.ubj``);
+- ``lightgbm_learner``: LightGBM trees (``lightgbm.txt``);
+- ``linear_learner``: logistic regression / ridge (``linear.json``).
+
+``make_learner(params)`` builds the family that ``params.learner`` names.
+"""
+
+from __future__ import annotations
+
+from engine.modeling.learners.lightgbm_learner import LightGBMLearner
+from engine.modeling.learners.linear_learner import LinearLearner
+from engine.modeling.learners.params import (
+    DEVICES,
+    KIND_NAMES,
+    LEARNER_NAMES,
+    LEARNERS,
+    MODEL_KINDS,
+    LearnerParams,
+    available_device,
+    probability_label,
+    relevance,
+)
+from engine.modeling.learners.pipeline import ExplainedPredictions, Learner
+from engine.modeling.learners.xgboost_learner import XGBoostLearner
+
+LEARNER_CLASSES: dict[str, type[Learner]] = {
+    "xgboost": XGBoostLearner,
+    "lightgbm": LightGBMLearner,
+    "linear": LinearLearner,
+}
+
+
+def make_learner(params: LearnerParams | None = None) -> Learner:
+    """An unfitted learner of the family ``params.learner`` names (XGBoost by default)."""
+    params = params or LearnerParams()
+    return LEARNER_CLASSES[params.learner](params)
+
+
+__all__ = [
+    "DEVICES",
+    "KIND_NAMES",
+    "LEARNERS",
+    "LEARNER_CLASSES",
+    "LEARNER_NAMES",
+    "MODEL_KINDS",
+    "ExplainedPredictions",
+    "Learner",
+    "LearnerParams",
+    "LightGBMLearner",
+    "LinearLearner",
+    "XGBoostLearner",
+    "available_device",
+    "make_learner",
+    "probability_label",
+    "relevance",
+]
