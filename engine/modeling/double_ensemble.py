@@ -19,13 +19,12 @@ read the training loss, never a test row.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from lightgbm import LGBMRegressor
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -33,12 +32,8 @@ CURVE_SHARE = 0.1  # the start and the end of the loss curve: 10% of the iterati
 
 
 def default_booster() -> BaseEstimator:
-    """LightGBM's regressor where it is installed, else scikit-learn's histogram GBM
-    (early stopping off, so every sub-model has the same number of iterations)."""
-    if importlib.util.find_spec("lightgbm") is None:
-        return HistGradientBoostingRegressor(max_iter=100, early_stopping=False)
-    from lightgbm import LGBMRegressor  # noqa: PLC0415 - optional dependency
-
+    """LightGBM's regressor, as in Qlib (no early stopping, so every sub-model has the same
+    number of iterations)."""
     return LGBMRegressor(n_estimators=100, verbose=-1)
 
 

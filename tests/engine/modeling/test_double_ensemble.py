@@ -75,13 +75,18 @@ def test_feature_selection_keeps_the_largest_share_of_the_most_important_bin() -
     assert kept == [f for f in importance.index if f in kept]
 
 
-def test_the_double_ensemble_keeps_the_planted_features_and_predicts_out_of_sample() -> None:
+@pytest.mark.parametrize("booster", [BOOSTER, None], ids=["histogram-gbm", "lightgbm-default"])
+def test_the_double_ensemble_keeps_the_planted_features_and_predicts_out_of_sample(
+    booster,
+) -> None:
     X, y = planted()
-    model = DoubleEnsemble(BOOSTER, n_models=4).fit(X.iloc[:1000], y[:1000])
+    model = DoubleEnsemble(booster, n_models=4).fit(X.iloc[:1000], y[:1000])
     assert len(model.models_) == len(model.features_) == len(model.sample_weights_) == 4
     assert model.features_[0] == list(X.columns)
     for features in model.features_[1:]:
-        assert {"f0", "f1"} <= set(features) < set(X.columns)
+        # f0 is alone in the top importance bin, which keeps ceil(share * 1) = 1 member;
+        # f1 shares a lower bin with noise features, so the draw may drop it (as in Qlib)
+        assert "f0" in features and set(features) < set(X.columns)
     assert not np.allclose(model.sample_weights_[1], 1.0)
     held_out = model.predict(X.iloc[1000:])
     assert np.corrcoef(held_out, y[1000:])[0, 1] > 0.7
