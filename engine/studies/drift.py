@@ -84,24 +84,25 @@ def rolling_forecast_quality(outcomes: pd.DataFrame, window: int = 63) -> pd.Dat
     ``engine.metrics.rolling_sharpe`` of the daily strategy returns.
     """
     frame = outcomes.reset_index()
-    daily = pd.DataFrame(
-        {
-            "hit": frame.groupby("date")[["label", "p"]].apply(
-                lambda day: hit_rate(day["label"].to_numpy(), day["p"].to_numpy())
-            ),
-            "pnl": sign_pnl(outcomes),
-        }
-    )
-    dates = daily.index
+    dates, day = np.unique(frame["date"].to_numpy(), return_inverse=True)
+    label, p = frame["label"].to_numpy(dtype=float), frame["p"].to_numpy(dtype=float)
+    by_day = np.argsort(day, kind="stable")
+    bounds = np.searchsorted(day[by_day], np.arange(len(dates) + 1))
+    hits = [
+        hit_rate(label[rows], p[rows])
+        for rows in (by_day[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+    daily = pd.DataFrame({"hit": hits}, index=pd.DatetimeIndex(dates, name="date"))
+    daily["pnl"] = sign_pnl(outcomes)
+    # each window's rows in the frame's own order: equal-mass bins break ties by position
     ece = []
     for end in range(len(dates)):
-        start = max(0, end - window + 1)
-        rows = frame[(frame["date"] >= dates[start]) & (frame["date"] <= dates[end])]
-        ece.append(expected_calibration_error(rows["label"].to_numpy(), rows["p"].to_numpy()))
+        inside = (day > end - window) & (day <= end)
+        ece.append(expected_calibration_error(label[inside], p[inside]))
     min_periods = max(5, window // 3)
     hits = daily["hit"].rolling(window, min_periods=min_periods).mean()
     sharpe = rolling_sharpe(daily["pnl"], window, min_periods=min_periods)
-    return pd.DataFrame({"ece": ece, "hit_rate": hits, "sharpe": sharpe}, index=dates)
+    return pd.DataFrame({"ece": ece, "hit_rate": hits, "sharpe": sharpe}, index=daily.index)
 
 
 def recommend_retrain(
