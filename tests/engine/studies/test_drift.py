@@ -131,7 +131,6 @@ def test_rolling_quality_matches_window_by_window_filtering() -> None:
         assert result["ece"].iloc[end] == expected
         if end >= window - 1:
             hits = [
-                hit_rate(d["label"].to_numpy(), d["p"].to_numpy())
-                for _, d in frame.groupby("date")
+                hit_rate(d["label"].to_numpy(), d["p"].to_numpy()) for _, d in frame.groupby("date")
             ][end - window + 1 : end + 1]
             assert result["hit_rate"].iloc[end] == pytest.approx(np.mean(hits), abs=1e-15)
