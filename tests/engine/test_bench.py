@@ -82,7 +82,16 @@ TINY_TRAIN = TrainConfig(
     n_boot=10,
     learner=LearnerParams(n_estimators=20, early_stopping_rounds=10),
 )
-PAGE_KEYS = {"title", "cold_s", "warm_median_s", "warm_runs_s", "meets_goal", "problems"}
+PAGE_KEYS = {
+    "title",
+    "cold_s",
+    "warm_median_s",
+    "cold_cpu_s",
+    "warm_cpu_median_s",
+    "warm_runs_s",
+    "meets_goal",
+    "problems",
+}
 SUMMARY_KEYS = {
     "ok",
     "pages",
@@ -178,6 +187,8 @@ def test_pages_benchmark_fails_on_a_page_that_raises_or_shows_an_error(
     pages = result["per_page"]
     assert all(set(page) == PAGE_KEYS for page in pages.values())
     assert pages["fine"]["problems"] == [] and len(pages["fine"]["warm_runs_s"]) == 1
+    assert pages["fine"]["cold_cpu_s"] > 0 and pages["fine"]["warm_cpu_median_s"] > 0
+    assert pages["broken"]["warm_cpu_median_s"] is None
     assert pages["broken"]["warm_runs_s"] == [] and pages["broken"]["meets_goal"] is False
     assert result["slowest_page"] == "fine"  # the only page with warm figures
     with pytest.raises(ValueError, match="no such page"):
