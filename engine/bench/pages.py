@@ -18,9 +18,11 @@ Each page gets its own AppTest session of app.py, the router:
   render filled and no widget changed (what a user waits for on a revisit or a rerun).
 
 The goal per page is a cold render under ``COLD_GOAL_S`` and a warm median under
-``WARM_GOAL_S``. A page whose run raised, that shows an exception or an st.error element,
-or that does not show its own title fails the benchmark (``python -m engine.bench pages``
-then exits 1).
+``WARM_GOAL_S`` (wall clock). Each figure also comes as the process's CPU seconds
+(``cold_cpu_s``, ``warm_cpu_median_s``): on a machine that other processes load, the wall
+figures swell and scatter while the CPU ones hardly move, so compare code by those. A page
+whose run raised, that shows an exception or an st.error element, or that does not show
+its own title fails the benchmark (``python -m engine.bench pages`` then exits 1).
 """
 
 from __future__ import annotations
@@ -181,18 +183,27 @@ def _problems(at, title: str) -> list[str]:
     return found
 
 
-def _timed_run(at, timeout: float) -> float:
-    started = time.perf_counter()
+def _timed_run(at, timeout: float) -> tuple[float, float]:
+    """Wall and process CPU seconds of one run (the CPU figure, every thread of this
+    process, hardly moves when other processes load the machine)."""
+    started, cpu = time.perf_counter(), time.process_time()
     at.run(timeout=timeout)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def _bench_page(app: Path, page: PageSpec, repeats: int, timeout: float) -> dict:
     import streamlit as st  # noqa: PLC0415 - only this benchmark needs Streamlit
     from streamlit.testing.v1 import AppTest  # noqa: PLC0415
 
-    result: dict = {"title": page.title, "cold_s": None, "warm_median_s": None}
+    result: dict = {
+        "title": page.title,
+        "cold_s": None,
+        "warm_median_s": None,
+        "cold_cpu_s": None,
+        "warm_cpu_median_s": None,
+    }
     warm: list[float] = []
+    warm_cpu: list[float] = []
     problems: list[str] = []
     try:
         with _outside_a_run():
@@ -201,16 +212,19 @@ def _bench_page(app: Path, page: PageSpec, repeats: int, timeout: float) -> dict
         with _outside_a_run():
             st.cache_data.clear()
         at.switch_page(page.path)
-        result["cold_s"] = round(_timed_run(at, timeout), 4)
+        result["cold_s"], result["cold_cpu_s"] = (round(t, 4) for t in _timed_run(at, timeout))
         problems += _problems(at, page.title)
         if not problems:  # a broken page is reported, not timed further
             for _ in range(repeats):
-                warm.append(_timed_run(at, timeout))
+                wall, cpu = _timed_run(at, timeout)
+                warm.append(wall)
+                warm_cpu.append(cpu)
                 problems += [p for p in _problems(at, page.title) if p not in problems]
     except Exception as error:  # noqa: BLE001 - a page that breaks the run is the finding
         problems.append(f"run raised {type(error).__name__}: {error}")
     if warm:
         result["warm_median_s"] = round(statistics.median(warm), 4)
+        result["warm_cpu_median_s"] = round(statistics.median(warm_cpu), 4)
     result["warm_runs_s"] = [round(t, 4) for t in warm]
     result["meets_goal"] = (
         not problems

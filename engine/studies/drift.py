@@ -49,21 +49,32 @@ def population_stability(baseline: np.ndarray, recent: np.ndarray, bins: int = 1
 def feature_drift(
     baseline: pd.DataFrame, recent: pd.DataFrame, thresholds: DriftThresholds | None = None
 ) -> pd.DataFrame:
-    """PSI and KS per feature present in both frames, worst first."""
+    """PSI and KS per feature present in both frames, worst first. KS runs once over every
+    feature column (NaNs left out per column), not once per feature."""
     thresholds = thresholds or DriftThresholds()
-    rows = []
-    for column in baseline.columns.intersection(recent.columns):
-        base = baseline[column].to_numpy(dtype=float)
-        new = recent[column].to_numpy(dtype=float)
-        psi = population_stability(base, new)
-        finite_base, finite_new = base[np.isfinite(base)], new[np.isfinite(new)]
-        if len(finite_base) and len(finite_new):
-            ks = stats.ks_2samp(finite_base, finite_new, method="asymp")
-            statistic, pvalue = float(ks.statistic), float(ks.pvalue)
-        else:
-            statistic, pvalue = np.nan, np.nan
-        rows.append((column, psi, statistic, pvalue, bool(psi > thresholds.psi)))
-    table = pd.DataFrame(rows, columns=list(DRIFT_COLUMNS))
+    columns = baseline.columns.intersection(recent.columns)
+    base, new = (
+        np.where(np.isfinite(v), v, np.nan)  # an infinite value counts as missing
+        for v in (baseline[columns].to_numpy(dtype=float), recent[columns].to_numpy(dtype=float))
+    )
+    psi = np.array([population_stability(base[:, j], new[:, j]) for j in range(len(columns))])
+    statistic, pvalue = np.full(len(columns), np.nan), np.full(len(columns), np.nan)
+    testable = np.isfinite(base).any(axis=0) & np.isfinite(new).any(axis=0)
+    if testable.any():
+        ks = stats.ks_2samp(
+            base[:, testable], new[:, testable], axis=0, nan_policy="omit", method="asymp"
+        )
+        statistic[testable], pvalue[testable] = ks.statistic, ks.pvalue
+    table = pd.DataFrame(
+        {
+            "feature": list(columns),
+            "psi": psi,
+            "ks_statistic": statistic,
+            "ks_pvalue": pvalue,
+            "drifted": psi > thresholds.psi,
+        },
+        columns=list(DRIFT_COLUMNS),
+    )
     return table.sort_values("psi", ascending=False, na_position="last").reset_index(drop=True)
 
 
@@ -84,24 +95,25 @@ def rolling_forecast_quality(outcomes: pd.DataFrame, window: int = 63) -> pd.Dat
     ``engine.metrics.rolling_sharpe`` of the daily strategy returns.
     """
     frame = outcomes.reset_index()
-    daily = pd.DataFrame(
-        {
-            "hit": frame.groupby("date")[["label", "p"]].apply(
-                lambda day: hit_rate(day["label"].to_numpy(), day["p"].to_numpy())
-            ),
-            "pnl": sign_pnl(outcomes),
-        }
-    )
-    dates = daily.index
+    dates, day = np.unique(frame["date"].to_numpy(), return_inverse=True)
+    label, p = frame["label"].to_numpy(dtype=float), frame["p"].to_numpy(dtype=float)
+    by_day = np.argsort(day, kind="stable")
+    bounds = np.searchsorted(day[by_day], np.arange(len(dates) + 1))
+    hits = [
+        hit_rate(label[rows], p[rows])
+        for rows in (by_day[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+    daily = pd.DataFrame({"hit": hits}, index=pd.DatetimeIndex(dates, name="date"))
+    daily["pnl"] = sign_pnl(outcomes)
+    # each window's rows in the frame's own order: equal-mass bins break ties by position
     ece = []
     for end in range(len(dates)):
-        start = max(0, end - window + 1)
-        rows = frame[(frame["date"] >= dates[start]) & (frame["date"] <= dates[end])]
-        ece.append(expected_calibration_error(rows["label"].to_numpy(), rows["p"].to_numpy()))
+        inside = (day > end - window) & (day <= end)
+        ece.append(expected_calibration_error(label[inside], p[inside]))
     min_periods = max(5, window // 3)
     hits = daily["hit"].rolling(window, min_periods=min_periods).mean()
     sharpe = rolling_sharpe(daily["pnl"], window, min_periods=min_periods)
-    return pd.DataFrame({"ece": ece, "hit_rate": hits, "sharpe": sharpe}, index=dates)
+    return pd.DataFrame({"ece": ece, "hit_rate": hits, "sharpe": sharpe}, index=daily.index)
 
 
 def recommend_retrain(

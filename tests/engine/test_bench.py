@@ -25,6 +25,7 @@ def test_store_benchmark_prints_its_figures(capsys) -> None:
     assert result["read_one_rows"] == 100
     for key in ("ingest_s", "read_one_ms", "read_all_s", "peer_ingest_s", "ingest_ratio_vs_peer"):
         assert result[key] > 0
+    assert 0 < result["ingest_cpu_s"]
     assert result["machine"]["cpus"] >= 1
 
 
@@ -36,6 +37,7 @@ def test_features_benchmark_reports_ratio_against_ta(capsys) -> None:
     assert result["peer_values"] == 900 * 86  # ta adds 86 columns per ticker
     for key in ("features_s", "values_per_s", "peer_values_per_s", "ratio", "cache_build_s"):
         assert result[key] > 0
+    assert 0 < result["features_cpu_s"]
     assert result["ratio"] == round(result["values_per_s"] / result["peer_values_per_s"], 2)
     assert result["cache_tickers"] == 3
 
@@ -95,7 +97,16 @@ TINY_TRAIN = TrainConfig(
     n_boot=10,
     learner=LearnerParams(n_estimators=20, early_stopping_rounds=10),
 )
-PAGE_KEYS = {"title", "cold_s", "warm_median_s", "warm_runs_s", "meets_goal", "problems"}
+PAGE_KEYS = {
+    "title",
+    "cold_s",
+    "warm_median_s",
+    "cold_cpu_s",
+    "warm_cpu_median_s",
+    "warm_runs_s",
+    "meets_goal",
+    "problems",
+}
 SUMMARY_KEYS = {
     "ok",
     "pages",
@@ -191,6 +202,8 @@ def test_pages_benchmark_fails_on_a_page_that_raises_or_shows_an_error(
     pages = result["per_page"]
     assert all(set(page) == PAGE_KEYS for page in pages.values())
     assert pages["fine"]["problems"] == [] and len(pages["fine"]["warm_runs_s"]) == 1
+    assert pages["fine"]["cold_cpu_s"] > 0 and pages["fine"]["warm_cpu_median_s"] > 0
+    assert pages["broken"]["warm_cpu_median_s"] is None
     assert pages["broken"]["warm_runs_s"] == [] and pages["broken"]["meets_goal"] is False
     assert result["slowest_page"] == "fine"  # the only page with warm figures
     with pytest.raises(ValueError, match="no such page"):

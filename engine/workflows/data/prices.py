@@ -147,23 +147,31 @@ def ingest(
     message += noted
     findings = gate.findings
     try:
-        with closing(open_db(db_path)) as db, write_transaction(db):
-            prices = PriceRepository(db)
-            splices = _splices(prices, gate.accepted, fetched.adjusted)
-            findings = (
-                pd.concat([findings, splices], ignore_index=True) if len(splices) else findings
-            )
-            log_id = IngestionRepository(db).record(
-                source=fetched.source,
-                tickers=requested,
-                rows=len(gate.accepted),
-                status=status,
-                message=message,
-                findings=findings,
-            )
-            prices.upsert(
-                gate.accepted, source=fetched.source, adjusted=fetched.adjusted, ingestion_id=log_id
-            )
+        with closing(open_db(db_path)) as db:
+            # Keep the batch's pages in memory until the commit: spilled into the WAL
+            # mid-transaction, each later page lookup searches a WAL index that grows
+            # with the batch, and the write slows down faster than the rows grow.
+            db.conn.execute("PRAGMA cache_spill = OFF")
+            with write_transaction(db):
+                prices = PriceRepository(db)
+                splices = _splices(prices, gate.accepted, fetched.adjusted)
+                findings = (
+                    pd.concat([findings, splices], ignore_index=True) if len(splices) else findings
+                )
+                log_id = IngestionRepository(db).record(
+                    source=fetched.source,
+                    tickers=requested,
+                    rows=len(gate.accepted),
+                    status=status,
+                    message=message,
+                    findings=findings,
+                )
+                prices.upsert(
+                    gate.accepted,
+                    source=fetched.source,
+                    adjusted=fetched.adjusted,
+                    ingestion_id=log_id,
+                )
     except (sqlite3.Error, StoreError) as exc:
         return IngestResult(
             "failed",

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.metrics import hit_rate
+from engine.modeling.calibration_scores import expected_calibration_error
 from engine.studies.drift import (
     DriftThresholds,
     feature_drift,
@@ -101,3 +103,54 @@ def test_rolling_quality_and_its_thresholds() -> None:
     )
     loose = DriftThresholds(ece=0.99, sharpe_drop=99.0)
     assert recommend_retrain(empty, bad, 1.0, loose) == (False, [])
+
+
+def test_rolling_quality_matches_window_by_window_filtering() -> None:
+    """Rows in no particular order, tied forecasts: each date's figures equal those of its
+    window's rows taken from the frame in the frame's own order (the equal-mass bins break
+    ties by position)."""
+    rng = np.random.default_rng(3)
+    dates = pd.bdate_range("2021-01-04", periods=90)
+    index = pd.MultiIndex.from_product(
+        [[f"T{i}" for i in range(15)], dates], names=["ticker", "date"]
+    )
+    p = np.round(rng.uniform(0.3, 0.7, len(index)), 2)
+    up = (rng.uniform(size=len(index)) < p).astype(float)
+    outcomes = pd.DataFrame(
+        {"p": p, "label": up, "ret": np.where(up > 0, 1, -1) * rng.uniform(0.001, 0.03, len(p))},
+        index=index,
+    ).sample(frac=0.9, random_state=1)
+    window = 21
+    result = rolling_forecast_quality(outcomes, window)
+    frame = outcomes.reset_index()
+    days = np.sort(frame["date"].unique())
+    assert list(result.index) == list(days)
+    for end in (0, 20, 21, 60, len(days) - 1):
+        rows = frame[frame["date"].between(days[max(0, end - window + 1)], days[end])]
+        expected = expected_calibration_error(rows["label"].to_numpy(), rows["p"].to_numpy())
+        assert result["ece"].iloc[end] == expected
+        if end >= window - 1:
+            hits = [
+                hit_rate(d["label"].to_numpy(), d["p"].to_numpy()) for _, d in frame.groupby("date")
+            ][end - window + 1 : end + 1]
+            assert result["hit_rate"].iloc[end] == pytest.approx(np.mean(hits), abs=1e-15)
+
+
+def test_drift_matches_the_test_run_feature_by_feature() -> None:
+    """One KS call over every column gives each feature's own two-sample test on its finite
+    values; a feature with no finite value on a side has no KS figures."""
+    from scipy import stats  # noqa: PLC0415 - the reference, only here
+
+    baseline, recent = frames(shift=0.3)
+    baseline.loc[::7, "rsi_14"] = np.nan
+    recent.loc[::5, "ret_5d"] = np.inf
+    baseline["empty"], recent["empty"] = np.nan, 1.0
+    drift = feature_drift(baseline, recent).set_index("feature")
+    for column in ("rsi_14", "ret_5d", "vol_ratio_5_20"):
+        base, new = baseline[column].to_numpy(), recent[column].to_numpy()
+        ks = stats.ks_2samp(base[np.isfinite(base)], new[np.isfinite(new)], method="asymp")
+        assert drift.at[column, "ks_statistic"] == ks.statistic
+        assert drift.at[column, "ks_pvalue"] == ks.pvalue
+        assert drift.at[column, "psi"] == population_stability(base, new)
+    assert drift.loc["empty"].drop("drifted").isna().all() and not drift.at["empty", "drifted"]
+    assert list(drift.columns) == ["psi", "ks_statistic", "ks_pvalue", "drifted"]
