@@ -7,9 +7,12 @@ are ``engine.modeling.calibration_scores``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
@@ -27,7 +30,9 @@ EPS = 1e-6
 # Unpenalized logistic fits of the curves. A tight tolerance: with scores that carry almost
 # no information the gradient at slope 0 is below scikit-learn's default tolerance (1e-4)
 # and lbfgs stops there, giving every row the same probability instead of the fitted one.
-CURVE = {"C": 1e6, "tol": 1e-10, "max_iter": 1000}
+# Newton-Cholesky: one or two features over many rows converge in a few Newton steps (about
+# 3x faster than lbfgs at the same optimum).
+CURVE = {"C": 1e6, "tol": 1e-10, "max_iter": 1000, "solver": "newton-cholesky"}
 # A calibration curve earns weight only beyond this many times its degrees of freedom in
 # likelihood-ratio evidence. With 1 (plain James-Stein) the sample's cross-sectional model,
 # which has no skill, kept calibrated Brier 0.00012 above climatology beyond its interval.
@@ -44,9 +49,18 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1.0 - p))
 
 
+def _fit_curve(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
+    """An unpenalized logistic curve (``CURVE``) of ``y`` on the columns of ``x``."""
+    with warnings.catch_warnings():
+        # at an optimum already met to float precision the Newton line search cannot
+        # improve and scikit-learn finishes with lbfgs: the fit is right, the warning noise
+        warnings.filterwarnings("ignore", "Line search of Newton solver", ConvergenceWarning)
+        return LogisticRegression(**CURVE).fit(x, y)
+
+
 class _Platt:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Platt:
-        self.model = LogisticRegression(**CURVE).fit(_logit(s)[:, None], y)
+        self.model = _fit_curve(_logit(s)[:, None], y)
         return self
 
     def predict(self, s: np.ndarray) -> np.ndarray:
@@ -97,11 +111,11 @@ class _Beta:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Beta:
         x = self._features(s)
         self.keep = [0, 1]
-        self.model = LogisticRegression(**CURVE).fit(x, y)
+        self.model = _fit_curve(x, y)
         negative = [i for i, c in enumerate(self.model.coef_[0]) if c < 0]
         if negative:
             self.keep = [i for i in (0, 1) if i not in negative] or [0]
-            self.model = LogisticRegression(**CURVE).fit(x[:, self.keep], y)
+            self.model = _fit_curve(x[:, self.keep], y)
         return self
 
     @staticmethod

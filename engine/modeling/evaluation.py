@@ -112,21 +112,24 @@ def walk_forward(
         earlier = _evidence_before(parts, dates[test].min().to_datetime64())
         if len(earlier):
             model.add_calibration_evidence(*calibration_evidence(earlier))
-        raw = model.raw_proba(test_rows)
+        predicted = model.fold_predictions(test_rows)
         regimes = test_rows.get(REGIME_COLUMN, pd.Series(np.nan, test_rows.index)).to_numpy()
+        # the model's own method is its calibrator, fitted on the same evidence
         alternatives = {
-            f"p_{method}": model.fit_calibrator(method).predict_proba(raw, regimes)
+            f"p_{method}": predicted["p"]
+            if method == model.calibrator_.method
+            else model.fit_calibrator(method).predict_proba(predicted["p_raw"], regimes)
             for method in CALIBRATION_METHODS
         }
         nan = np.full(len(test_rows), np.nan)
         parts.append(
             pd.DataFrame(
                 {
-                    "score": model.rank_score(test_rows),
-                    "p": model.predict_proba(test_rows)[:, 1],
-                    "p_raw": raw,
+                    "score": predicted["score"],
+                    "p": predicted["p"],
+                    "p_raw": predicted["p_raw"],
                     **alternatives,
-                    "p_baseline": model.baseline_proba(test_rows),
+                    "p_baseline": predicted["p_baseline"],
                     "label": test_rows["label"].to_numpy(),
                     "ret": test_rows["ret"].to_numpy(),
                     "excess": test_rows["excess"].to_numpy() if "excess" in test_rows else nan,

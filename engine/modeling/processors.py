@@ -30,8 +30,12 @@ NORMALIZATIONS = ("rank", "robust_zscore")
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
 
-def _date_groups(X: pd.DataFrame):
-    return X.groupby(level="date", sort=False)
+def _by_date(X: pd.DataFrame, values: np.ndarray):
+    """``values`` (rows of ``X``) grouped by ``X``'s dates, as a frame with a plain index:
+    the same per-date statistics as grouping ``X`` itself, without aligning its (ticker,
+    date) index at every step. Columns are positions."""
+    codes = pd.factorize(X.index.get_level_values("date"))[0]
+    return pd.DataFrame(values).groupby(codes, sort=False)
 
 
 class CrossSectionalNormalizer(TransformerMixin, BaseEstimator):
@@ -60,19 +64,23 @@ class CrossSectionalNormalizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {self.method!r}")
         if not self.clip > 0:
             raise ValueError("clip must be positive")
-        groups = _date_groups(X)
-        distinct = groups.nunique(dropna=True)
-        observed = (distinct > 0).sum()
-        varying = (distinct > 1).sum() / observed.where(observed > 0)
-        stock = [c for c in X.columns if varying.get(c, 0.0) >= self.min_varying_share]
+        values = X.to_numpy(dtype=float)
+        groups = _by_date(X, values)
+        observed = (groups.count() > 0).sum().to_numpy()
+        # two distinct values on a date <=> its largest exceeds its smallest (NaN skipped)
+        varying = (groups.max() > groups.min()).sum().to_numpy()
+        share = np.divide(varying, observed, out=np.full(len(observed), np.nan), where=observed > 0)
+        stock = [c for c, s in zip(X.columns, share, strict=True) if s >= self.min_varying_share]
         self.columns_ = list(X.columns)
         self.stock_columns_ = stock
         self.market_columns_ = [c for c in X.columns if c not in stock]
         if stock:
-            deviation = (X[stock] - groups[stock].transform("median")).abs()
-            mad = _date_groups(deviation).median().median()
-            spread = X[stock].std()
-            self.fallback_scale_ = np.where(mad > 0, mad * MAD_TO_SIGMA, spread.fillna(1.0))
+            positions = [X.columns.get_loc(c) for c in stock]
+            own = values[:, positions]
+            deviation = np.abs(own - _by_date(X, own).transform("median").to_numpy())
+            mad = _by_date(X, deviation).median().median().to_numpy()
+            spread = pd.DataFrame(own).std().fillna(1.0).to_numpy()
+            self.fallback_scale_ = np.where(mad > 0, mad * MAD_TO_SIGMA, spread)
             self.fallback_scale_ = np.where(self.fallback_scale_ > 0, self.fallback_scale_, 1.0)
         else:
             self.fallback_scale_ = np.zeros(0)
@@ -84,18 +92,18 @@ class CrossSectionalNormalizer(TransformerMixin, BaseEstimator):
         stock = self.stock_columns_
         if not stock or X.empty:
             return out
-        values = X[stock]
-        groups = _date_groups(values)
+        values = X[stock].to_numpy(dtype=float)
+        groups = _by_date(X, values)
         if self.method == "rank":
-            ranks = groups.rank(method="average")
-            counts = groups.transform("count")
+            ranks = groups.rank(method="average").to_numpy()
+            counts = groups.transform("count").to_numpy()
             out[stock] = (ranks - 0.5) / counts - 0.5
         else:
-            median = groups.transform("median")
-            deviation = (values - median).abs()
-            mad = _date_groups(deviation).transform("median") * MAD_TO_SIGMA
-            scale = mad.where(mad > 0, pd.Series(self.fallback_scale_, index=stock), axis=1)
-            out[stock] = ((values - median) / scale).clip(-self.clip, self.clip)
+            median = groups.transform("median").to_numpy()
+            deviation = np.abs(values - median)
+            mad = _by_date(X, deviation).transform("median").to_numpy() * MAD_TO_SIGMA
+            scale = np.where(mad > 0, mad, self.fallback_scale_)
+            out[stock] = np.clip((values - median) / scale, -self.clip, self.clip)
         return out
 
     def to_params(self) -> dict:

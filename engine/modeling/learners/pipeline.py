@@ -280,6 +280,21 @@ class Learner(BaseEstimator):
         columns = [*self.selector_.columns_, "bias"]
         return pd.DataFrame(self._terms(prepared), index=index, columns=columns)
 
+    def fold_predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """``score`` (``rank_score``), ``p_raw`` (``raw_proba``), ``p``
+        (``predict_proba[:, 1]``) and ``p_baseline`` (``baseline_proba``) of the rows ``X``,
+        each (n,), from one pass of the normalizer and selector: what a walk-forward fold
+        records of its test rows, each value equal to the separate call's."""
+        values = self.processed_values(X)
+        score = self._raw_score(self._prepare(values))
+        raw = _sigmoid(score)
+        return {
+            "score": score,
+            "p": self.calibrator_.predict_proba(raw, self._regimes(X)),
+            "p_raw": raw,
+            "p_baseline": self.baseline_.predict_proba(values)[:, 1],
+        }
+
     def explained_predictions(self, X: pd.DataFrame) -> ExplainedPredictions:
         """``rank_score``, ``predict_proba[:, 1]`` and ``contributions`` of the rows ``X``
         from one pass of the normalizer and selector (what a forecast needs, each value

@@ -55,10 +55,13 @@ class XGBoostLearner(Learner):
     def _matrix_for(self, Z: pd.DataFrame, rows: np.ndarray, target: np.ndarray) -> xgb.DMatrix:
         """A training DMatrix; the ranker's rows are grouped by date (one query each)."""
         part = Z.iloc[rows]
+        # unnamed float32 (what XGBoost stores anyway): with names, every boosting round
+        # fetches and compares them; ``_fit_model`` names the trained booster's features
+        values = part.to_numpy(dtype=np.float32)
         if self._params.kind != "ranker":
-            return xgb.DMatrix(part, label=target[rows])
+            return xgb.DMatrix(values, label=target[rows])
         codes = pd.factorize(part.index.get_level_values("date"), sort=True)[0]
-        return xgb.DMatrix(part, label=target[rows], qid=codes)
+        return xgb.DMatrix(values, label=target[rows], qid=codes)
 
     def _fit_model(
         self, Z: pd.DataFrame, target: np.ndarray, fit_rows: np.ndarray, val_rows: np.ndarray
@@ -72,6 +75,7 @@ class XGBoostLearner(Learner):
             early_stopping_rounds=p.early_stopping_rounds,
             verbose_eval=False,
         )
+        self.booster_.feature_names = list(Z.columns)
 
     def _prepare(self, selected: pd.DataFrame) -> xgb.DMatrix:
         # float32 is what XGBoost stores anyway
