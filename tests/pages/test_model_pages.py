@@ -150,10 +150,10 @@ def train_from_page(
 
 def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded_db: Path) -> None:
     at = open_page(app, "training")
-    launched = train_from_page(at, seeded_db, "2015-01-01", 240, followed=True)
+    launched = train_from_page(at, seeded_db, "2016-01-01", 240, followed=True)
     assert any(f"Run {launched}: complete" in s.value for s in at.success)
     # the form comes back with what was submitted, not the defaults
-    assert str(at.date_input(key="training.start").value) == "2015-01-01"
+    assert str(at.date_input(key="training.start").value) == "2016-01-01"
     assert at.number_input(key="training.train").value == 12
     runs = at.dataframe[0].value
     assert runs.loc[runs["run"] == launched, "status"].item() == "complete"
@@ -164,7 +164,7 @@ def test_training_page_launches_follows_and_registers_a_run(app: AppTest, seeded
 def test_training_page_tunes_and_every_trial_counts(app: AppTest, seeded_db: Path) -> None:
     at = open_page(app, "training")
     trials_before = trial_count(seeded_db)
-    launched = train_from_page(at, seeded_db, "2016-01-01", 400, trials=2)
+    launched = train_from_page(at, seeded_db, "2016-06-30", 400, trials=2)
     assert any(f"Run {launched}: complete" in s.value for s in at.success)
     tuning = workflows.load_run(seeded_db, launched).metrics["tuning"]
     assert tuning["n_trials"] == 2 and tuning["study_name"] == f"tune-{launched}"
@@ -249,7 +249,7 @@ def test_ablation_page_runs_a_small_study_and_reloads_it(app: AppTest, seeded_db
     at = open_page(app, "ablation")
     assert any("No ablation study yet" in i.value for i in at.info)
     at.multiselect(key="ablation.variants").set_value(["patterns only", "+ research families"])
-    at.date_input(key="ablation.start").set_value(pd.Timestamp("2016-01-01").date())
+    at.date_input(key="ablation.start").set_value(pd.Timestamp("2019-06-28").date())
     at.number_input(key="ablation.train").set_value(12)
     at.checkbox(key="ablation.dask").uncheck()
     # two walk-forwards in one script run: more than AppTest's default 60 s on a busy box
