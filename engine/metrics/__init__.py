@@ -24,6 +24,7 @@ from engine.metrics._intervals import (
     N_BOOT,
     Interval,
     bootstrap_interval,
+    fold_interval,
     ic_block,
     wilson_interval,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "daily_returns",
     "deflated_sharpe",
     "expected_max_sharpe",
+    "fold_interval",
     "hit_rate",
     "ic_block",
     "ic_summary",

@@ -173,3 +173,20 @@ def bootstrap_interval(
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(values, [tail, 100.0 - tail])
     return Interval(estimate, float(low), float(high), level)
+
+
+def fold_interval(deltas: np.ndarray, level: float = 0.95) -> Interval:
+    """Mean of per-fold values (a metric's fold mean, or a delta between two variants)
+    with a Student-t interval: folds are the independent units (each has its own fitted
+    model, whose tilts and their luck last the whole fold), and there are few of them, so
+    t, not normal."""
+    deltas = deltas[np.isfinite(deltas)]
+    if len(deltas) < 2:
+        return Interval(float(np.mean(deltas)) if len(deltas) else np.nan, np.nan, np.nan, level)
+    mean = float(np.mean(deltas))
+    half = (
+        stats.t.ppf(0.5 + level / 2, len(deltas) - 1)
+        * np.std(deltas, ddof=1)
+        / np.sqrt(len(deltas))
+    )
+    return Interval(mean, mean - half, mean + half, level)

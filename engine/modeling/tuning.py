@@ -144,8 +144,9 @@ def score_predictions(predictions: pd.DataFrame, kind: str) -> float:
     return float(values.mean()) if len(values) else np.nan
 
 
-def trial_returns(panel: WidePanel, predictions: pd.DataFrame, kind: str) -> np.ndarray:
-    """Daily net returns of trading ``predictions`` by the kind's default construction."""
+def trial_returns(panel: WidePanel, predictions: pd.DataFrame, kind: str) -> pd.Series:
+    """Daily net returns of trading ``predictions`` by the kind's default construction,
+    by session from the one after the first forecast."""
     result = backtest_forecasts(
         panel,
         predictions,
@@ -155,7 +156,7 @@ def trial_returns(panel: WidePanel, predictions: pd.DataFrame, kind: str) -> np.
         construction=default_construction(kind),
     )
     first = predictions.index.get_level_values("date").min()
-    return result.equity.loc[first:].pct_change().dropna().to_numpy()
+    return result.equity.loc[first:].pct_change().dropna()
 
 
 def evaluate_trial(
@@ -189,9 +190,10 @@ def evaluate_trial(
     try:
         walk_forward(data, splitter, params, on_fold=report)
     except optuna.TrialPruned:
-        returns = trial_returns(panel, pooled[0], params.kind)
+        returns = trial_returns(panel, pooled[0], params.kind).to_numpy()
         return tuple(scores), np.nan, True, returns
-    return tuple(scores), scores[-1], False, trial_returns(panel, pooled[0], params.kind)
+    returns = trial_returns(panel, pooled[0], params.kind).to_numpy()
+    return tuple(scores), scores[-1], False, returns
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, result: tuple) -> TrialOutcome:

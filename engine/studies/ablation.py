@@ -11,36 +11,33 @@ together; a delta whose interval straddles zero is "no evidence", not a gain.
 
 Walk-forwards for distinct family sets run in parallel on Dask (a local cluster by default,
 or the scheduler at ``scheduler_address``; progress per walk-forward), or serially
-(progress per fold).
+(progress per fold): ``engine.studies.walks``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from engine.cluster import dask_client
-from engine.data.schema import Progress, scaled_progress
+from engine.data.schema import Progress
 from engine.features.panel import WidePanel
 from engine.metrics import (
     IC_BLOCK,
     N_BOOT,
-    Interval,
     auc,
     bootstrap_interval,
     daily_ic,
+    fold_interval,
     max_drawdown,
     sharpe,
 )
 from engine.modeling.calibration_scores import expected_calibration_error
-from engine.modeling.evaluation import WalkForwardResult, walk_forward
+from engine.modeling.evaluation import WalkForwardResult
 from engine.modeling.learners import LearnerParams
-from engine.modeling.model_selection import PurgedWalkForward
+from engine.studies.walks import run_walk_forwards
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.trading.sizing import SizingParams
 
@@ -97,54 +94,16 @@ class AblationResult:
     returns: dict[str, pd.Series]
 
 
-def run_walk_forward(
-    data: pd.DataFrame,
-    families: tuple[str, ...],
-    config: AblationConfig,
-    progress: Progress | None = None,
-) -> WalkForwardResult:
-    """One walk-forward for a family set (the unit of parallel work)."""
-    params = LearnerParams(**{**config.learner.__dict__, "families": families})
-    splitter = PurgedWalkForward(config.train_months, config.test_months)
-    return walk_forward(data, splitter, params, progress)
-
-
 def _run_all(
     data: pd.DataFrame,
     family_sets: list[tuple[str, ...]],
     config: AblationConfig,
     progress: Progress | None,
 ) -> dict[tuple[str, ...], WalkForwardResult]:
-    results = {}
-    if not config.use_dask:
-        for k, families in enumerate(family_sets):
-            per_fold = scaled_progress(
-                progress,
-                k / len(family_sets),
-                (k + 1) / len(family_sets),
-                f"Walk-forward {k + 1} of {len(family_sets)} ({', '.join(families)}): ",
-            )
-            results[families] = run_walk_forward(data, families, config, per_fold)
-        return results
-    from dask.distributed import as_completed  # noqa: PLC0415 - optional
-
-    with dask_client(config.scheduler_address, workers=config.workers) as client:
-        shared = client.scatter(data, broadcast=True)
-        # one XGBoost thread per worker: the workers share the machine's cores
-        threads = max(1, (os.cpu_count() or 1) // max(1, config.workers))
-        each = dataclasses.replace(
-            config, learner=dataclasses.replace(config.learner, n_jobs=threads)
-        )
-        futures = {
-            client.submit(run_walk_forward, shared, f, each, pure=False): f for f in family_sets
-        }
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
-            if progress:
-                progress(
-                    done / len(family_sets), f"Walk-forward {done} of {len(family_sets)} finished"
-                )
-    return results
+    """One walk-forward per family set, on the same folds."""
+    jobs = {f: dataclasses.replace(config.learner, families=f) for f in family_sets}
+    walks = run_walk_forwards(data, jobs, config, progress=progress, describe=", ".join)
+    return {families: walk.result for families, walk in walks.items()}
 
 
 def _strategy(
@@ -204,21 +163,6 @@ def _verdict(low: float, high: float) -> str:
     if high < 0:
         return "loss"
     return "no evidence"
-
-
-def fold_interval(deltas: np.ndarray, level: float) -> Interval:
-    """Mean of per-fold deltas with a Student-t interval: folds are the independent units
-    (each has its own fitted model), and there are few of them, so t, not normal."""
-    deltas = deltas[np.isfinite(deltas)]
-    if len(deltas) < 2:
-        return Interval(float(np.mean(deltas)) if len(deltas) else np.nan, np.nan, np.nan, level)
-    mean = float(np.mean(deltas))
-    half = (
-        stats.t.ppf(0.5 + level / 2, len(deltas) - 1)
-        * np.std(deltas, ddof=1)
-        / np.sqrt(len(deltas))
-    )
-    return Interval(mean, mean - half, mean + half, level)
 
 
 def _step(before: tuple, after: tuple, level: float) -> dict:
