@@ -24,6 +24,7 @@ SECTIONS = {
         st.Page("views/training.py", title="Training", icon=":material/model_training:"),
         st.Page("views/backtest.py", title="Backtest", icon=":material/query_stats:"),
         st.Page("views/ablation.py", title="Ablation", icon=":material/science:"),
+        st.Page("views/zoo.py", title="Model zoo", icon=":material/pets:"),
         st.Page("views/scenarios.py", title="Scenarios", icon=":material/storm:"),
         st.Page("views/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     ],

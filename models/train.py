@@ -3,6 +3,11 @@
     python models/train.py --source sample --watchlist "Sample universe" --end 2018-12-31
     python models/train.py --source yfinance --tickers AAPL,MSFT,KO --device cuda
     python models/train.py --trials 20 --scheduler tcp://10.0.0.5:8786
+    python models/train.py --zoo --start 2015-01-01
+
+``--zoo`` trains no model: it compares every learner of the zoo (``--zoo-learners``) and
+their rank-average and stacked ensembles on the same purged folds, prints the table and
+saves the study (the Model zoo page shows it); every row counts as a trial.
 
 Needs only this repository and requirements.txt. Writes models/artifacts/<run_id>/ (or
 --output) atomically and registers the run in the store (--db). ``--json-progress``
@@ -130,6 +135,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scheduler", help="run the tuning trials on this Dask scheduler (default: here)"
     )
+    parser.add_argument("--zoo", action="store_true", help="compare the zoo's learners instead")
+    parser.add_argument(
+        "--zoo-learners",
+        default=",".join(LEARNERS),
+        help=f"comma-separated, from {', '.join(LEARNERS)} (with --zoo)",
+    )
     parser.add_argument(
         "--config",
         help="a TrainConfig as JSON (what the Training page hands its job); replaces the "
@@ -244,7 +255,44 @@ def alert_settings() -> workflows.AlertSettings | None:
         return None
 
 
-def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
+def run_zoo(args: argparse.Namespace, db: str, config: TrainConfig, progress) -> int:
+    """The zoo on the options' rows, learner settings and windows; the saved study's id."""
+    zoo = workflows.ZooConfig(
+        tuple(name.strip() for name in args.zoo_learners.split(",") if name.strip()),
+        train_months=config.train_months,
+        test_months=config.test_months,
+        learner=config.learner,
+        horizon=config.label.horizon,
+        n_boot=config.n_boot,
+        use_dask=bool(args.scheduler),
+        scheduler_address=args.scheduler,
+    )
+    study, result = workflows.run_zoo_study(
+        db,
+        list(config.tickers),
+        zoo,
+        start=config.start,
+        membership=config.universe(),
+        as_of=config.as_of,
+        progress=progress,
+    )
+    table = result.table
+    if args.json_progress:
+        print(json.dumps({"done": True, "zoo_study": study, "table": table.to_dict("records")}))
+        return study
+    sys.stderr.write("\n")
+    for row in table.itertuples():
+        print(
+            f"{row.model:>13}: rank IC {row.rank_ic:+.4f} [{row.rank_ic_low:+.4f}, "
+            f"{row.rank_ic_high:+.4f}], top-k excess after costs {row.excess:+.2%} "
+            f"[{row.excess_low:+.2%}, {row.excess_high:+.2%}], Deflated Sharpe "
+            f"{row.deflated_sharpe:.2f}, {row.seconds:.1f} s"
+        )
+    print(f"zoo study {study} saved ({len(table)} trials counted)")
+    return study
+
+
+def main(argv: Sequence[str] | None = None) -> workflows.ModelRun | int:
     args = parse_args(argv)
     overrides = {"db_path": args.db, "artifacts_root": args.output and Path(args.output).resolve()}
     settings = workflows.reload_settings(**{k: v for k, v in overrides.items() if v})
@@ -255,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun:
     config = on_device(config, progress)
     tuning = tuning_config(args)
     fetch(args, db, list(config.tickers), progress)
+    if args.zoo:
+        return run_zoo(args, db, config, progress)
     record = workflows.train_model(
         db,
         config,

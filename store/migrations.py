@@ -455,6 +455,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # it against (the date is the bundle's word only)
         ("ALTER TABLE model_runs ADD COLUMN trained_through_verified INTEGER",),
     ),
+    (
+        19,
+        "model zoo studies",
+        (
+            """CREATE TABLE zoo_runs (
+                id INTEGER PRIMARY KEY,
+                created_utc TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                table_json TEXT NOT NULL,     -- one row per learner and ensemble
+                diversity_json TEXT NOT NULL  -- one row per pair of learners, per ensemble
+            )""",
+        ),
+    ),
 )
 
 

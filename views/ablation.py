@@ -1,14 +1,11 @@
 """Ablation: does each part of the stack earn its place, out of sample and after costs?"""
 
-import datetime as dt
-
-import pandas as pd
 import streamlit as st
 
 from engine import workflows
 from engine.workflows.research import VARIANT_NAMES, AblationConfig
-from views.components.progress import StreamlitProgress
 from views.components.state import global_params
+from views.components.studies import run_on_watchlist, saved_study, study_window
 
 params = global_params()
 st.title("Ablation")
@@ -20,25 +17,7 @@ st.caption(
 )
 with st.form("ablation.form"):
     variants = st.multiselect("Variants", VARIANT_NAMES, VARIANT_NAMES, key="ablation.variants")
-    c1, c2, c3 = st.columns(3)
-    start = c1.date_input(
-        "First date",
-        params.as_of - dt.timedelta(days=8 * 365),
-        min_value=dt.date(1990, 1, 1),
-        key="ablation.start",
-    )
-    train_months = c2.number_input(
-        "Train window (months)",
-        *workflows.TRAINING_LIMITS["train_months"].bounds(),
-        workflows.TrainConfig.train_months,
-        key="ablation.train",
-    )
-    test_months = c3.number_input(
-        "Test window (months)",
-        *workflows.TRAINING_LIMITS["test_months"].bounds(),
-        workflows.TrainConfig.test_months,
-        key="ablation.test",
-    )
+    start, train_months, test_months = study_window(params, "ablation", years=8)
     c1, c2 = st.columns(2)
     use_dask = c1.checkbox(
         "Run variants in parallel with Dask (2 local workers)", True, key="ablation.dask"
@@ -56,43 +35,28 @@ if submitted:
     else:
         config = AblationConfig(
             tuple(variants),
-            int(train_months),
-            int(test_months),
+            train_months,
+            test_months,
             use_dask=use_dask,
             scheduler_address=address.strip() or None,
         )
-        progress = StreamlitProgress("Running the ablation")
-        try:  # every ticker the watchlist ever held, each on its member dates
-            universe = workflows.load_universe(params.db_path, params.watchlist)
-            study, _ = workflows.run_ablation_study(
+        run_on_watchlist(
+            params,
+            "ablation",
+            "the ablation",
+            lambda tickers, membership, progress: workflows.run_ablation_study(
                 params.db_path,
-                list(universe.tickers),
+                tickers,
                 config,
-                start=pd.Timestamp(start),
-                membership=universe.membership,
+                start=start,
+                membership=membership,
                 progress=progress,
-            )
-        except (ValueError, OSError, workflows.StoreError) as exc:
-            progress.finish("Ablation failed", ok=False)
-            st.error(str(exc))
-        else:
-            progress.finish(f"Ablation study {study} saved", ok=True)
-            st.session_state["ablation.study"] = study
+            )[0],
+        )
 
-studies = workflows.load_ablation_studies(params.db_path)
-if studies.empty:
-    st.info("No ablation study yet: choose variants and press Run ablation.")
-    st.stop()
-ids = studies["id"].tolist()
-chosen = st.session_state.get("ablation.study", ids[0])
-study = st.selectbox(
-    "Saved study",
-    ids,
-    index=ids.index(chosen) if chosen in ids else 0,
-    format_func=lambda i: f"#{i} ({studies.set_index('id').at[i, 'created_utc']})",
-    key="ablation.saved",
+settings, table, steps = saved_study(
+    params, "ablation", "No ablation study yet: choose variants and press Run ablation."
 )
-settings, table, steps = workflows.load_ablation_study(params.db_path, study)
 st.caption(f"Tickers: {', '.join(settings['tickers'])} · from {str(settings['start'])[:10]}")
 st.subheader("Variants")
 st.dataframe(

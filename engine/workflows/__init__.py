@@ -36,6 +36,8 @@ The subpackages, lowest first (each imports only those before it):
     ``research.monitor``: the drift monitor.
     ``research.report``: HTML tear sheets of a backtest, the paper account, a series.
     ``research.analyses``: a run's calibration and signal analyses, kept with it.
+    ``research.studies``: what saved studies share (rows, settings, trials, tables).
+    ``research.zoos``: the model zoo (every learner on the same folds).
 ``trading``: the paper account, the broker and the analyst's book.
     ``trading.paper``: the paper-trading step, its guardrails and journal.
     ``trading.paper_account``: the paper account as pages read it (marks, replay, P&L

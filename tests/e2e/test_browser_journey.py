@@ -156,7 +156,7 @@ def journey(app: Session) -> None:
         "trading",
         "data and settings",
     ]
-    assert nav.locator('[data-testid="stSidebarNavLink"]:visible').count() == 18
+    assert nav.locator('[data-testid="stSidebarNavLink"]:visible').count() == 19
 
     app.page.goto(app.url + "/data")
     app.settle()

@@ -144,3 +144,31 @@ def test_the_script_and_a_stored_config_read_dates_by_the_one_rule(text: str) ->
             verdicts.append("refused")
     assert verdicts == [verdicts[0]] * 3
     assert verdicts[0] == ("read" if text == "2018-06-29" else "refused")
+
+
+def test_the_zoo_compares_the_learners_on_the_same_folds_and_saves_the_study(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    window = ["--start", "2016-06-30", "--end", "2018-06-29", "--train-months", "12"]
+    store = ["--source", "store", "--db", str(seeded_db), "--output", str(tmp_path / "bundles")]
+    done = run_script(*store, *window, "--zoo", "--zoo-learners", "linear,lightgbm", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0].strip() for line in lines[:4]] == [
+        "linear",
+        "lightgbm",
+        "rank average",
+        "stacked",
+    ]
+    assert all("rank IC" in line and "Deflated Sharpe" in line for line in lines[:4])
+    assert lines[-1] == "zoo study 1 saved (4 trials counted)"
+    settings, table, diversity = workflows.load_study(seeded_db, "zoo", 1)
+    assert settings["as_of"].startswith("2018-06-29") and settings["learners"] == [
+        "linear",
+        "lightgbm",
+    ]
+    assert len(table) == 4 and not diversity.empty
+    assert not (tmp_path / "bundles").exists()  # the zoo trains no model to keep
+    bad = run_script(*store, "--zoo", "--zoo-learners", "linear,forest", cwd=tmp_path)
+    assert bad.returncode == 1 and "unknown learners ['forest']" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -259,7 +259,7 @@ def test_ablation_page_runs_a_small_study_and_reloads_it(app: AppTest, seeded_db
     assert list(table["variant"]) == ["patterns only", "+ research families"]
     steps = next(d.value for d in at.dataframe if "step" in d.value.columns)
     assert steps.loc[0, "auc_verdict"] in {"gain", "loss", "no evidence"}
-    assert len(workflows.load_ablation_studies(seeded_db)) == 1
+    assert len(workflows.load_studies(seeded_db, "ablation")) == 1
 
 
 PAGES = (

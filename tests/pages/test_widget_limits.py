@@ -23,6 +23,10 @@ FORMS = {
         "ablation.train": (TRAINING["train_months"], None, workflows.TrainConfig.train_months),
         "ablation.test": (TRAINING["test_months"], None, workflows.TrainConfig.test_months),
     },
+    "zoo": {
+        "zoo.train": (TRAINING["train_months"], None, workflows.TrainConfig.train_months),
+        "zoo.test": (TRAINING["test_months"], None, workflows.TrainConfig.test_months),
+    },
     "backtest": {
         "backtest.k": (CONSTRUCTION["k"], None, None),
         "backtest.drop": (CONSTRUCTION["max_replacements"], None, None),

@@ -9,6 +9,8 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``monitor``: recent features against the training baseline; recent outcomes.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 ``analyses``: a run's calibration and signal analyses computed once and kept with it.
+``zoos``: the model zoo: every learner on the same folds, trials, saved results.
+``studies``: what the saved studies share: rows, settings, trials, tables by kind.
 """
 
 from engine.lazy_exports import ExportTable, lazy_exports
@@ -25,16 +27,17 @@ EXPORTS: ExportTable = {
         "AblationConfig",
     ),
     "engine.studies.drift": ("DriftThresholds",),
+    "engine.studies.zoo": (
+        "ENSEMBLES",
+        "QLIB_ALPHA158",
+        "ZooConfig",
+    ),
     "engine.studies.scenarios": (
         "SCENARIOS",
         "Scenario",
         "covered",
     ),
-    "engine.workflows.research.ablations": (
-        "load_ablation_studies",
-        "load_ablation_study",
-        "run_ablation_study",
-    ),
+    "engine.workflows.research.ablations": ("run_ablation_study",),
     "engine.workflows.research.analyses": ("keep_analyses",),
     "engine.workflows.research.backtests": (
         "ModelBacktest",
@@ -64,5 +67,10 @@ EXPORTS: ExportTable = {
         "ScenarioResult",
         "run_scenario",
     ),
+    "engine.workflows.research.studies": (
+        "load_studies",
+        "load_study",
+    ),
+    "engine.workflows.research.zoos": ("run_zoo_study",),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

@@ -76,7 +76,7 @@ def test_the_ablation_learns_members_on_their_member_dates(store, monkeypatch) -
     assert rows_of(data, "SYN0004").min() >= JOINS
     assert rows_of(data, "SYN0005").max() < LEAVES
     assert rows_of(data, "SYN0000").max() > LEAVES
-    study = workflows.load_ablation_studies(store)["config"].iloc[0]
+    study = workflows.load_studies(store, "ablation")["config"].iloc[0]
     assert '["SYN0005", null, "2021-09-01"]' in study
 
 
