@@ -83,12 +83,25 @@ def wilson_interval(successes: float, n: int, level: float = 0.95) -> Interval:
     return Interval(float(rate), float(centre - half), float(centre + half), level)
 
 
-def _group_rows(groups: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]:
-    """Row indices of each group, groups in order of first appearance (sorted by value
-    when ``ordered``)."""
+def _group_layout(
+    groups: np.ndarray, *, ordered: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by group (groups in order of first appearance, sorted by value when
+    ``ordered``), and each group's start in that order and size: group g's rows are
+    ``order[starts[g]:starts[g] + sizes[g]]``."""
     codes, _ = pd.factorize(np.asarray(groups), sort=ordered)
     order = np.argsort(codes, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    sizes = np.bincount(codes)
+    return order, np.cumsum(sizes) - sizes, sizes
+
+
+def _rows_of(drawn: np.ndarray, layout: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The rows of the groups ``drawn``, group after group (one vectorized gather, the same
+    rows in the same order as concatenating each drawn group's rows)."""
+    order, starts, sizes = layout
+    lengths = sizes[drawn]
+    offsets = np.repeat(starts[drawn] - (np.cumsum(lengths) - lengths), lengths)
+    return order[offsets + np.arange(lengths.sum())]
 
 
 def _defined(statistic: Callable[..., float]) -> Callable[..., float]:
@@ -155,12 +168,11 @@ def bootstrap_interval(
             return defined(*(a[rows] for a in arrays))
 
     else:
-        members = _group_rows(groups, ordered=block is not None)
-        units = np.arange(len(members))
+        layout = _group_layout(groups, ordered=block is not None)
+        units = np.arange(len(layout[2]))
 
         def replicate(drawn: np.ndarray) -> float:
-            rows = np.concatenate([members[i] for i in drawn])
-            return defined(*(a[rows] for a in arrays))
+            return defined(*(a[_rows_of(drawn, layout)] for a in arrays))
 
     if block is None:
         resampler = IIDBootstrap(units, seed=seed)
