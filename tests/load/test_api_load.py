@@ -1,5 +1,5 @@
-"""Load on the REST API: 32 concurrent clients for 30 s against a real uvicorn server on
-127.0.0.1 (``WORKBENCH_API_LOAD_SECONDS`` shortens it for a local run).
+"""Load on the REST API: 32 concurrent clients for 20 s against a real uvicorn server on
+127.0.0.1 (``WORKBENCH_API_LOAD_SECONDS`` sets another length).
 
 Each client is a thread with its own httpx client and its own key (a limit it never
 reaches) cycling through forecast routes; one more client uses a key limited to 5
@@ -25,7 +25,7 @@ from engine.bench.api import percentile, serving, trained_store
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "test-artifacts" / "api_load.json"
-SECONDS = float(os.environ.get("WORKBENCH_API_LOAD_SECONDS") or 30)
+SECONDS = float(os.environ.get("WORKBENCH_API_LOAD_SECONDS") or 20)
 CLIENTS = 32
 ROUTES = ("/forecast/AAPL", "/forecast/KO", "/forecasts?tickers=AAPL,KO,XOM,JPM", "/health")
 
