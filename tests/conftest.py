@@ -3,12 +3,14 @@ model), built once a session and copied per test, and the app on them in AppTest
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
@@ -52,6 +54,18 @@ def _never_the_real_store(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _components_scanned_once():
+    """Each new AppTest scans every installed package's metadata for Streamlit components
+    (about a second, for none: the app uses no such component); the installed packages do
+    not change during a run, so the first scan serves every AppTest of the session."""
+    patch = pytest.MonkeyPatch()
+    scan = manifest_scanner.scan_component_manifests
+    patch.setattr(manifest_scanner, "scan_component_manifests", functools.cache(scan))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty settings file of this test's own (the settings read it; write TOML to it)."""
@@ -68,16 +82,35 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("seeded") / "sample.db"
+def _cold_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cold") / "sample.db"
     result = workflows.ensure_seeded(path)
     assert result is not None and result.status == "ok", result
     return path
 
 
 @pytest.fixture
+def cold_seeded_db(_cold_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the store exactly as seeding leaves it: no feature cached yet."""
+    path = tmp_path / "cold.db"
+    shutil.copy(_cold_template, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _seeded_template(_cold_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # every stored ticker's feature block cached, as a day's use leaves the store: each
+    # copy's first page or snapshot then reads the cache instead of building it (seconds)
+    path = tmp_path_factory.mktemp("seeded") / "sample.db"
+    shutil.copy(_cold_template, path)
+    workflows.build_features(path)
+    return path
+
+
+@pytest.fixture
 def seeded_db(_seeded_template: Path, tmp_path: Path) -> Path:
-    """A private copy of a store built from the offline sample (watchlists + prices)."""
+    """A private copy of a store built from the offline sample (watchlists + prices), its
+    feature cache built."""
     path = tmp_path / "seeded.db"
     shutil.copy(_seeded_template, path)
     return path

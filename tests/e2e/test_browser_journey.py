@@ -43,20 +43,24 @@ class Session:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     def settle(self, timeout: float = 120) -> None:
-        """Wait until no script run is in progress for a whole second."""
+        """Wait until no script run is in progress for half a second: the app's own run
+        state (the attribute Streamlit's end-to-end tests wait on), no status widget and no
+        skeleton. The first look comes after the server has had time to start the run an
+        interaction asked for (the frontend learns of it from the server)."""
         deadline, quiet_since = time.monotonic() + timeout, None
-        time.sleep(0.5)
+        time.sleep(0.3)
         while time.monotonic() < deadline:
             busy = self.page.locator(
+                '[data-testid="stApp"]:not([data-test-script-state="notRunning"]), '
                 '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
             ).count()
             if busy:
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= 1.0:
+            elif time.monotonic() - quiet_since >= 0.5:
                 return
-            time.sleep(0.2)
+            time.sleep(0.1)
         raise AssertionError(f"the page was still running after {timeout} s")
 
     def open(self, title: str) -> None:

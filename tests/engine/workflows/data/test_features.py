@@ -32,10 +32,10 @@ def synthetic_prices() -> pd.DataFrame:
     return make_panel(6, 700, seed=21).prices
 
 
-def test_second_build_reuses_everything(seeded_db) -> None:
-    first = workflows.build_features(seeded_db)
+def test_second_build_reuses_everything(cold_seeded_db) -> None:
+    first = workflows.build_features(cold_seeded_db)
     assert len(first.built) == 28 and first.appended == () and first.rows_computed > 190_000
-    second = workflows.build_features(seeded_db)
+    second = workflows.build_features(cold_seeded_db)
     assert second.built == () and second.appended == () and len(second.reused) == 28
     assert second.rows_computed == 0
 
