@@ -1,15 +1,17 @@
 """Hyperparameter tuning with Optuna: a seeded TPE study over the learner's main settings,
 each trial judged by the purged walk-forward inside the training window.
 
-The search space (``suggest``):
+The search space (``suggest``), by learner family:
 
-- ``learning_rate``: log-uniform in [0.005, 0.3];
-- ``max_depth``: integer in [1, 6];
-- ``min_child_weight``: log-uniform in [1, 500];
-- ``subsample``: uniform in [0.5, 1.0]; ``colsample_bytree``: uniform in [0.4, 1.0];
-- ``n_estimators``: integer in [max(10, max_rounds // 10), max_rounds] (the learner's
+- the trees (XGBoost, LightGBM): ``learning_rate`` log-uniform in [0.005, 0.3];
+  ``max_depth`` integer in [1, 6]; ``min_child_weight`` log-uniform in [1, 500];
+  ``subsample`` uniform in [0.5, 1.0]; ``colsample_bytree`` uniform in [0.4, 1.0];
+  ``n_estimators`` integer in [max(10, max_rounds // 10), max_rounds] (the learner's
   early stopping on its validation slice still applies);
-- ``top_k``: the number of selected features, integer in [5, 40].
+- linear and the MLP: ``l2_penalty`` log-uniform in [0.001, 1000]; the MLP also
+  ``hidden_units`` (log-uniform integer in [8, 64]) and Adam's ``step_size`` (log-uniform
+  in [0.0001, 0.01]);
+- every family: ``top_k``, the number of selected features, integer in [5, 40].
 
 The objective (maximized): the mean out-of-sample daily rank IC of the score against the
 forward return for the cross-sectional kinds; for market timing, whose forecasts rank
@@ -119,17 +121,23 @@ def objective_name(kind: str) -> str:
 
 def suggest(trial: optuna.Trial, base: LearnerParams, config: TuningConfig) -> LearnerParams:
     """The base learner settings with the values ``trial`` draws from the search space."""
-    values = {
-        "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
-        "max_depth": trial.suggest_int("max_depth", 1, 6),
-        "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 500.0, log=True),
-        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
-        "n_estimators": trial.suggest_int(
-            "n_estimators", max(10, config.max_rounds // 10), config.max_rounds
-        ),
-        "top_k": trial.suggest_int("top_k", 5, 40),
-    }
+    if base.learner in ("xgboost", "lightgbm"):
+        values = {
+            "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 1, 6),
+            "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 500.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "n_estimators": trial.suggest_int(
+                "n_estimators", max(10, config.max_rounds // 10), config.max_rounds
+            ),
+        }
+    else:
+        values = {"l2_penalty": trial.suggest_float("l2_penalty", 1e-3, 1e3, log=True)}
+        if base.learner == "mlp":
+            values["hidden_units"] = trial.suggest_int("hidden_units", 8, 64, log=True)
+            values["step_size"] = trial.suggest_float("step_size", 1e-4, 1e-2, log=True)
+    values["top_k"] = trial.suggest_int("top_k", 5, 40)
     return dataclasses.replace(base, **values)
 
 

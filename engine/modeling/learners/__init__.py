@@ -5,7 +5,8 @@ shared normalizer -> selector -> model -> calibrator pipeline) and one module pe
 - ``pipeline``: the contract and the shared pipeline (``Learner``);
 - ``xgboost_learner``: XGBoost trees (``booster.ubj``);
 - ``lightgbm_learner``: LightGBM trees (``lightgbm.txt``);
-- ``linear_learner``: logistic regression / ridge (``linear.json``).
+- ``linear_learner``: logistic regression / ridge (``linear.json``);
+- ``mlp_learner``: a small ReLU network, served by numpy (``mlp.json``).
 
 ``make_learner(params)`` builds the family that ``params.learner`` names.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from engine.modeling.learners.lightgbm_learner import LightGBMLearner
 from engine.modeling.learners.linear_learner import LinearLearner
+from engine.modeling.learners.mlp_learner import MLPLearner
 from engine.modeling.learners.params import (
     DEVICES,
     KIND_NAMES,
@@ -32,6 +34,7 @@ LEARNER_CLASSES: dict[str, type[Learner]] = {
     "xgboost": XGBoostLearner,
     "lightgbm": LightGBMLearner,
     "linear": LinearLearner,
+    "mlp": MLPLearner,
 }
 
 
@@ -53,6 +56,7 @@ __all__ = [
     "LearnerParams",
     "LightGBMLearner",
     "LinearLearner",
+    "MLPLearner",
     "XGBoostLearner",
     "available_device",
     "make_learner",

@@ -16,11 +16,12 @@ from engine.modeling.processors import NORMALIZATIONS
 
 MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
 # the learner families; a manifest without a learner (written before the zoo) is XGBoost
-LEARNERS = ("xgboost", "lightgbm", "linear")
+LEARNERS = ("xgboost", "lightgbm", "linear", "mlp")
 LEARNER_NAMES = {
     "xgboost": "XGBoost (gradient-boosted trees)",
     "lightgbm": "LightGBM (gradient-boosted trees)",
     "linear": "Linear (logistic / ridge on per-date normalized features)",
+    "mlp": "MLP (a small ReLU network on per-date normalized features)",
 }
 DEVICES = ("cpu", "cuda")  # cuda: XGBoost's first GPU (models/train.py --device)
 # generous but finite: a crafted manifest's n_jobs=1e6 or n_estimators=1e9 is refused
@@ -37,6 +38,11 @@ LEARNER_LIMITS = {
     "early_stopping_rounds": Limit(1, 20_000, whole=True),
     "min_rounds": Limit(0, 20_000, whole=True),
     "l2_penalty": Limit(0, 1e6, open_low=True),
+    "hidden_units": Limit(1, 256, whole=True),
+    "hidden_layers": Limit(1, 4, whole=True),
+    "epochs": Limit(1, 2000, whole=True),
+    "patience": Limit(1, 2000, whole=True),
+    "step_size": Limit(0, 1, open_low=True),
     "validation_fraction": Limit(0, 0.5, open_low=True),
     "calibration_fraction": Limit(0, 0.5, open_low=True),
     "calibration_prior_dates": Limit(0, 1e6),
@@ -73,7 +79,9 @@ class LearnerParams:
     distinct scores for a whole fold, which cannot rank a universe. Whether the rounds add
     skill is what the out-of-sample evaluation judges; they never see a test row.
     ``l2_penalty``: the linear learner's ridge penalty (its logistic regression's ``C`` is
-    its inverse).
+    its inverse) and the MLP's weight decay (scikit-learn's ``alpha``). ``hidden_units``
+    and ``hidden_layers`` shape the MLP, trained with Adam's ``step_size`` for at most
+    ``epochs`` epochs, stopped ``patience`` epochs after its best on the validation slice.
     """
 
     families: tuple[str, ...] = FAMILY_NAMES
@@ -92,6 +100,11 @@ class LearnerParams:
     early_stopping_rounds: int = 60
     min_rounds: int = 60
     l2_penalty: float = 1.0
+    hidden_units: int = 32
+    hidden_layers: int = 2
+    epochs: int = 200
+    patience: int = 10
+    step_size: float = 0.001
     validation_fraction: float = 0.15
     calibration_fraction: float = 0.2
     calibration: str = "platt"

@@ -1,6 +1,7 @@
 """The model zoo's contract: every learner clones, gives P of two classes, explains its
 score exactly, round-trips through a bundle, and refuses a crafted model file; on a
-planted interaction of two features the tree learners find it and the linear one cannot."""
+planted interaction of two features the trees and the network find it and the linear one
+cannot."""
 
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ def _crafted(model, root: Path, run_id: str, craft) -> Path:
     return folder
 
 
-def _linear(change):
+def _json(change):
     def craft(data: bytes) -> bytes:
         body = json.loads(data)
         change(body)
@@ -160,9 +161,9 @@ def _linear(change):
 @pytest.mark.parametrize(
     ("craft", "message"),
     [
-        (_linear(lambda b: b.update(weights=b["weights"][:-1])), r"weights has shape"),
-        (_linear(lambda b: b.update(columns=b["columns"][::-1])), "not the selector's"),
-        (_linear(lambda b: b.update(intercept="1")), "intercept must be"),
+        (_json(lambda b: b.update(weights=b["weights"][:-1])), r"weights has shape"),
+        (_json(lambda b: b.update(columns=b["columns"][::-1])), "not the selector's"),
+        (_json(lambda b: b.update(intercept="1")), "intercept must be"),
         (lambda data: data.replace(b'"intercept": ', b'"intercept": NaN, "x": '), "NaN"),
         (lambda data: data + b" " * (1 << 20), "larger than"),
     ],
@@ -171,6 +172,60 @@ def test_a_crafted_linear_model_is_refused_naming_the_file(fitted, tmp_path, cra
     folder = _crafted(fitted[0]["linear"], tmp_path, "crafted", craft)
     with pytest.raises(ArtifactError, match=f"linear.json in .*{message}"):
         read_bundle(folder, manifest_hashes(folder))
+
+
+def _widths(manifest_change):
+    """Craft the manifest's record of the network instead of its file."""
+
+    def craft(folder: Path) -> None:
+        body = json.loads((folder / "manifest.json").read_text())
+        manifest_change(body)
+        (folder / "manifest.json").write_bytes(artifacts.manifest_document(body))
+
+    return craft
+
+
+@pytest.mark.parametrize(
+    ("craft", "manifest", "message"),
+    [
+        (
+            _json(lambda b: b["layers"][0].update(weights=b["layers"][0]["weights"][1:])),
+            None,
+            r"network layer 0.weights has shape",
+        ),
+        (_json(lambda b: b["layers"].pop()), None, "has 2 layers, expected 3"),
+        (_json(lambda b: b["layers"][1].update(bias="0")), None, "bias must be list"),
+        (_json(lambda b: b.update(columns=b["columns"][::-1])), None, "not the selector's"),
+        (lambda data: data.replace(b'"bias": [', b'"bias": [NaN, ', 1), None, "NaN"),
+        (lambda data: data + b" " * (8 << 20), None, "larger than"),
+        (lambda data: data, _widths(lambda m: m.update(widths=[3, 10**6, 1])), "layer widths"),
+        (lambda data: data, _widths(lambda m: m.update(best_epoch=10**9)), "epochs and"),
+    ],
+)
+def test_a_crafted_network_is_refused_naming_the_file(fitted, tmp_path, craft, manifest, message):
+    folder = _crafted(fitted[0]["mlp"], tmp_path, "crafted", craft)
+    if manifest is not None:
+        manifest(folder)
+    with pytest.raises(ArtifactError, match=f"mlp.json in .*{message}"):
+        read_bundle(folder, manifest_hashes(folder))
+
+
+def test_the_networks_terms_give_a_column_at_its_mean_nothing(fitted) -> None:
+    """DeepLIFT's terms: a row at the reference (every column at its mean) has no term but
+    the bias, the network's output there; moving one column moves that column's term only,
+    by the whole change of the score."""
+    model = fitted[0]["mlp"]
+    columns = list(model.selector_.columns_)
+    reference = pd.DataFrame([model.means_], columns=columns)
+    moved = reference.copy()
+    moved.iloc[0, 1] += 2.5
+    prepared = [model._prepare(frame) for frame in (reference, moved)]
+    at_mean, one_moved = (model._terms(p)[0] for p in prepared)
+    scores = [model._raw_score(p)[0] for p in prepared]
+    np.testing.assert_array_equal(at_mean[:-1], 0.0)
+    assert at_mean[-1] == pytest.approx(scores[0], abs=1e-12)
+    assert np.count_nonzero(one_moved[:-1]) == 1
+    assert one_moved[1] == pytest.approx(scores[1] - scores[0], abs=1e-12)
 
 
 def _tree_line(key: str, value: str):
@@ -229,7 +284,7 @@ def test_a_lightgbm_model_of_single_leaf_trees_is_read() -> None:
 
 def test_an_imported_crafted_bundle_leaves_the_store_unchanged(fitted, seeded_db, tmp_path):
     model = fitted[0]["linear"]
-    folder = _crafted(model, tmp_path, "crafted", _linear(lambda b: b.update(means=[1e400])))
+    folder = _crafted(model, tmp_path, "crafted", _json(lambda b: b.update(means=[1e400])))
     with unchanged(seeded_db), pytest.raises(ArtifactError, match="linear.json in"):
         workflows.import_bundle(seeded_db, folder)
 
@@ -272,9 +327,9 @@ def interaction():
     return out
 
 
-def test_the_tree_learners_recover_a_planted_interaction_and_the_linear_one_does_not(
+def test_the_trees_and_the_network_recover_a_planted_interaction_and_the_linear_one_does_not(
     interaction,
 ) -> None:
-    for name in ("xgboost", "lightgbm"):
+    for name in ("xgboost", "lightgbm", "mlp"):
         assert interaction[name].low > 0.05, (name, interaction[name])
     assert interaction["linear"].contains(0.0), interaction["linear"]

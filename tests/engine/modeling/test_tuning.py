@@ -171,3 +171,32 @@ def test_a_cancel_while_the_study_is_written_leaves_no_trial_running(
     # a trial asked is failed; a trial told is counted (for the Deflated Sharpe) as well
     assert (states[1] == optuna.trial.TrialState.FAIL) == (moment == "asked")
     assert [o.number for o in counted] == ([0] if moment == "asked" else [0, 1])
+
+
+TREE_SETTINGS = {
+    "learning_rate",
+    "max_depth",
+    "min_child_weight",
+    "subsample",
+    "colsample_bytree",
+    "n_estimators",
+    "top_k",
+}
+
+
+@pytest.mark.parametrize(
+    ("learner", "settings"),
+    [
+        ("xgboost", TREE_SETTINGS),
+        ("lightgbm", TREE_SETTINGS),
+        ("linear", {"l2_penalty", "top_k"}),
+        ("mlp", {"l2_penalty", "hidden_units", "step_size", "top_k"}),
+    ],
+)
+def test_each_family_is_tuned_over_the_settings_it_uses(learner, settings) -> None:
+    # before: a linear study drew tree settings the linear model never reads
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    drawn = tuning_module.suggest(trial, LearnerParams(learner=learner), TUNING)
+    assert set(trial.params) == settings
+    assert {name: getattr(drawn, name) for name in settings} == trial.params
+    assert drawn.learner == learner
