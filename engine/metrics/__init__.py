@@ -15,6 +15,7 @@ from engine.metrics._forecasts import (
     cross_sectional_ic,
     daily_ic,
     date_layout,
+    fold_aucs,
     hit_rate,
     ic_summary,
     rank_rows,
@@ -26,6 +27,7 @@ from engine.metrics._intervals import (
     bootstrap_interval,
     fold_interval,
     ic_block,
+    over_folds,
     wilson_interval,
 )
 from engine.metrics._performance import (
@@ -53,6 +55,7 @@ __all__ = [
     "Interval",
     "annual_volatility",
     "auc",
+    "fold_aucs",
     "base_rate_accuracy",
     "bootstrap_interval",
     "cagr",
@@ -67,6 +70,7 @@ __all__ = [
     "fold_interval",
     "hit_rate",
     "ic_block",
+    "over_folds",
     "ic_summary",
     "max_drawdown",
     "probabilistic_sharpe",

@@ -202,3 +202,15 @@ def fold_interval(deltas: np.ndarray, level: float = 0.95) -> Interval:
         / np.sqrt(len(deltas))
     )
     return Interval(mean, mean - half, mean + half, level)
+
+
+def over_folds(
+    values: pd.Series, folds: pd.Series, level: float = 0.95, scale: float = 1.0
+) -> Interval:
+    """The mean of ``values``' per-fold means (``folds`` names each value's walk-forward
+    fold, aligned by index; a value without a fold is left out) times ``scale``, with
+    ``fold_interval``'s Student-t interval over folds."""
+    folds = folds.reindex(values.index)
+    known = folds.notna().to_numpy() & np.isfinite(values.to_numpy(dtype=float))
+    means = values[known].groupby(folds[known].to_numpy()).mean().to_numpy(dtype=float)
+    return fold_interval(means * scale, level)

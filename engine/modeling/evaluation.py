@@ -19,11 +19,13 @@ from engine.metrics import (
     N_BOOT,
     Interval,
     auc,
-    bootstrap_interval,
     classification_metrics,
     daily_ic,
+    fold_aucs,
+    fold_interval,
     ic_block,
     ic_summary,
+    over_folds,
 )
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.calibration_scores import (
@@ -175,17 +177,23 @@ def calibration_evidence(predictions: pd.DataFrame) -> tuple[np.ndarray, ...]:
     )
 
 
+def fold_of_date(predictions: pd.DataFrame) -> pd.Series:
+    """Each out-of-sample date's walk-forward fold (test windows do not overlap)."""
+    return predictions["fold"].groupby(level="date").min()
+
+
 def cross_section_summary(
     predictions: pd.DataFrame, *, horizon: int = 5, n_boot: int = N_BOOT, seed: int = 0
 ) -> dict:
     """The ranking's tear-sheet figures (``compute_tear_sheet`` of the score against the
-    excess return): quintile spread, top-quintile turnover, top-5 hit rate, the quintile
+    excess return): quintile spread (its mean and interval over folds, see
+    ``engine.metrics.over_folds``), top-quintile turnover, top-5 hit rate, the quintile
     mean returns, and how often the forecasts differ across tickers."""
     score = predictions["score"] if "score" in predictions else predictions["p"]
     forward, _ = excess_returns(predictions)
     sheet = compute_tear_sheet(score, forward, horizon=horizon, n_boot=n_boot, seed=seed)
     return {
-        "spread": sheet.spread,
+        "spread": over_folds(sheet.daily["spread"], fold_of_date(predictions)),
         "turnover": sheet.turnover,
         "top_k_hit_rate": sheet.hit_rate,
         "quantile_returns": sheet.quantile_returns,
@@ -197,12 +205,15 @@ def cross_section_summary(
 def evaluate(
     result: WalkForwardResult, *, horizon: int = 5, n_boot: int = N_BOOT, seed: int = 0
 ) -> dict:
-    """Out-of-sample scores of the pooled predictions, each with an interval over dates.
+    """Out-of-sample scores of the pooled predictions, each with an interval: over folds
+    for the AUCs, the IC, the rank IC and the quintile spread (one model is held over a
+    fold: its tilts and their luck last the fold), over dates for the rest.
 
     Returns AUC and accuracy (model and logistic baseline, and the AUC the model adds over
-    the baseline), the mean daily IC and rank IC of the score against realized forward returns
-    with ICIR, ECE / Brier / log-loss of the calibrated and raw probabilities, the
-    reliability curve, per-regime AUC and ECE, and the ranking's tear-sheet figures
+    the baseline; each AUC the mean of the folds' own, the model's of its score), the mean
+    daily IC and rank IC of the score against realized forward returns with ICIR, ECE /
+    Brier / log-loss of the calibrated and raw probabilities, the reliability curve,
+    per-regime AUC and ECE, and the ranking's tear-sheet figures
     (``cross_section_summary``; ``horizon`` sets their block length).
     """
     pred = result.predictions
@@ -210,17 +221,18 @@ def evaluate(
     dates = pred.index.get_level_values("date").to_numpy()
     # the same blocks as the IC: overlapping horizons and fold-held models tie dates
     resample = {"block": ic_block(horizon), "n_boot": n_boot, "seed": seed}
-    model = classification_metrics(y, pred["p"].to_numpy(), dates, **resample)
-    baseline = classification_metrics(y, pred["p_baseline"].to_numpy(), dates, **resample)
-    lift = bootstrap_interval(
-        lambda t, a, b: auc(t, a) - auc(t, b),
-        y,
-        pred["p"].to_numpy(),
-        pred["p_baseline"].to_numpy(),
-        groups=dates,
-        **resample,
-    )
     score = pred["score"] if "score" in pred else pred["p"]  # runs before scores existed
+    # AUCs within folds, of the score: see engine.metrics.fold_aucs
+    folds = pred["fold"].to_numpy()
+    model = classification_metrics(
+        y, pred["p"].to_numpy(), dates, folds=folds, ranking=score.to_numpy(), **resample
+    )
+    baseline = classification_metrics(
+        y, pred["p_baseline"].to_numpy(), dates, folds=folds, **resample
+    )
+    lift = fold_interval(
+        fold_aucs(y, score.to_numpy(), folds) - fold_aucs(y, pred["p_baseline"].to_numpy(), folds)
+    )
     ic = daily_ic(dates, score.to_numpy(), pred["ret"].to_numpy())
     regimes = []
     for regime, rows in pred.groupby(REGIME_COLUMN):
@@ -242,8 +254,8 @@ def evaluate(
         "model": model,
         "baseline": baseline,
         "auc_lift_over_baseline": lift,
-        "ic": ic_summary(ic["ic"], **resample),
-        "rank_ic": ic_summary(ic["rank_ic"], **resample),
+        "ic": ic_summary(ic["ic"], folds=fold_of_date(pred)),
+        "rank_ic": ic_summary(ic["rank_ic"], folds=fold_of_date(pred)),
         "calibrated": calibration_metrics(y, pred["p"].to_numpy(), dates, **resample),
         "raw": calibration_metrics(y, pred["p_raw"].to_numpy(), dates, **resample),
         "reliability": reliability_curve(y, pred["p"].to_numpy()),

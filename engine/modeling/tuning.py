@@ -13,9 +13,10 @@ The search space (``suggest``), by learner family:
   in [0.0001, 0.01]);
 - every family: ``top_k``, the number of selected features, integer in [5, 40].
 
-The objective (maximized): the mean out-of-sample daily rank IC of the score against the
-forward return for the cross-sectional kinds; for market timing, whose forecasts rank
-dates rather than stocks, the out-of-sample AUC of the score against the label. After
+The objective (maximized), judged within folds as the run's evaluation is: the mean over
+folds of the out-of-sample daily rank IC of the score against the forward return for the
+cross-sectional kinds; for market timing, whose forecasts rank dates rather than stocks,
+the mean over folds of the AUC of the score against the label. After
 each fold the trial reports the running objective over the folds so far, and a
 ``MedianPruner`` stops a trial whose running score is below the median of earlier trials
 at the same fold.
@@ -49,8 +50,8 @@ from sklearn.model_selection import BaseCrossValidator
 from engine.cluster import dask_client
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
-from engine.metrics import auc, daily_ic
-from engine.modeling.evaluation import walk_forward
+from engine.metrics import daily_ic, fold_aucs, over_folds
+from engine.modeling.evaluation import fold_of_date, walk_forward
 from engine.modeling.interrupts import cancel_deferred, fail_running_trials
 from engine.modeling.learners import LearnerParams
 from engine.modeling.param_limits import Limit, check_limits
@@ -142,14 +143,20 @@ def suggest(trial: optuna.Trial, base: LearnerParams, config: TuningConfig) -> L
 
 
 def score_predictions(predictions: pd.DataFrame, kind: str) -> float:
-    """The objective on out-of-sample predictions (NaN when it is undefined)."""
+    """The objective on out-of-sample predictions (NaN when it is undefined), judged within
+    folds as the run's evaluation judges it: the mean over folds of each fold's AUC of the
+    score (market timing) or of its mean daily rank IC."""
     if kind == "market_timing":
-        return auc(predictions["label"].to_numpy(dtype=int), predictions["score"].to_numpy())
+        values = fold_aucs(
+            predictions["label"].to_numpy(dtype=int),
+            predictions["score"].to_numpy(),
+            predictions["fold"].to_numpy(),
+        )
+        values = values[np.isfinite(values)]
+        return float(values.mean()) if len(values) else np.nan
     dates = predictions.index.get_level_values("date").to_numpy()
     ic = daily_ic(dates, predictions["score"].to_numpy(), predictions["ret"].to_numpy())
-    values = ic["rank_ic"].to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if len(values) else np.nan
+    return over_folds(ic["rank_ic"], fold_of_date(predictions)).estimate
 
 
 def trial_returns(panel: WidePanel, predictions: pd.DataFrame, kind: str) -> pd.Series:

@@ -32,9 +32,10 @@ import pandas as pd
 
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
-from engine.metrics import N_BOOT, TRADING_DAYS, Interval, deflated_sharpe, fold_interval, sharpe
+from engine.metrics import N_BOOT, TRADING_DAYS, Interval, deflated_sharpe, over_folds, sharpe
 from engine.modeling.ensemble_diversity import compute_diversity, compute_ensemble_gain
 from engine.modeling.ensembles import compute_stacked_score, member_scores, rank_average
+from engine.modeling.evaluation import fold_of_date
 from engine.modeling.factors import compute_tear_sheet, excess_returns
 from engine.modeling.learners import LEARNERS, LearnerParams
 from engine.modeling.tuning import trial_returns
@@ -118,27 +119,22 @@ def _row(
     """A zoo row's figures from its out-of-sample frame (``score``, ``ret``, ``fold`` ...)
     and its daily net returns; each mean with a Student-t interval over folds at
     ``level``."""
-    fold_of_date = frame["fold"].groupby(level="date").min()
+    folds = fold_of_date(frame)
     forward, _ = excess_returns(frame)
     # n_boot=1: the tear sheet's own (date-block) intervals are not used here
     sheet = compute_tear_sheet(frame["score"], forward, horizon=horizon, n_boot=1)
-    daily = sheet.daily.assign(fold=fold_of_date.reindex(sheet.daily.index))
+    daily = sheet.daily
     excess = (net - universe.reindex(net.index)).dropna()
-    excess_folds = fold_of_date.reindex(excess.index, method="ffill")
-
-    def over_folds(values: pd.Series, folds: pd.Series, scale: float = 1.0) -> Interval:
-        means = values.groupby(folds.to_numpy()).mean().to_numpy(dtype=float)
-        return fold_interval(means * scale, level)
-
+    excess_folds = folds.reindex(excess.index, method="ffill")
     deviation = float(excess.std(ddof=1)) if len(excess) > 1 else np.nan
     return {
         "model": name,
-        **_interval_columns("ic", over_folds(daily["ic"], daily["fold"])),
+        **_interval_columns("ic", over_folds(daily["ic"], folds, level)),
         "icir": sheet.icir,
-        **_interval_columns("rank_ic", over_folds(daily["rank_ic"], daily["fold"])),
+        **_interval_columns("rank_ic", over_folds(daily["rank_ic"], folds, level)),
         "rank_icir": sheet.rank_icir,
-        **_interval_columns("spread", over_folds(daily["spread"], daily["fold"])),
-        **_interval_columns("excess", over_folds(excess, excess_folds, TRADING_DAYS)),
+        **_interval_columns("spread", over_folds(daily["spread"], folds, level)),
+        **_interval_columns("excess", over_folds(excess, excess_folds, level, TRADING_DAYS)),
         "information_ratio": (
             float(excess.mean()) / deviation * np.sqrt(TRADING_DAYS) if deviation > 0 else np.nan
         ),

@@ -5,6 +5,7 @@ shared normalizer -> selector -> model -> calibrator pipeline) and one module pe
 - ``pipeline``: the contract and the shared pipeline (``Learner``);
 - ``xgboost_learner``: XGBoost trees (``booster.ubj``);
 - ``lightgbm_learner``: LightGBM trees (``lightgbm.txt``);
+- ``centred``: the in-fold imputation and standardization of the learners without NaN;
 - ``linear_learner``: logistic regression / ridge (``linear.json``);
 - ``mlp_learner``: a small ReLU network, served by numpy (``mlp.json``).
 

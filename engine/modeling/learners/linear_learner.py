@@ -2,13 +2,13 @@
 and regressor, on the same target as the trees) from scikit-learn, on the selected
 features (per-date normalized for the cross-sectional kinds).
 
-In-fold preprocessing, fitted on the fit slice only: a missing value is imputed with its
-column's fit-slice mean, and each column is standardized by its fit-slice mean and
-standard deviation. The model is kept as one weight per raw column (the coefficient over
-the scale), so a row's score is ``intercept + sum_j weight_j * (x_j - mean_j)`` and its
-terms ``weight_j * (x_j - mean_j)`` plus ``bias = intercept`` add up to it exactly; an
-imputed value contributes nothing. Saved as ``linear.json`` (columns, weights, means,
-intercept), every value checked before use.
+In-fold preprocessing, fitted on the fit slice only (``centred``): a missing value is
+imputed with its column's fit-slice mean, and each column is standardized by its
+fit-slice mean and standard deviation. The model is kept as one weight per raw column
+(the coefficient over the scale), so a row's score is ``intercept + sum_j weight_j *
+(x_j - mean_j)`` and its terms ``weight_j * (x_j - mean_j)`` plus ``bias = intercept`` add
+up to it exactly; an imputed value contributes nothing. Saved as ``linear.json``
+(columns, weights, means, intercept), every value checked before use.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from engine.modeling.learners.pipeline import Learner
+from engine.modeling.learners.centred import CentredLearner
 from engine.modeling.serialization import array, field, finite_json_document, floats, number
 
 LINEAR_FILE = "linear.json"
 MAX_LINEAR_BYTES = 1 << 20  # a thousand columns take about 60 kB
 
 
-class LinearLearner(Learner):
+class LinearLearner(CentredLearner):
     """The shared pipeline with a linear model: ``weights_`` (k,) per raw selected column,
     ``means_`` (k,) (the imputation values and centres) and ``intercept_``. The validation
     slice is not used (a linear model does not stop early)."""
@@ -37,28 +37,16 @@ class LinearLearner(Learner):
         self, Z: pd.DataFrame, target: np.ndarray, fit_rows: np.ndarray, val_rows: np.ndarray
     ) -> None:
         p = self._params
-        values = Z.iloc[fit_rows].to_numpy(dtype=float)
-        known = np.isfinite(values)
-        counts = known.sum(axis=0)
-        totals = np.where(known, values, 0.0).sum(axis=0)
-        means = np.divide(totals, counts, out=np.zeros(len(counts)), where=counts > 0)
-        centred = np.where(known, values - means, 0.0)
-        scale = centred.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
+        x, scale = self._standardize(Z, fit_rows)
         if p.kind in ("classifier", "market_timing"):
             model = LogisticRegression(C=1.0 / p.l2_penalty, max_iter=1000)
-            model.fit(centred / scale, target[fit_rows].astype(int))
+            model.fit(x, target[fit_rows].astype(int))
             coef, intercept = model.coef_[0], float(model.intercept_[0])
         else:
-            model = Ridge(alpha=p.l2_penalty).fit(centred / scale, target[fit_rows])
+            model = Ridge(alpha=p.l2_penalty).fit(x, target[fit_rows])
             coef, intercept = model.coef_, float(model.intercept_)
         self.weights_ = coef / scale
-        self.means_ = means
         self.intercept_ = intercept
-
-    def _prepare(self, selected: pd.DataFrame) -> np.ndarray:
-        values = selected.to_numpy(dtype=float)
-        return np.where(np.isfinite(values), values - self.means_, 0.0)
 
     def _raw_score(self, prepared: np.ndarray) -> np.ndarray:
         return prepared @ self.weights_ + self.intercept_

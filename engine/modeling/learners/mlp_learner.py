@@ -8,9 +8,9 @@ rank target.
 Training: Adam, one epoch at a time (``partial_fit``) on the fit slice, early stopped on
 the time-ordered validation slice: the weights of the epoch with the lowest validation
 loss are kept, and training ends ``patience`` epochs after it (or at ``epochs``).
-In-fold preprocessing as the linear learner's: a missing value is imputed with its
-column's fit-slice mean, and each column standardized by its fit-slice scale (folded into
-the first layer's weights).
+In-fold preprocessing as the linear learner's (``centred``): a missing value is imputed
+with its column's fit-slice mean, and each column standardized by its fit-slice scale
+(folded into the first layer's weights).
 
 Served by a numpy forward pass over the weights in ``mlp.json`` (every array checked for
 shape and finiteness before use): no native parser, no torch. Contributions by DeepLIFT's
@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from engine.modeling.learners.pipeline import Learner
+from engine.modeling.learners.centred import CentredLearner
 from engine.modeling.serialization import array, field, finite_json_document, floats
 
 MLP_FILE = "mlp.json"
@@ -47,7 +47,7 @@ def _forward(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> list
     return outputs
 
 
-class MLPLearner(Learner):
+class MLPLearner(CentredLearner):
     """The shared pipeline with a ReLU network: ``layers_`` [(weights, bias), ...] from the
     raw selected columns (centred on ``means_``) to one output, ``epochs_`` trained and
     ``best_epoch_`` kept."""
@@ -73,16 +73,7 @@ class MLPLearner(Learner):
         self, Z: pd.DataFrame, target: np.ndarray, fit_rows: np.ndarray, val_rows: np.ndarray
     ) -> None:
         p = self._params
-        values = Z.iloc[fit_rows].to_numpy(dtype=float)
-        known = np.isfinite(values)
-        counts = known.sum(axis=0)
-        totals = np.where(known, values, 0.0).sum(axis=0)
-        means = np.divide(totals, counts, out=np.zeros(len(counts)), where=counts > 0)
-        centred = np.where(known, values - means, 0.0)
-        scale = centred.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        self.means_ = means
-        x_fit = centred / scale
+        x_fit, scale = self._standardize(Z, fit_rows)
         x_val = self._prepare(Z.iloc[val_rows]) / scale
         y_fit, y_val = target[fit_rows], target[val_rows]
         classify = p.kind in ("classifier", "market_timing")
@@ -112,10 +103,6 @@ class MLPLearner(Learner):
         first_weights, first_bias = best[0]
         # the standardization folded into the first layer: it reads centred raw columns
         self.layers_ = [(first_weights / scale[:, None], first_bias), *best[1:]]
-
-    def _prepare(self, selected: pd.DataFrame) -> np.ndarray:
-        values = selected.to_numpy(dtype=float)
-        return np.where(np.isfinite(values), values - self.means_, 0.0)
 
     def _raw_score(self, prepared: np.ndarray) -> np.ndarray:
         return _forward(prepared, self.layers_)[-1][:, 0]
