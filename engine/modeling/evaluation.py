@@ -223,7 +223,7 @@ def evaluate(
     resample = {"block": ic_block(horizon), "n_boot": n_boot, "seed": seed}
     score = pred["score"] if "score" in pred else pred["p"]  # runs before scores existed
     # AUCs within folds, of the score: see engine.metrics.fold_aucs
-    folds = pred["fold"].to_numpy()
+    folds, folds_by_date = pred["fold"].to_numpy(), fold_of_date(pred)
     model = classification_metrics(
         y, pred["p"].to_numpy(), dates, folds=folds, ranking=score.to_numpy(), **resample
     )
@@ -254,8 +254,8 @@ def evaluate(
         "model": model,
         "baseline": baseline,
         "auc_lift_over_baseline": lift,
-        "ic": ic_summary(ic["ic"], folds=fold_of_date(pred)),
-        "rank_ic": ic_summary(ic["rank_ic"], folds=fold_of_date(pred)),
+        "ic": ic_summary(ic["ic"], folds=folds_by_date),
+        "rank_ic": ic_summary(ic["rank_ic"], folds=folds_by_date),
         "calibrated": calibration_metrics(y, pred["p"].to_numpy(), dates, **resample),
         "raw": calibration_metrics(y, pred["p_raw"].to_numpy(), dates, **resample),
         "reliability": reliability_curve(y, pred["p"].to_numpy()),

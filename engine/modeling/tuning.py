@@ -50,7 +50,7 @@ from sklearn.model_selection import BaseCrossValidator
 from engine.cluster import dask_client
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
-from engine.metrics import daily_ic, fold_aucs, over_folds
+from engine.metrics import daily_ic, fold_aucs, fold_interval, over_folds
 from engine.modeling.evaluation import fold_of_date, walk_forward
 from engine.modeling.interrupts import cancel_deferred, fail_running_trials
 from engine.modeling.learners import LearnerParams
@@ -147,13 +147,13 @@ def score_predictions(predictions: pd.DataFrame, kind: str) -> float:
     folds as the run's evaluation judges it: the mean over folds of each fold's AUC of the
     score (market timing) or of its mean daily rank IC."""
     if kind == "market_timing":
-        values = fold_aucs(
-            predictions["label"].to_numpy(dtype=int),
-            predictions["score"].to_numpy(),
-            predictions["fold"].to_numpy(),
-        )
-        values = values[np.isfinite(values)]
-        return float(values.mean()) if len(values) else np.nan
+        return fold_interval(
+            fold_aucs(
+                predictions["label"].to_numpy(dtype=int),
+                predictions["score"].to_numpy(),
+                predictions["fold"].to_numpy(),
+            )
+        ).estimate
     dates = predictions.index.get_level_values("date").to_numpy()
     ic = daily_ic(dates, predictions["score"].to_numpy(), predictions["ret"].to_numpy())
     return over_folds(ic["rank_ic"], fold_of_date(predictions)).estimate

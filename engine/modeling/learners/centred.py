@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.modeling.learners.pipeline import Learner
+from engine.modeling.serialization import array, field, finite_json_document
 
 
 class CentredLearner(Learner):
@@ -31,3 +32,18 @@ class CentredLearner(Learner):
     def _prepare(self, selected: pd.DataFrame) -> np.ndarray:
         values = selected.to_numpy(dtype=float)
         return np.where(np.isfinite(values), values - self.means_, 0.0)
+
+    def _read_document(self, data: bytes, columns: list[str], name: str, max_bytes: int) -> dict:
+        """The model file's JSON object after the checks every centred model shares: at
+        most ``max_bytes``, UTF-8 JSON with finite numbers only, the selector's columns in
+        order; sets ``means_`` from it. ValueError saying what is wrong."""
+        if len(data) > max_bytes:
+            raise ValueError(f"is larger than {max_bytes // 1024:,} kB")
+        try:
+            body = finite_json_document(data)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"is not UTF-8 JSON: {exc.reason}") from None
+        if field(body, "columns", list, name) != list(columns):
+            raise ValueError("names columns that are not the selector's")
+        self.means_ = array(body, "means", name, (len(columns),))
+        return body

@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from engine.modeling.learners.centred import CentredLearner
-from engine.modeling.serialization import array, field, finite_json_document, floats, number
+from engine.modeling.serialization import array, floats, number
 
 LINEAR_FILE = "linear.json"
 MAX_LINEAR_BYTES = 1 << 20  # a thousand columns take about 60 kB
@@ -65,15 +65,6 @@ class LinearLearner(CentredLearner):
         return json.dumps(body, indent=1, sort_keys=True, allow_nan=False).encode()
 
     def load_model(self, data: bytes, columns: list[str], manifest: dict) -> None:
-        if len(data) > MAX_LINEAR_BYTES:
-            raise ValueError(f"is larger than {MAX_LINEAR_BYTES // 1024} kB")
-        try:
-            body = finite_json_document(data)
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"is not UTF-8 JSON: {exc.reason}") from None
-        if field(body, "columns", list, "linear model") != list(columns):
-            raise ValueError("names columns that are not the selector's")
-        n = len(columns)
-        self.weights_ = array(body, "weights", "linear model", (n,))
-        self.means_ = array(body, "means", "linear model", (n,))
+        body = self._read_document(data, columns, "linear model", MAX_LINEAR_BYTES)
+        self.weights_ = array(body, "weights", "linear model", (len(columns),))
         self.intercept_ = number(body, "intercept", "linear model")

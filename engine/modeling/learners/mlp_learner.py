@@ -30,7 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from engine.modeling.learners.centred import CentredLearner
-from engine.modeling.serialization import array, field, finite_json_document, floats
+from engine.modeling.serialization import array, field, floats
 
 MLP_FILE = "mlp.json"
 MAX_MLP_BYTES = 8 << 20  # 1,000 columns into 2 x 256 units take about 6 MB as JSON
@@ -140,8 +140,6 @@ class MLPLearner(CentredLearner):
         return {"widths": widths, "epochs": self.epochs_, "best_epoch": self.best_epoch_}
 
     def load_model(self, data: bytes, columns: list[str], manifest: dict) -> None:
-        if len(data) > MAX_MLP_BYTES:
-            raise ValueError(f"is larger than {MAX_MLP_BYTES >> 20} MB")
         widths = manifest.get("widths")
         p = self._params
         expected = [len(columns), *(p.hidden_units,) * p.hidden_layers, 1]
@@ -152,13 +150,7 @@ class MLPLearner(CentredLearner):
         epochs, best = manifest.get("epochs"), manifest.get("best_epoch")
         if type(epochs) is not int or type(best) is not int or not 1 <= best <= epochs:
             raise ValueError("is not described by the manifest (epochs and the epoch kept)")
-        try:
-            body = finite_json_document(data)
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"is not UTF-8 JSON: {exc.reason}") from None
-        if field(body, "columns", list, "network") != list(columns):
-            raise ValueError("names columns that are not the selector's")
-        self.means_ = array(body, "means", "network", (len(columns),))
+        body = self._read_document(data, columns, "network", MAX_MLP_BYTES)
         layers = field(body, "layers", list, "network")
         if len(layers) != len(expected) - 1:
             raise ValueError(f"has {len(layers)} layers, expected {len(expected) - 1}")
