@@ -6,6 +6,10 @@ and both round-trip through plain JSON parameters exactly.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 import xgboost as xgb
@@ -42,32 +46,15 @@ class FeatureSelector(BaseEstimator):
         self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> FeatureSelector:
-        # two distinct values <=> the largest exceeds the smallest (NaN skipped)
-        low, high = X.min(), X.max()
-        usable = [c for c in X.columns if high[c] > low[c]]
-        if not usable:
-            raise ValueError("no feature has any variation in the training rows")
-        quick = xgb.train(
-            {
-                "objective": "binary:logistic",
-                "tree_method": "hist",
-                "max_depth": 3,
-                "learning_rate": 0.1,
-                "nthread": self.n_jobs,
-                "seed": self.seed,
-            },
-            xgb.DMatrix(X[usable], label=y),
-            num_boost_round=40,
-        )
-        gain = quick.get_score(importance_type="total_gain")
-        ranked = sorted(usable, key=lambda c: -gain.get(c, 0.0))
-        corr = X[ranked].corr().abs()
-        chosen: list[str] = []
-        for column in ranked:
-            if all(not corr.at[column, kept] > self.max_correlation for kept in chosen):
-                chosen.append(column)
-            if len(chosen) == self.top_k:
+        ranked, gain = _ranking(X, np.asarray(y, dtype=float), self.seed, self.n_jobs)
+        corr = X[ranked].corr().abs().to_numpy()
+        kept: list[int] = []  # positions in ranked
+        for i in range(len(ranked)):
+            if not (corr[i, kept] > self.max_correlation).any():
+                kept.append(i)
+            if len(kept) == self.top_k:
                 break
+        chosen = [ranked[i] for i in kept]
         if REGIME_COLUMN in X.columns and REGIME_COLUMN not in chosen:
             chosen.append(REGIME_COLUMN)
         self.columns_ = chosen
@@ -103,6 +90,57 @@ class FeatureSelector(BaseEstimator):
         selector.columns_ = columns
         selector.importance_ = dict(zip(columns, importance.tolist(), strict=True))
         return selector
+
+
+# The zoo fits every learner on the same folds (one learner's folds after another's), and
+# tuning every trial: each fold's ranking is the same for all of them, so the latest are
+# kept (a few kB each), keyed by a digest of the rows. A pure function of its inputs: a hit
+# returns exactly what a new fit would (the booster is seeded and deterministic).
+_RANKINGS: OrderedDict[tuple, tuple[list[str], dict[str, float]]] = OrderedDict()
+_RANKINGS_KEPT = 256
+_RANKINGS_LOCK = threading.Lock()
+
+
+def _digest(values: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest()
+
+
+def _ranking(
+    X: pd.DataFrame, y: np.ndarray, seed: int, n_jobs: int
+) -> tuple[list[str], dict[str, float]]:
+    """The usable columns by the total gain of a small booster on (X, y), most important
+    first, and their gains."""
+    values = X.to_numpy(dtype=float)
+    key = (tuple(X.columns), values.shape, _digest(values), _digest(y), seed, n_jobs)
+    with _RANKINGS_LOCK:
+        if key in _RANKINGS:
+            _RANKINGS.move_to_end(key)
+            return _RANKINGS[key]
+    # two distinct values <=> the largest exceeds the smallest (NaN skipped)
+    low, high = X.min(), X.max()
+    usable = [c for c in X.columns if high[c] > low[c]]
+    if not usable:
+        raise ValueError("no feature has any variation in the training rows")
+    quick = xgb.train(
+        {
+            "objective": "binary:logistic",
+            "tree_method": "hist",
+            "max_depth": 3,
+            "learning_rate": 0.1,
+            "nthread": n_jobs,
+            "seed": seed,
+        },
+        xgb.DMatrix(X[usable], label=y),
+        num_boost_round=40,
+    )
+    gain = quick.get_score(importance_type="total_gain")
+    ranked = sorted(usable, key=lambda c: -gain.get(c, 0.0))
+    found = (ranked, gain)
+    with _RANKINGS_LOCK:
+        _RANKINGS[key] = found
+        while len(_RANKINGS) > _RANKINGS_KEPT:
+            _RANKINGS.popitem(last=False)
+    return found
 
 
 class LogisticBaseline(BaseEstimator):

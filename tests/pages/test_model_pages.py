@@ -23,7 +23,6 @@ from engine.workflows.modeling.jobs import training_log_path
 from store.db import open_db
 from store.models import ModelRunRepository
 from store.paper import PaperLedger
-from tests.builders import SMALL_TRAIN
 from tests.engine.modeling.test_tuning import trial_count
 
 # training jobs launched from the page: minutes each on a loaded machine
@@ -312,18 +311,21 @@ def test_every_page_renders_and_starts_at_the_dataclasses_defaults(trained_app) 
         assert shown == DATACLASS_DEFAULTS.get(page, {}), page
 
 
-def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest, seeded_db: Path) -> None:
+def test_the_daily_pipeline_runs_offline_on_the_sample(app: AppTest) -> None:
     app.button(key="review.pipeline").click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("Stored" in s.value for s in app.success)
     assert any("Forecasts and drift skipped: no active model" in i.value for i in app.info)
-    record = workflows.train_model(seeded_db, SMALL_TRAIN)
-    workflows.activate_run(seeded_db, record.run_id)
+
+
+def test_the_daily_pipeline_forecasts_and_watches_drift_with_a_model(trained_app) -> None:
+    app, record = trained_app
     app.button(key="review.pipeline").click().run()
     assert not app.exception, [e.value for e in app.exception]
+    assert any("Stored" in s.value for s in app.success)
     assert any("Drift:" in e.value for e in app.warning)  # a 2018 model seen in 2022
     assert {"Top of the ranking", "Bottom of the ranking"} <= {s.value for s in app.subheader}
     # the review states the run's out-of-sample verdict on its ranking in words
-    verdict = workflows.ranking_skill(workflows.load_run(seeded_db, record.run_id).metrics)
+    verdict = workflows.ranking_skill(record.metrics)
     shown = app.warning if not verdict.shown else app.success
     assert verdict.text in [element.value for element in shown]
