@@ -3,6 +3,7 @@
 import streamlit as st
 
 from engine import workflows
+from engine.workflows.modeling import LEARNER_NAMES, LEARNERS
 from engine.workflows.research import VARIANT_NAMES, AblationConfig
 from views.components.state import global_params
 from views.components.studies import run_on_watchlist, saved_study, study_window
@@ -13,10 +14,14 @@ st.caption(
     "Each variant adds one part to the one before, on the same purged walk-forward and the same "
     "costs. A step's delta is its mean over folds with a Student-t interval over folds "
     "(Bonferroni-adjusted); an interval that straddles zero is no evidence, not a gain. Every "
-    "variant is counted as a trial for the Deflated Sharpe."
+    "variant is counted as a trial for the Deflated Sharpe. Each chosen learner runs the whole "
+    "stack, so a family's gain can be read for each of them."
 )
 with st.form("ablation.form"):
     variants = st.multiselect("Variants", VARIANT_NAMES, VARIANT_NAMES, key="ablation.variants")
+    learners = st.multiselect(
+        "Learners", LEARNERS, ["xgboost"], format_func=LEARNER_NAMES.get, key="ablation.learners"
+    )
     start, train_months, test_months = study_window(params, "ablation", years=8)
     c1, c2 = st.columns(2)
     use_dask = c1.checkbox(
@@ -32,11 +37,14 @@ with st.form("ablation.form"):
 if submitted:
     if len(variants) < 2:
         st.error("Choose at least two variants to compare.")
+    elif not learners:
+        st.error("Choose at least one learner.")
     else:
         config = AblationConfig(
             tuple(variants),
             train_months,
             test_months,
+            tuple(learners),
             use_dask=use_dask,
             scheduler_address=address.strip() or None,
         )

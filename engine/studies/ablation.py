@@ -5,9 +5,12 @@ The seeds' stack of variants, each a cumulative step: patterns only -> + regime 
 + position sizing -> + sentiment (the keyed news and insider family, last so that the steps
 before it keep their meaning; without stored news or filings its columns are all NaN and
 the step can only read "no evidence"). Every variant uses the same purged walk-forward (so
-the same test rows) and the same costs. A step's delta is the mean of its per-fold deltas
-with a Student-t interval over folds, Bonferroni-adjusted for the number of deltas judged
-together; a delta whose interval straddles zero is "no evidence", not a gain.
+the same test rows) and the same costs. The learner is the study's other axis: each of
+``learners`` runs the whole stack (its rows and steps carry its name), so a family's gain
+can be read for trees, a linear model and a network side by side. A step's delta is the
+mean of its per-fold deltas with a Student-t interval over folds, Bonferroni-adjusted for
+the number of deltas judged together (every learner's); a delta whose interval straddles
+zero is "no evidence", not a gain.
 
 Walk-forwards for distinct family sets run in parallel on Dask (a local cluster by default,
 or the scheduler at ``scheduler_address``; progress per walk-forward), or serially
@@ -36,7 +39,7 @@ from engine.metrics import (
 )
 from engine.modeling.calibration_scores import expected_calibration_error
 from engine.modeling.evaluation import WalkForwardResult
-from engine.modeling.learners import LearnerParams
+from engine.modeling.learners import LEARNERS, LearnerParams
 from engine.studies.walks import run_walk_forwards
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.trading.sizing import SizingParams
@@ -66,9 +69,13 @@ VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 
 @dataclass(frozen=True)
 class AblationConfig:
+    """The variants, the learners that each run them (``learner`` holds the settings they
+    share: ``learner.learner`` is replaced by each of ``learners``), the folds and costs."""
+
     variants: tuple[str, ...] = VARIANT_NAMES
     train_months: int = 18
     test_months: int = 3
+    learners: tuple[str, ...] = ("xgboost",)
     learner: LearnerParams = field(default_factory=LearnerParams)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     sizing: SizingParams = field(default_factory=SizingParams)
@@ -76,6 +83,13 @@ class AblationConfig:
     use_dask: bool = True
     workers: int = 2
     scheduler_address: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.learners) - set(LEARNERS))
+        if unknown:
+            raise ValueError(f"unknown learners {unknown}; known: {list(LEARNERS)}")
+        if not self.learners or len(set(self.learners)) != len(self.learners):
+            raise ValueError("choose each learner at most once, and at least one")
 
     def chosen(self) -> list[Variant]:
         unknown = sorted(set(self.variants) - set(VARIANT_NAMES))
@@ -94,16 +108,25 @@ class AblationResult:
     returns: dict[str, pd.Series]
 
 
+Job = tuple[str, tuple[str, ...]]  # a learner and a family set
+
+
 def _run_all(
     data: pd.DataFrame,
     family_sets: list[tuple[str, ...]],
     config: AblationConfig,
     progress: Progress | None,
-) -> dict[tuple[str, ...], WalkForwardResult]:
-    """One walk-forward per family set, on the same folds."""
-    jobs = {f: dataclasses.replace(config.learner, families=f) for f in family_sets}
-    walks = run_walk_forwards(data, jobs, config, progress=progress, describe=", ".join)
-    return {families: walk.result for families, walk in walks.items()}
+) -> dict[Job, WalkForwardResult]:
+    """One walk-forward per learner and family set, on the same folds."""
+    jobs = {
+        (learner, families): dataclasses.replace(config.learner, learner=learner, families=families)
+        for learner in config.learners
+        for families in family_sets
+    }
+    walks = run_walk_forwards(
+        data, jobs, config, progress=progress, describe=lambda job: f"{job[0]}: {', '.join(job[1])}"
+    )
+    return {job: walk.result for job, walk in walks.items()}
 
 
 def _strategy(
@@ -136,7 +159,9 @@ def _strategy(
     return result.equity.loc[first:].pct_change().dropna()
 
 
-def _scores(predictions: pd.DataFrame, variant: Variant, returns: pd.Series, n_boot: int) -> dict:
+def _scores(
+    predictions: pd.DataFrame, variant: Variant, learner: str, returns: pd.Series, n_boot: int
+) -> dict:
     column = "p" if variant.calibrated else "p_raw"
     y = predictions["label"].to_numpy(dtype=int)
     p = predictions[column].to_numpy()
@@ -146,6 +171,7 @@ def _scores(predictions: pd.DataFrame, variant: Variant, returns: pd.Series, n_b
     auc_interval = bootstrap_interval(auc, y, p, groups=dates, block=IC_BLOCK, n_boot=n_boot)
     return {
         "variant": variant.name,
+        "learner": learner,
         "families": ", ".join(variant.families),
         "auc": auc_interval.estimate,
         "auc_low": auc_interval.low,
@@ -165,7 +191,7 @@ def _verdict(low: float, high: float) -> str:
     return "no evidence"
 
 
-def _step(before: tuple, after: tuple, level: float) -> dict:
+def _step(learner: str, before: tuple, after: tuple, level: float) -> dict:
     """Per-fold deltas of AUC and net Sharpe between consecutive variants, with intervals
     over folds: rows of one fold share its model's luck, so resampling rows or days would
     understate how uncertain a step is."""
@@ -188,6 +214,7 @@ def _step(before: tuple, after: tuple, level: float) -> dict:
     delta_sharpe = fold_interval(np.array(sharpe_deltas), level)
     return {
         "step": f"{name_a} -> {name_b}",
+        "learner": learner,
         "delta_auc": delta_auc.estimate,
         "auc_low": delta_auc.low,
         "auc_high": delta_auc.high,
@@ -213,15 +240,24 @@ def run_ablation(
     variants = config.chosen()
     family_sets = list(dict.fromkeys(v.families for v in variants))
     walks = _run_all(data, family_sets, config, progress)
-    rows, chain, returns = [], [], {}
-    for variant in variants:
-        predictions = walks[variant.families].predictions
-        daily = _strategy(panel, predictions, variant, win_loss_ratio, config)
-        returns[variant.name] = daily
-        rows.append(_scores(predictions, variant, daily, config.n_boot))
-        chain.append((variant.name, predictions, "p" if variant.calibrated else "p_raw", daily))
+    rows, chains, returns = [], {}, {}
+    for learner in config.learners:
+        chain = chains.setdefault(learner, [])
+        for variant in variants:
+            predictions = walks[learner, variant.families].predictions
+            daily = _strategy(panel, predictions, variant, win_loss_ratio, config)
+            # each learner's variant is a trial of its own (a lone learner's keeps its name)
+            trial = variant.name if len(config.learners) == 1 else f"{learner}: {variant.name}"
+            returns[trial] = daily
+            rows.append(_scores(predictions, variant, learner, daily, config.n_boot))
+            chain.append((variant.name, predictions, "p" if variant.calibrated else "p_raw", daily))
     # Bonferroni: every step is judged on two metrics at once, so each interval is widened
     # to keep the chance of any false "gain" across the whole table at 5%.
-    level = 1.0 - 0.05 / max(1, 2 * (len(chain) - 1))
-    steps = [_step(a, b, level) for a, b in zip(chain, chain[1:], strict=False)]
+    judged = sum(len(chain) - 1 for chain in chains.values())
+    level = 1.0 - 0.05 / max(1, 2 * judged)
+    steps = [
+        _step(learner, a, b, level)
+        for learner, chain in chains.items()
+        for a, b in zip(chain, chain[1:], strict=False)
+    ]
     return AblationResult(pd.DataFrame(rows), pd.DataFrame(steps), returns)

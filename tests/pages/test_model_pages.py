@@ -251,14 +251,21 @@ def test_ablation_page_runs_a_small_study_and_reloads_it(app: AppTest, seeded_db
     at.date_input(key="ablation.start").set_value(pd.Timestamp("2019-06-28").date())
     at.number_input(key="ablation.train").set_value(12)
     at.checkbox(key="ablation.dask").uncheck()
-    # two walk-forwards in one script run: more than AppTest's default 60 s on a busy box
+    at.multiselect(key="ablation.learners").set_value(["xgboost", "linear"])
+    # four walk-forwards in one script run: more than AppTest's default 60 s on a busy box
     next(b for b in at.button if b.label == "Run ablation").click().run(timeout=240)
     assert not at.exception, [e.value for e in at.exception]
     table = next(d.value for d in at.dataframe if "variant" in d.value.columns)
-    assert list(table["variant"]) == ["patterns only", "+ research families"]
+    assert list(table["variant"]) == ["patterns only", "+ research families"] * 2
+    assert list(table["learner"]) == ["xgboost", "xgboost", "linear", "linear"]
     steps = next(d.value for d in at.dataframe if "step" in d.value.columns)
-    assert steps.loc[0, "auc_verdict"] in {"gain", "loss", "no evidence"}
+    assert list(steps["learner"]) == ["xgboost", "linear"]
+    assert set(steps["auc_verdict"]) <= {"gain", "loss", "no evidence"}
     assert len(workflows.load_studies(seeded_db, "ablation")) == 1
+    assert trial_count(seeded_db) == 4  # each learner's variant is a trial
+    at.multiselect(key="ablation.learners").set_value([])
+    next(b for b in at.button if b.label == "Run ablation").click().run()
+    assert "Choose at least one learner." in [e.value for e in at.error]
 
 
 PAGES = (

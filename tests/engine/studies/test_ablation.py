@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pandas as pd
@@ -90,3 +91,26 @@ def test_the_sentiment_family_is_one_step_of_the_ablation() -> None:
     sentiment = {c.name for c in family_columns("sentiment")}
     assert sentiment <= set(feature_columns(on.families))  # what the learner reads
     assert not sentiment & set(feature_columns(before.families))
+
+
+def test_each_learner_runs_the_stack_and_finds_the_planted_family(planted) -> None:
+    """The learner axis: the linear model's stack beside XGBoost's, on the same folds. Each
+    learner's rows are what a study of that learner alone gives; the planted family's gain
+    shows for both, and every learner's variant is a trial of its own."""
+    variants = ("patterns only", "+ research families")
+    config = dataclasses.replace(CONFIG, variants=variants, learners=("xgboost", "linear"))
+    both = study("planted", config)
+    table = both.table.set_index(["learner", "variant"])
+    assert list(table.index) == [(lr, v) for lr in ("xgboost", "linear") for v in variants]
+    alone = planted.table.set_index("variant").loc[list(variants)].drop(columns="learner")
+    pd.testing.assert_frame_equal(table.loc["xgboost"], alone)
+    steps = both.steps.set_index("learner")
+    assert list(steps["step"]) == ["patterns only -> + research families"] * 2
+    assert (steps["auc_verdict"] == "gain").all() and (steps["auc_low"] > 0).all()
+    assert set(both.returns) == {f"{lr}: {v}" for lr in ("xgboost", "linear") for v in variants}
+
+
+@pytest.mark.parametrize("learners", [(), ("xgboost", "xgboost"), ("forest",)])
+def test_a_bad_learner_axis_is_refused(learners) -> None:
+    with pytest.raises(ValueError, match="learner"):
+        AblationConfig(learners=learners)
