@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from engine.bench.ablation import run_ablation_bench
 from engine.bench.api import run_api_bench
 from engine.bench.backtest import run_backtest_bench
 from engine.bench.factors import run_factors_bench
@@ -28,6 +27,7 @@ from engine.bench.features import run_features_bench
 from engine.bench.first_launch import REPO, run_first_launch_bench, run_make_run_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.store import run_store_bench
+from engine.bench.studies import run_ablation_bench, run_zoo_bench
 from engine.bench.train import run_forecast_bench, run_train_bench
 from engine.bench.weights import run_weights_bench
 
@@ -65,6 +65,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "ratio": "",
             "lightgbm_ratio_vs_xgboost": "<= 1 (the classifier's walk-forward)",
             "linear_ratio_vs_xgboost": "<= 0.2",
+            "mlp_ratio_vs_xgboost": "reported (CPU)",
         },
     ),
     "forecast": (
@@ -92,6 +93,16 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
         run_ablation_bench,
         "the variant stack, serial vs Dask",
         {"serial_s": "", "dask_s": "2 workers", "ratio": "Dask over serial"},
+    ),
+    "zoo": (
+        run_zoo_bench,
+        "every learner of the zoo and its ensembles, serial vs Dask",
+        {
+            "serial_s": "",
+            "dask_s": "2 workers",
+            "ratio": "<= 0.6 (Dask over serial)",
+            "mlp_serial_s": "the MLP's walk-forward, serially",
+        },
     ),
     "factors": (
         run_factors_bench,
