@@ -47,14 +47,7 @@ class FeatureSelector(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> FeatureSelector:
         ranked, gain = _ranking(X, np.asarray(y, dtype=float), self.seed, self.n_jobs)
-        corr = X[ranked].corr().abs().to_numpy()
-        kept: list[int] = []  # positions in ranked
-        for i in range(len(ranked)):
-            if not (corr[i, kept] > self.max_correlation).any():
-                kept.append(i)
-            if len(kept) == self.top_k:
-                break
-        chosen = [ranked[i] for i in kept]
+        chosen = _decorrelated(X, ranked, self.top_k, self.max_correlation)
         if REGIME_COLUMN in X.columns and REGIME_COLUMN not in chosen:
             chosen.append(REGIME_COLUMN)
         self.columns_ = chosen
@@ -141,6 +134,27 @@ def _ranking(
         while len(_RANKINGS) > _RANKINGS_KEPT:
             _RANKINGS.popitem(last=False)
     return found
+
+
+def _decorrelated(
+    X: pd.DataFrame, ranked: list[str], top_k: int, max_correlation: float
+) -> list[str]:
+    """Up to ``top_k`` of ``ranked`` in order, skipping a column whose |correlation| with
+    one already chosen exceeds ``max_correlation``. Correlations are pairwise-complete, so
+    those among the first columns are the same in a smaller matrix: the matrix grows from
+    2 ``top_k`` columns only when the pass needs more (usually it does not)."""
+    width = min(len(ranked), 2 * top_k)
+    while True:
+        corr = X[ranked[:width]].corr().abs().to_numpy()
+        kept: list[int] = []  # positions in ranked
+        for i in range(width):
+            if not (corr[i, kept] > max_correlation).any():
+                kept.append(i)
+            if len(kept) == top_k:
+                return [ranked[i] for i in kept]
+        if width == len(ranked):
+            return [ranked[i] for i in kept]
+        width = min(len(ranked), 2 * width)
 
 
 class LogisticBaseline(BaseEstimator):

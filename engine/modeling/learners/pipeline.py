@@ -186,7 +186,8 @@ class Learner(BaseEstimator):
         regimes = self._regimes(X)
         # the held-out evidence every calibration is fitted on (more can be added)
         self.calibration_evidence_ = (
-            self.raw_proba(X.iloc[cal_rows]),
+            # raw_proba of those rows: Z is already normalized per date and selected
+            _sigmoid(self._raw_score(self._prepare(Z.iloc[cal_rows]))),
             y[cal_rows],
             regimes[cal_rows],
             dates[cal_rows],
