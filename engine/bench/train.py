@@ -4,13 +4,15 @@
 cross-sectional classifier and of the ranker, each against its peer in the same process,
 one plain XGBoost fit of the same objective and booster settings on all rows and all
 feature columns; and the classifier's walk-forward by every other learner of the zoo, as a
-ratio to XGBoost's in the same run. ``forecast``: calibrated forecasts
-with reasons for every ticker from a warm store (feature cache built, model registered),
-given the as-of snapshot; the snapshot's build time is reported beside it. Warm: the
-snapshot memoized by the store's stamp (``build_snapshot``) and the verified model by its
-files' stamps (``load_model_as_of``, the look-ahead guard still checked on each call);
-cold: the first forecast (the snapshot read after ``forget_snapshots``, the bundle read
-and checked), reported apart.
+ratio to XGBoost's in the same run. Each walk-forward starts with no fold's feature ranking
+kept (the zoo shares them between learners; a benchmark of one learner must not).
+
+``forecast``: calibrated forecasts with reasons for every ticker from a warm store
+(feature cache built, model registered), given the as-of snapshot; the snapshot's build
+time is reported beside it. Warm: the snapshot memoized by the store's stamp
+(``build_snapshot``) and the verified model by its files' stamps (``load_model_as_of``,
+the look-ahead guard still checked on each call); cold: the first forecast (the snapshot
+read after ``forget_snapshots``, the bundle read and checked), reported apart.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learners import LEARNERS, LearnerParams, relevance
 from engine.modeling.learners.xgboost_learner import booster_params
 from engine.modeling.model_selection import PurgedWalkForward
+from engine.modeling.selection import forget_rankings
 from engine.modeling.training import TrainConfig
 from engine.workflows import (
     ARTIFACTS_ENV_VAR,
@@ -72,6 +75,7 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
     out["prepare_s"] = round(prepare_s, 3)
     for kind in ("classifier", "ranker"):
         params = LearnerParams(kind=kind)
+        forget_rankings()  # every walk-forward timed from the same state: no fold's ranking kept
         started = time.perf_counter()
         result = walk_forward(data, PurgedWalkForward(), params)
         walk_forward_s = time.perf_counter() - started
@@ -86,6 +90,7 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
     for learner in LEARNERS:
         if learner == "xgboost":
             continue
+        forget_rankings()
         started = time.perf_counter()
         walk_forward(data, PurgedWalkForward(), LearnerParams(learner=learner))
         seconds = time.perf_counter() - started

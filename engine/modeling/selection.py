@@ -94,6 +94,13 @@ _RANKINGS_KEPT = 256
 _RANKINGS_LOCK = threading.Lock()
 
 
+def forget_rankings() -> None:
+    """Drop every kept ranking: the next fit of each fold ranks its columns again (a
+    benchmark that times learners one after another starts each from the same state)."""
+    with _RANKINGS_LOCK:
+        _RANKINGS.clear()
+
+
 def _digest(values: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest()
 
