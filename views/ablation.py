@@ -1,5 +1,6 @@
 """Ablation: does each part of the stack earn its place, out of sample and after costs?"""
 
+import pandas as pd
 import streamlit as st
 
 from engine import workflows
@@ -78,9 +79,11 @@ st.dataframe(
 )
 st.subheader("Steps")
 st.dataframe(steps, hide_index=True, key="ablation.steps")
-gains = steps[(steps["auc_verdict"] == "gain") | (steps["sharpe_verdict"] == "gain")][
-    "step"
-].tolist()
+gained = steps[(steps["auc_verdict"] == "gain") | (steps["sharpe_verdict"] == "gain")]
+# studies saved before the learner axis have no learner column: their one learner is XGBoost
+learners = gained.get("learner", pd.Series("xgboost", index=gained.index))
+several = steps.get("learner", pd.Series(dtype=str)).nunique() > 1
+gains = [f"{lr}: {s}" if several else s for lr, s in zip(learners, gained["step"], strict=True)]
 if gains:
     st.success("Steps with evidence of a gain: " + "; ".join(gains))
 else:
