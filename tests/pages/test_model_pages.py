@@ -23,6 +23,7 @@ from engine.workflows.modeling.jobs import training_log_path
 from store.db import open_db
 from store.models import ModelRunRepository
 from store.paper import PaperLedger
+from store.studies import study_repository
 from tests.engine.modeling.test_tuning import trial_count
 
 # training jobs launched from the page: minutes each on a loaded machine
@@ -336,3 +337,34 @@ def test_the_daily_pipeline_forecasts_and_watches_drift_with_a_model(trained_app
     verdict = workflows.ranking_skill(record.metrics)
     shown = app.warning if not verdict.shown else app.success
     assert verdict.text in [element.value for element in shown]
+
+
+def _steps(learners: list[str] | None) -> pd.DataFrame:
+    steps = pd.DataFrame(
+        {
+            "step": ["patterns only -> + regime"] * 2,
+            "auc_verdict": ["gain", "no evidence"],
+            "sharpe_verdict": ["no evidence", "no evidence"],
+        }
+    )
+    return steps if learners is None else steps.assign(learner=learners)
+
+
+@pytest.mark.parametrize(
+    ("learners", "said"),
+    [
+        (None, "patterns only -> + regime"),
+        (["xgboost", "linear"], "xgboost: patterns only -> + regime"),
+    ],
+    ids=["saved before the learner axis", "two learners"],
+)
+def test_the_ablation_page_names_the_learner_of_a_gain_when_several_ran(
+    app: AppTest, seeded_db: Path, learners, said
+) -> None:
+    table = pd.DataFrame({"variant": ["patterns only", "+ regime"], "auc": [0.5, 0.52]})
+    settings = {"tickers": ["AAPL", "KO"], "start": "2019-06-28"}
+    with closing(open_db(seeded_db)) as db:
+        study_repository(db, "ablation").save(settings, table, _steps(learners))
+    at = open_page(app, "ablation")
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Steps with evidence of a gain: {said}" in [s.value for s in at.success]
