@@ -25,9 +25,9 @@ def _planted(n_tickers: int, n_days: int) -> tuple[pd.DataFrame, WidePanel]:
     return data, to_wide(panel.prices)
 
 
-def _serial_and_dask(run: Callable[[bool], pd.DataFrame]) -> dict:
-    """Seconds and tables of ``run(use_dask)`` both ways, their ratio and the largest
-    difference between the tables' numbers (timings left out)."""
+def _serial_and_dask(run: Callable[[bool], pd.DataFrame]) -> tuple[dict, pd.DataFrame]:
+    """Seconds of ``run(use_dask)`` both ways, their ratio and the largest difference
+    between the tables' numbers (timings left out); and the serial run's table."""
     timings, tables = {}, {}
     for mode, use_dask in (("serial", False), ("dask", True)):
         forget_rankings()  # the serial run ranks each fold's columns once, as Dask's first does
@@ -43,20 +43,18 @@ def _serial_and_dask(run: Callable[[bool], pd.DataFrame]) -> dict:
         "dask_s": round(timings["dask"], 2),
         "ratio": round(timings["dask"] / timings["serial"], 3),
         "max_table_diff": float((serial - dask).abs().max().max()),
-        "tables": tables,
-    }
+    }, tables["serial"]
 
 
 def run_ablation_bench(n_tickers: int = 155, n_days: int = 1260, workers: int = 2) -> dict:
     data, prices = _planted(n_tickers, n_days)
-    found = _serial_and_dask(
+    found, table = _serial_and_dask(
         lambda use_dask: (
             run_ablation(
                 data, prices, AblationConfig(use_dask=use_dask, workers=workers, n_boot=100)
             ).table
         )
     )
-    table = found.pop("tables")["serial"]
     research = table.set_index("variant")["auc"]
     return {
         "tickers": n_tickers,
@@ -75,12 +73,12 @@ def run_zoo_bench(n_tickers: int = 155, n_days: int = 1260, workers: int = 2) ->
     """The zoo's learners one after another, then as tasks on the cluster (each learner's
     walk-forward one task; the ensembles are built from their predictions afterwards)."""
     data, prices = _planted(n_tickers, n_days)
-    found = _serial_and_dask(
+    found, table = _serial_and_dask(
         lambda use_dask: (
             run_zoo(data, prices, ZooConfig(use_dask=use_dask, workers=workers, n_boot=100)).table
         )
     )
-    table = found.pop("tables")["serial"].set_index("model")
+    table = table.set_index("model")
     learners = table.index[table["seconds"] > 0]
     return {
         "tickers": n_tickers,

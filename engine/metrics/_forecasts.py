@@ -247,21 +247,20 @@ def classification_metrics(
     block: int | None = None,
     n_boot: int = N_BOOT,
     seed: int = 0,
-    folds: np.ndarray | None = None,
-    ranking: np.ndarray | None = None,
+    auc_by_fold: np.ndarray | None = None,
 ) -> dict[str, Interval | float]:
     """AUC and accuracy (the hit rate) with intervals resampling whole dates (moving
     blocks of ``block`` dates when given), and the base-rate accuracy to beat.
 
-    With ``folds`` (each row's walk-forward fold), the AUC is judged within folds: the
-    mean of ``fold_aucs`` of ``ranking`` (default ``p``; a model's score where its
-    probability is calibrated per regime and so does not keep its order), with a Student-t
-    interval over folds (``fold_interval``)."""
+    With ``auc_by_fold`` (each walk-forward fold's own AUC, ``fold_aucs``: of the model's
+    score where its probability is calibrated per regime and so does not keep its order),
+    the AUC is judged within folds: their mean with a Student-t interval over folds
+    (``fold_interval``)."""
     resample = {"groups": dates, "block": block, "n_boot": n_boot, "seed": seed}
-    if folds is None:
+    if auc_by_fold is None:
         area = bootstrap_interval(auc, y, p, **resample)
     else:
-        area = fold_interval(fold_aucs(y, p if ranking is None else ranking, folds))
+        area = fold_interval(auc_by_fold)
     return {
         "auc": area,
         "accuracy": bootstrap_interval(hit_rate, y, p, **resample),

@@ -224,15 +224,15 @@ def evaluate(
     score = pred["score"] if "score" in pred else pred["p"]  # runs before scores existed
     # AUCs within folds, of the score: see engine.metrics.fold_aucs
     folds, folds_by_date = pred["fold"].to_numpy(), fold_of_date(pred)
+    model_aucs = fold_aucs(y, score.to_numpy(), folds)
+    baseline_aucs = fold_aucs(y, pred["p_baseline"].to_numpy(), folds)
     model = classification_metrics(
-        y, pred["p"].to_numpy(), dates, folds=folds, ranking=score.to_numpy(), **resample
+        y, pred["p"].to_numpy(), dates, auc_by_fold=model_aucs, **resample
     )
     baseline = classification_metrics(
-        y, pred["p_baseline"].to_numpy(), dates, folds=folds, **resample
+        y, pred["p_baseline"].to_numpy(), dates, auc_by_fold=baseline_aucs, **resample
     )
-    lift = fold_interval(
-        fold_aucs(y, score.to_numpy(), folds) - fold_aucs(y, pred["p_baseline"].to_numpy(), folds)
-    )
+    lift = fold_interval(model_aucs - baseline_aucs)
     ic = daily_ic(dates, score.to_numpy(), pred["ret"].to_numpy())
     regimes = []
     for regime, rows in pred.groupby(REGIME_COLUMN):

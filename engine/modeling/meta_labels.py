@@ -32,6 +32,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from engine.metrics import N_BOOT, Interval, bootstrap_interval, ic_block, sharpe
+from engine.modeling.evaluation import fold_of_date
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.sample_weights import SampleWeightParams, sample_weights
 
@@ -306,7 +307,7 @@ def meta_label_report(
     dates = meta.index.get_level_values("date").to_numpy(dtype="datetime64[ns]")
     by_dates = {"groups": dates, "block": ic_block(horizon), "n_boot": n_boot, "seed": seed}
     returns = strategy_returns(meta, cost_bps=cost_bps)
-    folds = meta["fold"].groupby(level="date").first().reindex(returns.index).to_numpy()
+    folds = fold_of_date(meta).reindex(returns.index).to_numpy()
     by_folds = {"groups": folds, "n_boot": n_boot, "seed": seed}
 
     def horizon_sharpe(values: np.ndarray) -> float:  # sharpe() annualizes daily returns

@@ -38,7 +38,7 @@ from engine.metrics import (
     sharpe,
 )
 from engine.modeling.calibration_scores import expected_calibration_error
-from engine.modeling.evaluation import WalkForwardResult
+from engine.modeling.evaluation import WalkForwardResult, fold_of_date
 from engine.modeling.learners import LEARNERS, LearnerParams
 from engine.studies.walks import run_walk_forwards
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
@@ -197,7 +197,7 @@ def _step(learner: str, before: tuple, after: tuple, level: float) -> dict:
     understate how uncertain a step is."""
     (name_a, pred_a, col_a, ret_a), (name_b, pred_b, col_b, ret_b) = before, after
     other = pred_b[col_b].reindex(pred_a.index)
-    fold_of_day = pred_a["fold"].groupby(level="date").first()
+    fold_of_day = fold_of_date(pred_a)
     paired = pd.concat([ret_a, ret_b], axis=1, join="inner")
     day_folds = fold_of_day.reindex(paired.index).ffill().bfill()
     auc_deltas, sharpe_deltas = [], []
