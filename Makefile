@@ -7,7 +7,7 @@ ADDRESS ?= 127.0.0.1
 PORT_API ?= 8000
 HOST_API ?= 127.0.0.1
 
-.PHONY: run api test lint browser bench docs clean-venv
+.PHONY: run api test lint browser bench docs deep test-deep clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ $(VENV)/.runtime-installed: requirements.txt | $(PY)
 $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
 	$(call INSTALL,requirements-dev.txt)
 	touch $@ $(VENV)/.runtime-installed
+
+# The sequence learners' training (torch, from requirements-deep.txt). pip, not uv: pip
+# takes torch's CPU build from where this machine keeps it.
+$(VENV)/.deep-installed: requirements-deep.txt requirements-dev.txt requirements.txt | $(VENV)/.dev-installed
+	$(PY) -m pip install --quiet -r requirements-deep.txt
+	touch $@
+
+deep: $(VENV)/.deep-installed
 
 # The seed step builds a new store from the offline sample (seconds) and starts the default
 # model's training as a background job (the Training page's): the server answers at once,
@@ -58,6 +66,10 @@ browser:
 test: lint browser
 	$(PY) -m compileall -q -j 0 app.py api engine models store views tests > /dev/null
 	$(PY) -m pytest
+
+# The tests that train with torch (marked deep; `make test` leaves them out).
+test-deep: lint $(VENV)/.deep-installed
+	$(PY) -m pytest -m deep
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m engine.bench all   # writes docs/benchmarks.json and docs/benchmarks.md

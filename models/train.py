@@ -50,6 +50,8 @@ from engine.workflows.modeling import (  # noqa: E402
     TuningConfig,
     available_device,
     label_kind_for,
+    learner_families,
+    trainable_learners,
 )
 
 SOURCES = ("store", "sample", "yfinance")
@@ -94,8 +96,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--families",
-        default=",".join(LearnerParams.families),
-        help=f"comma-separated, from {', '.join(FAMILY_NAMES)}",
+        help=f"comma-separated, from {', '.join(FAMILY_NAMES)} (default: every family but "
+        "path; path alone for gru and transformer)",
     )
     parser.add_argument(
         "--calibration", choices=CALIBRATION_METHODS, default=LearnerParams.calibration
@@ -138,8 +140,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--zoo", action="store_true", help="compare the zoo's learners instead")
     parser.add_argument(
         "--zoo-learners",
-        default=",".join(LEARNERS),
-        help=f"comma-separated, from {', '.join(LEARNERS)} (with --zoo)",
+        default=",".join(trainable_learners()),
+        help=f"comma-separated, from {', '.join(LEARNERS)} (with --zoo; default: those this "
+        "install can train: gru and transformer need make deep)",
     )
     parser.add_argument(
         "--config",
@@ -212,7 +215,11 @@ def config_from_options(args: argparse.Namespace, db: str | None) -> TrainConfig
         learner=LearnerParams(
             learner=args.learner,
             kind=args.kind,
-            families=tuple(f.strip() for f in args.families.split(",") if f.strip()),
+            families=(
+                learner_families(args.learner, LearnerParams.families)
+                if args.families is None
+                else tuple(f.strip() for f in args.families.split(",") if f.strip())
+            ),
             calibration=args.calibration,
             device=args.device,
         ),

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import workflows
-from engine.workflows.modeling import LEARNER_NAMES, LEARNERS
+from engine.workflows.modeling import LEARNER_NAMES, TABULAR_LEARNERS
 from engine.workflows.research import VARIANT_NAMES, AblationConfig
 from views.components.state import global_params
 from views.components.studies import run_on_watchlist, saved_study, study_window
@@ -21,7 +21,11 @@ st.caption(
 with st.form("ablation.form"):
     variants = st.multiselect("Variants", VARIANT_NAMES, VARIANT_NAMES, key="ablation.variants")
     learners = st.multiselect(
-        "Learners", LEARNERS, ["xgboost"], format_func=LEARNER_NAMES.get, key="ablation.learners"
+        "Learners",
+        TABULAR_LEARNERS,
+        ["xgboost"],
+        format_func=LEARNER_NAMES.get,
+        key="ablation.learners",
     )
     start, train_months, test_months = study_window(params, "ablation", years=8)
     c1, c2 = st.columns(2)

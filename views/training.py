@@ -8,7 +8,7 @@ import streamlit as st
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
 from views.components.membership import training_window, universe_caption
-from views.components.runs import render_job, render_outcome, render_runs
+from views.components.runs import render_bundle_import, render_job, render_outcome, render_runs
 from views.components.settings import alert_settings
 from views.components.state import global_params
 
@@ -61,7 +61,13 @@ else:
         start = c1.date_input("First date", min_value=dt.date(1990, 1, 1), key="training.start")
         as_of = c2.date_input("Train as of", min_value=dt.date(1990, 1, 1), key="training.as_of")
         names = workflows.LEARNER_NAMES
-        c3.selectbox("Learner", workflows.LEARNERS, format_func=names.get, key="training.learner")
+        c3.selectbox(
+            "Learner",
+            workflows.trainable_learners(),
+            format_func=names.get,
+            key="training.learner",
+            help="GRU and Transformer appear once torch is installed (make deep)",
+        )
         c4.selectbox("Device", workflows.DEVICES, key="training.device")
         c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
         kind = c1.selectbox(
@@ -91,7 +97,12 @@ else:
             help="An Optuna study of the learner's settings first; every trial counts "
             "toward the Deflated Sharpe.",
         )
-        families = st.multiselect("Families", FAMILY_NAMES, key="training.families")
+        families = st.multiselect(
+            "Families",
+            FAMILY_NAMES,
+            key="training.families",
+            help="GRU and Transformer read the price path (path) alone, whatever is chosen",
+        )
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
         keys = [*defaults, "training.label"]
@@ -114,7 +125,10 @@ else:
                     start=pd.Timestamp(start),
                     as_of=pd.Timestamp(as_of),
                     label=LabelParams(kind=label, horizon=horizon),
-                    learner=LearnerParams(families=tuple(families), **choices),
+                    learner=LearnerParams(
+                        families=workflows.learner_families(choices["learner"], tuple(families)),
+                        **choices,
+                    ),
                     train_months=train_months,
                     test_months=test_months,
                 )
@@ -132,17 +146,4 @@ if launched and job is None:
 
 st.subheader("Registered runs")
 render_runs(params.db_path, launched)
-with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
-    upload = st.file_uploader("Zipped run folder", type=["zip"], key="training.bundle")
-    if upload is not None and st.button("Check and import", key="training.import"):
-        try:
-            imported = workflows.import_bundle_archive(params.db_path, upload.getvalue())
-        except (ValueError, workflows.StoreError) as exc:
-            st.error(f"Not imported: {exc}")
-        else:
-            through = workflows.describe_trained_through(imported.run)
-            st.success(
-                f"Imported run {imported.run.run_id} ({imported.signature}) after "
-                f"checking every file's SHA-256 and its model; trained through {through}"
-            )
-st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")
+render_bundle_import(params.db_path)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine import workflows
-from engine.workflows.modeling import LEARNER_NAMES, LEARNERS
+from engine.workflows.modeling import LEARNER_NAMES, trainable_learners
 from engine.workflows.research import ENSEMBLES, ZooConfig
 from views.components.state import global_params
 from views.components.studies import run_on_watchlist, saved_study, study_window
@@ -20,8 +20,14 @@ st.caption(
     "yardstick, not a target."
 )
 with st.form("zoo.form"):
+    trainable = trainable_learners()
     learners = st.multiselect(
-        "Learners", LEARNERS, LEARNERS, format_func=LEARNER_NAMES.get, key="zoo.learners"
+        "Learners",
+        trainable,
+        trainable,
+        format_func=LEARNER_NAMES.get,
+        key="zoo.learners",
+        help="GRU and Transformer (the price path) appear once torch is installed (make deep)",
     )
     start, train_months, test_months = study_window(params, "zoo", years=5)
     c1, c2 = st.columns(2)

@@ -14,6 +14,7 @@ from engine.features import compute_features
 from engine.features.panel import WidePanel, to_wide
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.learners import TABULAR_LEARNERS
 from engine.modeling.selection import forget_rankings
 from engine.studies.ablation import AblationConfig, run_ablation
 from engine.studies.zoo import ZooConfig, run_zoo
@@ -70,12 +71,17 @@ def run_ablation_bench(n_tickers: int = 155, n_days: int = 1260, workers: int = 
 
 
 def run_zoo_bench(n_tickers: int = 155, n_days: int = 1260, workers: int = 2) -> dict:
-    """The zoo's learners one after another, then as tasks on the cluster (each learner's
-    walk-forward one task; the ensembles are built from their predictions afterwards)."""
+    """The zoo's tabular learners one after another, then as tasks on the cluster (each
+    learner's walk-forward one task; the ensembles are built from their predictions
+    afterwards). The sequence learners' times are the train benchmark's."""
     data, prices = _planted(n_tickers, n_days)
     found, table = _serial_and_dask(
         lambda use_dask: (
-            run_zoo(data, prices, ZooConfig(use_dask=use_dask, workers=workers, n_boot=100)).table
+            run_zoo(
+                data,
+                prices,
+                ZooConfig(TABULAR_LEARNERS, use_dask=use_dask, workers=workers, n_boot=100),
+            ).table
         )
     )
     table = table.set_index("model")

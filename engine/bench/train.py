@@ -29,10 +29,22 @@ import xgboost as xgb
 
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
-from engine.features import build_context, compute_features, feature_columns
+from engine.features import (
+    DEFAULT_FAMILIES,
+    FAMILY_NAMES,
+    build_context,
+    compute_features,
+    feature_columns,
+)
 from engine.modeling.evaluation import make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learners import LEARNERS, LearnerParams, relevance
+from engine.modeling.learners import (
+    TABULAR_LEARNERS,
+    LearnerParams,
+    learner_families,
+    relevance,
+    trainable_learners,
+)
 from engine.modeling.learners.xgboost_learner import booster_params
 from engine.modeling.model_selection import PurgedWalkForward
 from engine.modeling.selection import forget_rankings
@@ -68,7 +80,9 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
     against one plain fit of its own objective."""
     prices = make_panel(n_tickers, n_days, seed=7).prices
     started = time.perf_counter()
-    features = compute_features(prices, context=build_context(prices))
+    # the price path too when a sequence learner can be trained here (make deep)
+    families = FAMILY_NAMES if len(trainable_learners()) > len(TABULAR_LEARNERS) else None
+    features = compute_features(prices, context=build_context(prices), families=families)
     data = make_dataset(features, compute_labels(prices, LabelParams()))
     prepare_s = time.perf_counter() - started
     out = {"tickers": n_tickers, "days": n_days, "rows": len(data)}
@@ -87,12 +101,15 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
             f"{prefix}single_fit_s": round(single_fit_s, 3),
             f"{prefix}ratio": round(walk_forward_s / single_fit_s, 2),
         }
-    for learner in LEARNERS:
+    for learner in trainable_learners():
         if learner == "xgboost":
             continue
         forget_rankings()
         started = time.perf_counter()
-        walk_forward(data, PurgedWalkForward(), LearnerParams(learner=learner))
+        params = LearnerParams(
+            learner=learner, families=learner_families(learner, DEFAULT_FAMILIES)
+        )
+        walk_forward(data, PurgedWalkForward(), params)
         seconds = time.perf_counter() - started
         out[f"{learner}_walk_forward_s"] = round(seconds, 3)
         out[f"{learner}_ratio_vs_xgboost"] = round(seconds / out["walk_forward_s"], 3)

@@ -5,13 +5,15 @@ from engine.features.context import MarketContext, SentimentInputs, build_contex
 from engine.features.cross_asset import compute_cross_asset
 from engine.features.flow import compute_flow, interpret_smi
 from engine.features.microstructure import compute_microstructure
+from engine.features.path import compute_path
 from engine.features.patterns import compute_patterns
 from engine.features.regime import REGIME_NAMES, compute_regime, compute_regime_history
 from engine.features.registry import (
+    CACHED_FAMILIES,
     CONTEXT_FAMILIES,
+    DEFAULT_FAMILIES,
     FAMILIES,
     FAMILY_NAMES,
-    PER_TICKER_FAMILIES,
     availability_column,
     compute_features,
     feature_columns,
@@ -21,10 +23,11 @@ from engine.features.sentiment import compute_sentiment
 from engine.features.technical import compute_technical
 
 __all__ = [
+    "CACHED_FAMILIES",
     "CONTEXT_FAMILIES",
+    "DEFAULT_FAMILIES",
     "FAMILIES",
     "FAMILY_NAMES",
-    "PER_TICKER_FAMILIES",
     "REGIME_NAMES",
     "ColumnSpec",
     "FeatureParams",
@@ -36,6 +39,7 @@ __all__ = [
     "compute_features",
     "compute_flow",
     "compute_microstructure",
+    "compute_path",
     "compute_patterns",
     "compute_regime",
     "compute_regime_history",

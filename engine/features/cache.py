@@ -23,7 +23,7 @@ from engine.data.schema import VALUE_COLUMNS
 from engine.features.base import FeatureParams
 from engine.features.panel import to_long, to_wide
 from engine.features.registry import (
-    PER_TICKER_FAMILIES,
+    CACHED_FAMILIES,
     availability_column,
     compute_panel_features,
     feature_columns,
@@ -42,7 +42,7 @@ class CacheSpec:
 
     @property
     def families(self) -> tuple[str, ...]:
-        return PER_TICKER_FAMILIES
+        return CACHED_FAMILIES
 
     @property
     def version(self) -> str:

@@ -25,6 +25,7 @@ from engine.features import (
     flow,
     macro,
     microstructure,
+    path,
     patterns,
     regime,
     sentiment,
@@ -45,7 +46,9 @@ class Family:
     """A signal family: its columns (a function of the parameters) and how to compute them.
 
     ``per_ticker`` families read only the ticker's own rows, so they can be cached per
-    ticker; the others read the market context and are computed fresh.
+    ticker; the others read the market context and are computed fresh. An ``optional``
+    family is asked for by name only (not in ``DEFAULT_FAMILIES``, not cached): computed
+    fresh when a model or page asks for it.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Family:
     columns: Callable[[FeatureParams], tuple[ColumnSpec, ...]]
     arrays: ArraysFn
     per_ticker: bool
+    optional: bool = False
 
 
 FAMILIES: dict[str, Family] = {
@@ -73,18 +77,22 @@ FAMILIES: dict[str, Family] = {
         Family("patterns", "Patterns", patterns.columns, patterns.patterns_arrays, True),
         Family("regime", "Regime", regime.columns, regime.regime_arrays, False),
         Family("sentiment", "Sentiment", sentiment.columns, sentiment.sentiment_arrays, False),
+        Family("path", "Price path (window)", path.columns, path.path_arrays, True, True),
     )
 }
 FAMILY_NAMES = tuple(FAMILIES)
-PER_TICKER_FAMILIES = tuple(n for n, f in FAMILIES.items() if f.per_ticker)
+DEFAULT_FAMILIES = tuple(n for n, f in FAMILIES.items() if not f.optional)
+# what the feature cache holds: the per-ticker families every default model reads
+CACHED_FAMILIES = tuple(n for n, f in FAMILIES.items() if f.per_ticker and not f.optional)
 CONTEXT_FAMILIES = tuple(n for n, f in FAMILIES.items() if not f.per_ticker)
 AVAILABILITY_PREFIX = "avail_"
 
 
 def resolve_families(families: Iterable[str] | None) -> tuple[str, ...]:
-    """The requested family names in registry order; unknown names are an error."""
+    """The requested family names in registry order (``None``: the default ones); unknown
+    names are an error."""
     if families is None:
-        return FAMILY_NAMES
+        return DEFAULT_FAMILIES
     wanted = list(families)
     unknown = sorted(set(wanted) - set(FAMILIES))
     if unknown:
@@ -198,9 +206,9 @@ def compute_features(
 @cache
 def _source_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.name.encode())
+        digest.update(module.read_bytes())
     return digest.hexdigest()
 
 

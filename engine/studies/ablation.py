@@ -39,7 +39,7 @@ from engine.metrics import (
 )
 from engine.modeling.calibration_scores import expected_calibration_error
 from engine.modeling.evaluation import WalkForwardResult, fold_of_date
-from engine.modeling.learners import LEARNERS, LearnerParams
+from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams
 from engine.studies.walks import run_walk_forwards
 from engine.trading.backtest import BacktestConfig, backtest_forecasts, run_backtest
 from engine.trading.sizing import SizingParams
@@ -85,9 +85,13 @@ class AblationConfig:
     scheduler_address: str | None = None
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.learners) - set(LEARNERS))
+        unknown = sorted(set(self.learners) - set(TABULAR_LEARNERS))
         if unknown:
-            raise ValueError(f"unknown learners {unknown}; known: {list(LEARNERS)}")
+            # the sequence learners read the price path only: no family stack to vary
+            raise ValueError(
+                f"learners {unknown} are not in the ablation; it varies the families of "
+                f"{list(TABULAR_LEARNERS)}"
+            )
         if not self.learners or len(set(self.learners)) != len(self.learners):
             raise ValueError("choose each learner at most once, and at least one")
 

@@ -37,7 +37,12 @@ from engine.modeling.ensemble_diversity import compute_diversity, compute_ensemb
 from engine.modeling.ensembles import compute_stacked_score, member_scores, rank_average
 from engine.modeling.evaluation import fold_of_date
 from engine.modeling.factors import compute_tear_sheet, excess_returns
-from engine.modeling.learners import LEARNERS, LearnerParams
+from engine.modeling.learners import (
+    LEARNERS,
+    LearnerParams,
+    learner_families,
+    trainable_learners,
+)
 from engine.modeling.tuning import trial_returns
 from engine.studies.walks import run_walk_forwards
 
@@ -58,7 +63,7 @@ class ZooConfig:
     """Which learners, on which folds; ``learner`` holds the settings they share (the
     kind, families, top_k ...: ``learner.learner`` is replaced by each member's)."""
 
-    learners: tuple[str, ...] = LEARNERS
+    learners: tuple[str, ...] = field(default_factory=trainable_learners)
     ensembles: bool = True
     train_months: int = 18
     test_months: int = 3
@@ -165,7 +170,12 @@ def run_zoo(
 ) -> ZooResult:
     """Run the zoo on ``make_dataset`` output and the price panel of its tickers."""
     config = config or ZooConfig()
-    jobs = {name: dataclasses.replace(config.learner, learner=name) for name in config.learners}
+    jobs = {
+        name: dataclasses.replace(
+            config.learner, learner=name, families=learner_families(name, config.learner.families)
+        )
+        for name in config.learners
+    }
     walks = run_walk_forwards(data, jobs, config, progress=progress)
     predictions = {name: walks[name].result.predictions for name in config.learners}
     frames = dict(predictions)

@@ -11,7 +11,7 @@ import pytest
 from engine.bench.__main__ import main
 from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import render_pages, run_pages_bench
-from engine.modeling.learners import LEARNERS, LearnerParams
+from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.studies.ablation import VARIANT_NAMES
 
@@ -91,8 +91,8 @@ def test_zoo_benchmark_reports_serial_and_dask_and_each_learner(capsys, monkeypa
     monkeypatch.setitem(sys.modules, "__main__", type(sys)("__main__"))  # Dask spawns workers
     result = main(["zoo", "--tickers", "12", "--days", "500"])
     assert json.loads(capsys.readouterr().out) == result
-    assert result["learners"] == len(LEARNERS) and result["max_table_diff"] < 1e-9
-    for key in ("serial_s", "dask_s", *(f"{name}_serial_s" for name in LEARNERS)):
+    assert result["learners"] == len(TABULAR_LEARNERS) and result["max_table_diff"] < 1e-9
+    for key in ("serial_s", "dask_s", *(f"{name}_serial_s" for name in TABULAR_LEARNERS)):
         assert result[key] > 0
     assert result["ratio"] == pytest.approx(result["dask_s"] / result["serial_s"], rel=0.05)
 

@@ -79,7 +79,8 @@ def test_the_trials_input_reaches_the_tunings_limit_with_zero_for_none(app: AppT
 
 def test_the_training_form_offers_every_learner_with_the_engines_default(app: AppTest) -> None:
     box = _open(app, "training").selectbox(key="training.learner")
-    assert list(box.options) == [workflows.LEARNER_NAMES[name] for name in workflows.LEARNERS]
+    names = [workflows.LEARNER_NAMES[name] for name in workflows.trainable_learners()]
+    assert list(box.options) == names
     assert box.value == workflows.LearnerParams.learner == "xgboost"
 
 

@@ -7,7 +7,10 @@ shared normalizer -> selector -> model -> calibrator pipeline) and one module pe
 - ``lightgbm_learner``: LightGBM trees (``lightgbm.txt``);
 - ``centred``: the in-fold imputation and standardization of the learners without NaN;
 - ``linear_learner``: logistic regression / ridge (``linear.json``);
-- ``mlp_learner``: a small ReLU network, served by numpy (``mlp.json``).
+- ``mlp_learner``: a small ReLU network, served by numpy (``mlp.json``);
+- ``sequence_learner``: GRU and Transformer over the price path, trained with torch
+  (``sequence_networks``, ``make deep``), served by onnxruntime (``gru.onnx``,
+  ``transformer.onnx``, checked by ``engine.modeling.onnx_check`` first).
 
 ``make_learner(params)`` builds the family that ``params.learner`` names.
 """
@@ -23,12 +26,17 @@ from engine.modeling.learners.params import (
     LEARNER_NAMES,
     LEARNERS,
     MODEL_KINDS,
+    SEQUENCE_LEARNERS,
+    TABULAR_LEARNERS,
     LearnerParams,
     available_device,
+    learner_families,
     probability_label,
     relevance,
+    trainable_learners,
 )
 from engine.modeling.learners.pipeline import ExplainedPredictions, Learner
+from engine.modeling.learners.sequence_learner import GRULearner, TransformerLearner
 from engine.modeling.learners.xgboost_learner import XGBoostLearner
 
 LEARNER_CLASSES: dict[str, type[Learner]] = {
@@ -36,6 +44,8 @@ LEARNER_CLASSES: dict[str, type[Learner]] = {
     "lightgbm": LightGBMLearner,
     "linear": LinearLearner,
     "mlp": MLPLearner,
+    "gru": GRULearner,
+    "transformer": TransformerLearner,
 }
 
 
@@ -52,15 +62,21 @@ __all__ = [
     "LEARNER_CLASSES",
     "LEARNER_NAMES",
     "MODEL_KINDS",
+    "SEQUENCE_LEARNERS",
+    "TABULAR_LEARNERS",
     "ExplainedPredictions",
+    "GRULearner",
     "Learner",
     "LearnerParams",
     "LightGBMLearner",
     "LinearLearner",
     "MLPLearner",
+    "TransformerLearner",
     "XGBoostLearner",
     "available_device",
+    "learner_families",
     "make_learner",
     "probability_label",
     "relevance",
+    "trainable_learners",
 ]

@@ -3,25 +3,32 @@ model kinds and the learner families, each range-checked on construction."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from dataclasses import dataclass
 
 import numpy as np
 import xgboost as xgb
 
-from engine.features.registry import FAMILY_NAMES
+from engine.features.registry import DEFAULT_FAMILIES, FAMILY_NAMES
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.param_limits import Limit, check_limits
 from engine.modeling.processors import NORMALIZATIONS
 
 MODEL_KINDS = ("classifier", "ranker", "regressor", "market_timing")
 # the learner families; a manifest without a learner (written before the zoo) is XGBoost
-LEARNERS = ("xgboost", "lightgbm", "linear", "mlp")
+LEARNERS = ("xgboost", "lightgbm", "linear", "mlp", "gru", "transformer")
+# the sequence learners read the price path (and nothing else); they train with torch
+SEQUENCE_LEARNERS = ("gru", "transformer")
+TABULAR_LEARNERS = tuple(n for n in LEARNERS if n not in SEQUENCE_LEARNERS)
+SEQUENCE_FAMILIES = ("path",)
 LEARNER_NAMES = {
     "xgboost": "XGBoost (gradient-boosted trees)",
     "lightgbm": "LightGBM (gradient-boosted trees)",
     "linear": "Linear (logistic / ridge on per-date normalized features)",
     "mlp": "MLP (a small ReLU network on per-date normalized features)",
+    "gru": "GRU (a recurrent network over the last 20 sessions' path; trains with torch)",
+    "transformer": "Transformer (a small encoder over the last 20 sessions' path; torch)",
 }
 DEVICES = ("cpu", "cuda")  # cuda: XGBoost's first GPU (models/train.py --device)
 # generous but finite: a crafted manifest's n_jobs=1e6 or n_estimators=1e9 is refused
@@ -84,7 +91,7 @@ class LearnerParams:
     ``epochs`` epochs, stopped ``patience`` epochs after its best on the validation slice.
     """
 
-    families: tuple[str, ...] = FAMILY_NAMES
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     learner: str = "xgboost"
     kind: str = "classifier"
     normalization: str = "robust_zscore"
@@ -132,11 +139,28 @@ class LearnerParams:
         unknown = [f for f in self.families if f not in FAMILY_NAMES]
         if not self.families or unknown:
             raise ValueError(f"families must be some of {', '.join(FAMILY_NAMES)}")
+        if self.learner in SEQUENCE_LEARNERS and tuple(self.families) != SEQUENCE_FAMILIES:
+            raise ValueError(
+                f"the {self.learner} learner reads the price path: families {SEQUENCE_FAMILIES}"
+            )
         check_limits(self, LEARNER_LIMITS, "learner settings")
 
     @property
     def cross_sectional(self) -> bool:
         return self.kind != "market_timing"
+
+
+def learner_families(learner: str, families: tuple[str, ...]) -> tuple[str, ...]:
+    """The families ``learner`` reads when a study asks for ``families``: the price path
+    for a sequence learner, ``families`` for the others."""
+    return SEQUENCE_FAMILIES if learner in SEQUENCE_LEARNERS else families
+
+
+def trainable_learners() -> tuple[str, ...]:
+    """The learners this installation can train: the sequence learners need torch (``make
+    deep``); every learner is served without it."""
+    has_torch = importlib.util.find_spec("torch") is not None
+    return tuple(n for n in LEARNERS if has_torch or n not in SEQUENCE_LEARNERS)
 
 
 def available_device(requested: str) -> tuple[str, str | None]:

@@ -123,6 +123,11 @@ class Learner(BaseEstimator):
         """Per-feature terms plus a bias, shape (n, k + 1), each row summing to its score."""
         raise NotImplementedError
 
+    def _select(self, rows: pd.DataFrame, y: np.ndarray) -> FeatureSelector:
+        """The feature selector fitted on the fit slice's ``rows`` and labels ``y``."""
+        p = self._params
+        return FeatureSelector(p.top_k, p.max_correlation, p.seed, p.n_jobs).fit(rows, y)
+
     def model_bytes(self) -> bytes:
         """The fitted model as its native file (``MODEL_FILE``)."""
         raise NotImplementedError
@@ -175,8 +180,7 @@ class Learner(BaseEstimator):
         if p.cross_sectional:
             normalizer = CrossSectionalNormalizer(p.normalization, p.clip)
             processed = normalizer.fit(processed.iloc[fit_rows]).transform(processed)
-        self.selector_ = FeatureSelector(p.top_k, p.max_correlation, p.seed, p.n_jobs)
-        self.selector_.fit(processed.iloc[fit_rows], y[fit_rows])
+        self.selector_ = self._select(processed.iloc[fit_rows], y[fit_rows])
         self.normalizer_ = (
             None if normalizer is None else _restricted(normalizer, self.selector_.columns_)
         )

@@ -42,6 +42,7 @@ EXPORTS: ExportTable = {
         "INDICES",
     ),
     "engine.features": (
+        "DEFAULT_FAMILIES",
         "FAMILY_NAMES",
         "interpret_smi",
     ),

@@ -21,8 +21,9 @@ memoized snapshot is shared: callers read its frames, never change them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +39,7 @@ from engine.features.context import MarketContext, SentimentInputs
 from engine.features.panel import to_long, to_wide
 from engine.features.registry import (
     CONTEXT_FAMILIES,
+    FAMILIES,
     availability_column,
     compute_panel_features,
     feature_columns,
@@ -75,15 +77,36 @@ class AsOfSnapshot:
     regimes: pd.DataFrame
     features: pd.DataFrame
 
+    def features_for(self, families: Iterable[str]) -> pd.DataFrame:
+        """``features`` plus the optional families among ``families`` (the price path),
+        computed from ``prices`` on first use and kept with the snapshot."""
+        optional = tuple(n for n in resolve_families(families) if FAMILIES[n].optional)
+        if not optional or all(c in self.features.columns for c in feature_columns(optional)):
+            return self.features
+        if optional not in self._optional_features:
+            panel = to_wide(self.prices)
+            arrays = compute_panel_features(panel, optional, self.context)
+            added = to_long(panel, arrays).reindex(self.features.index)
+            self._optional_features[optional] = self.features.join(added)
+        return self._optional_features[optional]
+
+    @cached_property
+    def _optional_features(self) -> dict[tuple[str, ...], pd.DataFrame]:
+        return {}
+
     @property
     def last_session(self) -> pd.Timestamp | None:
         """The newest date with a price of any of the tickers."""
         return None if self.prices.empty else pd.Timestamp(self.prices["date"].max())
 
-    def latest_features(self) -> pd.DataFrame:
-        """Each ticker's last feature row (dated <= as_of), indexed by (ticker, date);
-        found once per snapshot and shared like its other frames."""
-        return self._latest_features
+    def latest_features(self, families: Iterable[str] | None = None) -> pd.DataFrame:
+        """Each ticker's last feature row (dated <= as_of), indexed by (ticker, date), with
+        the optional ones among ``families``; found once per snapshot and shared like its
+        other frames."""
+        latest = self._latest_features
+        if families is None:
+            return latest
+        return self.features_for(families).reindex(latest.index)
 
     @cached_property
     def _latest_features(self) -> pd.DataFrame:
@@ -132,9 +155,10 @@ def build_snapshot(
     """
     tickers = tuple(dict.fromkeys(tickers))
     as_of = None if as_of is None else pd.Timestamp(as_of)
-    names = resolve_families(families)
+    wanted = resolve_families(families)
+    names = tuple(n for n in wanted if not FAMILIES[n].optional)
     path = Path(db_path if db_path is not None else store_path())
-    key = (str(path.resolve()), tickers, as_of, tuple(names))
+    key = (str(path.resolve()), tickers, as_of, tuple(wanted))
     memo = _SNAPSHOTS.get(key)
     if memo is not None and memo[0] == _store_stamp(path):
         _SNAPSHOTS.move_to_end(key)
@@ -174,6 +198,8 @@ def build_snapshot(
             cached = cached.join(to_long(panel, arrays))
         features = cached[ordered]
     snapshot = AsOfSnapshot(as_of, tickers, prices, context, regimes, features)
+    if names != wanted:
+        snapshot = dataclasses.replace(snapshot, features=snapshot.features_for(wanted))
     _SNAPSHOTS[key] = (stamp, snapshot)
     while len(_SNAPSHOTS) > SNAPSHOTS_KEPT:
         _SNAPSHOTS.popitem(last=False)

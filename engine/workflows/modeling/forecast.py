@@ -43,7 +43,7 @@ def forecast(
     if as_of is None:
         return empty
     model, record = load_model_as_of(db_path, as_of, run_id)
-    rows = snapshot.latest_features()
+    rows = snapshot.latest_features(model.params.families)
     if model.params.cross_sectional and not rows.empty:
         # a ranking compares the tickers on one session: the newest one (stale tickers,
         # whose last row is older, are left out rather than ranked against another day)

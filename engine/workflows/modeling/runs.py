@@ -111,7 +111,7 @@ def train_model(
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
         snapshot = build_snapshot(db_path, config.tickers, config.as_of)
         data = build_dataset(
-            snapshot.features,
+            snapshot.features_for(config.learner.families),
             snapshot.prices,
             snapshot.regimes["regime_id"],
             config,

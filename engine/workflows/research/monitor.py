@@ -60,7 +60,7 @@ def monitor_model(
     baseline = read_predictions(Path(record.artifact_dir), record.files, FEATURE_BASELINE)
     oos, _ = load_oos_predictions(db_path, record.run_id)
     snapshot = build_snapshot(db_path, config.tickers, as_of)
-    features = snapshot.features
+    features = snapshot.features_for(config.learner.families)
     sessions = np.sort(features.index.get_level_values("date").unique())
     if len(sessions) == 0:
         raise ValueError(f"no stored features for the run's tickers on or before {as_of:%Y-%m-%d}")

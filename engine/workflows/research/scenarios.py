@@ -68,8 +68,9 @@ def run_scenario(
     tickers = members_in(membership, tickers, first, scenario.end)
     # what the store knew at the window's end; the model only learns labels known by as_of
     snapshot = build_snapshot(db_path, tickers, scenario.end)
-    features, prices, regimes = snapshot.features, snapshot.prices, snapshot.regimes
     learner = learner or LearnerParams()
+    features = snapshot.features_for(learner.families)
+    prices, regimes = snapshot.prices, snapshot.regimes
     train_config = TrainConfig(
         tuple(tickers),
         start=first,

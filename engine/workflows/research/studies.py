@@ -27,14 +27,16 @@ def study_rows(
     membership: pd.DataFrame | None = None,
     label: LabelParams | None = None,
     as_of: pd.Timestamp | None = None,
+    families: tuple[str, ...] = (),
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """A study's tickers (the members from ``start`` on, with ``membership``), its
     labelled rows (``make_dataset``: ``label``, default relative 5-session labels ranking
-    each date's members) and their prices, from the store as of ``as_of`` (None: all of
-    it; rows whose outcome is not known by then have no label and are left out)."""
+    each date's members; the default families' features plus the optional ones among
+    ``families``) and their prices, from the store as of ``as_of`` (None: all of it; rows
+    whose outcome is not known by then have no label and are left out)."""
     tickers = members_in(membership, tickers, start)
     snapshot = build_snapshot(db_path, tickers, as_of)
-    features, prices = snapshot.features, snapshot.prices
+    features, prices = snapshot.features_for(families), snapshot.prices
     if start is not None:
         features = features[features.index.get_level_values("date") >= start]
         prices = prices[prices["date"] >= start]

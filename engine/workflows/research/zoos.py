@@ -6,6 +6,7 @@ import pandas as pd
 
 from engine.features.panel import to_wide
 from engine.modeling.labels import LabelParams
+from engine.modeling.learners import learner_families
 from engine.studies.zoo import ZooConfig, ZooResult, run_zoo
 from engine.workflows.data.prices import DbPath
 from engine.workflows.research.studies import save_study, study_rows, study_settings
@@ -27,8 +28,15 @@ def run_zoo_study(
     id and result."""
     config = config or ZooConfig()
     label = LabelParams(horizon=config.horizon)
+    families = {f for n in config.learners for f in learner_families(n, config.learner.families)}
     tickers, data, prices = study_rows(
-        db_path, tickers, start=start, membership=membership, label=label, as_of=as_of
+        db_path,
+        tickers,
+        start=start,
+        membership=membership,
+        label=label,
+        as_of=as_of,
+        families=tuple(families),
     )
     result = run_zoo(data, to_wide(prices), config, progress=progress)
     settings = study_settings(config, tickers, start, membership) | {"as_of": as_of}

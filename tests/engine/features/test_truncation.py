@@ -21,6 +21,7 @@ from engine.features import (
     compute_features,
     compute_flow,
     compute_microstructure,
+    compute_path,
     compute_patterns,
     compute_regime,
     compute_sentiment,
@@ -35,7 +36,9 @@ Compute = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 def all_features(params: FeatureParams) -> Compute:
-    return lambda prices: compute_features(prices, context=build_context(prices, params))
+    return lambda prices: compute_features(
+        prices, context=build_context(prices, params), families=FAMILY_NAMES
+    )
 
 
 def truncation_mismatches(prices: pd.DataFrame, compute: Compute, cuts: list) -> set[str]:
@@ -137,7 +140,7 @@ def test_the_check_catches_a_planted_look_ahead(market_panel, column, make) -> N
 
 def test_family_functions_match_the_combined_computation(market_panel) -> None:
     context = build_context(market_panel, MARKET_PARAMS)
-    combined = compute_features(market_panel, context=context)
+    combined = compute_features(market_panel, context=context, families=FAMILY_NAMES)
     parts = [
         compute_technical(market_panel),
         compute_flow(market_panel, context=context),
@@ -146,6 +149,7 @@ def test_family_functions_match_the_combined_computation(market_panel) -> None:
         compute_patterns(market_panel, context=context),
         compute_regime(market_panel, context=context),
         compute_sentiment(market_panel, context=context),
+        compute_path(market_panel),
     ]
     assert len(parts) == len(FAMILY_NAMES)
     joined = pd.concat(parts, axis=1)
@@ -154,11 +158,10 @@ def test_family_functions_match_the_combined_computation(market_panel) -> None:
 
 def test_a_tickers_own_families_do_not_depend_on_the_batch(market_panel) -> None:
     """Per-ticker families give the same values alone as in a panel (what the cache relies on)."""
-    together = compute_features(
-        market_panel, families=["technical", "flow", "microstructure", "patterns"]
-    )
+    own = ["technical", "flow", "microstructure", "patterns", "path"]
+    together = compute_features(market_panel, families=own)
     one = market_panel[market_panel["ticker"] == "SYN0007"]
-    alone = compute_features(one, families=["technical", "flow", "microstructure", "patterns"])
+    alone = compute_features(one, families=own)
     pd.testing.assert_frame_equal(alone, together.loc[["SYN0007"]])
 
 

@@ -27,7 +27,7 @@ from engine.modeling import artifacts
 from engine.modeling.artifacts import ArtifactError, manifest_hashes, read_bundle, write_bundle
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learners import LEARNERS, LearnerParams, make_learner
+from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams, make_learner
 from engine.modeling.learners.lightgbm_check import read_lightgbm_model
 from engine.modeling.model_selection import PurgedWalkForward
 from tests.builders import unchanged
@@ -49,7 +49,7 @@ def fitted(rows):
         name: make_learner(LearnerParams(learner=name, **FAST)).fit(
             train, train["label"], train["end_date"]
         )
-        for name in LEARNERS
+        for name in TABULAR_LEARNERS
     }
     return models, test
 
@@ -83,7 +83,7 @@ def test_contributions_add_up_to_the_score(fitted) -> None:
 
 
 @pytest.mark.parametrize("kind", ["ranker", "regressor"])
-@pytest.mark.parametrize("name", LEARNERS)
+@pytest.mark.parametrize("name", TABULAR_LEARNERS)
 def test_every_learner_ranks_and_regresses_on_the_rank_target(rows, name, kind) -> None:
     train, test = rows.iloc[:-300], rows.tail(300)
     params = LearnerParams(learner=name, kind=kind, **FAST)
@@ -109,7 +109,7 @@ def _bundle(model, root: Path, run_id: str) -> dict[str, str]:
     return write_bundle(model, root, run_id, {}, predictions=frame, baseline=frame)
 
 
-@pytest.mark.parametrize("name", LEARNERS)
+@pytest.mark.parametrize("name", TABULAR_LEARNERS)
 def test_each_learner_round_trips_through_a_bundle_with_identical_forecasts(
     fitted, tmp_path, name
 ) -> None:
@@ -320,7 +320,7 @@ def interaction():
     data = interaction_panel()
     splitter = PurgedWalkForward(train_months=12, test_months=3)
     out = {}
-    for name in LEARNERS:
+    for name in TABULAR_LEARNERS:
         params = LearnerParams(learner=name, n_estimators=200, early_stopping_rounds=30)
         result = walk_forward(data, splitter, params)
         out[name] = evaluate(result, n_boot=200)["rank_ic"]["mean"]

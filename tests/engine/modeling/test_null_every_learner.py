@@ -17,7 +17,7 @@ from engine.data.synthetic import make_panel
 from engine.features import compute_features
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learners import LEARNERS, MODEL_KINDS, LearnerParams
+from engine.modeling.learners import MODEL_KINDS, TABULAR_LEARNERS, LearnerParams
 from engine.modeling.model_selection import PurgedWalkForward
 
 SPLITTER = PurgedWalkForward(train_months=12, test_months=3)
@@ -35,7 +35,7 @@ def datasets() -> dict[str, object]:
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("learner", TABULAR_LEARNERS)
 def test_no_learner_of_any_kind_shows_skill_on_noise(datasets, learner, kind) -> None:
     data = datasets["direction" if kind == "market_timing" else "relative"]
     result = walk_forward(data, SPLITTER, LearnerParams(learner=learner, kind=kind, **FAST))

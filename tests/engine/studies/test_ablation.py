@@ -11,7 +11,7 @@ import pytest
 from engine.data.synthetic import make_panel
 from engine.features import compute_features
 from engine.features.panel import to_wide
-from engine.features.registry import FAMILY_NAMES, family_columns, feature_columns
+from engine.features.registry import DEFAULT_FAMILIES, family_columns, feature_columns
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.studies.ablation import VARIANT_NAMES, VARIANTS, AblationConfig, run_ablation
@@ -87,7 +87,7 @@ def test_the_sentiment_family_is_one_step_of_the_ablation() -> None:
     assert set(on.families) - set(before.families) == {"sentiment"}
     assert (on.calibrated, on.sized) == (before.calibrated, before.sized)
     assert all("sentiment" not in v.families for v in VARIANTS[:-1])
-    assert set(on.families) == set(FAMILY_NAMES)
+    assert set(on.families) == set(DEFAULT_FAMILIES)
     sentiment = {c.name for c in family_columns("sentiment")}
     assert sentiment <= set(feature_columns(on.families))  # what the learner reads
     assert not sentiment & set(feature_columns(before.families))

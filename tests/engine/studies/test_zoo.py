@@ -14,10 +14,10 @@ from engine.features import compute_features
 from engine.features.panel import to_wide
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
-from engine.modeling.learners import LEARNERS, LearnerParams
+from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams
 from engine.studies.zoo import ENSEMBLES, QLIB_ALPHA158, ZooConfig, run_zoo
 
-CONFIG = ZooConfig(train_months=12, test_months=2, n_boot=50)
+CONFIG = ZooConfig(TABULAR_LEARNERS, train_months=12, test_months=2, n_boot=50)
 INTERVALS = ("ic", "rank_ic", "spread", "excess")
 
 
@@ -39,14 +39,14 @@ def null():
 
 def test_every_learner_and_ensemble_has_a_row_with_its_intervals_and_reference(planted) -> None:
     table = planted.table.set_index("model")
-    assert list(table.index) == [*LEARNERS, *ENSEMBLES]
+    assert list(table.index) == [*TABULAR_LEARNERS, *ENSEMBLES]
     for name in INTERVALS:
         assert (table[f"{name}_low"] <= table[name]).all() and (
             table[name] <= table[f"{name}_high"]
         ).all()
-    assert (table.loc[list(LEARNERS), "seconds"] > 0).all()
+    assert (table.loc[list(TABULAR_LEARNERS), "seconds"] > 0).all()
     assert (table.loc[list(ENSEMBLES), "seconds"] == 0).all()  # built from the members' scores
-    for learner in LEARNERS:
+    for learner in TABULAR_LEARNERS:
         assert (
             table.loc[learner, "reference_ic"],
             table.loc[learner, "reference_ir"],
@@ -54,7 +54,7 @@ def test_every_learner_and_ensemble_has_a_row_with_its_intervals_and_reference(p
     assert table.loc[list(ENSEMBLES), "reference_ic"].isna().all()
     assert table["deflated_sharpe"].between(0, 1).all()
     # the members walked the same folds; the stacked layer skips the first (nothing earlier)
-    assert (table.loc[list(LEARNERS), "folds"] == table.loc["xgboost", "folds"]).all()
+    assert (table.loc[list(TABULAR_LEARNERS), "folds"] == table.loc["xgboost", "folds"]).all()
     assert table.loc["stacked", "folds"] == table.loc["xgboost", "folds"] - 1
 
 
@@ -63,10 +63,10 @@ def test_every_learner_finds_the_planted_signal(planted) -> None:
     assert (table["rank_ic_low"] > 0).all(), table["rank_ic_low"]
     assert (table["spread_low"] > 0).all(), table["spread_low"]
     pairs = planted.diversity.dropna(subset=["rank_correlation"])
-    assert len(pairs) == math.comb(len(LEARNERS), 2)  # every pair of learners
+    assert len(pairs) == math.comb(len(TABULAR_LEARNERS), 2)  # every pair of learners
     assert pairs["rank_correlation"].between(-1, 1).all()
     gains = planted.diversity.dropna(subset=["gain"])
-    assert set(gains["first"]) == set(ENSEMBLES) and set(gains["second"]) <= set(LEARNERS)
+    assert set(gains["first"]) == set(ENSEMBLES) and set(gains["second"]) <= set(TABULAR_LEARNERS)
 
 
 def test_on_noise_no_figure_shows_skill_and_the_best_is_deflated(null) -> None:
