@@ -111,6 +111,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=TrainConfig.n_boot,
         help="bootstrap replicates",
     )
+    parser.add_argument(
+        "--package",
+        help="a training package exported by the Training page: its prices go into --db "
+        "(best a new one) and its configuration is trained as it is (--device, --trials "
+        "from here; the other data and model options are ignored)",
+    )
     parser.add_argument("--output", help="artifacts folder (default: models/artifacts)")
     parser.add_argument("--run-id", help="name the run (default: time + random suffix)")
     parser.add_argument("--json-progress", action="store_true")
@@ -305,11 +311,14 @@ def main(argv: Sequence[str] | None = None) -> workflows.ModelRun | int:
     settings = workflows.reload_settings(**{k: v for k, v in overrides.items() if v})
     db = str(settings.db_path)
     progress = reporter(args.json_progress)
-    seed(args, db, progress)
-    config = read_config(args.config) if args.config else config_from_options(args, db)
+    if args.package:  # the package's prices into this store, its configuration as it is
+        config = workflows.load_training_package(db, Path(args.package).read_bytes())
+    else:
+        seed(args, db, progress)
+        config = read_config(args.config) if args.config else config_from_options(args, db)
+        fetch(args, db, list(config.tickers), progress)
     config = on_device(config, progress)
     tuning = tuning_config(args)
-    fetch(args, db, list(config.tickers), progress)
     if args.zoo:
         return run_zoo(args, db, config, progress)
     record = workflows.train_model(

@@ -8,26 +8,20 @@ import streamlit as st
 from engine import workflows
 from engine.workflows import FAMILY_NAMES, LabelParams, LearnerParams, TrainConfig, label_kind_for
 from views.components.membership import training_window, universe_caption
-from views.components.runs import render_bundle_import, render_job, render_outcome, render_runs
+from views.components.runs import render_outcome, render_runs
 from views.components.settings import alert_settings
 from views.components.state import global_params
+from views.components.training_job import (
+    follow_training,
+    launch_or_export,
+    render_bundle_import,
+    render_package,
+)
 
 params = global_params()
 db = params.db_path
 st.title("Training")
 job = workflows.training_status(params.db_path, alert_settings())
-
-
-@st.fragment(run_every=2)
-def follow() -> None:
-    """Progress of the running job, refreshed every 2 s; a full rerun when it ends."""
-    current = workflows.training_status(params.db_path)
-    if current is None:
-        st.rerun()
-    render_job(current)
-    if st.button("Cancel training", key="training.cancel", type="secondary"):
-        workflows.cancel_training(params.db_path)
-        st.toast("Asked the training process to stop")
 
 
 # The form's values: the last submitted (Streamlit forgets them while the job view replaces
@@ -50,7 +44,7 @@ for key, value in {**defaults, **st.session_state.get("training.submitted", {})}
     st.session_state.setdefault(key, value)
 
 if job is not None:
-    follow()
+    follow_training(params.db_path)
 else:
     with st.form("training.form"):
         first, last = training_window(params)
@@ -103,8 +97,12 @@ else:
             key="training.families",
             help="GRU and Transformer read the price path (path) alone, whatever is chosen",
         )
-        submitted = st.form_submit_button("Start training", type="primary")
-    if submitted:
+        c1, c2 = st.columns(2)
+        submitted = c1.form_submit_button("Start training", type="primary")
+        export = c2.form_submit_button(
+            "Export a training package", help="For Colab: the settings, prices and code"
+        )
+    if submitted or export:
         keys = [*defaults, "training.label"]
         label = absolute if kind == "market_timing" else label_kind_for(kind)
         choices = {name: st.session_state[f"training.{name}"] for name in learner_keys}
@@ -132,13 +130,11 @@ else:
                     train_months=train_months,
                     test_months=test_months,
                 )
-                tuning = workflows.TuningConfig(n_trials=trials) if trials else None
-                run_id = workflows.launch_training(db, config, alert_settings(), tuning)
-            except (workflows.TrainingBusyError, ValueError) as exc:
+            except ValueError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["training.launched"] = run_id
-                st.rerun()
+                launch_or_export(db, config, export, trials)
+    render_package()
 
 launched = st.session_state.get("training.launched")
 if launched and job is None:

@@ -16,8 +16,8 @@ st.caption(
     "learns from earlier folds). Each figure is a mean over the test dates with a Student-t "
     "interval over folds, Bonferroni-adjusted over the rows; top-k excess is after costs, "
     "against the equal-weight universe. Every row counts as a trial for the Deflated Sharpe. "
-    "Qlib's published Alpha158 figures (CSI300, another market and period) stand beside as a "
-    "yardstick, not a target."
+    "Qlib's published figures (CSI300, another market and period; Alpha158 factors, and "
+    "Alpha360 raw prices for GRU and Transformer) stand beside as a yardstick, not a target."
 )
 with st.form("zoo.form"):
     trainable = trainable_learners()

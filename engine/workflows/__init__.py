@@ -25,6 +25,7 @@ The subpackages, lowest first (each imports only those before it):
     ``modeling.tuning``: an Optuna study of the learner's settings, every trial counted.
     ``modeling.trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
     ``modeling.bundles``: importing bundles trained elsewhere.
+    ``modeling.package``: training packages (configuration, prices, code) for Colab.
     ``modeling.convert``: the one-time conversion of bundle format 1 to format 2.
     ``modeling.forecast``: forecasts with reasons.
 ``research``: a registered model judged out of sample.

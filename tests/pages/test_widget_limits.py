@@ -4,6 +4,9 @@ takes (a run trained elsewhere with an 18-month test window) nor offer what it r
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -95,4 +98,20 @@ def test_the_training_form_reports_the_labels_own_check(app: AppTest, seeded_db)
     with pytest.raises(ValueError) as refused:
         workflows.LabelParams(kind="triple_barrier", horizon=20)
     assert [e.value for e in at.error] == [str(refused.value)]
+    assert workflows.training_status(seeded_db) is None  # nothing launched
+
+
+def test_the_training_form_exports_a_package_instead_of_training(app: AppTest, seeded_db) -> None:
+    at = _open(app, "training")
+    at.date_input(key="training.start").set_value(dt.date(2016, 1, 4))
+    at.date_input(key="training.as_of").set_value(dt.date(2018, 6, 29))
+    next(b for b in at.button if b.label == "Export a training package").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    as_of, package = at.session_state["training.package"]
+    body, prices = workflows.read_training_package(package)
+    assert as_of == "20180629" and body["as_of"] == "2018-06-29"
+    assert prices["date"].max() == pd.Timestamp("2018-06-29")
+    assert workflows.TrainConfig.from_dict(body["config"]).start == pd.Timestamp("2016-01-04")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels and labels[0].startswith("Download the training package")
     assert workflows.training_status(seeded_db) is None  # nothing launched

@@ -104,21 +104,3 @@ def _first_model_progress(path: str) -> None:
         "the default model the first launch started). This page fills in when it is done."
     )
     st.progress(min(max(job.progress, 0.0), 1.0), text=job.message)
-
-
-def render_bundle_import(path) -> None:
-    """The Training page's import of a zipped bundle trained elsewhere (e.g. Colab)."""
-    with st.expander("Import a bundle trained elsewhere (e.g. Colab)"):
-        upload = st.file_uploader("Zipped run folder", type=["zip"], key="training.bundle")
-        if upload is not None and st.button("Check and import", key="training.import"):
-            try:
-                imported = workflows.import_bundle_archive(path, upload.getvalue())
-            except (ValueError, workflows.StoreError) as exc:
-                st.error(f"Not imported: {exc}")
-            else:
-                through = workflows.describe_trained_through(imported.run)
-                st.success(
-                    f"Imported run {imported.run.run_id} ({imported.signature}) after "
-                    f"checking every file's SHA-256 and its model; trained through {through}"
-                )
-    st.caption(f"Bundles are kept in `{workflows.artifacts_root()}`.")

@@ -6,6 +6,7 @@ elsewhere, and forecasts.
 ``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
 ``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
 ``bundles``: importing bundles trained elsewhere.
+``package``: training packages (configuration, prices, code) for a run trained elsewhere.
 ``convert``: the one-time conversion of bundle format 1 to format 2.
 ``forecast``: forecasts with reasons, on an as-of snapshot.
 """
@@ -52,6 +53,11 @@ EXPORTS: ExportTable = {
         "import_bundle_archive",
     ),
     "engine.workflows.modeling.forecast": ("forecast",),
+    "engine.workflows.modeling.package": (
+        "export_training_package",
+        "load_training_package",
+        "read_training_package",
+    ),
     "engine.workflows.modeling.jobs": (
         "TrainingJob",
         "cancel_training",

@@ -43,12 +43,13 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.serialization import json_document
 from engine.modeling.signing import SIGNED_HERE, signature_status
-from engine.modeling.training import TrainConfig
+from engine.modeling.training import TrainConfig, data_hash
 from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
 from engine.workflows.modeling.runs import RUN_ID_PATTERN, artifacts_root, load_run, new_run_id
 from store.db import open_db, write_transaction
 from store.models import ModelRun, ModelRunRepository
+from store.prices import PriceRepository
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,10 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
         read_run_record(Path(folder), name, record)
     through, verified = checked_trained_through(manifest, Path(folder))
     try:  # what a retrain of this run would reuse (POST /retrain, the Training page)
-        TrainConfig.from_dict(manifest.get("config"))
+        config = TrainConfig.from_dict(manifest.get("config"))
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"the manifest's training configuration is refused: {exc}") from exc
+    check_training_data(db_path, config, manifest)
     run_id = str(manifest.get("run_id") or new_run_id())
     if not RUN_ID_PATTERN.fullmatch(run_id):  # it names a folder: no paths, no surprises
         raise ArtifactError(f"the manifest's run id {run_id[:40]!r} is not a valid run id")
@@ -128,6 +130,34 @@ def import_bundle(db_path: DbPath, folder: Path) -> BundleImport:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return BundleImport(load_run(db_path, run_id), signature)
+
+
+def training_rows(db_path: DbPath, config: TrainConfig, through: pd.Timestamp) -> pd.DataFrame:
+    """The stored price rows of ``config.tickers`` dated on or before ``through``: what a
+    run of ``config`` learned from when ``through`` is its last labelled date."""
+    with closing(open_db(db_path)) as db:
+        return PriceRepository(db).load(list(config.tickers), end=through)
+
+
+def check_training_data(db_path: DbPath, config: TrainConfig, manifest: dict) -> None:
+    """Refuse a bundle that was not trained on exactly the rows this store holds: the
+    manifest's ``data_hash`` must be the hash of the store's rows of its tickers through its
+    last labelled date (a Colab run on an exported package is; a run on another vendor's or
+    a restated history is not, and its trained-through date would mean nothing here)."""
+    try:
+        through = pd.Timestamp(manifest["last_labelled_date"])
+        recorded = str(manifest["data_hash"])
+    except (KeyError, TypeError, ValueError):
+        raise ArtifactError(
+            "the manifest records no data hash and last labelled date: retrain it with this "
+            "version (on a training package of this store, for a run trained elsewhere)"
+        ) from None
+    if data_hash(training_rows(db_path, config, through)) != recorded:
+        raise ArtifactError(
+            f"the run was trained on other prices than this store holds for its tickers "
+            f"through {through:%Y-%m-%d} (the data hash differs): export a training package "
+            "from this store and train on that"
+        )
 
 
 def checked_trained_through(manifest: dict, folder: Path) -> tuple[str, bool]:
@@ -225,10 +255,10 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
         raise ArtifactError(f"the bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB")
     for member in members:
-        _check_entry(member)
+        check_entry(member)
     (manifest,) = [m for m in members if PurePosixPath(m.filename).name == MANIFEST]
     text = io.BytesIO()
-    _inflate(zipped, manifest, text, MAX_MANIFEST_BYTES, f"{MAX_MANIFEST_BYTES // 2**20} MB")
+    inflate(zipped, manifest, text, MAX_MANIFEST_BYTES, f"{MAX_MANIFEST_BYTES // 2**20} MB")
     try:
         body = json_document(text.getvalue())
     except ValueError as exc:
@@ -240,14 +270,14 @@ def import_bundle_archive(db_path: DbPath, archive: bytes) -> BundleImport:
         budget, cap = MAX_BUNDLE_BYTES, f"the {MAX_BUNDLE_BYTES // 2**20} MB a bundle may hold"
         for member in members:
             with open(Path(tmp) / PurePosixPath(member.filename).name, "wb") as target:
-                budget -= _inflate(zipped, member, target, budget, cap)
+                budget -= inflate(zipped, member, target, budget, cap)
         try:
             return import_bundle(db_path, Path(tmp))
         except ArtifactError as exc:  # its messages name the temporary folder
             raise ArtifactError(str(exc).replace(tmp, "the upload")) from exc
 
 
-def _check_entry(member: zipfile.ZipInfo) -> None:
+def check_entry(member: zipfile.ZipInfo) -> None:
     """Refuse an entry that is encrypted or compressed with a method other than the two
     every zip tool writes, before reading it."""
     name = PurePosixPath(member.filename).name
@@ -264,7 +294,7 @@ def _check_entry(member: zipfile.ZipInfo) -> None:
         )
 
 
-def _inflate(
+def inflate(
     zipped: zipfile.ZipFile, member: zipfile.ZipInfo, sink: BinaryIO, limit: int, cap: str
 ) -> int:
     """Write ``member``'s inflated bytes to ``sink`` one chunk at a time; return how many.

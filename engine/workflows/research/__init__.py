@@ -29,7 +29,7 @@ EXPORTS: ExportTable = {
     "engine.studies.drift": ("DriftThresholds",),
     "engine.studies.zoo": (
         "ENSEMBLES",
-        "QLIB_ALPHA158",
+        "QLIB_REFERENCES",
         "ZooConfig",
     ),
     "engine.studies.scenarios": (

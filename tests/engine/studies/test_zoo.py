@@ -15,7 +15,7 @@ from engine.features.panel import to_wide
 from engine.modeling.evaluation import make_dataset
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams
-from engine.studies.zoo import ENSEMBLES, QLIB_ALPHA158, ZooConfig, run_zoo
+from engine.studies.zoo import ENSEMBLES, QLIB_REFERENCES, ZooConfig, run_zoo
 
 CONFIG = ZooConfig(TABULAR_LEARNERS, train_months=12, test_months=2, n_boot=50)
 INTERVALS = ("ic", "rank_ic", "spread", "excess")
@@ -50,7 +50,7 @@ def test_every_learner_and_ensemble_has_a_row_with_its_intervals_and_reference(p
         assert (
             table.loc[learner, "reference_ic"],
             table.loc[learner, "reference_ir"],
-        ) == QLIB_ALPHA158[learner]
+        ) == QLIB_REFERENCES[learner]
     assert table.loc[list(ENSEMBLES), "reference_ic"].isna().all()
     assert table["deflated_sharpe"].between(0, 1).all()
     # the members walked the same folds; the stacked layer skips the first (nothing earlier)
