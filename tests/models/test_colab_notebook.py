@@ -9,25 +9,19 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 from jupyter_client.kernelspec import find_kernel_specs
 from nbclient import NotebookClient
 
 from engine import workflows
+from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
+from tests.engine.modeling.test_tuning import CONFIG
 
 pytestmark = pytest.mark.slow  # each test runs the training script (minutes)
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "colab_training.ipynb"
-TINY = TrainConfig(  # four tickers, a short window: a minute or two on a CPU
-    tickers=("AAPL", "KO", "XOM", "JPM"),
-    start=pd.Timestamp("2014-01-01"),
-    as_of=pd.Timestamp("2017-06-30"),
-    train_months=12,
-    test_months=6,
-    n_boot=20,
-)
+TINY = dataclasses.replace(CONFIG, learner=LearnerParams())  # four tickers, a short window
 
 
 def test_the_notebook_is_valid_and_reads_its_parameters_from_one_cell() -> None:
