@@ -3,9 +3,11 @@
 ``train``: the default purged walk-forward (18 months train, 3 months test) of the
 cross-sectional classifier and of the ranker, each against its peer in the same process,
 one plain XGBoost fit of the same objective and booster settings on all rows and all
-feature columns; and the classifier's walk-forward by every other learner of the zoo, as a
-ratio to XGBoost's in the same run. Each walk-forward starts with no fold's feature ranking
-kept (the zoo shares them between learners; a benchmark of one learner must not).
+feature columns; and the classifier's walk-forward by every other learner of the zoo that
+this install can train, as a ratio to XGBoost's in the same run (GRU and Transformer with
+torch, ``make deep``: their seconds per fold and device too). Each walk-forward starts with
+no fold's feature ranking kept (the zoo shares them between learners; a benchmark of one
+learner must not).
 
 ``forecast``: calibrated forecasts with reasons for every ticker from a warm store
 (feature cache built, model registered), given the as-of snapshot; the snapshot's build
@@ -39,6 +41,7 @@ from engine.features import (
 from engine.modeling.evaluation import make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
 from engine.modeling.learners import (
+    SEQUENCE_LEARNERS,
     TABULAR_LEARNERS,
     LearnerParams,
     learner_families,
@@ -109,10 +112,13 @@ def run_train_bench(n_tickers: int = 155, n_days: int = 1260) -> dict:
         params = LearnerParams(
             learner=learner, families=learner_families(learner, DEFAULT_FAMILIES)
         )
-        walk_forward(data, PurgedWalkForward(), params)
+        folds = len(walk_forward(data, PurgedWalkForward(), params).folds)
         seconds = time.perf_counter() - started
         out[f"{learner}_walk_forward_s"] = round(seconds, 3)
         out[f"{learner}_ratio_vs_xgboost"] = round(seconds / out["walk_forward_s"], 3)
+        if learner in SEQUENCE_LEARNERS:  # torch's training, on this machine's CPU
+            out[f"{learner}_s_per_fold"] = round(seconds / folds, 2)
+            out[f"{learner}_device"] = f"{params.device} ({os.cpu_count()} cores, 1 thread)"
     out["peer"] = (
         f"one xgboost.train of the same objective on all rows, {LearnerParams().n_estimators} "
         "rounds, same settings"

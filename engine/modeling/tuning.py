@@ -8,10 +8,11 @@ The search space (``suggest``), by learner family:
   ``subsample`` uniform in [0.5, 1.0]; ``colsample_bytree`` uniform in [0.4, 1.0];
   ``n_estimators`` integer in [max(10, max_rounds // 10), max_rounds] (the learner's
   early stopping on its validation slice still applies);
-- linear and the MLP: ``l2_penalty`` log-uniform in [0.001, 1000]; the MLP also
-  ``hidden_units`` (log-uniform integer in [8, 64]) and Adam's ``step_size`` (log-uniform
-  in [0.0001, 0.01]);
-- every family: ``top_k``, the number of selected features, integer in [5, 40].
+- linear, the MLP and the sequence learners: ``l2_penalty`` log-uniform in [0.001, 1000];
+  the networks also ``hidden_units`` (log-uniform integer in [8, 64]) and Adam's
+  ``step_size`` (log-uniform in [0.0001, 0.01]);
+- every family but the sequence learners (they read the whole path): ``top_k``, the
+  number of selected features, integer in [5, 40].
 
 The objective (maximized), judged within folds as the run's evaluation is: the mean over
 folds of the out-of-sample daily rank IC of the score against the forward return for the
@@ -53,7 +54,7 @@ from engine.features.panel import WidePanel
 from engine.metrics import daily_ic, fold_aucs, fold_interval, over_folds
 from engine.modeling.evaluation import fold_of_date, walk_forward
 from engine.modeling.interrupts import cancel_deferred, fail_running_trials
-from engine.modeling.learners import LearnerParams
+from engine.modeling.learners import SEQUENCE_LEARNERS, LearnerParams
 from engine.modeling.param_limits import Limit, check_limits
 from engine.trading.backtest import BacktestConfig, backtest_forecasts
 from engine.trading.construction import default_construction
@@ -135,10 +136,11 @@ def suggest(trial: optuna.Trial, base: LearnerParams, config: TuningConfig) -> L
         }
     else:
         values = {"l2_penalty": trial.suggest_float("l2_penalty", 1e-3, 1e3, log=True)}
-        if base.learner == "mlp":
+        if base.learner in ("mlp", *SEQUENCE_LEARNERS):
             values["hidden_units"] = trial.suggest_int("hidden_units", 8, 64, log=True)
             values["step_size"] = trial.suggest_float("step_size", 1e-4, 1e-2, log=True)
-    values["top_k"] = trial.suggest_int("top_k", 5, 40)
+    if base.learner not in SEQUENCE_LEARNERS:  # they read every column of the path
+        values["top_k"] = trial.suggest_int("top_k", 5, 40)
     return dataclasses.replace(base, **values)
 
 
