@@ -23,6 +23,7 @@ from engine.features.cache import CacheSpec
 from engine.modeling.artifacts import (
     MANIFEST,
     ArtifactError,
+    discard_bundle,
     read_bundle,
     read_manifest,
     read_predictions,
@@ -172,7 +173,13 @@ def train_model(
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"
         with closing(open_db(db_path)) as db:
-            ModelRunRepository(db).fail(run_id, message)
+            runs = ModelRunRepository(db)
+            runs.fail(run_id, message)
+            record = runs.get(run_id)
+        if record is None or record.status != "complete":
+            # a cancel between the bundle's rename into place and its registration: an
+            # unregistered bundle is left nowhere (the reaper does this for a killed job)
+            discard_bundle(root, run_id)
         if isinstance(exc, Exception):  # ALERT: a training run failed (a cancel is not)
             training_failed_alert(db_path, run_id, message, alerts)
         raise

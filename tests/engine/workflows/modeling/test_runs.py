@@ -13,6 +13,7 @@ import pytest
 from engine import workflows
 from engine.modeling.artifacts import ArtifactError, bundle_files
 from engine.workflows.modeling import runs
+from tests.builders import SMALL_TRAIN
 
 
 @pytest.fixture
@@ -77,3 +78,21 @@ def test_the_memo_keeps_the_latest_few_models(trained_db, bundle_reads, monkeypa
         workflows.load_model(db, record.run_id)
     assert bundle_reads == [*folders, first]
     assert len(runs._MODELS) <= 2
+
+
+def test_a_cancel_between_the_bundles_rename_and_its_registration_leaves_no_bundle(
+    seeded_db, tmp_path, monkeypatch
+) -> None:
+    """The Training page's cancel is a SIGTERM turned SystemExit at any line: one that lands
+    after the bundle is in place but before the run is registered leaves no bundle behind
+    (the load test under load found such a folder)."""
+    monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "artifacts"))
+
+    def cancelled(*args, **kwargs):
+        raise SystemExit("cancelled")
+
+    monkeypatch.setattr(runs.ModelRunRepository, "complete", cancelled)
+    with pytest.raises(SystemExit):
+        workflows.train_model(seeded_db, SMALL_TRAIN, run_id="cancelled-late")
+    assert workflows.load_run(seeded_db, "cancelled-late").status == "failed"
+    assert not list((tmp_path / "artifacts").glob("*cancelled-late*"))
