@@ -30,7 +30,8 @@ DAY = pd.Timestamp("2019-03-01")
 @pytest.fixture
 def deep_db(seeded_db, tmp_path, monkeypatch):
     """The sample store with the GRU bundle imported (under this test's artifacts root) and
-    active; torch made unimportable."""
+    active; torch made unimportable: any ``import torch`` while serving raises (a test that
+    ran earlier in this process may have imported it; CI has none at all)."""
     monkeypatch.setenv("WORKBENCH_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError):
@@ -60,7 +61,6 @@ def test_the_workflows_serve_it_with_reasons_that_add_up(deep_db) -> None:
     frame = workflows.sized_forecasts(db, TICKERS, DAY)
     assert sorted(frame.index) == sorted(TICKERS) and frame["p_up"].between(0, 1).all()
     assert (frame["run_id"] == run.run_id).all()
-    assert "torch" not in {m.split(".")[0] for m, v in sys.modules.items() if v is not None}
 
 
 def test_the_api_serves_it(deep_db) -> None:
