@@ -104,9 +104,8 @@ class AsOfSnapshot:
         the optional ones among ``families``; found once per snapshot and shared like its
         other frames."""
         latest = self._latest_features
-        if families is None:
-            return latest
-        return self.features_for(families).reindex(latest.index)
+        wider = self.features if families is None else self.features_for(families)
+        return latest if wider is self.features else wider.reindex(latest.index)
 
     @cached_property
     def _latest_features(self) -> pd.DataFrame:
