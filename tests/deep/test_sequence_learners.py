@@ -20,6 +20,7 @@ from sklearn.base import clone
 
 from engine.data.synthetic import make_panel
 from engine.features import compute_features, feature_columns
+from engine.metrics import daily_ic
 from engine.modeling.artifacts import read_bundle, write_bundle
 from engine.modeling.evaluation import evaluate, make_dataset, walk_forward
 from engine.modeling.labels import LabelParams, compute_labels
@@ -72,13 +73,9 @@ def echo_prices(n_tickers: int = 30, n_days: int = 600, seed: int = 3) -> pd.Dat
 
 
 def mean_rank_ic(frame: pd.DataFrame, score: np.ndarray) -> float:
-    """The mean over dates of the rank correlation of ``score`` and the forward excess."""
-    scored = frame.assign(score=score)
-    return float(
-        scored.groupby(level="date")
-        .apply(lambda day: day["score"].rank().corr(day["excess"].rank()))
-        .mean()
-    )
+    """The mean over dates of the rank IC of ``score`` against the forward return."""
+    dates = frame.index.get_level_values("date").to_numpy()
+    return float(daily_ic(dates, score, frame["ret"].to_numpy())["rank_ic"].mean())
 
 
 @pytest.fixture(scope="module")
