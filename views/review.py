@@ -100,7 +100,7 @@ if missing:
     names = ", ".join(freshness.loc[freshness["status"] == "no data", "ticker"])
     st.warning(
         f"No stored prices for {names}. Refresh them on the Data page "
-        "(the offline sample has only its 28 tickers; others need live data)."
+        "(the offline sample has only its 33 tickers; others need live data)."
     )
 if stale:
     behind = freshness.loc[freshness["status"] == "stale", ["ticker", "sessions_behind"]]

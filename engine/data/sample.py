@@ -1,8 +1,15 @@
-"""The embedded offline default: real daily market data shipped inside skfolio and arch.
+"""The embedded offline default: real daily market data shipped inside skfolio, arch and
+bokeh-sampledata.
 
 Loaded through the packages' own loaders; nothing is copied into the repository.
 
 - 20 US large caps (skfolio): adjusted closes only, so open/high/low/volume are NaN.
+- 5 US large caps with full daily OHLCV and volume, 2000-03 to 2013-03 (bokeh-sampledata's
+  copy of Quandl's public-domain WIKI prices): AAPL, IBM, MSFT, GOOG (from 2004-08), FB
+  (from 2012-05). Their own tickers, ``WIKI-AAPL`` ..., so two vendors' histories never
+  mix under one ticker. Split- and dividend-adjusted as the source's adj_close says
+  (``apply_adjusted_close``), and volume in adjusted shares (raw volume x close /
+  adj_close), so price x volume stays the session's traded value across a split.
 - ^GSPC, the S&P 500 index: full OHLCV from arch for 1999-2018, and skfolio's closes
   (the same index; closes agree to 1e-4) for 1990-1998 and 2019-2022, close only there.
 - ^IXIC, the NASDAQ Composite (arch): OHLCV 1999-2018.
@@ -17,7 +24,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from engine.data.schema import FetchResult, Progress, empty_prices, to_normalized
+from engine.data.schema import (
+    FetchResult,
+    Progress,
+    apply_adjusted_close,
+    empty_prices,
+    to_normalized,
+)
 from engine.data.universe import FACTOR_ETFS, INDICES
 
 STOCKS = (
@@ -42,10 +55,16 @@ STOCKS = (
     "WMT",
     "XOM",
 )
-SAMPLE_TICKERS = STOCKS + INDICES + FACTOR_ETFS
+# bokeh-sampledata's stocks under their own names: the source's ticker after "WIKI-"
+OHLCV_STOCKS = ("WIKI-AAPL", "WIKI-IBM", "WIKI-MSFT", "WIKI-GOOG", "WIKI-FB")
+SAMPLE_TICKERS = STOCKS + OHLCV_STOCKS + INDICES + FACTOR_ETFS
 
 DESCRIPTIONS = {
     **{t: "US large cap, adjusted close only (skfolio)" for t in STOCKS},
+    **{
+        t: "US large cap, daily OHLCV with volume 2000-2013 (Quandl WIKI, bokeh-sampledata)"
+        for t in OHLCV_STOCKS
+    },
     "^GSPC": "S&P 500 index: OHLCV 1999-2018 (arch), close only before and after (skfolio)",
     "^IXIC": "NASDAQ Composite: OHLCV 1999-2018 (arch)",
     "^VIX": "CBOE VIX level as close, 2014-2019 (arch)",
@@ -73,12 +92,22 @@ def _gspc(arch_sp500: pd.DataFrame, skfolio_sp500: pd.DataFrame) -> pd.DataFrame
     return pd.concat([ohlcv, outside], ignore_index=True)
 
 
+def _wiki_stocks(stocks: pd.DataFrame) -> pd.DataFrame:
+    """bokeh-sampledata's unadjusted OHLCV + adj_close -> adjusted long rows (module doc)."""
+    adjusted = apply_adjusted_close(
+        stocks.assign(volume=stocks["volume"] * stocks["close"] / stocks["adj_close"])
+    )
+    return adjusted.assign(ticker="WIKI-" + adjusted["ticker"])
+
+
 @lru_cache(maxsize=1)
 def load_sample_prices() -> pd.DataFrame:
-    """Every sample ticker as one normalized frame (cached; about 230k rows)."""
-    # imported here: loading arch and skfolio takes seconds, and only reading the sample
-    # needs them (not the pages, the API or the exposure check that import this module)
+    """Every sample ticker as one normalized frame (cached; about 205k rows)."""
+    # imported here: loading arch, skfolio and bokeh-sampledata takes seconds, and only
+    # reading the sample needs them (not the pages, the API or the exposure check that
+    # import this module)
     from arch.data import nasdaq, sp500, vix  # noqa: PLC0415
+    from bokeh_sampledata import stocks  # noqa: PLC0415
     from skfolio.datasets import (  # noqa: PLC0415
         load_factors_dataset,
         load_sp500_dataset,
@@ -88,6 +117,7 @@ def load_sample_prices() -> pd.DataFrame:
     parts = [
         _closes_to_long(load_sp500_dataset()),
         _closes_to_long(load_factors_dataset()),
+        _wiki_stocks(stocks.data),
         _gspc(sp500.load(), load_sp500_index()),
         _ohlcv_to_long(nasdaq.load(), "^IXIC"),
         vix.load()

@@ -29,6 +29,11 @@ SECTORS = {
     "PEP": "Consumer Staples",
     "PG": "Consumer Staples",
     "WMT": "Consumer Staples",
+    "WIKI-AAPL": "Information Technology",
+    "WIKI-IBM": "Information Technology",
+    "WIKI-MSFT": "Information Technology",
+    "WIKI-GOOG": "Communication Services",
+    "WIKI-FB": "Communication Services",
 }
 
 INDEX_TICKER = "^GSPC"  # the benchmark index (buy and hold) and the regime's market

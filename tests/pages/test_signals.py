@@ -70,6 +70,22 @@ def test_close_only_stock_says_which_families_are_unavailable(app: AppTest) -> N
     assert flow["value"].isna().all()
 
 
+def test_ohlcv_sample_stock_shows_flow_microstructure_and_patterns(app: AppTest) -> None:
+    at = open_signals(app, "Sample OHLCV", "WIKI-IBM")
+    at.date_input(key="signals.date").set_value("2012-06-29").run()
+    assert not at.exception, [e.value for e in at.exception]
+    infos = " ".join(i.value for i in at.info)
+    for family in ("Institutional flow", "Microstructure", "Patterns", "Technical"):
+        assert f"**{family}**" not in infos  # nothing lacking: real bars with volume
+    specs = chart_specs(at)
+    assert "Smart Money Index" in specs[1]
+    tables = {d.value["feature"].iloc[0]: d.value for d in at.dataframe if "feature" in d.value}
+    flow = next(t for t in tables.values() if "ifi_20" in set(t["feature"]))
+    assert flow.set_index("feature").loc[["ifi_20", "smi"], "value"].notna().all()
+    micro = next(t for t in tables.values() if "amihud_20" in set(t["feature"]))
+    assert micro["value"].notna().mean() > 0.8
+
+
 @pytest.mark.parametrize("ticker", ["^VIX"])
 def test_a_ticker_with_only_a_short_history_renders(app: AppTest, ticker: str) -> None:
     at = open_signals(app, "Sample benchmarks", ticker)

@@ -20,7 +20,7 @@ from engine.data.calendar import DateError, compute_staleness, parse_date
 from engine.data.csv_file import CsvImportError, CsvProvider
 from engine.data.providers import PriceProvider, get_provider
 from engine.data.quality import FINDING_COLUMNS, check_prices, compare_with_stored
-from engine.data.sample import DESCRIPTIONS, STOCKS
+from engine.data.sample import DESCRIPTIONS, OHLCV_STOCKS, STOCKS
 from engine.data.schema import (
     FetchResult,
     Progress,
@@ -40,6 +40,10 @@ DbPath = str | Path | None
 
 DEFAULT_WATCHLISTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Sample universe": ("The 20 US large caps of the offline sample", STOCKS),
+    "Sample OHLCV": (
+        "5 US large caps with daily OHLCV and volume, 2000-2013, from another vendor",
+        OHLCV_STOCKS,
+    ),
     "Sample benchmarks": (
         "Indices, VIX and factor ETFs of the offline sample",
         INDICES + FACTOR_ETFS,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import ta
 
+from engine.data.sample import load_sample_prices
 from engine.features import compute_technical, interpret_smi
 from engine.features.flow import flow_arrays
 from engine.features.microstructure import corwin_schultz, roll_spread
@@ -15,9 +16,13 @@ from engine.features.patterns import patterns_arrays
 from tests.builders import bars
 
 
-@pytest.fixture(scope="module")
-def series() -> pd.DataFrame:
-    """A fixed random walk with OHLCV, 400 sessions."""
+@pytest.fixture(scope="module", params=["random walk", "WIKI-IBM"])
+def series(request) -> pd.DataFrame:
+    """400 sessions of OHLCV as ticker "T": a fixed random walk, or the offline sample's
+    real IBM bars with volume (2011-09 .. 2013-03)."""
+    if request.param != "random walk":
+        real = load_sample_prices().query("ticker == @request.param").tail(400)
+        return real.assign(ticker="T").reset_index(drop=True)
     rng = np.random.default_rng(42)
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, 400)))
     open_ = close * np.exp(rng.normal(0, 0.004, 400))

@@ -34,9 +34,9 @@ def synthetic_prices() -> pd.DataFrame:
 
 def test_second_build_reuses_everything(cold_seeded_db) -> None:
     first = workflows.build_features(cold_seeded_db)
-    assert len(first.built) == 28 and first.appended == () and first.rows_computed > 190_000
+    assert len(first.built) == 33 and first.appended == () and first.rows_computed > 200_000
     second = workflows.build_features(cold_seeded_db)
-    assert second.built == () and second.appended == () and len(second.reused) == 28
+    assert second.built == () and second.appended == () and len(second.reused) == 33
     assert second.rows_computed == 0
 
 
