@@ -10,7 +10,7 @@ from engine.workflows import BacktestConfig, ConstructionParams, CostModel, Sizi
 from views.components.inputs import bounded_input
 from views.components.runs import select_run
 from views.components.state import global_params
-from views.components.statistics import statistics_table
+from views.components.statistics import render_breakdown, statistics_table
 
 params = global_params()
 st.title("Backtest")
@@ -133,6 +133,7 @@ st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")
 left, right = st.columns([3, 2])
 left.dataframe(statistics_table(stats), hide_index=True, key="backtest.stats")
 right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key="backtest.costs")
+render_breakdown(outcome.breakdown, "backtest")
 st.download_button(
     "Download report (HTML)",
     partial(workflows.backtest_report_html, outcome),  # built when clicked

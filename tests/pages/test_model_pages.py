@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import workflows
+from engine.features import REGIME_NAMES
 from engine.modeling.explain import Thresholds
 from engine.modeling.labels import LabelParams
 from engine.modeling.training import TrainConfig
@@ -184,6 +185,11 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     assert stats.loc["costs", "value"] > 0
     assert len(at.get("plotly_chart")) == 1
     assert "Download report (HTML)" in [b.label for b in at.get("download_button")]
+    by_regime = next(d.value for d in at.dataframe if "Regime" in d.value.columns)
+    by_sector = next(d.value for d in at.dataframe if "Sector" in d.value.columns)
+    assert set(by_regime["Regime"]) <= set(REGIME_NAMES)
+    assert "trading and costs" in set(by_sector["Sector"])
+    assert by_sector["Sharpe"].str.fullmatch(r"(-?\d+\.\d\d \[-?\d+\.\d\d, -?\d+\.\d\d\])?").all()
     next(b for b in at.button if b.label == "Run backtest").click().run()
     assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
 

@@ -2,6 +2,7 @@
 ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 
 ``backtests``: a run's walk-forward predictions traded with its construction and costs.
+``breakdowns``: a book's returns by regime and by sector, with intervals.
 ``calibration``: every calibration method side by side, reliability curves.
 ``factors``: the ranking judged as alphalens judges a factor; each feature's rank IC.
 ``ablations``: the ablation study: variants, trials, saved results.
@@ -44,6 +45,10 @@ EXPORTS: ExportTable = {
         "run_construction",
         "run_model_backtest",
         "set_run_construction",
+    ),
+    "engine.workflows.research.breakdowns": (
+        "BookBreakdown",
+        "break_down_book",
     ),
     "engine.workflows.research.calibration": (
         "CalibrationReport",

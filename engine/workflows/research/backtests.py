@@ -25,6 +25,7 @@ from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.modeling.runs import load_model, load_oos_predictions, run_kind
 from engine.workflows.modeling.trials import record_trial
+from engine.workflows.research.breakdowns import BookBreakdown, break_down_book
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
@@ -32,7 +33,8 @@ from store.models import ModelRun, ModelRunRepository
 @dataclass(frozen=True)
 class ModelBacktest:
     """The strategy, its benchmarks, statistics with intervals, the trial count (all of
-    them, the run's tuning trials included), and the construction it was traded with."""
+    them, the run's tuning trials included), the construction it was traded with, and its
+    returns by regime and by sector."""
 
     run_id: str
     result: BacktestResult
@@ -41,6 +43,7 @@ class ModelBacktest:
     n_trials: int
     construction: ConstructionParams | None = None
     tuning_trials: int = 0  # the trials of the study that chose the run's settings
+    breakdown: BookBreakdown | None = None
 
 
 def run_construction(record: ModelRun) -> ConstructionParams:
@@ -112,6 +115,8 @@ def run_model_backtest(
     names = {"universe": "equal-weight buy and hold", "index": f"index ({INDEX_TICKER})"}
     benchmarks = {names[key]: equity for key, equity in compared.items()}
     tuned = int(((record.metrics or {}).get("tuning") or {}).get("n_trials", 0))
+    close = pd.DataFrame(panel.close, index=panel.dates, columns=panel.tickers)
+    breakdown = break_down_book(db_path, result.equity, result.positions, close, n_boot=n_boot)
     return ModelBacktest(
-        record.run_id, result, statistics, benchmarks, n_trials, construction, tuned
+        record.run_id, result, statistics, benchmarks, n_trials, construction, tuned, breakdown
     )

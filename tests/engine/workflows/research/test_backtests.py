@@ -11,6 +11,8 @@ import pytest
 from engine import workflows
 from engine.data.schema import FetchResult
 from engine.data.synthetic import make_panel
+from engine.data.universe import sector_of
+from engine.features import REGIME_NAMES
 from engine.modeling.labels import LabelParams
 from engine.modeling.learners import LearnerParams
 from engine.modeling.training import TrainConfig
@@ -95,3 +97,21 @@ def test_the_run_construction_is_stored_and_reported_against_both_benchmarks(
     kelly = workflows.run_model_backtest(db, n_boot=20, construction=KELLY)
     assert kelly.construction == KELLY
     assert not kelly.result.equity.equals(outcome.result.equity)
+
+
+def test_a_sample_backtest_is_broken_down_by_regime_and_sector(trained_db) -> None:
+    db, _ = trained_db
+    outcome = workflows.run_model_backtest(db, n_boot=30)
+    regimes, sectors = outcome.breakdown.by_regime, outcome.breakdown.by_sector
+    assert set(regimes["part"]) <= set(REGIME_NAMES) and len(regimes) >= 3
+    # every day after the first with a known regime the day before is filed once
+    assert regimes["days"].sum() <= len(outcome.result.equity) - 1
+    assert regimes["days"].sum() > 0.9 * (len(outcome.result.equity) - 1)
+    held = {sector_of(t) for t in outcome.result.positions.columns}
+    assert set(sectors["part"]) == held | {"trading and costs"}
+    for table in (regimes, sectors):
+        rows = table[table["days"] >= 5 * 21]
+        assert len(rows) >= 2 and rows[["sharpe", "hit_rate", "excess"]].notna().all().all()
+        assert (rows["sharpe_low"] <= rows["sharpe_high"]).all()
+        assert (rows["hit_rate_low"] <= rows["hit_rate"]).all()
+        assert table.loc[table["days"] < 5 * 21, "sharpe"].isna().all()
