@@ -7,10 +7,11 @@ import streamlit as st
 from engine import workflows
 from engine.display.trading import plot_equity_curves
 from engine.workflows import BacktestConfig, ConstructionParams, CostModel, SizingParams
+from views.components.book_risk import render_book_analysis
 from views.components.inputs import bounded_input
 from views.components.runs import select_run
 from views.components.state import global_params
-from views.components.statistics import render_breakdown, statistics_table
+from views.components.statistics import statistics_table
 
 params = global_params()
 st.title("Backtest")
@@ -128,12 +129,12 @@ if stats["dsr"] < 0.95:
 if st.button("Use for paper trading", key="backtest.use_for_paper"):
     workflows.set_run_construction(params.db_path, run.run_id, outcome.construction)
     st.success(f"The paper step trades run {run.run_id} with {outcome.construction.method}.")
-curves = {"strategy": outcome.result.equity, **outcome.benchmarks}
-st.plotly_chart(plot_equity_curves(curves), key="backtest.equity")
+st.plotly_chart(plot_equity_curves({"strategy": outcome.result.equity, **outcome.benchmarks}),
+    key="backtest.equity")  # fmt: skip
 left, right = st.columns([3, 2])
 left.dataframe(statistics_table(stats), hide_index=True, key="backtest.stats")
 right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key="backtest.costs")
-render_breakdown(outcome.breakdown, "backtest")
+render_book_analysis(outcome.breakdown, outcome.stress, "backtest")
 st.download_button(
     "Download report (HTML)",
     partial(workflows.backtest_report_html, outcome),  # built when clicked
@@ -141,10 +142,5 @@ st.download_button(
     mime="text/html",
     key="backtest.report",
 )
-st.download_button(
-    "Trades as CSV",
-    outcome.result.trades.to_csv(index=False).encode(),
-    file_name=f"trades_{run.run_id}.csv",
-    mime="text/csv",
-    key="backtest.download",
-)
+st.download_button("Trades as CSV", outcome.result.trades.to_csv(index=False).encode(),
+    file_name=f"trades_{run.run_id}.csv", mime="text/csv", key="backtest.download")  # fmt: skip

@@ -31,6 +31,7 @@ The subpackages, lowest first (each imports only those before it):
 ``research``: a registered model judged out of sample.
     ``research.backtests``: a run's predictions traded with its construction and costs.
     ``research.breakdowns``: a book's returns by regime and by sector.
+    ``research.book_risk``: a book's tail risk and stress tests.
     ``research.calibration``: every calibration method side by side, reliability curves.
     ``research.factors``: the ranking judged as a factor; each feature's rank IC.
     ``research.ablations``: the ablation study.

@@ -190,6 +190,11 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     assert set(by_regime["Regime"]) <= set(REGIME_NAMES)
     assert "trading and costs" in set(by_sector["Sector"])
     assert by_sector["Sharpe"].str.fullmatch(r"(-?\d+\.\d\d \[-?\d+\.\d\d, -?\d+\.\d\d\])?").all()
+    replays = next(d.value for d in at.dataframe if "worst_drawdown" in d.value.columns)
+    assert "2008-09 GFC" in set(replays["scenario"]) and replays["book_return"].notna().all()
+    shocks = next(d.value for d in at.dataframe if "shock" in d.value.columns)
+    assert shocks["shock"].tolist() == ["index -10%", "index -20%"]
+    assert any("var" in d.value.columns for d in at.dataframe)  # the book's VaR / CVaR
     next(b for b in at.button if b.label == "Run backtest").click().run()
     assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
 

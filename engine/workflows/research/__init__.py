@@ -3,6 +3,7 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 
 ``backtests``: a run's walk-forward predictions traded with its construction and costs.
 ``breakdowns``: a book's returns by regime and by sector, with intervals.
+``book_risk``: a book's tail risk and stress tests (past crises, index shocks).
 ``calibration``: every calibration method side by side, reliability curves.
 ``factors``: the ranking judged as alphalens judges a factor; each feature's rank IC.
 ``ablations``: the ablation study: variants, trials, saved results.
@@ -45,6 +46,10 @@ EXPORTS: ExportTable = {
         "run_construction",
         "run_model_backtest",
         "set_run_construction",
+    ),
+    "engine.workflows.research.book_risk": (
+        "BookStress",
+        "stress_book",
     ),
     "engine.workflows.research.breakdowns": (
         "BookBreakdown",

@@ -25,6 +25,7 @@ from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.modeling.runs import load_model, load_oos_predictions, run_kind
 from engine.workflows.modeling.trials import record_trial
+from engine.workflows.research.book_risk import BookStress, stress_book
 from engine.workflows.research.breakdowns import BookBreakdown, break_down_book
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
@@ -34,7 +35,7 @@ from store.models import ModelRun, ModelRunRepository
 class ModelBacktest:
     """The strategy, its benchmarks, statistics with intervals, the trial count (all of
     them, the run's tuning trials included), the construction it was traded with, and its
-    returns by regime and by sector."""
+    returns by regime and by sector, and its last day's book stressed."""
 
     run_id: str
     result: BacktestResult
@@ -44,6 +45,7 @@ class ModelBacktest:
     construction: ConstructionParams | None = None
     tuning_trials: int = 0  # the trials of the study that chose the run's settings
     breakdown: BookBreakdown | None = None
+    stress: BookStress | None = None  # the book of the last day
 
 
 def run_construction(record: ModelRun) -> ConstructionParams:
@@ -117,6 +119,18 @@ def run_model_backtest(
     tuned = int(((record.metrics or {}).get("tuning") or {}).get("n_trials", 0))
     close = pd.DataFrame(panel.close, index=panel.dates, columns=panel.tickers)
     breakdown = break_down_book(db_path, result.equity, result.positions, close, n_boot=n_boot)
+    last = result.equity.index[-1]
+    stress = stress_book(
+        db_path, result.positions.iloc[-1].to_dict(), result.cash.iloc[-1], last, result.equity
+    )
     return ModelBacktest(
-        record.run_id, result, statistics, benchmarks, n_trials, construction, tuned, breakdown
+        record.run_id,
+        result,
+        statistics,
+        benchmarks,
+        n_trials,
+        construction,
+        tuned,
+        breakdown,
+        stress,
     )

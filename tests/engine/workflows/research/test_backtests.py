@@ -115,3 +115,18 @@ def test_a_sample_backtest_is_broken_down_by_regime_and_sector(trained_db) -> No
         assert (rows["sharpe_low"] <= rows["sharpe_high"]).all()
         assert (rows["hit_rate_low"] <= rows["hit_rate"]).all()
         assert table.loc[table["days"] < 5 * 21, "sharpe"].isna().all()
+
+
+def test_the_last_day_book_is_stressed_with_data_up_to_that_day(trained_db) -> None:
+    db, _ = trained_db
+    outcome = workflows.run_model_backtest(db, n_boot=20)
+    stress, last = outcome.stress, outcome.result.equity.index[-1]
+    assert stress.as_of == last
+    held = outcome.result.positions.iloc[-1]
+    assert set(stress.weights[stress.weights != 0].index) == set(held[held != 0].index)
+    assert (pd.to_datetime(stress.replays["end"]) <= last).all() and len(stress.replays) >= 2
+    # a long-only book loses in an index fall, twice as much in one twice as deep
+    shocks = stress.shocks.set_index("shock")["book_return"]
+    assert shocks["index -10%"] < 0
+    assert shocks["index -20%"] == pytest.approx(2 * shocks["index -10%"])
+    assert stress.tail is not None and (stress.tail.table["cvar"] >= stress.tail.table["var"]).all()

@@ -1,0 +1,73 @@
+"""Risk of a trading book as it stands on a date (a backtest's last day, the paper
+account, the analyst's holdings): its tail risk from its value series, and stress tests:
+past crises replayed with today's weights and shocks to the index (``engine.book.stress``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine.book.risk import RiskReport, compute_risk
+from engine.book.stress import STRESS_COLUMNS, compute_betas, index_shock, replay_windows
+from engine.data.universe import INDEX_TICKER
+from engine.studies.scenarios import SCENARIOS
+from engine.workflows.data.prices import DbPath, load_prices
+
+INDEX_SHOCKS = (-0.10, -0.20)
+SHOCK_COLUMNS = ("shock", "book_return")
+
+
+@dataclass(frozen=True)
+class BookStress:
+    """A book at ``as_of``: its weights by ticker (value over the book's value), each
+    past window replayed (``engine.book.stress.STRESS_COLUMNS``), the shocks
+    (``SHOCK_COLUMNS``), the names given beta 1 for want of data, and its tail risk
+    (None without a value series of at least 20 returns)."""
+
+    as_of: pd.Timestamp
+    weights: pd.Series
+    replays: pd.DataFrame
+    shocks: pd.DataFrame
+    unit_beta: tuple[str, ...]
+    tail: RiskReport | None
+
+
+def stress_book(
+    db_path: DbPath,
+    shares: Mapping[str, float],
+    cash: float,
+    as_of: pd.Timestamp,
+    value: pd.Series | None = None,
+) -> BookStress:
+    """Stress the book holding ``shares`` (ticker -> quantity, negative for a short) and
+    ``cash`` on ``as_of``, marked at each name's last close on or before it; prices dated
+    after ``as_of`` are never read. ``value``: the book's value by date (dates <= as_of),
+    for its historical and parametric VaR / CVaR."""
+    as_of = pd.Timestamp(as_of)
+    held = {t: float(q) for t, q in shares.items() if q}
+    prices = load_prices(db_path, [*held, INDEX_TICKER], end=as_of)
+    close = prices.pivot_table(index="date", columns="ticker", values="close", aggfunc="last")
+    index_close = close.pop(INDEX_TICKER) if INDEX_TICKER in close else pd.Series(dtype=float)
+    close = close.reindex(columns=list(held))
+    marks = close.ffill().iloc[-1] if len(close) else pd.Series(float("nan"), index=list(held))
+    values = pd.Series(held) * marks
+    weights = (values / (cash + values.sum())).fillna(0.0)
+    tail = compute_risk(value.loc[:as_of], index_close) if value is not None else None
+    if index_close.empty:  # no index stored: nothing to replay or shock against
+        replays, shocks = (pd.DataFrame(columns=list(c)) for c in (STRESS_COLUMNS, SHOCK_COLUMNS))
+        return BookStress(as_of, weights, replays, shocks, tuple(held), tail)
+    fitted = compute_betas(close, index_close, as_of)
+    replays = replay_windows(
+        weights, close, index_close, fitted.betas, SCENARIOS.values(), as_of=as_of
+    )
+    shocks = pd.DataFrame(
+        [
+            (f"index {shock:+.0%}", index_shock(weights, fitted.betas, shock))
+            for shock in INDEX_SHOCKS
+        ],
+        columns=list(SHOCK_COLUMNS),
+    )
+    return BookStress(as_of, weights, replays, shocks, fitted.unit_beta, tail)

@@ -1,0 +1,77 @@
+"""A trading book's analysis (Backtest and Paper trading pages; stress on Portfolio): its
+returns by regime and by sector, its tail risk and its stress tests."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+
+def _with_interval(table: pd.DataFrame, name: str, form: str) -> pd.Series:
+    """ "estimate [low, high]" in ``form``; a blank where the part has too few days."""
+    return pd.Series(
+        [
+            "" if pd.isna(e) else f"{e:{form}} [{lo:{form}}, {hi:{form}}]"
+            for e, lo, hi in zip(
+                table[name], table[f"{name}_low"], table[f"{name}_high"], strict=True
+            )
+        ],
+        index=table.index,
+    )
+
+
+def render_breakdown(breakdown, key: str) -> None:
+    """A ``BookBreakdown``'s two tables, side by side."""
+    st.subheader("By regime and by sector")
+    st.caption(
+        "Each day's return filed under the regime known the session before, and each "
+        "sector's contribution (its positions marked close to close; what fills and costs "
+        "took is its own row). Intervals are 95%, Bonferroni-adjusted over the rows; a row "
+        "of fewer than 105 days (five 21-day blocks) gets no figures."
+    )
+    for column, (title, table) in zip(
+        st.columns(2),
+        (("By regime", breakdown.by_regime), ("By sector", breakdown.by_sector)),
+        strict=True,
+    ):
+        shown = pd.DataFrame(
+            {
+                title.removeprefix("By ").capitalize(): table["part"],
+                "days": table["days"],
+                "Sharpe": _with_interval(table, "sharpe", ".2f"),
+                "hit rate": _with_interval(table, "hit_rate", ".1%"),
+                "excess / year": _with_interval(table, "excess", ".1%"),
+            }
+        )
+        column.markdown(f"**{title}**")
+        column.dataframe(shown, hide_index=True, key=f"{key}.{title.split()[1]}")
+
+
+def render_stress(stress, key: str) -> None:
+    """A ``BookStress``: past crises replayed with the book's weights, index shocks, and
+    its VaR / CVaR."""
+    st.subheader(f"Stress tests of the book on {stress.as_of:%Y-%m-%d}")
+    st.caption(
+        "Today's weights held through each past window that ended by this date (a name "
+        "without prices there moves as its beta times the index, and is named), and the "
+        "index shocked with each name moving by its one-year beta."
+    )
+    left, right = st.columns([3, 2])
+    replays = stress.replays.assign(
+        start=lambda f: pd.to_datetime(f["start"]).dt.strftime("%Y-%m-%d"),
+        end=lambda f: pd.to_datetime(f["end"]).dt.strftime("%Y-%m-%d"),
+    )
+    left.dataframe(replays, hide_index=True, key=f"{key}.replays")
+    right.dataframe(stress.shocks, hide_index=True, key=f"{key}.shocks")
+    if stress.unit_beta:
+        right.caption(
+            f"Beta 1 assumed (under 60 returns in the year): {', '.join(stress.unit_beta)}"
+        )
+    if stress.tail is not None:
+        right.dataframe(stress.tail.table, hide_index=True, key=f"{key}.tail")
+
+
+def render_book_analysis(breakdown, stress, key: str) -> None:
+    """A backtest's or the paper account's book: by regime and sector, then its stress."""
+    render_breakdown(breakdown, key)
+    render_stress(stress, key)
