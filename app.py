@@ -25,6 +25,7 @@ SECTIONS = {
         st.Page("views/backtest.py", title="Backtest", icon=":material/query_stats:"),
         st.Page("views/ablation.py", title="Ablation", icon=":material/science:"),
         st.Page("views/zoo.py", title="Model zoo", icon=":material/pets:"),
+        st.Page("views/signal_studies.py", title="Signal studies", icon=":material/biotech:"),
         st.Page("views/scenarios.py", title="Scenarios", icon=":material/storm:"),
         st.Page("views/monitor.py", title="Monitor", icon=":material/monitor_heart:"),
     ],

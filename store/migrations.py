@@ -468,6 +468,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        20,
+        "signal studies",
+        (
+            """CREATE TABLE signal_studies (
+                id INTEGER PRIMARY KEY,
+                created_utc TEXT NOT NULL,
+                config_json TEXT NOT NULL,    -- the condition, tickers, as-of date, costs
+                table_json TEXT NOT NULL,     -- one row per horizon, its p-value included
+                path_json TEXT NOT NULL       -- the average path, 20 sessions either side
+            )""",
+        ),
+    ),
 )
 
 

@@ -1,5 +1,6 @@
 """Saved studies, reloadable on their pages: ablations (a table per variant and one per
-step) and model zoos (a table per learner and one per pair of learners)."""
+step), model zoos (a table per learner and one per pair of learners) and signal studies
+(a table per horizon and the average path)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ class StudyRepository:
 STUDY_TABLES = {
     "ablation": ("ablation_runs", "steps_json"),  # the steps between variants
     "zoo": ("zoo_runs", "diversity_json"),  # pairs of learners, the ensembles' gains
+    "signal": ("signal_studies", "path_json"),  # the average path around the events
 }
 
 

@@ -73,8 +73,8 @@ def compute_breakdown(
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per column of ``parts``: its days (non-NaN rows), Sharpe, hit rate and
-    annualized excess (NaN for a part of fewer than ``MIN_BLOCKS`` blocks of days) with intervals at 95% Bonferroni-adjusted over the parts (columns
-    ``BREAKDOWN_COLUMNS``).
+    annualized excess with intervals at 95% Bonferroni-adjusted over the parts (columns
+    ``BREAKDOWN_COLUMNS``); NaN for a part of fewer than ``MIN_BLOCKS`` blocks of days.
 
     Parameters
     ----------

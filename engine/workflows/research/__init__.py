@@ -4,6 +4,7 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``backtests``: a run's walk-forward predictions traded with its construction and costs.
 ``breakdowns``: a book's returns by regime and by sector, with intervals.
 ``book_risk``: a book's tail risk and stress tests (past crises, index shocks).
+``signal_studies``: a stated condition's events and what followed, counted and saved.
 ``calibration``: every calibration method side by side, reliability curves.
 ``factors``: the ranking judged as alphalens judges a factor; each feature's rank IC.
 ``ablations``: the ablation study: variants, trials, saved results.
@@ -76,6 +77,16 @@ EXPORTS: ExportTable = {
     "engine.workflows.research.scenarios": (
         "ScenarioResult",
         "run_scenario",
+    ),
+    "engine.studies.signals": (
+        "ROUND_TRIP_BPS",
+        "SignalStudyParams",
+        "SignalStudyResult",
+    ),
+    "engine.studies.conditions": ("ConditionError",),
+    "engine.workflows.research.signal_studies": (
+        "horizon_table",
+        "run_signal_study",
     ),
     "engine.workflows.research.studies": (
         "load_studies",
