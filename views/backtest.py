@@ -134,7 +134,7 @@ st.plotly_chart(plot_equity_curves({"strategy": outcome.result.equity, **outcome
 left, right = st.columns([3, 2])
 left.dataframe(statistics_table(stats), hide_index=True, key="backtest.stats")
 right.dataframe(outcome.result.costs.sum().rename("total cost").to_frame(), key="backtest.costs")
-render_book_analysis(outcome.breakdown, outcome.stress, "backtest")
+render_book_analysis(outcome.breakdown, outcome.stress, outcome.attribution, "backtest")
 st.download_button(
     "Download report (HTML)",
     partial(workflows.backtest_report_html, outcome),  # built when clicked

@@ -23,6 +23,7 @@ import pandas as pd
 from engine.risk.exposures import Exposures
 
 SPECIFIC = "specific"
+TRADING_AND_COSTS = "trading and costs"
 TOTAL = "total"
 
 
@@ -58,6 +59,8 @@ def compute_attribution(
     returns: pd.DataFrame,
     exposures: Exposures,
     factor_returns: pd.DataFrame,
+    *,
+    book: pd.Series | None = None,
 ) -> Attribution:
     """Daily and cumulative factor / specific attribution of a weight history.
 
@@ -73,6 +76,10 @@ def compute_attribution(
     factor_returns : DataFrame of shape (D, K)
         Factor returns by date (``FactorReturns.returns``); a date without them (NaN)
         puts its whole return in ``specific``.
+    book : Series of shape (D,), optional
+        The book's own daily return (its value's change: fills away from the close,
+        commissions and cash included). Given, ``total`` is the book's return and a
+        ``trading and costs`` part (book less holdings) joins the parts.
 
     Returns
     -------
@@ -87,16 +94,24 @@ def compute_attribution(
     unpriced = ((w != 0) & ~priced).sum(axis=1)
     w = np.where(priced, w, 0.0)
     total = (w * np.where(priced, r, 0.0)).sum(axis=1)
-    if np.any(total <= -1.0):
-        raise ValueError("a daily portfolio return of -100% or worse cannot be linked")
     held = np.einsum("dn,dnk->dk", w, exposures.values[:-1])
     parts = held * np.nan_to_num(f, nan=0.0)
-    daily = np.column_stack([parts, total - parts.sum(axis=1), total])
+    columns = [*exposures.factors, SPECIFIC]
+    daily = np.column_stack([parts, total - parts.sum(axis=1)])
+    if book is not None:
+        book_return = book.reindex(exposures.dates).to_numpy(dtype=float)[1:]
+        book_return = np.where(np.isfinite(book_return), book_return, total)
+        daily = np.column_stack([daily, book_return - total])
+        columns.append(TRADING_AND_COSTS)
+        total = book_return
+    daily = np.column_stack([daily, total])
+    columns.append(TOTAL)
+    if np.any(total <= -1.0):
+        raise ValueError("a daily portfolio return of -100% or worse cannot be linked")
     compounded = np.expm1(np.cumsum(np.log1p(total)))
     linked = np.cumsum(daily * _linking(total)[:, None], axis=0)
     cumulative = linked / _linking(compounded)[:, None]
     cumulative[:, -1] = compounded
-    columns = [*exposures.factors, SPECIFIC, TOTAL]
     dates = exposures.dates[1:]
     return Attribution(
         daily=pd.DataFrame(daily, index=dates, columns=columns),

@@ -33,6 +33,7 @@ The subpackages, lowest first (each imports only those before it):
     ``research.breakdowns``: a book's returns by regime and by sector.
     ``research.book_risk``: a book's tail risk and stress tests.
     ``research.signal_studies``: signal studies, counted and saved.
+    ``research.risk_models``: factor risk models, neutralized IC, attribution.
     ``research.calibration``: every calibration method side by side, reliability curves.
     ``research.factors``: the ranking judged as a factor; each feature's rank IC.
     ``research.ablations``: the ablation study.

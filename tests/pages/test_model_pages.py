@@ -183,8 +183,10 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     stats = at.dataframe[0].value.set_index("statistic")
     assert stats.loc["sharpe", "low"] <= stats.loc["sharpe", "value"] <= stats.loc["sharpe", "high"]
     assert stats.loc["costs", "value"] > 0
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # the equity curves, the attribution
     assert "Download report (HTML)" in [b.label for b in at.get("download_button")]
+    attribution = next(d.value for d in at.dataframe if "cumulative" in d.value.columns)
+    assert {"momentum", "specific", "trading and costs", "total"} <= set(attribution.index)
     by_regime = next(d.value for d in at.dataframe if "Regime" in d.value.columns)
     by_sector = next(d.value for d in at.dataframe if "Sector" in d.value.columns)
     assert set(by_regime["Regime"]) <= set(REGIME_NAMES)

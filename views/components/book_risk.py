@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engine.display.risk import plot_attribution
+
 
 def _with_interval(table: pd.DataFrame, name: str, form: str) -> pd.Series:
     """ "estimate [low, high]" in ``form``; a blank where the part has too few days."""
@@ -71,7 +73,25 @@ def render_stress(stress, key: str) -> None:
         right.dataframe(stress.tail.table, hide_index=True, key=f"{key}.tail")
 
 
-def render_book_analysis(breakdown, stress, key: str) -> None:
-    """A backtest's or the paper account's book: by regime and sector, then its stress."""
+def render_attribution(attribution, key: str) -> None:
+    """An ``Attribution``: the cumulative parts through time and their final values."""
+    st.subheader("Attribution to the risk factors")
+    st.caption(
+        "Each day's return split into each factor's part (the book's exposure at the close "
+        "before, times the factor's return that day), the holdings' specific part and what "
+        "trading and costs took; Carino-linked through time, the parts add up to the "
+        "compounded return. A book whose return is mostly momentum or beta shows it here."
+    )
+    left, right = st.columns([3, 1])
+    left.plotly_chart(plot_attribution(attribution.cumulative), key=f"{key}.attribution")
+    final = attribution.cumulative.iloc[-1].rename("cumulative").to_frame()
+    right.dataframe(final.style.format("{:+.2%}"), key=f"{key}.attribution_table")
+
+
+def render_book_analysis(breakdown, stress, attribution, key: str) -> None:
+    """A backtest's or the paper account's book: by regime and sector, by factor, then
+    its stress."""
     render_breakdown(breakdown, key)
+    if attribution is not None and len(attribution.cumulative):
+        render_attribution(attribution, key)
     render_stress(stress, key)

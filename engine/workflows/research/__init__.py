@@ -5,6 +5,7 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``breakdowns``: a book's returns by regime and by sector, with intervals.
 ``book_risk``: a book's tail risk and stress tests (past crises, index shocks).
 ``signal_studies``: a stated condition's events and what followed, counted and saved.
+``risk_models``: factor risk models on stored prices; neutralized IC; attribution.
 ``calibration``: every calibration method side by side, reliability curves.
 ``factors``: the ranking judged as alphalens judges a factor; each feature's rank IC.
 ``ablations``: the ablation study: variants, trials, saved results.
@@ -84,6 +85,13 @@ EXPORTS: ExportTable = {
         "SignalStudyResult",
     ),
     "engine.studies.conditions": ("ConditionError",),
+    "engine.workflows.research.risk_models": (
+        "RiskHistory",
+        "attribute_book",
+        "build_risk_history",
+        "neutralized_ic",
+        "risk_universe",
+    ),
     "engine.workflows.research.signal_studies": (
         "horizon_table",
         "run_signal_study",

@@ -11,6 +11,7 @@ import pandas as pd
 from engine.data.universe import INDEX_TICKER
 from engine.features.panel import to_wide
 from engine.metrics import N_BOOT
+from engine.risk import Attribution
 from engine.trading.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -27,6 +28,7 @@ from engine.workflows.modeling.runs import load_model, load_oos_predictions, run
 from engine.workflows.modeling.trials import record_trial
 from engine.workflows.research.book_risk import BookStress, stress_book
 from engine.workflows.research.breakdowns import BookBreakdown, break_down_book
+from engine.workflows.research.risk_models import attribute_book
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
@@ -35,7 +37,8 @@ from store.models import ModelRun, ModelRunRepository
 class ModelBacktest:
     """The strategy, its benchmarks, statistics with intervals, the trial count (all of
     them, the run's tuning trials included), the construction it was traded with, and its
-    returns by regime and by sector, and its last day's book stressed."""
+    returns by regime and by sector and by risk factor, and its last day's book
+    stressed."""
 
     run_id: str
     result: BacktestResult
@@ -46,6 +49,7 @@ class ModelBacktest:
     tuning_trials: int = 0  # the trials of the study that chose the run's settings
     breakdown: BookBreakdown | None = None
     stress: BookStress | None = None  # the book of the last day
+    attribution: Attribution | None = None  # the book's returns by factor
 
 
 def run_construction(record: ModelRun) -> ConstructionParams:
@@ -133,4 +137,5 @@ def run_model_backtest(
         tuned,
         breakdown,
         stress,
+        attribute_book(db_path, result.equity, result.positions, close),
     )

@@ -71,6 +71,25 @@ def test_the_parts_add_up_to_the_total_every_day_and_cumulatively(momentum, fitt
     assert (daily["momentum"].iloc[:200] == 0).all()
 
 
+def test_a_book_return_adds_a_trading_and_costs_part_and_still_adds_up(momentum, fitted) -> None:
+    exposures, history = fitted
+    rng = np.random.default_rng(6)
+    close = momentum.prices.close
+    weights = pd.DataFrame(rng.normal(0, 0.02, close.shape), close.index, close.columns)
+    holdings = compute_attribution(weights, momentum.prices.returns, exposures, history.returns)
+    book = holdings.daily["total"] - 0.0002  # costs of 2 bps a day
+    result = compute_attribution(
+        weights, momentum.prices.returns, exposures, history.returns, book=book
+    )
+    daily, cumulative = result.daily, result.cumulative
+    assert list(daily.columns)[-2:] == ["trading and costs", "total"]
+    np.testing.assert_allclose(daily["trading and costs"], -0.0002, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(daily["total"], book, rtol=0, atol=0)
+    assert np.abs(daily.drop(columns="total").sum(axis=1) - daily["total"]).max() < 1e-10
+    assert np.abs(cumulative.drop(columns="total").sum(axis=1) - cumulative["total"]).max() < 1e-10
+    np.testing.assert_allclose(cumulative["total"], np.cumprod(1 + book) - 1, rtol=1e-10)
+
+
 def test_a_total_loss_cannot_be_linked(momentum, fitted) -> None:
     exposures, history = fitted
     close = momentum.prices.close

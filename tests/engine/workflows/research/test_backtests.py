@@ -130,3 +130,20 @@ def test_the_last_day_book_is_stressed_with_data_up_to_that_day(trained_db) -> N
     assert shocks["index -10%"] < 0
     assert shocks["index -20%"] == pytest.approx(2 * shocks["index -10%"])
     assert stress.tail is not None and (stress.tail.table["cvar"] >= stress.tail.table["var"]).all()
+
+
+def test_the_backtest_is_attributed_to_factors_and_the_parts_add_up(trained_db) -> None:
+    db, _ = trained_db
+    outcome = workflows.run_model_backtest(db, n_boot=20)
+    daily, cumulative = outcome.attribution.daily, outcome.attribution.cumulative
+    book = outcome.result.equity.pct_change().reindex(daily.index)
+    np.testing.assert_allclose(daily["total"], book, rtol=0, atol=1e-12)
+    parts = daily.drop(columns="total").sum(axis=1)
+    np.testing.assert_allclose(parts, daily["total"], rtol=0, atol=1e-10)
+    assert cumulative["total"].iloc[-1] == pytest.approx((1 + book).prod() - 1, abs=1e-12)
+    np.testing.assert_allclose(
+        cumulative.drop(columns="total").sum(axis=1), cumulative["total"], rtol=0, atol=1e-10
+    )
+    # the sample's stocks are priced by sector and by the price-based styles
+    assert {"momentum", "beta", "volatility", "reversal"} <= set(daily.columns)
+    assert daily[["momentum", "beta"]].abs().sum().gt(0).all()
