@@ -15,7 +15,7 @@ from engine.display.factors import (
     plot_turnover,
 )
 from engine.workflows.research import ic_block
-from views.components.loaders import cached_factor_report
+from views.components.loaders import cached_factor_report, cached_neutralized_ic
 from views.components.runs import select_run
 from views.components.state import global_params
 
@@ -114,12 +114,24 @@ st.caption(
     "before costs: not a backtest."
 )
 
+st.subheader("Is it just a factor?")
+neutral = cached_neutralized_ic(params.db_path, params.version, run.run_id)
+number = st.column_config.NumberColumn
+ic_format = {c: number(format="%.4f") for c in ("rank_ic", "low", "high")}
+st.dataframe(neutral, hide_index=True, key="factors.neutralized", column_config=ic_format)
+st.caption(
+    "The mean rank IC after each date's scores are neutralized (the residual of their "
+    "regression on the exposures known that date, from prices dated on or before it) to "
+    "each style, all styles, the sectors and both. A ranking that is only a momentum or "
+    "beta bet loses its IC when neutralized to that factor. Intervals as above, "
+    "Bonferroni-adjusted over the rows."
+)
+
 st.subheader("Each feature as a one-factor signal")
 table = report.features
 families = sorted(table["family"].unique())
 chosen = st.multiselect("Families", families, families, key="factors.families")
 rows = table[table["family"].isin(chosen)]
-number = st.column_config.NumberColumn
 formats = {c: number(format="%.4f") for c in ("mean_rank_ic", "low", "high", "icir")}
 formats["t_stat"] = number(format="%.2f")
 st.dataframe(rows, hide_index=True, key="factors.features", column_config=formats)

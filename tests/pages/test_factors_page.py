@@ -32,7 +32,7 @@ def test_factors_page_shows_the_tear_sheet_and_the_feature_table(trained_app, tr
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) >= HEADLINES
     assert len(at.get("plotly_chart")) >= 5
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "feature" in d.value.columns)
     assert {"feature", "family", "mean_rank_ic", "low", "high", "note"} <= set(table.columns)
     assert len(table) >= 60
     market_wide = table[table["note"] != ""]
@@ -43,10 +43,17 @@ def test_factors_page_shows_the_tear_sheet_and_the_feature_table(trained_app, tr
     assert no_skill == (not sheet.shows_skill and not sheet.rank_ic.high < 0)
     same = any("same for every stock" in i.value for i in at.info)
     assert same == (sheet.differing_share < 0.5)
+    neutral = next(d.value for d in at.dataframe if "neutral_to" in d.value.columns)
+    assert neutral["neutral_to"].iloc[0] == "nothing (raw)"
+    assert {"momentum", "beta", "all styles", "sectors", "styles and sectors"} <= set(
+        neutral["neutral_to"]
+    )
     if sheet.differing_share == 0:  # a market-timing model: nothing to rank
         assert metrics["Mean rank IC"] == "n/a" and no_skill
+        assert neutral["rank_ic"].isna().all()  # nor anything left once neutralized
     at.multiselect(key="factors.families").set_value(["technical"]).run()
     assert not at.exception
-    assert set(at.dataframe[0].value["family"]) == {"technical"}
+    features = next(d.value for d in at.dataframe if "feature" in d.value.columns)
+    assert set(features["family"]) == {"technical"}
     at.selectbox(key="factors.quantiles").set_value(3).run()
     assert not at.exception and not at.error

@@ -98,6 +98,13 @@ def cached_factor_report(
     return workflows.factor_report(path, run_id, quantiles=quantiles, top_k=top_k)
 
 
+@st.cache_data(show_spinner="Neutralizing the scores to the risk factors...", max_entries=8)
+def cached_neutralized_ic(path: str, version: int, run_id: str) -> pd.DataFrame:
+    """A run's rank IC raw and neutralized (see workflows.neutralized_ic); the exposures
+    read stored prices, hence the store's version."""
+    return workflows.neutralized_ic(path, run_id)
+
+
 @st.cache_data(show_spinner="Comparing recent data with the training baseline...", max_entries=16)
 def cached_monitor_report(
     path: str,
