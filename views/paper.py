@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import workflows
 from engine.display.trading import plot_equity_curves
+from views.components.book_risk import render_book_analysis
 from views.components.loaders import cached_prices
 from views.components.settings import alert_settings
 from views.components.state import global_params
@@ -80,6 +81,9 @@ if len(steps) > 1:
 
 st.subheader("Positions")
 st.dataframe(held, hide_index=True, key="paper.positions")
+if st.toggle("Analyse the book: regimes, sectors, factors, stress", key="paper.analyse"):
+    book = workflows.paper_book_risk(params.db_path, as_of)
+    render_book_analysis(book.breakdown, book.stress, book.attribution, "paper")
 
 st.subheader("Journal")
 orders, fills = state.orders, state.fills

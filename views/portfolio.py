@@ -9,15 +9,14 @@ import streamlit as st
 from engine import workflows
 from engine.display.book import plot_book_vs_index, plot_sector_exposure
 from engine.workflows.data import INDEX_TICKER
+from views.components.book_risk import render_stress
 from views.components.loaders import cached_book
 from views.components.state import global_params
 
 params = global_params()
 path = params.db_path
 st.title("Portfolio")
-st.caption(
-    f"Your holdings as of **{params.as_of}**: every figure uses prices dated on or before it."
-)
+st.caption(f"Your holdings as of **{params.as_of}**: figures use prices dated on or before it.")
 ERRORS = (workflows.BookError, workflows.StoreError)
 
 with st.expander("Add, edit or remove holdings; import or export a CSV"):
@@ -118,6 +117,8 @@ else:
         mime="text/html",
         key="portfolio.report",
     )
+
+render_stress(book.stress, "portfolio")
 
 st.subheader("Double-down check")
 losing = book.holdings.loc[book.holdings["pnl"] < 0, "ticker"].tolist()

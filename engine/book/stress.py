@@ -17,6 +17,9 @@ Conventions (checked by hand in tests/engine/book/test_stress.py):
   there gets beta 1, named in ``unit_beta``.
 - The index shock: the book's return when the index moves by ``shock`` and each name by
   beta_i times it.
+- A factor shock: the factor's worst move over ``SHOCK_SESSIONS`` sessions in its return
+  history up to t (a momentum crash: the momentum factor's worst month), times the book's
+  exposure to it (``B' w`` of the risk model as of t).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from engine.book.risk import beta
 from engine.studies.scenarios import Scenario
 
 BETA_SESSIONS = 252
+SHOCK_SESSIONS = 21
 MIN_BETA_RETURNS = 60
 STRESS_COLUMNS = ("scenario", "start", "end", "book_return", "worst_drawdown", "proxied")
+FACTOR_SHOCK_COLUMNS = ("factor", "worst_move", "ended", "exposure", "book_return")
 
 
 @dataclass(frozen=True)
@@ -131,3 +136,32 @@ def replay_windows(
             )
         )
     return pd.DataFrame(rows, columns=list(STRESS_COLUMNS))
+
+
+def factor_shocks(
+    exposures: pd.Series, factor_returns: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Each factor's worst ``SHOCK_SESSIONS``-session move up to ``as_of`` applied to the
+    book's exposure to it (module doc).
+
+    Parameters
+    ----------
+    exposures : Series of shape (K,)
+        The book's factor exposures ``B' w`` by factor name.
+    factor_returns : DataFrame of shape (T, K)
+        Daily factor returns by date (rows after ``as_of`` are ignored).
+
+    Returns
+    -------
+    DataFrame with ``FACTOR_SHOCK_COLUMNS``, one row per factor with a full window: the
+    worst summed move, the date its window ended, the exposure and the book's return.
+    """
+    known = factor_returns.loc[:as_of, list(exposures.index)]
+    moves = known.rolling(SHOCK_SESSIONS, min_periods=SHOCK_SESSIONS).sum()
+    rows = []
+    for factor in exposures.index:
+        if moves[factor].notna().any():
+            ended = moves[factor].idxmin()
+            worst = float(moves.at[ended, factor])
+            rows.append((factor, worst, ended, float(exposures[factor]), worst * exposures[factor]))
+    return pd.DataFrame(rows, columns=list(FACTOR_SHOCK_COLUMNS))

@@ -47,6 +47,7 @@ The subpackages, lowest first (each imports only those before it):
     ``trading.paper``: the paper-trading step, its guardrails and journal.
     ``trading.paper_account``: the paper account as pages read it (marks, replay, P&L
     today), order notes.
+    ``trading.paper_risk``: the paper book by regime, sector and factor, stressed.
     ``trading.broker``: the journal's orders mirrored to an Alpaca paper account.
     ``trading.gate``: the Go / No-Go gate on the paper journal and the capital ramp.
     ``trading.book``: the analyst's holdings, the re-entry watch, the double-down check.

@@ -201,6 +201,20 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
 
 
+def test_paper_page_analyses_the_book(trained_app) -> None:
+    app, _ = trained_app
+    for day in ("2022-12-27", "2022-12-28"):
+        app.sidebar.date_input(key="global.as_of").set_value(pd.Timestamp(day).date())
+        at = open_page(app, "paper")
+        at.button(key="paper.step").click().run()
+    at.toggle(key="paper.analyse").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Stress tests of the book on 2022-12-28" in s.value for s in at.subheader)
+    assert any("shock" in d.value.columns for d in at.dataframe)
+    if any(s.value.startswith("Risk decomposition") for s in at.subheader):  # holds a name
+        assert any("worst_move" in d.value.columns for d in at.dataframe)
+
+
 def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
     trained_app, trained_db
 ) -> None:

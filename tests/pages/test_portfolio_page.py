@@ -49,6 +49,15 @@ def test_valued_holdings_with_risk_and_no_model(app: AppTest, seeded_db) -> None
     assert "no active model" in texts(at.info)
     table = next(d.value for d in at.dataframe if "market_value" in d.value.columns)
     assert table["market_value"].notna().all() and abs(table["weight"].sum() - 1) < 1e-9
+    # the holdings stressed and their volatility decomposed under the risk model
+    assert any(s.value.startswith("Risk decomposition: ") for s in at.subheader)
+    replays = next(d.value for d in at.dataframe if "worst_drawdown" in d.value.columns)
+    assert {"2008-09 GFC", "2020-02..04 COVID crash"} <= set(replays["scenario"])
+    factors = next(d.value for d in at.dataframe if "worst_move" in d.value.columns)
+    assert {"momentum", "beta"} <= set(factors["factor"])
+    names = next(d.value for d in at.dataframe if "share of volatility" in d.value.columns)
+    assert set(names.index) == {"AAPL", "KO", "JPM"}
+    assert abs(names["share of volatility"].sum() - 1) < 1e-9
     at.button(key="FormSubmitter:portfolio.double_down-Check double-down").click().run()
     assert not at.exception
     assert "Not now: the forecast, regime, risk caps checks say no." in texts(at.warning)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.display.risk import plot_attribution
+from engine.display.risk import plot_attribution, plot_risk_contributions
 
 
 def _with_interval(table: pd.DataFrame, name: str, form: str) -> pd.Series:
@@ -71,6 +71,40 @@ def render_stress(stress, key: str) -> None:
         )
     if stress.tail is not None:
         right.dataframe(stress.tail.table, hide_index=True, key=f"{key}.tail")
+    if stress.factor_shocks is not None:
+        left.dataframe(stress.factor_shocks, hide_index=True, key=f"{key}.factor_shocks")
+        left.caption(
+            "Each style factor's worst 21-session move up to this date, times the book's "
+            "exposure to it (a momentum crash: momentum's worst month)."
+        )
+    if stress.decomposition is not None:
+        render_decomposition(stress.decomposition, stress.weights, key)
+
+
+def render_decomposition(decomposition, weights: pd.Series, key: str) -> None:
+    """A ``RiskDecomposition``: each factor's and each held name's share of the book's
+    volatility (Euler contributions, adding up to the whole)."""
+    sigma = decomposition.volatility
+    st.subheader(f"Risk decomposition: {decomposition.annual_volatility:.1%} a year")
+    if sigma <= 0:
+        st.caption("The book holds nothing the risk model prices.")
+        return
+    by_factor = decomposition.factor_contributions / sigma
+    by_factor = by_factor[by_factor.abs() > 1e-6]
+    by_factor["specific"] = decomposition.specific_contribution / sigma
+    held = weights[weights != 0].index
+    by_name = (decomposition.name_contributions.reindex(held) / sigma).rename("share")
+    left, right = st.columns(2)
+    left.plotly_chart(
+        plot_risk_contributions(by_factor, "Share of volatility by factor"),
+        key=f"{key}.risk_factors",
+    )
+    names = pd.DataFrame({"weight": weights.reindex(held), "share of volatility": by_name})
+    right.dataframe(names.style.format("{:.1%}"), key=f"{key}.risk_names")
+    right.caption(
+        "Euler contributions under the factor risk model as of this date (exposures and "
+        "factor covariance from prices dated on or before it): the shares add up to 100%."
+    )
 
 
 def render_attribution(attribution, key: str) -> None:
@@ -90,8 +124,9 @@ def render_attribution(attribution, key: str) -> None:
 
 def render_book_analysis(breakdown, stress, attribution, key: str) -> None:
     """A backtest's or the paper account's book: by regime and sector, by factor, then
-    its stress."""
-    render_breakdown(breakdown, key)
+    its stress (the breakdown and attribution need two days or more: None before)."""
+    if breakdown is not None:
+        render_breakdown(breakdown, key)
     if attribution is not None and len(attribution.cumulative):
         render_attribution(attribution, key)
     render_stress(stress, key)

@@ -1,6 +1,8 @@
 """Risk of a trading book as it stands on a date (a backtest's last day, the paper
-account, the analyst's holdings): its tail risk from its value series, and stress tests:
-past crises replayed with today's weights and shocks to the index (``engine.book.stress``).
+account, the analyst's holdings): its tail risk from its value series; stress tests (past
+crises replayed with today's weights, shocks to the index, each factor's worst month;
+``engine.book.stress``); and its volatility decomposed by factor and by name under the
+risk model as of that date (``engine.risk``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,23 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.book.risk import RiskReport, compute_risk
-from engine.book.stress import STRESS_COLUMNS, compute_betas, index_shock, replay_windows
+from engine.book.stress import (
+    STRESS_COLUMNS,
+    compute_betas,
+    factor_shocks,
+    index_shock,
+    replay_windows,
+)
 from engine.data.universe import INDEX_TICKER
+from engine.risk import (
+    STYLES,
+    RiskDecomposition,
+    compute_characteristic_model,
+    compute_risk_decomposition,
+)
 from engine.studies.scenarios import SCENARIOS
 from engine.workflows.data.prices import DbPath, load_prices
+from engine.workflows.research.risk_models import build_risk_history, risk_universe
 
 INDEX_SHOCKS = (-0.10, -0.20)
 SHOCK_COLUMNS = ("shock", "book_return")
@@ -24,8 +39,9 @@ SHOCK_COLUMNS = ("shock", "book_return")
 class BookStress:
     """A book at ``as_of``: its weights by ticker (value over the book's value), each
     past window replayed (``engine.book.stress.STRESS_COLUMNS``), the shocks
-    (``SHOCK_COLUMNS``), the names given beta 1 for want of data, and its tail risk
-    (None without a value series of at least 20 returns)."""
+    (``SHOCK_COLUMNS``), the names given beta 1 for want of data, its tail risk (None
+    without a value series of at least 20 returns), each factor's worst month applied to
+    the book, and its risk decomposition."""
 
     as_of: pd.Timestamp
     weights: pd.Series
@@ -33,6 +49,8 @@ class BookStress:
     shocks: pd.DataFrame
     unit_beta: tuple[str, ...]
     tail: RiskReport | None
+    factor_shocks: pd.DataFrame | None = None  # FACTOR_SHOCK_COLUMNS
+    decomposition: RiskDecomposition | None = None  # None when nothing is held
 
 
 def stress_book(
@@ -59,6 +77,7 @@ def stress_book(
     if index_close.empty:  # no index stored: nothing to replay or shock against
         replays, shocks = (pd.DataFrame(columns=list(c)) for c in (STRESS_COLUMNS, SHOCK_COLUMNS))
         return BookStress(as_of, weights, replays, shocks, tuple(held), tail)
+    exposure_shocks, decomposition = _factor_view(db_path, weights, as_of)
     fitted = compute_betas(close, index_close, as_of)
     replays = replay_windows(
         weights, close, index_close, fitted.betas, SCENARIOS.values(), as_of=as_of
@@ -70,4 +89,21 @@ def stress_book(
         ],
         columns=list(SHOCK_COLUMNS),
     )
-    return BookStress(as_of, weights, replays, shocks, fitted.unit_beta, tail)
+    return BookStress(
+        as_of, weights, replays, shocks, fitted.unit_beta, tail, exposure_shocks, decomposition
+    )
+
+
+def _factor_view(
+    db_path: DbPath, weights: pd.Series, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame | None, RiskDecomposition | None]:
+    """The factor shocks and the risk decomposition of ``weights`` under the
+    characteristic model as of ``as_of`` (None, None without a position)."""
+    held = weights[weights != 0]
+    if held.empty:
+        return None, None
+    history = build_risk_history(db_path, risk_universe(db_path, list(held.index)), as_of)
+    model = compute_characteristic_model(history.exposures, history.factor_returns, as_of)
+    decomposition = compute_risk_decomposition(held, model)
+    styles = decomposition.exposures[[f for f in model.factors if f in STYLES]]
+    return factor_shocks(styles, history.factor_returns.returns, as_of), decomposition

@@ -3,6 +3,7 @@ own book.
 
 ``paper``: the paper-trading step, its guardrails and journal.
 ``paper_account``: the paper account as pages read it (marks, replay, P&L today), notes.
+``paper_risk``: the paper book by regime, sector and factor; stressed and decomposed.
 ``broker``: the journal's orders mirrored to an Alpaca paper account, and reconciled.
 ``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
@@ -83,6 +84,11 @@ EXPORTS: ExportTable = {
         "load_paper_state",
         "resume_paper_trading",
         "set_order_note",
+    ),
+    "engine.workflows.trading.paper_risk": (
+        "PaperBookRisk",
+        "paper_book_risk",
+        "paper_positions",
     ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

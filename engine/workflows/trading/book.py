@@ -49,6 +49,7 @@ from engine.workflows.modeling.runs import (
     run_for_as_of,
     run_kind,
 )
+from engine.workflows.research.book_risk import BookStress, stress_book
 from engine.workflows.research.report import value_report_html
 from store.db import StoreError, open_db
 from store.holdings import BookRepository
@@ -180,7 +181,8 @@ class BookReport:
     """The book at ``as_of``. ``holdings``: ``engine.book.holdings.VALUE_COLUMNS``;
     ``forecasts``: ``FORECAST_SHOWN`` + ``universe`` by ticker (the holdings the run could
     forecast; empty with ``forecast_note`` saying why); ``value``: the holdings' value by
-    date (today's shares), ``index``: the index's closes on those dates."""
+    date (today's shares), ``index``: the index's closes on those dates; ``stress``: the
+    holdings' stress tests and risk decomposition."""
 
     as_of: pd.Timestamp
     holdings: pd.DataFrame
@@ -188,6 +190,7 @@ class BookReport:
     value: pd.Series
     index: pd.Series | None
     risk: RiskReport | None
+    stress: BookStress
     forecasts: pd.DataFrame
     forecast_note: str
     skill: SkillVerdict | None
@@ -230,9 +233,11 @@ def load_book(db_path: DbPath, as_of: pd.Timestamp) -> BookReport:
     if not frame.empty:
         frame = frame.loc[frame.index.isin(tickers), [*FORECAST_SHOWN, "universe"]]
     skill = ranking_skill(record.metrics) if record is not None and len(frame) else None
+    shares = valued.loc[valued["market_value"].notna()].set_index("ticker")["shares"]
+    stress = stress_book(db_path, shares.to_dict(), 0.0, as_of)
     return BookReport(
         as_of, valued, sector_exposure(valued), value, index, compute_risk(value, index),
-        frame, note, skill, _event(record), regime_id, regime_name,
+        stress, frame, note, skill, _event(record), regime_id, regime_name,
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.book.stress import compute_betas, index_shock, replay_windows
+from engine.book.stress import compute_betas, factor_shocks, index_shock, replay_windows
 from engine.studies.scenarios import Scenario
 
 DATES = pd.bdate_range("2019-01-01", periods=400)
@@ -70,3 +70,19 @@ def test_index_shock_is_the_beta_weighted_move() -> None:
     weights = pd.Series({"A": 0.5, "B": -0.25})
     betas = pd.Series({"A": 1.2, "B": 0.8, "C": 3.0})
     assert index_shock(weights, betas, -0.10) == pytest.approx(-0.10 * (0.6 - 0.2))
+
+
+def test_factor_shock_is_the_worst_month_up_to_t_times_the_exposure() -> None:
+    dates = pd.bdate_range("2020-01-01", periods=100)
+    momentum = np.zeros(100)
+    momentum[30:40] = -0.01  # a 10-session crash: its worst 21-session sum is -0.10
+    momentum[80:85] = -0.05  # a worse one, after t
+    returns = pd.DataFrame({"momentum": momentum, "beta": 0.001}, index=dates)
+    exposures = pd.Series({"momentum": 0.8, "beta": -0.5})
+    table = factor_shocks(exposures, returns, dates[60]).set_index("factor")
+    assert table.at["momentum", "worst_move"] == pytest.approx(-0.10)
+    assert table.at["momentum", "book_return"] == pytest.approx(-0.08)
+    assert dates[39] <= table.at["momentum", "ended"] <= dates[59]
+    assert table.at["beta", "book_return"] == pytest.approx(-0.5 * 0.021)
+    later = factor_shocks(exposures, returns, dates[-1]).set_index("factor")
+    assert later.at["momentum", "worst_move"] == pytest.approx(-0.25)

@@ -258,3 +258,33 @@ def test_a_top_k_run_trades_the_backtests_decisions_with_its_holdings(store) -> 
     assert (stored[first]["target_weight"] > 0).sum() == 3
     assert (stored[due]["target_weight"] > 0).sum() == 3
     assert "positions the account holds" in PAPER_DIFFERENCES[4]
+
+
+def test_the_paper_book_is_analysed_as_it_stood_on_each_day(store) -> None:
+    for day in DAYS[5:13]:
+        workflows.paper_step(store, day, TICKERS, params=LOOSE)
+    state = workflows.load_paper_state(store)
+    analysis = workflows.paper_book_risk(store)
+    held = state.positions.set_index("ticker")["quantity"]
+    rebuilt = workflows.paper_positions(state.fills, pd.DatetimeIndex(state.steps["step_date"]))
+    assert rebuilt.iloc[-1][held.index].to_dict() == held.to_dict()
+    stress = analysis.stress
+    assert stress.as_of == DAYS[12] and stress.decomposition is not None
+    weights = stress.weights[stress.weights != 0]
+    assert set(weights.index) == set(held[held != 0].index)
+    names = stress.decomposition.name_contributions
+    assert names.sum() == pytest.approx(stress.decomposition.volatility, rel=1e-9)
+    daily = analysis.attribution.daily
+    equity = state.steps.set_index("step_date")["equity"]
+    np.testing.assert_allclose(daily["total"], equity.pct_change().reindex(daily.index), atol=1e-12)
+    np.testing.assert_allclose(daily.drop(columns="total").sum(axis=1), daily["total"], atol=1e-10)
+    # as of an earlier day: that day's positions and cash, nothing later
+    earlier = workflows.paper_book_risk(store, DAYS[7])
+    assert earlier.stress.as_of == DAYS[7]
+    then = rebuilt.loc[DAYS[7]]
+    assert set(earlier.stress.weights[earlier.stress.weights != 0].index) == set(
+        then[then != 0].index
+    )
+    assert earlier.attribution.daily.index.max() <= DAYS[7]
+    with pytest.raises(workflows.StoreError, match="no paper step on or before"):
+        workflows.paper_book_risk(store, DAYS[0])
