@@ -3,10 +3,11 @@
 Open the daily review on the state a fresh clone's `make run` leaves (the sample, and the
 default model training in the background): it shows the training's progress, then fills
 in with the model's ranking when the job is done, without a reload. Refresh data, read a
-ticker's signals, train a small model from the Training page, make it active, read
-forecasts and their reasons, the calibration diagrams, a backtest, a small ablation, a
-scenario replay, a paper step and its journal, a holding and its report's download, a
-re-entry condition, the Go / No-Go gate, the monitor, and the daily review's one-button
+ticker's signals and a real OHLCV stock's, run a signal study, train a small model from the
+Training page, make it active, read forecasts and their reasons, the calibration diagrams,
+the factors (neutralized), a backtest (attributed and stressed), a small ablation, a
+scenario replay, a paper step, its journal and its book's analysis, a holding (stressed and
+decomposed) and its report's download, a re-entry condition, the Go / No-Go gate, the monitor, and the daily review's one-button
 pipeline. Each page must show real content: no exception, no error box, and every chart
 with data. A screenshot of each is saved (docs/screenshots, shown on docs/proof.md).
 """
@@ -160,7 +161,7 @@ def journey(app: Session) -> None:
         "trading",
         "data and settings",
     ]
-    assert nav.locator('[data-testid="stSidebarNavLink"]:visible').count() == 19
+    assert nav.locator('[data-testid="stSidebarNavLink"]:visible').count() == 20
 
     app.page.goto(app.url + "/data")
     app.settle()
@@ -174,6 +175,22 @@ def journey(app: Session) -> None:
 
     app.open("Signals")
     app.check("signals", charts=3)
+    # real daily bars with volume (the sample's WIKI stocks): flow, microstructure and
+    # patterns have values there, and a signal study asks what followed IFI > 70
+    app.choose("Watchlist", "Sample OHLCV")
+    app.choose("Ticker", "WIKI-IBM")
+    app.wait_text("Last stored session on or before", 60)
+    app.wait_text("ifi_20", 30)
+    body = app.page.locator("body").inner_text()
+    assert (
+        "Institutional flow**: unavailable" not in body and "missing high, low, volume" not in body
+    )
+    app.check("signals-ohlcv", charts=3)
+    app.open("Signal studies")
+    app.click("Run study", timeout=240)
+    app.wait_text("Holm over 3 tests", 60)
+    app.check("signal-studies", charts=1)
+    app.choose("Watchlist", "Sample universe")
 
     # Training: a small cross-sectional model (3 years, 12/3 windows), then make it active
     app.open("Training")
@@ -201,13 +218,16 @@ def journey(app: Session) -> None:
     # Factors: the tear sheet of the run's out-of-sample ranking
     app.open("Factors")
     app.wait_text("Mean rank IC", 120)
+    app.wait_text("Is it just a factor?", 120)
     app.wait_text("Each feature as a one-factor signal", 60)
     app.check("factors", charts=5)
 
     app.open("Backtest")
-    app.click("Run backtest")
+    app.click("Run backtest", timeout=240)
     app.wait_text("Trials counted", 60)
-    app.check("backtest", charts=1)
+    app.wait_text("Attribution to the risk factors", 60)
+    app.wait_text("Stress tests of the book", 60)
+    app.check("backtest", charts=2)
 
     # Ablation: two variants on 3 years, serially (a local Dask cluster is tested elsewhere)
     app.open("Ablation")
@@ -235,6 +255,9 @@ def journey(app: Session) -> None:
     app.click("Run the step for 2022-12-28", timeout=240)
     app.wait_text("Step 2022-12-28", 60)
     app.page.get_by_text("filled", exact=True).first.wait_for(state="attached")
+    app.page.get_by_text("Analyse the book: regimes, sectors, factors, stress").click()
+    app.settle(240)
+    app.wait_text("Stress tests of the book on 2022-12-28", 120)
     app.check("paper", charts=1)
 
     # Portfolio: the analyst's own holding, valued and ranked as of the 28th
@@ -247,7 +270,8 @@ def journey(app: Session) -> None:
     app.click("Add holding")
     app.wait_text("Stored 10 shares of AAPL", 60)
     app.wait_text("Annualized volatility", 60)
-    app.check("portfolio", charts=2)
+    app.wait_text("Risk decomposition:", 120)
+    app.check("portfolio", charts=3)
     # the holdings' tear sheet, downloaded: one self-contained HTML file
     with app.page.expect_download(timeout=120_000) as download:
         app.page.get_by_role("button", name="Download report (HTML)").first.click()

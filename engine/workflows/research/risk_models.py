@@ -92,8 +92,8 @@ def neutralized_ic(
     db_path: DbPath, run_id: str | None = None, *, n_boot: int = N_BOOT, seed: int = 0
 ) -> pd.DataFrame:
     """A run's out-of-sample rank IC, raw and after neutralizing its scores per date to
-    each style alone, to all styles, to the sectors and to both (each date's exposures
-    from prices dated on or before it). Intervals are moving blocks of
+    each style alone (those the run's names have), to all styles, to the sectors and to
+    both (each date's exposures from prices dated on or before it). Intervals are moving blocks of
     ``ic_block(horizon)`` dates, Bonferroni-adjusted over the rows.
 
     Returns
@@ -109,7 +109,10 @@ def neutralized_ic(
     tickers = sorted(predictions.index.get_level_values("ticker").unique())
     dates = predictions.index.get_level_values("date")
     exposures = build_risk_history(db_path, risk_universe(db_path, tickers), dates.max()).exposures
-    styles = [f for f in exposures.factors if f in STYLES]
+    # a style none of the run's names has (size and liquidity without volume) is 0 for
+    # all of them: neutralizing to it would change nothing, so it gets no row
+    own = exposures.missing[:, exposures.tickers.get_indexer(tickers)]
+    styles = [f for k, f in enumerate(exposures.factors) if f in STYLES and not own[..., k].all()]
     sectors = [f for f in exposures.factors if f not in STYLES]
     sets = {
         "nothing (raw)": None,
