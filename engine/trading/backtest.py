@@ -37,6 +37,7 @@ from engine.trading.execution import (
     ExecutionState,
     execute,
 )
+from engine.trading.risk_construction import RiskInputs
 from engine.trading.sizing import SizingParams
 
 __all__ = [
@@ -151,14 +152,18 @@ def backtest_forecasts(
     config: BacktestConfig,
     half_spread: np.ndarray | None = None,
     construction: ConstructionParams | None = None,
+    risk: RiskInputs | None = None,
+    view_scale: float = np.nan,
 ) -> BacktestResult:
     """Turn each date's forecasts (``p``, ``regime_id`` and, where the run has one,
     ``score`` by (ticker, date)) into target weights by ``construction`` (None: Kelly on
     every forecast, ``KELLY``) and trade them with their stops, take-profits and trailing
-    flags through the execution model."""
+    flags through the execution model. ``risk`` (the risk model, as of each decision
+    date) and ``view_scale`` (black_litterman's view size) go to ``construct_row``."""
     weights, stops, targets, trailing = constructed_weight_arrays(
-        panel, predictions, win_loss, sizing, construction or KELLY
-    )
+        panel, predictions, win_loss, sizing, construction or KELLY, risk=risk,
+        view_scale=view_scale,
+    )  # fmt: skip
     return run_backtest(
         panel,
         weights,

@@ -14,6 +14,20 @@ Methods (``CONSTRUCTION_METHODS``):
   ``HierarchicalRiskParity`` / ``MeanRisk`` (minimum variance, long-only) fitted on the
   trailing ``lookback`` daily returns of the selected names (rows <= t only); equal
   weight, named in ``binding``, when the history is too short or the optimizer fails.
+- ``black_litterman``: the TopkDropout selection weighted by skfolio's ``MeanRisk``
+  (maximum Sharpe, long-only) on a ``BlackLitterman`` prior whose views are the
+  calibrated forecasts (engine.trading.risk_construction); equal weight without views.
+- ``factor_neutral``: long_short's book moved the least (least squares) to be neutral to
+  ``neutral_to``: ``dollar`` (long_short itself), ``beta`` (the risk model's beta style),
+  ``sector`` (each sector's net weight; the sizing sectors) or ``factors`` (every factor
+  of the risk model), within ``neutral_tolerance``; dollar-neutral without the risk
+  model it needs, named in ``binding``.
+
+``covariance_source`` picks the covariance of hrp, mean_risk, black_litterman and of the
+volatility target: ``sample`` (skfolio's empirical covariance; the caps' one assumed
+correlation), ``ledoit_wolf`` (scikit-learn's Ledoit-Wolf on the trailing returns) or
+``factor`` (the characteristic risk model ``B F B' + D`` of ``RiskInputs``, as of the
+decision date; sample, named, without one).
 
 Every method ends with the same caps (``engine.trading.sizing.apply_caps``: per ticker,
 sector by regime, volatility target, gross limit), each binding cap named.
@@ -37,6 +51,15 @@ import pandas as pd
 from engine.data.calendar import nyse_calendar
 from engine.features.panel import WidePanel
 from engine.modeling.param_limits import Limit, check_limits
+from engine.trading.neutral import NEUTRAL_TO, dollar_neutral, neutral_book, neutral_exposures
+from engine.trading.risk_construction import (
+    COVARIANCE_SOURCES,
+    MIN_RISK_SESSIONS,
+    RiskInputs,
+    decision_covariance,
+    forecast_views,
+    risk_weights,
+)
 from engine.trading.sizing import (
     SizingParams,
     apply_caps,
@@ -54,18 +77,26 @@ __all__ = [
     "constructed_weight_arrays",
     "default_construction",
     "rebalance_due",
-    "risk_weights",
     "topk_dropout",
 ]
 
-CONSTRUCTION_METHODS = ("kelly", "top_k", "long_short", "hrp", "mean_risk")
-MIN_RISK_SESSIONS = 20  # complete daily returns below which hrp / mean_risk weigh equally
+CONSTRUCTION_METHODS = (
+    "kelly",
+    "top_k",
+    "long_short",
+    "hrp",
+    "mean_risk",
+    "black_litterman",
+    "factor_neutral",
+)
+SKFOLIO_METHODS = ("hrp", "mean_risk", "black_litterman")  # TopkDropout weighted by skfolio
 CONSTRUCTION_LIMITS = {
     "k": Limit(1, 1000, whole=True),
     "max_replacements": Limit(0, 1000, whole=True),
     "quantile": Limit(0, 0.5, open_low=True),
     "lookback": Limit(MIN_RISK_SESSIONS, 2520, whole=True),
     "rebalance": Limit(1, 252, whole=True),
+    "neutral_tolerance": Limit(0, 10),
 }
 
 
@@ -76,11 +107,21 @@ class ConstructionParams:
     Parameters
     ----------
     method : one of ``CONSTRUCTION_METHODS``.
-    k : names held by top_k, hrp and mean_risk.
+    k : names held by top_k, hrp, mean_risk and black_litterman.
     max_replacements : held names sold at most per rebalance (Qlib's ``n_drop``).
-    quantile : share of the ranked names on each side of long_short, in (0, 0.5].
-    lookback : sessions of daily returns (rows <= t) that hrp / mean_risk fit on.
+    quantile : share of the ranked names on each side of long_short and factor_neutral,
+        in (0, 0.5].
+    lookback : sessions of daily returns (rows <= t) that the skfolio methods and the
+        Ledoit-Wolf covariance fit on.
     rebalance : decide every this many sessions (1 = every forecast; Kelly's default).
+    covariance_source : one of ``COVARIANCE_SOURCES``: ``sample``, ``ledoit_wolf`` or
+        ``factor`` (the risk model; needs ``RiskInputs``), for the skfolio methods and
+        the volatility target.
+    neutral_to : one of ``NEUTRAL_TO`` (factor_neutral): ``dollar``, ``beta``, ``sector``
+        or ``factors``.
+    neutral_tolerance : largest net exposure per neutralized factor, in exposure units
+        (weight x standardized exposure; a sector's net weight), 0 = exact; the dollar
+        neutrality is always exact.
     """
 
     method: str = "kelly"
@@ -89,11 +130,19 @@ class ConstructionParams:
     quantile: float = 0.2
     lookback: int = 120
     rebalance: int = 5
+    covariance_source: str = "sample"
+    neutral_to: str = "dollar"
+    neutral_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         what = "construction parameters"
-        if self.method not in CONSTRUCTION_METHODS:
-            raise ValueError(f"{what}: method must be one of {', '.join(CONSTRUCTION_METHODS)}")
+        for name, allowed in [
+            ("method", CONSTRUCTION_METHODS),
+            ("covariance_source", COVARIANCE_SOURCES),
+            ("neutral_to", NEUTRAL_TO),
+        ]:
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{what}: {name} must be one of {', '.join(allowed)}")
         check_limits(self, CONSTRUCTION_LIMITS, what)
         if self.max_replacements > self.k:
             raise ValueError(f"{what}: max_replacements ({self.max_replacements}) must be <= k")
@@ -101,6 +150,13 @@ class ConstructionParams:
     @property
     def cross_sectional(self) -> bool:
         return self.method != "kelly"
+
+    @property
+    def needs_risk_model(self) -> bool:
+        """Whether ``construct_row`` reads ``RiskInputs`` (a caller may skip building
+        them otherwise)."""
+        neutral = self.method == "factor_neutral" and self.neutral_to in ("beta", "factors")
+        return self.covariance_source == "factor" or neutral
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -177,41 +233,6 @@ def _long_short_sides(scores: np.ndarray, quantile: float) -> np.ndarray:
     return side
 
 
-def risk_weights(panel: WidePanel, i: int, chosen: np.ndarray, params: ConstructionParams):
-    """skfolio weights (summing to 1) of the ``chosen`` columns fitted on their daily
-    returns over the ``params.lookback`` sessions up to row ``i`` (rows <= i only; a row
-    where any chosen name lacks a return is left out).
-
-    Returns
-    -------
-    ndarray of shape (len(chosen),) and the fallback's reason ("" when fitted).
-    """
-    columns = np.flatnonzero(chosen)
-    equal = np.full(len(columns), 1.0 / max(len(columns), 1))
-    if len(columns) < 2:
-        return equal, ""
-    close = panel.close[max(0, i - params.lookback) : i + 1, columns]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = close[1:] / close[:-1] - 1.0
-    returns = returns[np.isfinite(returns).all(axis=1)]
-    needed = max(MIN_RISK_SESSIONS, len(columns) + 1)
-    if len(returns) < needed:
-        return equal, f"equal weight ({len(returns)} sessions of history < {needed})"
-    from skfolio.exceptions import SkfolioError  # noqa: PLC0415 - slow to import
-    from skfolio.optimization import HierarchicalRiskParity, MeanRisk  # noqa: PLC0415
-
-    model = HierarchicalRiskParity() if params.method == "hrp" else MeanRisk()
-    try:
-        model.fit(pd.DataFrame(returns, columns=[str(c) for c in columns]))
-        weights = np.asarray(model.weights_, dtype=float)
-    except (SkfolioError, ValueError, ArithmeticError, RuntimeError) as exc:
-        return equal, f"equal weight ({params.method} failed: {type(exc).__name__})"
-    weights = np.clip(weights, 0.0, None)
-    if not np.isfinite(weights).all() or weights.sum() <= 0:
-        return equal, f"equal weight ({params.method} gave no usable weights)"
-    return weights / weights.sum(), ""
-
-
 def construct_row(
     panel: WidePanel,
     i: int,
@@ -224,6 +245,8 @@ def construct_row(
     regime_id: float | np.ndarray,
     inputs: tuple[np.ndarray, np.ndarray],
     ratio: float,
+    risk: RiskInputs | None = None,
+    view_scale: float = np.nan,
 ) -> pd.DataFrame:
     """Target weights at the close of row ``i``: the backtest's and the paper step's one
     decision.
@@ -234,11 +257,18 @@ def construct_row(
     scores : ndarray of shape (N,) or None
         Cross-sectional scores (NaN: none); None ranks by ``p``.
     p : ndarray of shape (N,)
-        Calibrated probabilities (Kelly sizes on them as P(up)).
+        Calibrated probabilities (Kelly sizes on them as P(up); black_litterman's views).
     held_weights : ndarray of shape (N,)
         Weights held before this decision (NaN or 0: not held); TopkDropout's count.
     inputs : ATR and volatility from ``sizing_inputs`` (rows <= t each).
     ratio : win/loss ratio of the run's training outcomes (Kelly).
+    risk : RiskInputs, optional
+        The risk model as of each date (``covariance_source="factor"``; factor_neutral
+        to ``beta`` or ``factors``); only its model as of row ``i``'s date is read.
+    view_scale : float
+        The run's mean absolute outcome return per session
+        (``engine.trading.risk_construction.view_scale``): the size of black_litterman's
+        views; NaN: no views.
 
     Returns
     -------
@@ -247,30 +277,53 @@ def construct_row(
     equity; the cross-sectional methods set no stop, take-profit or trailing stop.
     """
     if params.method == "kelly":
-        return size_row(panel, i, p, regime_id=regime_id, ratio=ratio, sizing=sizing, inputs=inputs)
+        covariance, _ = decision_covariance(panel, i, np.isfinite(p), params, risk)
+        return size_row(
+            panel, i, p, regime_id=regime_id, ratio=ratio, sizing=sizing, inputs=inputs,
+            covariance=covariance,
+        )  # fmt: skip
     book = decision_book(panel, i, p, regime_id=regime_id, inputs=inputs)
     ranking = np.asarray(p if scores is None else scores, dtype=float)
     known = np.isfinite(ranking)
     tradable = np.where(known & np.isfinite(panel.close[i]), ranking, np.nan)
     raw = np.zeros(len(ranking))
     binding: list[list[str]] = [[] for _ in range(len(ranking))]
-    if params.method == "long_short":
+    two_sided = params.method in ("long_short", "factor_neutral")
+    if two_sided:
         side = _long_short_sides(tradable, params.quantile)
         per_side = max(int((side > 0).sum()), 1)
         raw = np.where(side != 0, sizing.gross_limit / 2.0 / per_side, 0.0)
+        names = np.isfinite(tradable) if params.method == "factor_neutral" else side != 0
     else:
         held = np.nan_to_num(np.asarray(held_weights, dtype=float)) != 0
-        chosen = topk_dropout(tradable, held, k=params.k, n_drop=params.max_replacements)
-        side = chosen.astype(float)
-        if params.method == "top_k":
-            raw[chosen] = 1.0 / params.k
+        names = topk_dropout(tradable, held, k=params.k, n_drop=params.max_replacements)
+        side = names.astype(float)
+    covariance, note = decision_covariance(panel, i, names, params, risk)
+    if params.method == "top_k":
+        raw[names] = 1.0 / params.k
+    elif params.method in SKFOLIO_METHODS:
+        views = forecast_views(p, view_scale) if params.method == "black_litterman" else None
+        raw[names], reason = risk_weights(
+            panel, i, names, params, covariance=covariance, views=views
+        )
+        for j in np.flatnonzero(names) if reason else ():
+            binding[j].append(reason)
+    elif params.method == "factor_neutral" and params.neutral_to != "dollar":
+        exposures, why = neutral_exposures(params.neutral_to, book, risk, panel.dates[i])
+        if exposures is None:
+            for j in np.flatnonzero(side):
+                binding[j].append(f"dollar neutral only ({why})")
         else:
-            raw[chosen], reason = risk_weights(panel, i, chosen, params)
-            for j in np.flatnonzero(chosen) if reason else ():
-                binding[j].append(reason)
-    weight, binding = apply_caps(raw, book, sizing, binding)
-    if params.method == "long_short":
-        weight = _dollar_neutral(weight, side, binding)
+            signed, binding = neutral_book(
+                raw * side, exposures, book, sizing, tolerance=params.neutral_tolerance,
+                label=f"neutral to {params.neutral_to}",
+            )  # fmt: skip
+            side, raw, two_sided = np.sign(signed), np.abs(signed), False
+    for j in np.flatnonzero(raw > 0) if note else ():
+        binding[j].append(note)
+    weight, binding = apply_caps(raw, book, sizing, binding, side=side, covariance=covariance)
+    if two_sided:
+        weight = dollar_neutral(weight, side, binding)
     price = book["price"].to_numpy(dtype=float)
     shares = np.where(price > 0, np.floor(weight / price + 1e-9), 0.0) * side  # equity 1
     frame = pd.DataFrame(
@@ -289,31 +342,22 @@ def construct_row(
     return frame[known]
 
 
-def _dollar_neutral(weight: np.ndarray, side: np.ndarray, binding: list[list[str]]):
-    """Scale the larger side down to the smaller (a cap may bind on one side only)."""
-    longs, shorts = weight[side > 0].sum(), weight[side < 0].sum()
-    if np.isclose(longs, shorts, rtol=1e-12, atol=1e-15):
-        return weight
-    larger = side > 0 if longs > shorts else side < 0
-    weight = weight.copy()
-    weight[larger] *= min(longs, shorts) / max(longs, shorts)
-    for j in np.flatnonzero(larger & (weight > 0)):
-        binding[j].append("dollar neutral")
-    return weight
-
-
 def constructed_weight_arrays(
     panel: WidePanel,
     predictions: pd.DataFrame,
     ratio: float,
     sizing: SizingParams,
     construction: ConstructionParams,
+    *,
+    risk: RiskInputs | None = None,
+    view_scale: float = np.nan,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Target weights, stops, take-profits and trailing flags (T x N, NaN = no decision)
     for a backtest, from ``predictions`` (``p``, ``regime_id`` and, when the run has one,
-    ``score`` by (ticker, date)); every decision through ``construct_row`` with rows <= its
-    date only. A row is decided on a rebalance session, or when the previous targets hold
-    nothing; the names held before a decision are the previous decision's targets."""
+    ``score`` by (ticker, date)); every decision through ``construct_row`` (with ``risk``
+    and ``view_scale``) with rows <= its date only. A row is decided on a rebalance
+    session, or when the previous targets hold nothing; the names held before a decision
+    are the previous decision's targets."""
     shape = panel.close.shape
     weights, stops, targets = (np.full(shape, np.nan) for _ in range(3))
     trailing = np.zeros(shape, dtype=bool)
@@ -345,6 +389,8 @@ def constructed_weight_arrays(
             regime_id=regime.iloc[i],
             inputs=inputs,
             ratio=ratio,
+            risk=risk,
+            view_scale=view_scale,
         )
         at = columns.get_indexer(sized.index)
         weights[i] = 0.0

@@ -3,6 +3,11 @@ ATR stops by regime and take-profits at a reward:risk multiple.
 
 Every cap that binds is named in ``binding`` so the analyst sees why a weight is what it
 is. Inputs are one row per ticker at the decision date (data <= that date only).
+
+The volatility target prices the book with a covariance of its names where the caller
+gives one (``BookCovariance``: the factor risk model's, or Ledoit-Wolf on trailing
+returns; engine.trading.risk_construction), and otherwise with one assumed pairwise
+correlation (``SizingParams.assumed_correlation``); the binding text says which.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ SIZING_COLUMNS = (
     "trailing",
     "binding",
 )
+
+_SLACK = 1e-12  # a sum over a limit by float rounding only does not bind it
 
 SIZING_LIMITS = {
     "kelly_fraction": Limit(0, 1, open_low=True),
@@ -95,6 +102,27 @@ def garch_volatility(returns: pd.Series) -> float:
     return float(np.sqrt(fitted.forecast(horizon=1).variance.iloc[-1, 0] * TRADING_DAYS) / 100.0)
 
 
+@dataclass(frozen=True)
+class BookCovariance:
+    """A daily covariance of a decision's names, for the volatility target.
+
+    Attributes
+    ----------
+    matrix : ndarray of shape (n, n)
+        Daily covariance of the book's rows (rows <= t only); NaN where unknown.
+    source : str
+        Named in the binding text, e.g. ``"risk model"`` or ``"Ledoit-Wolf"``.
+    """
+
+    matrix: np.ndarray
+    source: str
+
+    def subset(self, rows: np.ndarray) -> BookCovariance:
+        """The covariance of the ``rows`` (bool or positions) only."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        return BookCovariance(self.matrix[np.ix_(rows, rows)], self.source)
+
+
 def portfolio_volatility(weights: np.ndarray, vols: np.ndarray, rho: float) -> float:
     """Annualized volatility of a book of ``weights`` (shape (n,)) whose names have the
     annualized ``vols`` (n,) and one pairwise correlation ``rho`` (the caps' model)."""
@@ -111,11 +139,49 @@ def _bull_bear(book: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return bull, np.isfinite(regimes) & ~bull
 
 
+def sector_limits(book: pd.DataFrame, params: SizingParams) -> list[tuple[str, np.ndarray, float]]:
+    """Each sector of ``book`` with its rows (bool, shape (n,)) and its limit: the bull or
+    bear limit by regime, the tighter one where its rows' regimes differ."""
+    bull, _ = _bull_bear(book)
+    sector_limit = np.where(bull, params.sector_limit_bull, params.sector_limit_bear)
+    sectors = book["sector"].to_numpy()
+    return [
+        (sector, rows, float(sector_limit[rows].min()))
+        for sector in pd.unique(sectors)
+        for rows in [sectors == sector]
+    ]
+
+
+def _book_volatility(
+    weight: np.ndarray,
+    vols: np.ndarray,
+    params: SizingParams,
+    side: np.ndarray,
+    covariance: BookCovariance | None,
+) -> tuple[float, str]:
+    """Annualized volatility of the book and the model named: ``sqrt(w' S w * TRADING_DAYS)``
+    with the signed weights where ``covariance`` covers every held name, else the one
+    assumed correlation on the sizes."""
+    held = weight > 0
+    if covariance is not None:
+        block = covariance.subset(held).matrix
+        if np.isfinite(block).all():
+            signed = weight[held] * side[held]
+            return float(np.sqrt(max(signed @ block @ signed, 0.0) * TRADING_DAYS)), (
+                covariance.source
+            )
+    rho = params.assumed_correlation
+    return portfolio_volatility(weight, vols, rho), f"assumed correlation {rho:g}"
+
+
 def apply_caps(
     weight: np.ndarray,
     book: pd.DataFrame,
     params: SizingParams,
     binding: list[list[str]] | None = None,
+    *,
+    side: np.ndarray | None = None,
+    covariance: BookCovariance | None = None,
 ) -> tuple[np.ndarray, list[list[str]]]:
     """The caps every construction method ends with, in order: max weight per ticker,
     sector limit by regime, no volatility estimate, volatility target, gross limit.
@@ -128,6 +194,13 @@ def apply_caps(
         ``regime_id``, ``sector`` and ``volatility`` (annualized) per ticker, rows <= t.
     binding : list of n lists of str, optional
         Reasons already named per row; the caps that bind are appended.
+    side : ndarray of shape (n,), optional
+        +1 long, -1 short (default all long): signs the sizes for ``covariance``.
+    covariance : BookCovariance, optional
+        Daily covariance of the rows: where it is finite for every held name the
+        volatility target prices the signed book with it (``w' S w`` annualized by
+        ``TRADING_DAYS``); otherwise, and without it, with ``assumed_correlation`` on
+        the sizes. The binding text names which (``volatility target 15% (risk model)``).
 
     Returns
     -------
@@ -140,14 +213,9 @@ def apply_caps(
     weight[over] = params.max_weight
     for i in np.flatnonzero(over):
         binding[i].append("max weight per ticker")
-    bull, _ = _bull_bear(book)
-    sector_limit = np.where(bull, params.sector_limit_bull, params.sector_limit_bear)
-    sectors = book["sector"].to_numpy()
-    for sector in pd.unique(sectors):
-        rows = sectors == sector
-        limit = sector_limit[rows].min()
+    for sector, rows, limit in sector_limits(book, params):
         total = weight[rows].sum()
-        if total > limit:
+        if total > limit * (1 + _SLACK):
             weight[rows] *= limit / total
             for i in np.flatnonzero(rows & (weight > 0)):
                 binding[i].append(f"sector limit {limit:.0%} ({sector})")
@@ -156,13 +224,14 @@ def apply_caps(
     weight[~known] = 0.0
     for i in np.flatnonzero(~known & (wanted > 0)):
         binding[i].append("no volatility estimate")
-    portfolio_vol = portfolio_volatility(weight, np.nan_to_num(vols), params.assumed_correlation)
+    side = np.ones(len(weight)) if side is None else np.asarray(side, dtype=float)
+    portfolio_vol, model = _book_volatility(weight, np.nan_to_num(vols), params, side, covariance)
     if portfolio_vol > params.target_vol:
         weight *= params.target_vol / portfolio_vol
         for i in np.flatnonzero(weight > 0):
-            binding[i].append(f"volatility target {params.target_vol:.0%}")
+            binding[i].append(f"volatility target {params.target_vol:.0%} ({model})")
     gross = weight.sum()
-    if gross > params.gross_limit:
+    if gross > params.gross_limit * (1 + _SLACK):
         weight *= params.gross_limit / gross
         for i in np.flatnonzero(weight > 0):
             binding[i].append(f"gross limit {params.gross_limit:.0%}")
@@ -174,6 +243,7 @@ def size_positions(
     equity: float,
     win_loss_ratio: float,
     params: SizingParams | None = None,
+    covariance: BookCovariance | None = None,
 ) -> pd.DataFrame:
     """Weights, shares, stops and take-profits for one decision date.
 
@@ -183,6 +253,7 @@ def size_positions(
         ``atr`` (in price units), ``volatility`` (annualized), ``regime_id`` and ``sector``.
     equity : portfolio value to size against.
     win_loss_ratio : average win over average loss, measured on training outcomes.
+    covariance : BookCovariance of the book's rows, optional (``apply_caps``).
 
     Returns
     -------
@@ -201,7 +272,7 @@ def size_positions(
     binding = [[] for _ in range(len(book))]
     for i in np.flatnonzero(stake == params.kelly_cap):
         binding[i].append("kelly cap")
-    weight, binding = apply_caps(stake, book, params, binding)
+    weight, binding = apply_caps(stake, book, params, binding, side=side, covariance=covariance)
     bull, bear = _bull_bear(book)
     price = book["price"].to_numpy(dtype=float)
     # whole shares; the epsilon keeps 399.99999... (float error) from becoming 399
@@ -281,13 +352,17 @@ def size_row(
     ratio: float,
     sizing: SizingParams,
     inputs: tuple[np.ndarray, np.ndarray],
+    covariance: BookCovariance | None = None,
 ) -> pd.DataFrame:
     """``size_positions`` at the close of row ``i`` as weights (equity 1), for the tickers
-    whose ``p_up`` (length N) is known; ``inputs`` from ``sizing_inputs``. The Kelly method
-    of ``engine.trading.construction.construct_row`` (the backtest's and the paper step's
-    one decision) decides through here."""
+    whose ``p_up`` (length N) is known; ``inputs`` from ``sizing_inputs``; ``covariance``
+    of all N tickers, optional. The Kelly method of
+    ``engine.trading.construction.construct_row`` (the backtest's and the paper step's one
+    decision) decides through here."""
     book = decision_book(panel, i, p_up, regime_id=regime_id, inputs=inputs)
-    return size_positions(book[book["p_up"].notna().to_numpy()], 1.0, ratio, sizing)
+    known = book["p_up"].notna().to_numpy()
+    covariance = None if covariance is None else covariance.subset(known)
+    return size_positions(book[known], 1.0, ratio, sizing, covariance)
 
 
 def sized_weight_arrays(

@@ -7,9 +7,10 @@ ticker's signals and a real OHLCV stock's, run a signal study, train a small mod
 Training page, make it active, read forecasts and their reasons, the calibration diagrams,
 the factors (neutralized), a backtest (attributed and stressed), a small ablation, a
 scenario replay, a paper step, its journal and its book's analysis, a holding (stressed and
-decomposed) and its report's download, a re-entry condition, the Go / No-Go gate, the monitor, and the daily review's one-button
-pipeline. Each page must show real content: no exception, no error box, and every chart
-with data. A screenshot of each is saved (docs/screenshots, shown on docs/proof.md).
+decomposed) and its report's download, a re-entry condition, the Go / No-Go gate, the
+monitor, and the daily review's one-button pipeline. Each page must show real content: no
+exception, no error box, and every chart with data. A screenshot of each is saved
+(docs/screenshots, shown on docs/proof.md).
 """
 
 from __future__ import annotations

@@ -24,11 +24,16 @@ from engine.trading.construction import ConstructionParams, default_construction
 from engine.trading.execution import corwin_schultz_half_spread
 from engine.trading.sizing import SizingParams, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
-from engine.workflows.modeling.runs import load_model, load_oos_predictions, run_kind
+from engine.workflows.modeling.runs import (
+    load_model,
+    load_oos_predictions,
+    run_horizon,
+    run_kind,
+)
 from engine.workflows.modeling.trials import record_trial
 from engine.workflows.research.book_risk import BookStress, stress_book
 from engine.workflows.research.breakdowns import BookBreakdown, break_down_book
-from engine.workflows.research.risk_models import attribute_book
+from engine.workflows.research.risk_models import attribute_book, construction_risk
 from store.db import StoreError, open_db
 from store.models import ModelRun, ModelRunRepository
 
@@ -98,6 +103,14 @@ def run_model_backtest(
     prices = load_prices(db_path, [*tickers, INDEX_TICKER], start=dates.min(), end=dates.max())
     panel = to_wide(prices[prices["ticker"].isin(tickers)])
     spread = corwin_schultz_half_spread(panel) if corwin_schultz_spread else None
+    risk, scale = construction_risk(
+        db_path,
+        construction,
+        tickers,
+        dates.max(),
+        outcome_returns=model.outcome_returns_,
+        horizon=run_horizon(record),
+    )
     result = backtest_forecasts(
         panel,
         predictions,
@@ -106,6 +119,8 @@ def run_model_backtest(
         config=config,
         half_spread=spread,
         construction=construction,
+        risk=risk,
+        view_scale=scale,
     )
     returns = result.equity.pct_change().dropna().to_numpy()
     label = f"{record.run_id} {construction.method}"

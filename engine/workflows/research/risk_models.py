@@ -29,6 +29,8 @@ from engine.risk import (
     compute_factor_returns,
     neutralize_panel,
 )
+from engine.trading.construction import ConstructionParams
+from engine.trading.risk_construction import RiskInputs, view_scale
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
 from store.db import open_db
@@ -75,6 +77,27 @@ def build_risk_history(
     )
     returns = close.pct_change(fill_method=None)
     return RiskHistory(exposures, compute_factor_returns(exposures, returns), returns)
+
+
+def construction_risk(
+    db_path: DbPath,
+    construction: ConstructionParams,
+    tickers: Sequence[str],
+    as_of: pd.Timestamp,
+    *,
+    outcome_returns: tuple[float, float],
+    horizon: int,
+) -> tuple[RiskInputs | None, float]:
+    """What a construction reads beyond the prices: the risk model (exposures and factor
+    returns from prices dated on or before ``as_of``; each decision then reads its own
+    date's model) when it needs one, and Black-Litterman's view size from the run's
+    training outcomes (NaN for the other methods)."""
+    risk = None
+    if construction.needs_risk_model:
+        history = build_risk_history(db_path, risk_universe(db_path, tickers), as_of)
+        risk = RiskInputs(history.exposures, history.factor_returns)
+    black_litterman = construction.method == "black_litterman"
+    return risk, view_scale(outcome_returns, horizon) if black_litterman else np.nan
 
 
 def _only(exposures: Exposures, keep: Sequence[str]) -> Exposures:

@@ -34,9 +34,10 @@ from engine.trading.sizing import SizingParams, sizing_inputs, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.forecast import forecast
-from engine.workflows.modeling.runs import load_model_as_of, run_for_as_of
+from engine.workflows.modeling.runs import load_model_as_of, run_for_as_of, run_horizon
 from engine.workflows.platform.alerts import guardrail_alert
 from engine.workflows.research.backtests import run_construction
+from engine.workflows.research.risk_models import construction_risk
 from store.db import StoreError, open_db, write_transaction
 from store.paper import PaperLedger
 
@@ -77,14 +78,16 @@ def _book(
     run_id: str,
     *,
     sizing: SizingParams,
-    ratio: float,
+    outcome_returns: tuple[float, float],
+    horizon: int,
     construction: ConstructionParams,
     held: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecasts for ``tickers`` as of ``day`` and the run's construction of them at
     ``day``'s close, by the backtest's rule (``construct_row``: the same ATR and volatility
     inputs, ranking and weights); ``held`` is the weight held per ticker (TopkDropout's
-    count)."""
+    count); ``outcome_returns`` and ``horizon``: the run's training outcomes and label
+    horizon (Kelly's win/loss ratio, Black-Litterman's view size)."""
     snapshot = build_snapshot(db_path, tickers, day)
     forecasts = forecast(db_path, snapshot, run_id=run_id)
     if forecasts.empty:
@@ -94,6 +97,14 @@ def _book(
     rows = forecasts.reindex(list(panel.tickers))
     regime = [float(REGIME_NAMES.index(n)) if n in REGIME_NAMES else np.nan for n in rows["regime"]]
     i = len(panel.dates) - 1
+    risk, scale = construction_risk(
+        db_path,
+        construction,
+        list(panel.tickers),
+        day,
+        outcome_returns=outcome_returns,
+        horizon=horizon,
+    )
     sized = construct_row(
         panel,
         i,
@@ -104,7 +115,9 @@ def _book(
         sizing=sizing,
         regime_id=np.array(regime),
         inputs=sizing_inputs(panel, sizing.vol_model, np.array([i])),
-        ratio=ratio,
+        ratio=win_loss_ratio(outcome_returns),
+        risk=risk,
+        view_scale=scale,
     )
     return forecasts, sized
 
@@ -134,7 +147,8 @@ def sized_forecasts(
         day,
         record.run_id,
         sizing=sizing or SizingParams(),
-        ratio=win_loss_ratio(model.outcome_returns_),
+        outcome_returns=model.outcome_returns_,
+        horizon=run_horizon(record),
         construction=run_construction(record),
         held=pd.Series(dtype=float),
     )
@@ -267,7 +281,7 @@ def paper_step(
         forecasts, chosen = pd.DataFrame(columns=["p_up", "reasons"]), None
         if targets is None:
             model, record = load_model_as_of(db_path, day, run_id)
-            chosen, ratio = record.run_id, win_loss_ratio(model.outcome_returns_)
+            chosen = record.run_id
             construction, weights = run_construction(record), held_weights(run.state, equity)
             targets = pd.DataFrame(columns=list(TARGET_COLUMNS))  # not a rebalance session
             if (
@@ -280,7 +294,8 @@ def paper_step(
                     day,
                     chosen,
                     sizing=sizing or SizingParams(),
-                    ratio=ratio,
+                    outcome_returns=model.outcome_returns_,
+                    horizon=run_horizon(record),
                     construction=construction,
                     held=weights,
                 )

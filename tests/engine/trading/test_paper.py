@@ -28,7 +28,9 @@ from engine.trading.construction import ConstructionParams, constructed_weight_a
 from engine.trading.gate import RAMP_STAGES
 from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
 from engine.trading.sizing import SizingParams, sized_weight_arrays, win_loss_ratio
+from engine.workflows.modeling.runs import run_horizon
 from engine.workflows.research.backtests import set_run_construction
+from engine.workflows.research.risk_models import construction_risk
 from store.db import open_db
 from store.paper import PaperLedger
 from tests.builders import store_digest
@@ -288,3 +290,56 @@ def test_the_paper_book_is_analysed_as_it_stood_on_each_day(store) -> None:
     assert earlier.attribution.daily.index.max() <= DAYS[7]
     with pytest.raises(workflows.StoreError, match="no paper step on or before"):
         workflows.paper_book_risk(store, DAYS[0])
+
+
+@pytest.mark.parametrize(
+    "construction",
+    [
+        ConstructionParams(method="factor_neutral", neutral_to="beta", quantile=0.34),
+        ConstructionParams(method="black_litterman", k=3, covariance_source="factor"),
+    ],
+    ids=["factor_neutral to beta", "black_litterman on the risk model"],
+)
+def test_risk_model_constructions_trade_the_backtests_decisions(store, construction) -> None:
+    """The paper step builds the risk model as of its day and decides as the backtest's
+    rule does with the model built later (each decision reads its own date's model)."""
+    _, record = workflows.load_model(store)
+    set_run_construction(store, record.run_id, construction)
+    day = DAYS[5]
+    assert workflows.paper_step(store, day, TICKERS, params=LOOSE).status == "done"
+    with open_db(store) as db:
+        stored = PaperLedger(db).targets(f"{day:%Y-%m-%d}")["target_weight"]
+    forecasts = workflows.forecast(store, workflows.build_snapshot(store, TICKERS, day))
+    frame = pd.DataFrame(
+        {
+            "p": forecasts["p_up"].to_numpy(),
+            "regime_id": [float(REGIME_NAMES.index(n)) for n in forecasts["regime"]],
+        },
+        index=pd.MultiIndex.from_product([forecasts.index, [day]], names=["ticker", "date"]),
+    )
+    later = DAYS[20]
+    panel = to_wide(workflows.load_prices(store, TICKERS, end=day))
+    model, _ = workflows.load_model(store)
+    risk, scale = construction_risk(
+        store,
+        construction,
+        TICKERS,
+        later,
+        outcome_returns=model.outcome_returns_,
+        horizon=run_horizon(record),
+    )
+    assert risk is not None
+    weights, *_ = constructed_weight_arrays(
+        panel,
+        frame,
+        win_loss_ratio(model.outcome_returns_),
+        SizingParams(),
+        construction,
+        risk=risk,
+        view_scale=scale,
+    )
+    expected = pd.Series(weights[-1] * RAMP_STAGES[0], index=list(panel.tickers))
+    np.testing.assert_allclose(
+        stored.sort_index().to_numpy(), expected.sort_index().to_numpy(), rtol=1e-9, atol=1e-12
+    )
+    assert (stored != 0).sum() >= 2
