@@ -8,6 +8,7 @@ from engine import workflows
 from engine.display.trading import plot_equity_curves
 from engine.workflows import BacktestConfig, ConstructionParams, CostModel, SizingParams
 from views.components.book_risk import render_book_analysis
+from views.components.construction_form import construction_inputs
 from views.components.inputs import bounded_input
 from views.components.runs import select_run
 from views.components.state import global_params
@@ -24,26 +25,9 @@ st.caption(
     "zero. Every backtest you run is counted as a trial in the Deflated Sharpe."
 )
 stored, fee, size = workflows.run_construction(run), CostModel(), SizingParams()  # the defaults
-limit = {**workflows.CONSTRUCTION_LIMITS, **workflows.COST_LIMITS, **workflows.SIZING_LIMITS}
+limit = {**workflows.COST_LIMITS, **workflows.SIZING_LIMITS}
 with st.form("backtest.form"):
-    c1, c2, c3, c4, c5, c6 = st.columns(6)
-    method = c1.selectbox(
-        "Construction",
-        workflows.CONSTRUCTION_METHODS,
-        index=workflows.CONSTRUCTION_METHODS.index(stored.method),
-        key="backtest.method",
-        help="kelly: sized P(up) with ATR stops; top_k: TopkDropout; long_short: top vs "
-        "bottom quantile, dollar-neutral; hrp / mean_risk: the top k weighted by skfolio",
-    )
-    k = bounded_input(c2, "k names", limit["k"], stored.k, key="backtest.k")
-    drop = bounded_input(c3, "Max replacements", limit["max_replacements"],
-        stored.max_replacements, key="backtest.drop")  # fmt: skip
-    quantile = bounded_input(c4, "Quantile", limit["quantile"], stored.quantile, 0.05,
-        key="backtest.q")  # fmt: skip
-    lookback = bounded_input(c5, "Risk lookback", limit["lookback"], stored.lookback,
-        key="backtest.lookback")  # fmt: skip
-    every = bounded_input(c6, "Rebalance every", limit["rebalance"], stored.rebalance,
-        key="backtest.rebalance")  # fmt: skip
+    chosen = construction_inputs(stored, "backtest")
     c1, c2, c3, c4 = st.columns(4)
     execution = c1.selectbox("Execution", ["next_open", "next_close"], key="backtest.execution")
     per_share = bounded_input(
@@ -74,10 +58,7 @@ if submitted:
             impact_coefficient=impact,
         )  # fmt: skip
         sizing = SizingParams(kelly_fraction=kelly, max_weight=cap, long_short=long_short)
-        construction = ConstructionParams(
-            method=method, k=int(k), max_replacements=int(drop), quantile=float(quantile),
-            lookback=int(lookback), rebalance=int(every),
-        )  # fmt: skip
+        construction = ConstructionParams(**chosen)
         with st.spinner("Sizing the forecasts and simulating..."):
             st.session_state["backtest.result"] = workflows.run_model_backtest(
                 params.db_path,

@@ -183,7 +183,9 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     stats = at.dataframe[0].value.set_index("statistic")
     assert stats.loc["sharpe", "low"] <= stats.loc["sharpe", "value"] <= stats.loc["sharpe", "high"]
     assert stats.loc["costs", "value"] > 0
-    assert len(at.get("plotly_chart")) == 2  # the equity curves, the attribution
+    charts = {chart.key for chart in at.get("plotly_chart")}
+    assert {"backtest.equity", "backtest.attribution"} <= charts
+    assert charts <= {"backtest.equity", "backtest.attribution", "backtest.risk_factors"}
     assert "Download report (HTML)" in [b.label for b in at.get("download_button")]
     attribution = next(d.value for d in at.dataframe if "cumulative" in d.value.columns)
     assert {"momentum", "specific", "trading and costs", "total"} <= set(attribution.index)
@@ -197,8 +199,14 @@ def test_backtest_page_runs_and_reports_intervals_and_trials(trained_app) -> Non
     shocks = next(d.value for d in at.dataframe if "shock" in d.value.columns)
     assert shocks["shock"].tolist() == ["index -10%", "index -20%"]
     assert any("var" in d.value.columns for d in at.dataframe)  # the book's VaR / CVaR
+    # a factor-neutral book on the risk model: every risk factor netted out
+    at.selectbox(key="backtest.method").set_value("factor_neutral")
+    at.selectbox(key="backtest.neutral").set_value("factors")
+    at.selectbox(key="backtest.covariance").set_value("factor")
     next(b for b in at.button if b.label == "Run backtest").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
     assert {m.label: m.value for m in at.metric}["Trials counted"] == "2"
+    assert "factor_neutral" in " ".join(c.value for c in at.caption)
 
 
 def test_paper_page_analyses_the_book(trained_app) -> None:

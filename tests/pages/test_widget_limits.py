@@ -36,6 +36,7 @@ FORMS = {
         "backtest.q": (CONSTRUCTION["quantile"], 0.05, None),
         "backtest.lookback": (CONSTRUCTION["lookback"], None, None),
         "backtest.rebalance": (CONSTRUCTION["rebalance"], None, None),
+        "backtest.tolerance": (CONSTRUCTION["neutral_tolerance"], 0.01, None),
         "backtest.per_share": (COSTS["commission_per_share"], None, None),
         "backtest.minimum": (COSTS["commission_min"], None, None),
         "backtest.spread": (COSTS["half_spread_bps"], None, None),

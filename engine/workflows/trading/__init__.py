@@ -34,6 +34,8 @@ EXPORTS: ExportTable = {
         "CONSTRUCTION_METHODS",
         "ConstructionParams",
     ),
+    "engine.trading.neutral": ("NEUTRAL_TO",),
+    "engine.trading.risk_construction": ("COVARIANCE_SOURCES",),
     "engine.trading.execution": ("COST_LIMITS",),
     "engine.trading.gate": (
         "GO",
