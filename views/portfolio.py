@@ -9,7 +9,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.book import plot_book_vs_index, plot_sector_exposure
 from engine.workflows.data import INDEX_TICKER
-from views.components.book_risk import render_stress
+from views.components.book_risk import render_book_analysis
 from views.components.loaders import cached_book
 from views.components.state import global_params
 
@@ -118,7 +118,7 @@ else:
         key="portfolio.report",
     )
 
-render_stress(book.stress, "portfolio")
+render_book_analysis(None, book.stress, book.attribution, "portfolio")
 
 st.subheader("Double-down check")
 losing = book.holdings.loc[book.holdings["pnl"] < 0, "ticker"].tolist()

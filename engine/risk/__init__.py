@@ -15,7 +15,7 @@ Everything as of a date t uses data dated <= t only.
 - ``decomposition``: Euler contributions to volatility by factor and by name.
 """
 
-from engine.risk.attribution import Attribution, compute_attribution
+from engine.risk.attribution import Attribution, attribution_intervals, compute_attribution
 from engine.risk.covariance import RiskModelParams
 from engine.risk.decomposition import RiskDecomposition, compute_risk_decomposition
 from engine.risk.descriptors import STYLES, compute_descriptors, standardize
@@ -33,6 +33,7 @@ from engine.risk.regression import cross_sectional_wls
 __all__ = [
     "STYLES",
     "Attribution",
+    "attribution_intervals",
     "Exposures",
     "FactorReturns",
     "RiskDecomposition",

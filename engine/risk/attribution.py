@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.metrics import IC_BLOCK, N_BOOT, TRADING_DAYS, bootstrap_interval
 from engine.risk.exposures import Exposures
 
 SPECIFIC = "specific"
@@ -41,11 +42,14 @@ class Attribution:
         Carino-linked parts through each date; ``total`` is the compounded return.
     unpriced : Series of shape (D - 1,)
         Held names without a return that day: their weight counts as 0 that day.
+    intervals : DataFrame, optional
+        ``attribution_intervals`` of ``daily`` where a caller computed them.
     """
 
     daily: pd.DataFrame
     cumulative: pd.DataFrame
     unpriced: pd.Series
+    intervals: pd.DataFrame | None = None
 
 
 def _linking(returns: np.ndarray) -> np.ndarray:
@@ -118,3 +122,39 @@ def compute_attribution(
         cumulative=pd.DataFrame(cumulative, index=dates, columns=columns),
         unpriced=pd.Series(unpriced, index=dates, name="unpriced"),
     )
+
+
+def attribution_intervals(
+    daily: pd.DataFrame, *, block: int = IC_BLOCK, n_boot: int = N_BOOT, seed: int = 0
+) -> pd.DataFrame:
+    """Each part's mean daily contribution, annualized (times ``TRADING_DAYS``), with a
+    moving-block bootstrap interval at 95% Bonferroni-adjusted over the parts.
+
+    Parameters
+    ----------
+    daily : DataFrame of shape (D, parts)
+        ``Attribution.daily``.
+
+    Returns
+    -------
+    DataFrame indexed by part: ``annual``, ``low``, ``high``; NaN bounds with fewer than
+    two blocks of days.
+    """
+    level = 1 - 0.05 / max(daily.shape[1], 1)
+    rows = {}
+    for part in daily.columns:
+        values = daily[part].dropna().to_numpy()
+        mean = float(np.mean(values) * TRADING_DAYS) if len(values) else np.nan
+        if len(values) < 2 * block:
+            rows[part] = (mean, np.nan, np.nan)
+            continue
+        found = bootstrap_interval(
+            lambda x: float(np.mean(x) * TRADING_DAYS),
+            values,
+            block=block,
+            n_boot=n_boot,
+            level=level,
+            seed=seed,
+        )
+        rows[part] = (found.estimate, found.low, found.high)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["annual", "low", "high"])

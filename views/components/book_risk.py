@@ -119,7 +119,10 @@ def render_attribution(attribution, key: str) -> None:
     left, right = st.columns([3, 1])
     left.plotly_chart(plot_attribution(attribution.cumulative), key=f"{key}.attribution")
     final = attribution.cumulative.iloc[-1].rename("cumulative").to_frame()
+    if attribution.intervals is not None:
+        final = final.join(attribution.intervals.add_suffix(" / year"))
     right.dataframe(final.style.format("{:+.2%}"), key=f"{key}.attribution_table")
+    right.caption("A year's mean of each daily part, 95% Bonferroni-adjusted over the parts.")
 
 
 def render_book_analysis(breakdown, stress, attribution, key: str) -> None:

@@ -152,5 +152,5 @@ def run_model_backtest(
         tuned,
         breakdown,
         stress,
-        attribute_book(db_path, result.equity, result.positions, close),
+        attribute_book(db_path, result.equity, result.positions, close, n_boot=n_boot),
     )

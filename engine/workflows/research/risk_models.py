@@ -24,6 +24,7 @@ from engine.risk import (
     Attribution,
     Exposures,
     FactorReturns,
+    attribution_intervals,
     compute_attribution,
     compute_exposures,
     compute_factor_returns,
@@ -164,13 +165,19 @@ def neutralized_ic(
 
 
 def attribute_book(
-    db_path: DbPath, equity: pd.Series, positions: pd.DataFrame, close: pd.DataFrame
+    db_path: DbPath,
+    equity: pd.Series,
+    positions: pd.DataFrame,
+    close: pd.DataFrame,
+    *,
+    n_boot: int = N_BOOT,
 ) -> Attribution:
     """A book's daily returns split into each factor's part, the specific part of its
     holdings and what trading and costs took (fills away from the close, commissions):
     the parts add up to the book's return on every day, and, Carino-linked, to its
     compounded return. Weights held over day d are the positions at the close of d - 1
-    at that close, over the book's value then."""
+    at that close, over the book's value then. Each part's annualized mean comes with a
+    moving-block interval (``attribution_intervals``)."""
     tickers = list(positions.columns)
     history = build_risk_history(db_path, risk_universe(db_path, tickers), equity.index.max())
     grid = history.exposures.dates
@@ -178,13 +185,14 @@ def attribute_book(
     weights = (positions.fillna(0.0) * close).div(equity, axis=0).shift(1)
     weights = weights.reindex(grid).fillna(0.0)
     window = grid[(grid >= equity.index.min()) & (grid <= equity.index.max())]
-    return compute_attribution(
+    found = compute_attribution(
         weights.loc[window],
         history.returns.reindex(window),
         _window(history.exposures, window),
         history.factor_returns.returns.reindex(window),
         book=equity.pct_change(),
     )
+    return dataclasses.replace(found, intervals=attribution_intervals(found.daily, n_boot=n_boot))
 
 
 def _window(exposures: Exposures, dates: pd.DatetimeIndex) -> Exposures:

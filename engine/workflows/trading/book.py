@@ -34,11 +34,12 @@ from engine.book.reentry import (
     evaluate_reentry,
     no_forecasts,
 )
-from engine.book.risk import RiskReport, compute_risk
+from engine.book.risk import MIN_RETURNS, RiskReport, compute_risk
 from engine.data.universe import INDEX_TICKER
 from engine.modeling.evaluation import SkillVerdict, ranking_skill
 from engine.modeling.explain import score_percentile
 from engine.modeling.learners import probability_label
+from engine.risk import Attribution
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.data.snapshot import build_snapshot, load_regime_history
 from engine.workflows.modeling.forecast import forecast
@@ -51,6 +52,7 @@ from engine.workflows.modeling.runs import (
 )
 from engine.workflows.research.book_risk import BookStress, stress_book
 from engine.workflows.research.report import value_report_html
+from engine.workflows.research.risk_models import attribute_book
 from store.db import StoreError, open_db
 from store.holdings import BookRepository
 from store.models import ModelRun
@@ -182,7 +184,8 @@ class BookReport:
     ``forecasts``: ``FORECAST_SHOWN`` + ``universe`` by ticker (the holdings the run could
     forecast; empty with ``forecast_note`` saying why); ``value``: the holdings' value by
     date (today's shares), ``index``: the index's closes on those dates; ``stress``: the
-    holdings' stress tests and risk decomposition."""
+    holdings' stress tests and risk decomposition; ``attribution``: ``value``'s returns by
+    risk factor (None under 20 returns)."""
 
     as_of: pd.Timestamp
     holdings: pd.DataFrame
@@ -191,6 +194,7 @@ class BookReport:
     index: pd.Series | None
     risk: RiskReport | None
     stress: BookStress
+    attribution: Attribution | None
     forecasts: pd.DataFrame
     forecast_note: str
     skill: SkillVerdict | None
@@ -235,9 +239,13 @@ def load_book(db_path: DbPath, as_of: pd.Timestamp) -> BookReport:
     skill = ranking_skill(record.metrics) if record is not None and len(frame) else None
     shares = valued.loc[valued["market_value"].notna()].set_index("ticker")["shares"]
     stress = stress_book(db_path, shares.to_dict(), 0.0, as_of)
+    attribution = None
+    if len(value) > MIN_RETURNS and len(shares):
+        held = pd.DataFrame({t: float(q) for t, q in shares.items()}, index=value.index)
+        attribution = attribute_book(db_path, value, held, closes.reindex(columns=held.columns))
     return BookReport(
         as_of, valued, sector_exposure(valued), value, index, compute_risk(value, index),
-        stress, frame, note, skill, _event(record), regime_id, regime_name,
+        stress, attribution, frame, note, skill, _event(record), regime_id, regime_name,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import pytest
 from engine.metrics import TRADING_DAYS
 from engine.risk import (
     RiskModelParams,
+    attribution_intervals,
     compute_attribution,
     compute_characteristic_model,
     compute_exposures,
@@ -139,3 +140,16 @@ def test_a_flat_book_has_no_risk_and_unknown_names_are_refused(model) -> None:
     assert empty.volatility == 0 and empty.name_contributions.eq(0).all()
     with pytest.raises(ValueError, match="outside the risk model"):
         compute_risk_decomposition(pd.Series({"NOPE": 1.0}), model)
+
+
+def test_attribution_intervals_annualize_each_part_and_hold_zero_on_noise() -> None:
+    rng = np.random.default_rng(8)
+    daily = pd.DataFrame(rng.normal(0, 0.01, (1000, 4)), columns=["a", "b", "c", "total"])
+    daily["drift"] = 0.001 + rng.normal(0, 0.001, 1000)
+    table = attribution_intervals(daily, n_boot=200)
+    np.testing.assert_allclose(table["annual"], daily.mean() * TRADING_DAYS, rtol=1e-12)
+    noise = table.loc[["a", "b", "c"]]
+    assert ((noise["low"] < 0) & (noise["high"] > 0)).all()
+    assert table.at["drift", "low"] > 0  # a real part stands out
+    short = attribution_intervals(daily.iloc[:30], n_boot=50)
+    assert short["low"].isna().all() and short["annual"].notna().all()
