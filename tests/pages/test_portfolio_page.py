@@ -58,6 +58,9 @@ def test_valued_holdings_with_risk_and_no_model(app: AppTest, seeded_db) -> None
     names = next(d.value for d in at.dataframe if "share of volatility" in d.value.columns)
     assert set(names.index) == {"AAPL", "KO", "JPM"}
     assert abs(names["share of volatility"].sum() - 1) < 1e-9
+    models = next(d.value for d in at.dataframe if "annual_volatility" in d.value.columns)
+    assert models["model"].tolist() == ["characteristics", "time_series", "statistical"]
+    assert models["annual_volatility"].between(0.02, 1.0).all()
     parts = next(d.value for d in at.dataframe if "cumulative" in d.value.columns)
     assert {"momentum", "beta", "specific", "total"} <= set(parts.index)
     assert abs(parts.drop("total")["cumulative"].sum() - parts.at["total", "cumulative"]) < 1e-9

@@ -78,12 +78,13 @@ def render_stress(stress, key: str) -> None:
             "exposure to it (a momentum crash: momentum's worst month)."
         )
     if stress.decomposition is not None:
-        render_decomposition(stress.decomposition, stress.weights, key)
+        render_decomposition(stress.decomposition, stress.weights, stress.models, key)
 
 
-def render_decomposition(decomposition, weights: pd.Series, key: str) -> None:
+def render_decomposition(decomposition, weights: pd.Series, models, key: str) -> None:
     """A ``RiskDecomposition``: each factor's and each held name's share of the book's
-    volatility (Euler contributions, adding up to the whole)."""
+    volatility (Euler contributions, adding up to the whole), and its volatility under
+    each risk model (``models``, or None)."""
     sigma = decomposition.volatility
     st.subheader(f"Risk decomposition: {decomposition.annual_volatility:.1%} a year")
     if sigma <= 0:
@@ -101,9 +102,14 @@ def render_decomposition(decomposition, weights: pd.Series, key: str) -> None:
     )
     names = pd.DataFrame({"weight": weights.reindex(held), "share of volatility": by_name})
     right.dataframe(names.style.format("{:.1%}"), key=f"{key}.risk_names")
+    if models is not None:
+        right.dataframe(models.style.format({"annual_volatility": "{:.1%}"}), hide_index=True,
+            key=f"{key}.risk_models")  # fmt: skip
     right.caption(
-        "Euler contributions under the factor risk model as of this date (exposures and "
-        "factor covariance from prices dated on or before it): the shares add up to 100%."
+        "Euler contributions under the characteristic risk model as of this date (exposures "
+        "and factor covariance from prices dated on or before it): the shares add up to "
+        "100%. Below: the book's volatility under each model (time-series on the factor "
+        "ETFs and the index where they have 60 sessions of prices; principal components)."
     )
 
 

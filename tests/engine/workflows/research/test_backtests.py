@@ -147,3 +147,15 @@ def test_the_backtest_is_attributed_to_factors_and_the_parts_add_up(trained_db) 
     # the sample's stocks are priced by sector and by the price-based styles
     assert {"momentum", "beta", "volatility", "reversal"} <= set(daily.columns)
     assert daily[["momentum", "beta"]].abs().sum().gt(0).all()
+
+
+def test_a_book_before_the_factor_etfs_has_no_time_series_model(trained_db) -> None:
+    db, _ = trained_db
+    early = workflows.stress_book(db, {"AAPL": 100, "KO": -50}, 1e4, pd.Timestamp("2010-06-30"))
+    assert early.models["model"].tolist() == ["characteristics", "statistical"]
+    late = workflows.stress_book(db, {"AAPL": 100, "KO": -50}, 1e4, pd.Timestamp("2020-06-30"))
+    assert late.models["model"].tolist() == ["characteristics", "time_series", "statistical"]
+    assert late.models.at[1, "factors"] == "MTUM, QUAL, SIZE, USMV, VLUE, ^GSPC"
+    # the same book, the same day: the models agree on its size of risk within a factor of 2
+    vols = late.models["annual_volatility"]
+    assert vols.max() < 2 * vols.min()
