@@ -28,6 +28,7 @@ import operator
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -124,41 +125,40 @@ class Membership:
 
 
 @dataclass(frozen=True)
-class And:
-    """True where every one of ``conditions`` (at least two) is true."""
+class _Junction:
+    """Conditions joined by one keyword (``And``, ``Or``): at least two of them."""
 
     conditions: tuple[Condition, ...]
+    word: ClassVar[str]
+    combine: ClassVar[Callable[[list[np.ndarray]], np.ndarray]]
 
     def __post_init__(self) -> None:
-        _check_operands(self.conditions, "and")
+        _check_operands(self.conditions, self.word)
 
     def __str__(self) -> str:
-        return " and ".join(_operand_text(c) for c in self.conditions)
+        return f" {self.word} ".join(_operand_text(c) for c in self.conditions)
 
     def columns(self) -> tuple[str, ...]:
         return _union(self.conditions)
 
     def mask(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.logical_and.reduce([c.mask(values) for c in self.conditions])
+        return type(self).combine([c.mask(values) for c in self.conditions])
 
 
 @dataclass(frozen=True)
-class Or:
+class And(_Junction):
+    """True where every one of ``conditions`` (at least two) is true."""
+
+    word: ClassVar[str] = "and"
+    combine: ClassVar = np.logical_and.reduce
+
+
+@dataclass(frozen=True)
+class Or(_Junction):
     """True where any one of ``conditions`` (at least two) is true."""
 
-    conditions: tuple[Condition, ...]
-
-    def __post_init__(self) -> None:
-        _check_operands(self.conditions, "or")
-
-    def __str__(self) -> str:
-        return " or ".join(_operand_text(c) for c in self.conditions)
-
-    def columns(self) -> tuple[str, ...]:
-        return _union(self.conditions)
-
-    def mask(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.logical_or.reduce([c.mask(values) for c in self.conditions])
+    word: ClassVar[str] = "or"
+    combine: ClassVar = np.logical_or.reduce
 
 
 Condition = Comparison | Membership | And | Or
