@@ -78,5 +78,9 @@ for column, row in zip(st.columns(len(table)), table.itertuples(), strict=True):
         help=f"95%: [{row.after_costs_low:+.2%}, {row.after_costs_high:+.2%}]; "
         f"{row.events} events in {row.episodes} episodes; adjusted p {row.adjusted_p:.3g}",
     )
-st.dataframe(table, hide_index=True, key="signal_study.table")
+number = st.column_config.NumberColumn
+shares = [c for c in table.columns if c.startswith(("mean", "after_costs", "baseline", "q", "hit"))]
+config = {c: number(format="%.2f%%") for c in shares} | {"overlap": number(format="%.2f")}
+shown = table.assign(**{c: table[c] * 100 for c in shares})  # percent, as the metrics above
+st.dataframe(shown, hide_index=True, key="signal_study.table", column_config=config)
 st.plotly_chart(plot_event_path(path), key="signal_study.path")

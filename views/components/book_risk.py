@@ -72,7 +72,10 @@ def render_stress(stress, key: str) -> None:
     if stress.tail is not None:
         right.dataframe(stress.tail.table, hide_index=True, key=f"{key}.tail")
     if stress.factor_shocks is not None:
-        left.dataframe(stress.factor_shocks, hide_index=True, key=f"{key}.factor_shocks")
+        shocks = stress.factor_shocks.assign(
+            ended=lambda f: pd.to_datetime(f["ended"]).dt.strftime("%Y-%m-%d")
+        )
+        left.dataframe(shocks, hide_index=True, key=f"{key}.factor_shocks")
         left.caption(
             "Each style factor's worst 21-session move up to this date, times the book's "
             "exposure to it (a momentum crash: momentum's worst month)."
