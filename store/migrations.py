@@ -481,6 +481,56 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        21,
+        "the live record: forecasts as made, and their outcomes, append-only",
+        (
+            """CREATE TABLE live_forecasts (
+                run_id TEXT NOT NULL,
+                as_of TEXT NOT NULL,          -- the session the forecast was made at the close of
+                ticker TEXT NOT NULL,
+                horizon INTEGER NOT NULL,     -- sessions to its outcome
+                score REAL,
+                p REAL,
+                rank INTEGER,
+                percentile REAL,
+                reasons_digest TEXT NOT NULL, -- SHA-256 of the reasons as shown
+                recorded_utc TEXT NOT NULL,
+                PRIMARY KEY (run_id, as_of, ticker)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE live_outcomes (
+                run_id TEXT NOT NULL,
+                as_of TEXT NOT NULL,
+                ticker TEXT NOT NULL,
+                outcome_date TEXT NOT NULL,   -- the session the outcome was known at
+                excess REAL,                  -- the forward return less the universe's mean
+                beat INTEGER,                 -- 1 when it beat the universe's median
+                scored_utc TEXT NOT NULL,
+                PRIMARY KEY (run_id, as_of, ticker)
+            ) WITHOUT ROWID""",
+            *(
+                f"""CREATE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table}
+                BEGIN SELECT RAISE(ABORT, 'the live record is append-only'); END"""
+                for table in ("live_forecasts", "live_outcomes")
+                for verb in ("update", "delete")
+            ),
+        ),
+    ),
+    (
+        22,
+        "the daily routine: each session's steps, done once",
+        (
+            """CREATE TABLE routine_steps (
+                session TEXT NOT NULL,        -- the NYSE session the routine ran for
+                step TEXT NOT NULL,
+                status TEXT NOT NULL,         -- done, skipped, failed
+                detail TEXT NOT NULL DEFAULT '',
+                started_utc TEXT NOT NULL,
+                finished_utc TEXT,
+                PRIMARY KEY (session, step)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 
