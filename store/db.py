@@ -50,8 +50,9 @@ def open_db(path: str | Path) -> Database:
     """Open (creating if needed) and migrate the store at ``path``.
 
     WAL journal (readers never block the writer), a busy timeout so concurrent writers
-    wait instead of failing, foreign keys on. The connection is in driver autocommit
-    mode; group writes with ``write_transaction``.
+    wait instead of failing, foreign keys on, recursive triggers on (so the rows an
+    ``INSERT OR REPLACE`` deletes fire delete triggers: the live record's refuse them).
+    The connection is in driver autocommit mode; group writes with ``write_transaction``.
     """
     path = Path(path)
     try:
@@ -62,7 +63,7 @@ def open_db(path: str | Path) -> Database:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = Database(conn)
+        db = Database(conn, recursive_triggers=True)  # sqlite-utils' default, stated
         migrate(db, write_transaction)
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"Cannot open the database at {path}: {exc}") from exc

@@ -531,6 +531,19 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        23,
+        "the live record: a second copy of a row is ignored on any connection",
+        # a REPLACE deletes the old row before it inserts; its delete trigger fires only
+        # where recursive triggers are on (open_db turns them on): this one needs nothing
+        tuple(
+            f"""CREATE TRIGGER {table}_keep_first BEFORE INSERT ON {table}
+            WHEN EXISTS (SELECT 1 FROM {table} WHERE run_id = NEW.run_id
+                         AND as_of = NEW.as_of AND ticker = NEW.ticker)
+            BEGIN SELECT RAISE(IGNORE); END"""
+            for table in ("live_forecasts", "live_outcomes")
+        ),
+    ),
 )
 
 

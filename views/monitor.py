@@ -1,4 +1,5 @@
-"""Monitor: is the active model still valid? Feature drift and recent forecast quality."""
+"""Monitor: is the active model still valid? Feature drift, recent forecast quality and the
+live record against the backtest."""
 
 import dataclasses
 import datetime as dt
@@ -8,6 +9,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.workflows.research import DriftThresholds
+from views.components.live_record import render_live_record, render_routine
 from views.components.loaders import cached_monitor_report
 from views.components.runs import select_run
 from views.components.settings import render_alert_log
@@ -15,6 +17,7 @@ from views.components.state import global_params
 
 params = global_params()
 st.title("Monitor")
+render_routine(params.db_path)
 run = select_run("monitor.run")
 if run is None:
     render_alert_log(params.db_path)
@@ -84,4 +87,5 @@ st.caption(
     "PSI bins are the baseline's deciles; KS is the two-sample test. Forecasts count only once "
     f"their outcome is known by {params.as_of}."
 )
+render_live_record(params.db_path, run.run_id, params.as_of)
 render_alert_log(params.db_path)

@@ -20,9 +20,21 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health")
-def health() -> dict:
-    """Liveness: no key needed, tells nothing about the data."""
-    return {"status": "ok"}
+def health(request: Request) -> dict:
+    """Liveness, no key needed, and the daily routine's state: when a scheduler next runs
+    it, and the last session it ran with that session's failed steps (nothing about the
+    data itself)."""
+    history = workflows.load_routine_history(request.app.state.db_path, limit=50)
+    last = history["session"].max() if len(history) else None
+    failed = history[(history["session"] == last) & (history["status"] == "failed")]
+    return {
+        "status": "ok",
+        "routine": {
+            "next_run_utc": workflows.next_routine_run().isoformat(),
+            "last_session": last,
+            "failed_steps": failed["step"].tolist(),
+        },
+    }
 
 
 def model_gauges(path: str) -> Iterator[Metric]:

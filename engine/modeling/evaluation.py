@@ -284,6 +284,7 @@ class RunScores:
     ece: Interval | None
     brier: Interval | None
     brier_climatology: float | None
+    top_k_hit_rate: Interval | None = None
 
     @classmethod
     def from_metrics(cls, metrics: dict | None) -> RunScores:
@@ -305,6 +306,7 @@ class RunScores:
             ece=interval("calibrated", "ece"),
             brier=interval("calibrated", "brier"),
             brier_climatology=None if climatology is None else float(climatology),
+            top_k_hit_rate=interval("cross_section", "top_k_hit_rate"),
         )
 
 

@@ -1,1 +1,1 @@
-"""Research studies: ablation, scenario replays, drift."""
+"""Research studies: ablation, scenario replays, drift, the live record judged."""

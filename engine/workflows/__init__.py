@@ -39,6 +39,8 @@ The subpackages, lowest first (each imports only those before it):
     ``research.ablations``: the ablation study.
     ``research.scenarios``: scenario replays.
     ``research.monitor``: the drift monitor.
+    ``research.live_record``: the live record: forecasts stored as made, scored when
+    their outcomes are known, judged against the backtest's interval.
     ``research.report``: HTML tear sheets of a backtest, the paper account, a series.
     ``research.analyses``: a run's calibration and signal analyses, kept with it.
     ``research.studies``: what saved studies share (rows, settings, trials, tables).
@@ -55,6 +57,7 @@ The subpackages, lowest first (each imports only those before it):
     ``routines.daily``: the daily pipeline behind the review page's one button.
     ``routines.first_launch``: a new store seeded at once, its default model trained as a
     background job.
+    ``routines.routine``: the daily routine after each close, each step once a session.
 """
 
 from engine.lazy_exports import lazy_exports

@@ -18,8 +18,12 @@ from tests.builders import SMALL_TRAIN
 THROUGH = SMALL_TRAIN.as_of  # the run is trained through about this date
 
 
-def test_health_is_open(client) -> None:
-    assert client.get("/health", headers={"X-API-Key": ""}).json() == {"status": "ok"}
+def test_health_is_open_and_says_when_the_routine_runs_next(client) -> None:
+    body = client.get("/health", headers={"X-API-Key": ""}).json()
+    assert body["status"] == "ok"
+    routine = body["routine"]
+    assert routine["last_session"] is None and routine["failed_steps"] == []  # never ran
+    assert pd.Timestamp(routine["next_run_utc"]) > pd.Timestamp.now(tz="UTC")
 
 
 def test_forecast_of_one_ticker(client, trained_db) -> None:

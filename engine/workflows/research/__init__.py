@@ -1,5 +1,6 @@
 """Research on a registered model, out of sample: backtests, calibration, factors,
-ablations, scenario replays, the drift monitor, and the tear-sheet reports.
+ablations, scenario replays, the drift monitor, the live record, and the tear-sheet
+reports.
 
 ``backtests``: a run's walk-forward predictions traded with its construction and costs.
 ``breakdowns``: a book's returns by regime and by sector, with intervals.
@@ -11,6 +12,7 @@ ablations, scenario replays, the drift monitor, and the tear-sheet reports.
 ``ablations``: the ablation study: variants, trials, saved results.
 ``scenarios``: a model trained before a window, traded through it.
 ``monitor``: recent features against the training baseline; recent outcomes.
+``live_record``: forecasts stored as made, scored when known, judged against the backtest.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 ``analyses``: a run's calibration and signal analyses computed once and kept with it.
 ``zoos``: the model zoo: every learner on the same folds, trials, saved results.
@@ -68,6 +70,13 @@ EXPORTS: ExportTable = {
     "engine.workflows.research.monitor": (
         "MonitorReport",
         "monitor_model",
+    ),
+    "engine.studies.live": ("LiveReport",),
+    "engine.workflows.research.live_record": (
+        "live_report",
+        "reasons_digest",
+        "record_live_forecasts",
+        "score_live_record",
     ),
     "engine.workflows.research.report": (
         "MIN_REPORT_VALUES",

@@ -3,6 +3,8 @@
 ``daily``: the daily pipeline behind the review page's one button.
 ``first_launch``: a new store seeded at once, its default model trained as a background
 job (``python -m engine.workflows seed``).
+``routine``: the daily routine after each close, every step once per session
+(``python -m engine.workflows daily``).
 """
 
 from engine.lazy_exports import ExportTable, lazy_exports
@@ -16,6 +18,16 @@ EXPORTS: ExportTable = {
         "FirstLaunch",
         "ensure_ready",
         "first_model_training",
+    ),
+    "engine.workflows.routines.routine": (
+        "STEPS",
+        "RoutineBusyError",
+        "RoutineConfig",
+        "RoutineResult",
+        "closed_sessions",
+        "load_routine_history",
+        "next_routine_run",
+        "run_routine",
     ),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

@@ -1,0 +1,107 @@
+"""The daily routine: which sessions are due (holidays, a close just passed, the UTC
+midnight), each step once a session, catch-up in order, one routine at a time, and a failed
+step that stops its day until a rerun completes it."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pandas as pd
+import pytest
+
+from engine import workflows
+from engine.workflows.routines.routine import (
+    RoutineBusyError,
+    RoutineConfig,
+    closed_sessions,
+    next_routine_run,
+    routine_lock,
+    run_routine,
+)
+from store.db import open_db
+from store.paper import PaperLedger
+
+UTC = "UTC"
+
+
+def at(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=UTC)
+
+
+def test_the_due_sessions_follow_the_nyse_closes_in_utc() -> None:
+    # 2022-12-27 closes at 21:00 UTC; 2022-12-26 was a holiday (Christmas observed)
+    assert closed_sessions(at("2022-12-27 20:59"), None) == [pd.Timestamp("2022-12-23")]
+    assert closed_sessions(at("2022-12-27 21:00"), None) == [pd.Timestamp("2022-12-27")]
+    # 23:59 and 00:01 UTC are the same New York evening: the same session
+    assert closed_sessions(at("2022-12-27 23:59"), None) == [pd.Timestamp("2022-12-27")]
+    assert closed_sessions(at("2022-12-28 00:01"), None) == [pd.Timestamp("2022-12-27")]
+    # catching up from the last session done: every session since, oldest first
+    since = closed_sessions(at("2022-12-28 22:00"), pd.Timestamp("2022-12-21"))
+    assert since == [
+        pd.Timestamp(d) for d in ("2022-12-22", "2022-12-23", "2022-12-27", "2022-12-28")
+    ]
+    assert closed_sessions(at("2022-12-26 23:00"), pd.Timestamp("2022-12-23")) == []  # holiday
+
+
+def test_a_routine_holds_the_lock_alone(tmp_path) -> None:
+    db = tmp_path / "store.db"
+    with (
+        routine_lock(db),
+        pytest.raises(RoutineBusyError, match="another daily routine"),
+        routine_lock(db),
+    ):
+        pass
+    with routine_lock(db):  # released when the first one ended
+        pass
+
+
+@pytest.fixture
+def config(trained_db) -> RoutineConfig:
+    _, record = trained_db
+    return RoutineConfig(tuple(record.params["tickers"]), "sample")
+
+
+def _steps(db) -> pd.DataFrame:
+    return workflows.load_routine_history(db)
+
+
+def test_each_step_runs_once_a_session_and_missed_sessions_in_order(trained_db, config) -> None:
+    db, _ = trained_db
+    first = run_routine(db, config, now=at("2022-12-22 22:00"))
+    assert first.sessions == (pd.Timestamp("2022-12-22"),) and first.ok
+    statuses = first.steps.set_index("step")["status"]
+    assert statuses["broker"] == "skipped"  # no broker configured
+    assert (statuses.drop("broker") == "done").all(), first.steps
+    again = run_routine(db, config, now=at("2022-12-22 23:30"))
+    assert (again.steps["status"] == "done before").all()
+    # three sessions later (a holiday between): caught up oldest first
+    later = run_routine(db, config, now=at("2022-12-28 00:01"))
+    assert later.sessions == tuple(pd.Timestamp(d) for d in ("2022-12-23", "2022-12-27"))
+    with closing(open_db(db)) as conn:
+        steps = PaperLedger(conn).steps()["step_date"].tolist()
+    assert steps == [pd.Timestamp(d) for d in ("2022-12-22", "2022-12-23", "2022-12-27")]
+    history = _steps(db)
+    assert len(history) == 3 * len(workflows.STEPS)  # each step once a session
+    assert set(history["status"]) <= {"done", "skipped"}
+
+
+def test_a_failed_step_stops_its_day_and_a_rerun_completes_it(trained_db, config) -> None:
+    db, _ = trained_db
+    broken = RoutineConfig(config.tickers, "no-such-source")
+    failed = run_routine(db, broken, now=at("2022-12-27 22:00"))
+    assert not failed.ok
+    assert failed.steps["step"].tolist() == ["refresh"]  # nothing ran after it
+    assert "no-such-source" in failed.steps["detail"].iloc[0]
+    fixed = run_routine(db, config, now=at("2022-12-27 22:00"))
+    assert fixed.ok and fixed.sessions == (pd.Timestamp("2022-12-27"),)
+    assert set(fixed.steps["step"]) == set(workflows.STEPS)
+
+
+def test_the_next_run_is_half_an_hour_after_the_next_close() -> None:
+    assert next_routine_run(at("2022-12-27 15:00")) == at("2022-12-27 21:30")
+    assert next_routine_run(at("2022-12-27 21:29")) == at("2022-12-27 21:30")
+    # past it: the next session's (the 28th); a Friday evening: Monday's
+    assert next_routine_run(at("2022-12-27 21:31")) == at("2022-12-28 21:30")
+    assert next_routine_run(at("2022-12-23 23:00")) == at("2022-12-27 21:30")  # 26th: holiday
+    # an early close (the day after Thanksgiving closes at 13:00 New York, 18:00 UTC)
+    assert next_routine_run(at("2022-11-25 12:00")) == at("2022-11-25 18:30")
