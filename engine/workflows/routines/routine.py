@@ -180,8 +180,9 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
             raise Skip("no broker configured")
         mirrored = mirror_orders(db_path, config.broker)
         if mirrored.failed:
-            raise StoreError(f"{mirrored.failed} order(s) not mirrored: {mirrored.messages[0]}")
-        return f"{mirrored.sent} sent, {mirrored.dry_run} dry run, {mirrored.already} before"
+            first = next(m for m in mirrored.messages if ": failed: " in m)
+            raise StoreError(f"{mirrored.failed} order(s) not mirrored; {first}")
+        return mirrored.message
 
     def monitor(day: pd.Timestamp) -> str:
         needs_model(day)

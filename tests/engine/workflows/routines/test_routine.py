@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from engine import workflows
+from engine.trading.broker import BrokerSettings
+from engine.workflows.routines import routine
 from engine.workflows.routines.routine import (
     RoutineBusyError,
     RoutineConfig,
@@ -18,7 +20,8 @@ from engine.workflows.routines.routine import (
     routine_lock,
     run_routine,
 )
-from store.db import open_db
+from engine.workflows.trading.broker import MirrorResult
+from store.db import StoreError, open_db
 from store.paper import PaperLedger
 
 UTC = "UTC"
@@ -105,3 +108,36 @@ def test_the_next_run_is_half_an_hour_after_the_next_close() -> None:
     assert next_routine_run(at("2022-12-23 23:00")) == at("2022-12-27 21:30")  # 26th: holiday
     # an early close (the day after Thanksgiving closes at 13:00 New York, 18:00 UTC)
     assert next_routine_run(at("2022-11-25 12:00")) == at("2022-11-25 18:30")
+
+
+def test_a_broker_that_is_down_does_not_stop_the_days_and_is_retried(
+    trained_db, config, monkeypatch
+) -> None:
+    db, _ = trained_db
+    down = {"yes": True}
+    calls: list[int] = []
+
+    def mirror(path, settings):
+        calls.append(1)
+        if down["yes"]:
+            raise StoreError("broker unavailable: connection refused")
+        return MirrorResult("dry_run", 0, 1, 0, 0, ("recorded",))
+
+    monkeypatch.setattr(routine, "mirror_orders", mirror)
+    with_broker = RoutineConfig(config.tickers, "sample", broker=BrokerSettings())
+    first = run_routine(db, with_broker, now=at("2022-12-22 22:00"))
+    second = run_routine(db, with_broker, now=at("2022-12-23 22:00"))
+    for result in (first, second):  # the broker failed; every other step was done
+        failed = result.steps[result.steps["status"] == "failed"]
+        assert failed["step"].tolist() == ["broker"] * len(failed) and len(failed) >= 1
+        assert (result.steps.query("step == 'paper'")["status"] != "failed").all()
+    with closing(open_db(db)) as conn:
+        assert len(PaperLedger(conn).steps()) == 2  # both days stepped
+    down["yes"] = False
+    back = run_routine(db, with_broker, now=at("2022-12-27 22:00"))
+    assert back.ok
+    retried = back.steps[(back.steps["step"] == "broker") & (back.steps["status"] == "done")]
+    assert set(retried["session"]) == {
+        pd.Timestamp(d) for d in ("2022-12-22", "2022-12-23", "2022-12-27")
+    }
+    assert (workflows.load_routine_history(db).query("step == 'broker'")["status"] == "done").all()
