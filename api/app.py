@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -103,19 +105,45 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"detail": jsonable_encoder(_json_safe(exc.errors()))}, 422)
 
 
+def _daily_routine(path: str, watchlist: str | None):
+    """The server's lifespan: with ``watchlist`` (the ``api.daily_routine`` setting), the
+    daily routine of its tickers runs in-process after each close until the server stops
+    (``engine.workflows.RoutineSchedule``); without, nothing."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        schedule = None
+        if watchlist:
+            tickers = tuple(workflows.load_watchlist(path, watchlist))
+            if not tickers:
+                raise ValueError(f"api.daily_routine: the watchlist {watchlist!r} is empty")
+            config = workflows.RoutineConfig(tickers, alerts=workflows.alert_settings())
+            schedule = workflows.RoutineSchedule(path, config)
+            schedule.start()
+        app.state.schedule = schedule
+        yield
+        if schedule is not None:
+            schedule.stop.set()
+
+    return lifespan
+
+
 def create_app(
     db_path: str | None = None, *, rate_limit: int | None = None, max_body: int = MAX_BODY
 ) -> FastAPI:
     """The API over the store at ``db_path`` (default: ``workflows.store_path()``), each
     key limited to ``rate_limit`` requests a minute unless the key sets its own (default:
     the ``api.rate_limit`` setting: $WORKBENCH_API_RATE_LIMIT, else 100)."""
-    limit = rate_limit or workflows.load_settings().api.rate_limit
+    settings = workflows.load_settings().api
+    limit = rate_limit or settings.rate_limit
+    path = str(db_path or workflows.store_path())
     app = FastAPI(
         title="Forecasting workbench API",
         summary="The active model's forecasts, the paper account and training jobs.",
         version="1",
+        lifespan=_daily_routine(path, settings.daily_routine),
     )
-    app.state.db_path = str(db_path or workflows.store_path())
+    app.state.db_path = path
     app.state.limiter = RateLimiter(limit)
     app.state.metrics = RequestMetrics()
     app.state.metrics.add_collector(lambda: system.model_gauges(app.state.db_path))

@@ -47,6 +47,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     DB_ENV_VAR: ("", "db_path"),
     ARTIFACTS_ENV_VAR: ("", "artifacts_root"),
     "WORKBENCH_API_RATE_LIMIT": ("api", "rate_limit"),
+    "WORKBENCH_API_DAILY_ROUTINE": ("api", "daily_routine"),
     "WORKBENCH_BUNDLE_KEY": ("signing", "bundle_signing_key"),
     "WORKBENCH_REQUIRE_SIGNED_BUNDLES": ("signing", "require_signed_bundles"),
     "FRED_API_KEY": ("sources", "fred_api_key"),
@@ -96,6 +97,8 @@ class Section(BaseModel):
 
 class ApiSection(Section):
     rate_limit: PositiveInt = 100  # requests a minute per key, unless the key sets its own
+    # the watchlist whose daily routine the API server runs after each close (None: none)
+    daily_routine: str | None = None
 
 
 class SigningSection(Section):

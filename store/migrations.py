@@ -544,6 +544,20 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             for table in ("live_forecasts", "live_outcomes")
         ),
     ),
+    (
+        24,
+        "champions: each promotion, challenger kept and rollback, with its reason",
+        (
+            """CREATE TABLE champions (
+                id INTEGER PRIMARY KEY,
+                changed_utc TEXT NOT NULL,
+                run_id TEXT NOT NULL,         -- promoted, kept: the challenger; rollback: restored
+                previous_run_id TEXT,         -- the champion before (kept: the one that stays)
+                reason TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('promoted', 'kept', 'rollback'))
+            )""",
+        ),
+    ),
 )
 
 

@@ -24,6 +24,8 @@ The subpackages, lowest first (each imports only those before it):
     ``modeling.jobs``: training as a job of its own.
     ``modeling.tuning``: an Optuna study of the learner's settings, every trial counted.
     ``modeling.trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
+    ``modeling.champions``: retraining: a challenger replaces the champion only on
+    evidence; the champion's history and rollback.
     ``modeling.bundles``: importing bundles trained elsewhere.
     ``modeling.package``: training packages (configuration, prices, code) for Colab.
     ``modeling.convert``: the one-time conversion of bundle format 1 to format 2.
@@ -58,6 +60,7 @@ The subpackages, lowest first (each imports only those before it):
     ``routines.first_launch``: a new store seeded at once, its default model trained as a
     background job.
     ``routines.routine``: the daily routine after each close, each step once a session.
+    ``routines.schedule``: the routine run in-process after each close (the API's).
 """
 
 from engine.lazy_exports import lazy_exports

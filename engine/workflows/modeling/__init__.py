@@ -5,6 +5,8 @@ elsewhere, and forecasts.
 ``jobs``: training as a job of its own (models/train.py in a background process).
 ``tuning``: an Optuna study of the learner's settings on a run's rows, every trial counted.
 ``trials``: the trial count and Sharpe variance behind every Deflated Sharpe.
+``champions``: retraining: a challenger promoted only on evidence, the champion's history,
+rollback.
 ``bundles``: importing bundles trained elsewhere.
 ``package``: training packages (configuration, prices, code) for a run trained elsewhere.
 ``convert``: the one-time conversion of bundle format 1 to format 2.
@@ -16,6 +18,7 @@ from engine.lazy_exports import ExportTable, lazy_exports
 EXPORTS: ExportTable = {
     "engine.modeling.artifacts": ("ArtifactError",),
     "engine.modeling.calibration": ("CALIBRATION_METHODS",),
+    "engine.modeling.challenge": ("ChallengeVerdict",),
     "engine.modeling.explain": ("Thresholds",),
     "engine.modeling.labels": (
         "ABSOLUTE_KINDS",
@@ -51,6 +54,15 @@ EXPORTS: ExportTable = {
     "engine.workflows.modeling.bundles": (
         "import_bundle",
         "import_bundle_archive",
+    ),
+    "engine.workflows.modeling.champions": (
+        "KEPT_CHAMPIONS",
+        "ChampionHistory",
+        "RetrainResult",
+        "champion_history",
+        "compare_challenger",
+        "retrain",
+        "rollback",
     ),
     "engine.workflows.modeling.forecast": ("forecast",),
     "engine.workflows.modeling.package": (

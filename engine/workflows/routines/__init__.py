@@ -5,6 +5,7 @@
 job (``python -m engine.workflows seed``).
 ``routine``: the daily routine after each close, every step once per session
 (``python -m engine.workflows daily``).
+``schedule``: the routine run in-process half an hour after each close (the API server's).
 """
 
 from engine.lazy_exports import ExportTable, lazy_exports
@@ -29,5 +30,6 @@ EXPORTS: ExportTable = {
         "next_routine_run",
         "run_routine",
     ),
+    "engine.workflows.routines.schedule": ("RoutineSchedule",),
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, EXPORTS)

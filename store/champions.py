@@ -1,0 +1,46 @@
+"""The champion's history (``champions``): each promotion, each challenger kept as a
+challenger and each rollback, with its reason."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlite_utils import Database
+
+from store.db import StoreError, write_transaction
+from store.migrations import utc_now
+
+CHAMPION_COLUMNS = ("id", "changed_utc", "run_id", "previous_run_id", "reason", "kind")
+CHAMPION_KINDS = ("promoted", "kept", "rollback")
+
+
+class ChampionRepository:
+    """The ``champions`` table, one row per decision, oldest first by ``id``.
+
+    ``promoted``: ``run_id`` became the champion after ``previous_run_id`` (None for the
+    first one); ``kept``: the challenger ``run_id`` stays a challenger and
+    ``previous_run_id`` stays the champion; ``rollback``: ``run_id`` is the champion again
+    in place of ``previous_run_id``.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, kind: str, run_id: str, previous_run_id: str | None, reason: str) -> int:
+        """Append one decision; return its id. Call inside the write transaction that
+        activates the run, so the decision and the active run change together."""
+        if kind not in CHAMPION_KINDS:
+            raise StoreError(f"a champion change is one of {CHAMPION_KINDS}, not {kind!r}")
+        with write_transaction(self.db):
+            cursor = self.db.execute(
+                "INSERT INTO champions (changed_utc, run_id, previous_run_id, reason, kind) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (utc_now(), run_id, previous_run_id, reason, kind),
+            )
+            return int(cursor.lastrowid)
+
+    def history(self) -> pd.DataFrame:
+        """Every decision, oldest first (``CHAMPION_COLUMNS``)."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(CHAMPION_COLUMNS)} FROM champions ORDER BY id"
+        ).fetchall()
+        return pd.DataFrame(rows, columns=list(CHAMPION_COLUMNS))
