@@ -192,7 +192,7 @@ def _kept(events: pd.DataFrame) -> tuple[str, ...]:
         index=False
     ):
         if kind == "promoted":
-            if previous is not None and (not kept or kept[-1] != previous):
+            if not pd.isna(previous) and (not kept or kept[-1] != previous):
                 kept.append(previous)
             kept.append(run_id)
         elif kind == "rollback":

@@ -5,7 +5,8 @@ refresh the watchlist and the market context, bring the feature cache up to date
 forecast with the active model, keep the forecasts in the live record and score those
 whose outcome is now known, run the paper step, mirror its orders to the broker (when one
 is configured), check the model for drift and watch the re-entry conditions (both alert
-once per event).
+once per event), and write the paper account's tear sheet beside the store
+(``reports/paper-<session>.html``).
 
 - **Once per session.** Each step's outcome is stored (``routine_steps``); a rerun does
   again only what is not done, and every step is idempotent on its own (a paper step run
@@ -46,6 +47,7 @@ from engine.workflows.modeling.forecast import forecast
 from engine.workflows.modeling.runs import LookaheadError, active_run
 from engine.workflows.research.live_record import record_live_forecasts, score_live_record
 from engine.workflows.research.monitor import monitor_model
+from engine.workflows.research.report import paper_report_html
 from engine.workflows.routines.daily import alert_reentry
 from engine.workflows.trading.broker import mirror_orders
 from engine.workflows.trading.paper import paper_step
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
     from engine.trading.broker import BrokerSettings
 
 AFTER_CLOSE = pd.Timedelta(minutes=30)  # a scheduler runs the routine this long after a close
-STEPS = ("refresh", "features", "forecasts", "paper", "broker", "monitor", "alerts")
+STEPS = ("refresh", "features", "forecasts", "paper", "broker", "monitor", "alerts", "report")
 MAY_FAIL = ("broker",)  # a step whose failure does not stop the day
 
 
@@ -193,6 +195,20 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
         met = alert_reentry(db_path, day, config.alerts)
         return f"re-entry met: {', '.join(met) or 'none'}"
 
+    def report(day: pd.Timestamp) -> str:
+        try:
+            html = paper_report_html(db_path)
+        except (StoreError, ValueError) as exc:  # no account yet, or under three steps
+            raise Skip(str(exc)) from None
+        target = (
+            Path(f"{db_path or store_path()}").parent / "reports" / f"paper-{day:%Y-%m-%d}.html"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".html.tmp")
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(target)  # whole or not at all
+        return str(target)
+
     return {
         "refresh": refresh,
         "features": features,
@@ -201,6 +217,7 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
         "broker": broker,
         "monitor": monitor,
         "alerts": alerts,
+        "report": report,
     }
 
 

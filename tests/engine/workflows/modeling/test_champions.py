@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from engine import workflows
 from engine.modeling.challenge import judge_challenger
 from engine.modeling.learners import LearnerParams
 from engine.workflows.modeling import champions
-from store.db import StoreError
+from store.champions import ChampionRepository
+from store.db import StoreError, open_db
 from tests.builders import SMALL_TRAIN
 
 SESSIONS = pd.bdate_range("2020-01-01", periods=300)
@@ -178,3 +180,18 @@ def test_the_last_three_champions_are_kept() -> None:
     assert champions._kept(events.iloc[:4]) == ("b", "c", "d")
     assert champions._kept(events.iloc[:5]) == ("b", "c")
     assert champions._kept(events) == ("b", "c", "e")
+
+
+def test_the_store_keeps_each_decision_in_order(db_path: Path) -> None:
+    with closing(open_db(db_path)) as db:
+        repository = ChampionRepository(db)
+        repository.record("promoted", "a", None, "first")
+        repository.record("kept", "b", "a", "worse")
+        with pytest.raises(StoreError, match="not 'demoted'"):
+            repository.record("demoted", "a", None, "no such kind")
+        events = repository.history()
+    assert events[["kind", "run_id", "reason"]].values.tolist() == [
+        ["promoted", "a", "first"],
+        ["kept", "b", "worse"],
+    ]
+    assert events["id"].is_monotonic_increasing and pd.isna(events["previous_run_id"][0])

@@ -74,7 +74,8 @@ def test_each_step_runs_once_a_session_and_missed_sessions_in_order(trained_db, 
     assert first.sessions == (pd.Timestamp("2022-12-22"),) and first.ok
     statuses = first.steps.set_index("step")["status"]
     assert statuses["broker"] == "skipped"  # no broker configured
-    assert (statuses.drop("broker") == "done").all(), first.steps
+    assert statuses["report"] == "skipped"  # a tear sheet needs three steps
+    assert (statuses.drop(["broker", "report"]) == "done").all(), first.steps
     again = run_routine(db, config, now=at("2022-12-22 23:30"))
     assert (again.steps["status"] == "done before").all()
     # three sessions later (a holiday between): caught up oldest first
@@ -83,6 +84,10 @@ def test_each_step_runs_once_a_session_and_missed_sessions_in_order(trained_db, 
     with closing(open_db(db)) as conn:
         steps = PaperLedger(conn).steps()["step_date"].tolist()
     assert steps == [pd.Timestamp(d) for d in ("2022-12-22", "2022-12-23", "2022-12-27")]
+    report = db.parent / "reports" / "paper-2022-12-27.html"  # the third step's tear sheet
+    assert (
+        report.read_text().startswith("<!DOCTYPE html>") and "Paper account" in report.read_text()
+    )
     history = _steps(db)
     assert len(history) == 3 * len(workflows.STEPS)  # each step once a session
     assert set(history["status"]) <= {"done", "skipped"}
