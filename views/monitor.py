@@ -9,7 +9,7 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.workflows.research import DriftThresholds
-from views.components.live_record import render_live_record, render_routine
+from views.components.live_record import render_champion, render_live_record, render_routine
 from views.components.loaders import cached_monitor_report
 from views.components.runs import select_run
 from views.components.settings import render_alert_log
@@ -18,6 +18,7 @@ from views.components.state import global_params
 params = global_params()
 st.title("Monitor")
 render_routine(params.db_path)
+render_champion(params.db_path)
 run = select_run("monitor.run")
 if run is None:
     render_alert_log(params.db_path)

@@ -1,5 +1,6 @@
-"""GET /portfolio/status, POST /retrain, GET /jobs/{job_id}: the paper account and the
-training job (a job's id is its run id)."""
+"""GET /portfolio/status, POST /retrain, GET /jobs/{job_id}, GET /champion, POST
+/champion/rollback: the paper account, the training job (a job's id is its run id), and
+the champion model with its history."""
 
 from __future__ import annotations
 
@@ -133,3 +134,27 @@ def job_status(request: Request, job_id: str) -> dict:
         "started_utc": record.created_utc,
         "finished_utc": record.finished_utc,
     }
+
+
+@router.get("/champion", tags=["training"])
+def champion(request: Request) -> dict:
+    """The active run, the previous champion and every change of champion, oldest first."""
+    history = workflows.champion_history(request.app.state.db_path)
+    run = workflows.active_run(request.app.state.db_path)
+    events = history.events.astype(object).where(history.events.notna(), None)
+    return {
+        "active": None if run is None else run.run_id,
+        "previous": history.previous,
+        "kept": list(history.kept),
+        "events": events.to_dict("records"),
+    }
+
+
+@router.post("/champion/rollback", tags=["training"])
+def rollback(request: Request) -> dict:
+    """Make the previous champion active again; 409 when there is none to go back to."""
+    try:
+        run_id = workflows.rollback(request.app.state.db_path)
+    except workflows.StoreError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"active": run_id}

@@ -7,6 +7,7 @@ import pytest
 
 from engine import workflows
 from engine.workflows.routines.routine import RoutineConfig, run_routine
+from tests.engine.workflows.modeling.test_champions import CHALLENGER, rigged
 from tests.engine.workflows.research.test_live_record import set_backtest_rank_ic, synthetic
 from tests.pages.test_model_pages import open_page
 
@@ -59,3 +60,21 @@ def test_the_monitor_shows_the_daily_routine(trained_app, trained_db) -> None:
     # the forecasts it made are in the live record
     live = table_with(at, "outcome_date")
     assert len(live) == len(record.params["tickers"])
+
+
+def test_the_monitor_rolls_back_to_the_previous_champion_once_confirmed(
+    trained_app, trained_db, monkeypatch
+) -> None:
+    app, champion = trained_app
+    path, _ = trained_db
+    rigged(monkeypatch, champion.run_id, -1.0)  # any challenger beats a wrong champion
+    promoted = workflows.retrain(path, CHALLENGER)
+    assert promoted.promoted
+    at = open_page(app, "monitor")
+    history = table_with(at, "previous_run_id")
+    assert history["kind"].tolist() == ["promoted"]
+    assert at.button(key="monitor.rollback").disabled  # not before it is confirmed
+    at.checkbox(key="monitor.rollback_sure").check().run()
+    at.button(key="monitor.rollback").click().run()
+    assert any(f"Run {champion.run_id} is the champion again." in s.value for s in at.success)
+    assert workflows.active_run(path).run_id == champion.run_id

@@ -1,5 +1,5 @@
 """The Monitor page's live record (forecasts stored as made, scored when known, beside the
-backtest's figures) and the daily routine's state."""
+backtest's figures), the daily routine's state, and the champion with its rollback."""
 
 from __future__ import annotations
 
@@ -78,3 +78,25 @@ def render_routine(path: str) -> None:
         + f" Next scheduled run: {next_run:%Y-%m-%d %H:%M} UTC."
     )
     st.dataframe(steps, hide_index=True, key="monitor.routine")
+
+
+def render_champion(path: str) -> None:
+    """The champion's history (promotions, challengers kept and why, rollbacks) and the
+    rollback to the previous champion, confirmed first."""
+    history = workflows.champion_history(path)
+    if history.events.empty:
+        return
+    st.subheader("Champion and challengers")
+    st.dataframe(history.events, hide_index=True, key="monitor.champions")
+    if history.previous is None:
+        st.caption("No previous champion to roll back to.")
+        return
+    sure = st.checkbox(
+        f"Roll back to {history.previous}: its forecasts replace the champion's",
+        key="monitor.rollback_sure",
+    )
+    if st.button("Roll back", disabled=not sure, key="monitor.rollback"):
+        try:
+            st.success(f"Run {workflows.rollback(path)} is the champion again.")
+        except workflows.StoreError as exc:
+            st.error(str(exc))
