@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from contextlib import closing
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from engine.risk import (
 )
 from engine.trading.construction import ConstructionParams
 from engine.trading.risk_construction import RiskInputs, view_scale
-from engine.workflows.data.prices import DbPath, load_prices
+from engine.workflows.data.prices import DbPath, data_version, load_prices, store_path
 from engine.workflows.modeling.runs import load_oos_predictions, run_horizon
 from store.db import open_db
 from store.prices import PriceRepository
@@ -62,8 +63,21 @@ def build_risk_history(
     db_path: DbPath, tickers: Sequence[str], as_of: pd.Timestamp | None = None
 ) -> RiskHistory:
     """The risk history of ``tickers`` from the store's prices dated on or before
-    ``as_of`` (None: all of them); beta against the index where it is stored."""
-    prices = load_prices(db_path, [*tickers, INDEX_TICKER], end=as_of)
+    ``as_of`` (None: all of them); beta against the index where it is stored.
+
+    Memoized per store, tickers, date and data version: one backtest's attribution,
+    stress and construction, or one page's, read the same history (treat it as read-only).
+    """
+    path = str(db_path or store_path())
+    as_of = None if as_of is None else pd.Timestamp(as_of)
+    return _risk_history(path, tuple(tickers), as_of, data_version(path))
+
+
+@lru_cache(maxsize=4)
+def _risk_history(
+    path: str, tickers: tuple[str, ...], as_of: pd.Timestamp | None, version: int
+) -> RiskHistory:
+    prices = load_prices(path, [*tickers, INDEX_TICKER], end=as_of)
     wide = prices.pivot_table(index="date", columns="ticker", values=["close", "volume"])
     close = wide["close"].reindex(columns=list(tickers))
     volume = wide["volume"].reindex(columns=list(tickers))
