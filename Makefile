@@ -7,7 +7,7 @@ ADDRESS ?= 127.0.0.1
 PORT_API ?= 8000
 HOST_API ?= 127.0.0.1
 
-.PHONY: run api test lint browser bench docs deep test-deep clean-venv
+.PHONY: run api test lint browser bench docs deep tracking test-deep clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.runtime-installed: requirements.txt | $(PY)
 	$(call INSTALL,requirements.txt)
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
+$(VENV)/.dev-installed: requirements-dev.txt requirements-tracking.txt requirements.txt | $(PY)
 	$(call INSTALL,requirements-dev.txt)
 	touch $@ $(VENV)/.runtime-installed
 
@@ -38,6 +38,13 @@ $(VENV)/.deep-installed: requirements-deep.txt requirements-dev.txt requirements
 	touch $@
 
 deep: $(VENV)/.deep-installed
+
+# MLflow's client for experiment tracking (requirements-tracking.txt; the dev install has it).
+$(VENV)/.tracking-installed: requirements-tracking.txt requirements.txt | $(PY)
+	$(call INSTALL,requirements-tracking.txt)
+	touch $@
+
+tracking: $(VENV)/.tracking-installed
 
 # The seed step builds a new store from the offline sample (seconds) and starts the default
 # model's training as a background job (the Training page's): the server answers at once,

@@ -1,15 +1,16 @@
 """The workbench's settings: one object, merged once, in one documented order.
 
 Every setting is read here and nowhere else; the pages, the API, the store path, the
-artifacts root, alerts, the broker, the keyed sources, bundle signing and the locks all
-take it from ``load_settings()``. A setting's value comes from the first of:
+artifacts root, alerts, the broker, the keyed sources, bundle signing, experiment tracking
+and the locks all take it from ``load_settings()``. A setting's value comes from the first of:
 
 1. command-line overrides (``reload_settings(artifacts_root=...)``, ``--secrets``);
 2. environment variables (the documented names in ``ENVIRONMENT``: ``WORKBENCH_DB``,
-   ``FRED_API_KEY``, ``ALPACA_API_KEY_ID``, ...); a blank variable counts as unset;
+   ``FRED_API_KEY``, ``ALPACA_API_KEY_ID``, MLflow's own ``MLFLOW_TRACKING_URI``, ...); a
+   blank variable counts as unset;
 3. the secrets file, ``.streamlit/secrets.toml`` under the repository (elsewhere with
-   ``WORKBENCH_SECRETS``): ``[alerts]``, ``[broker]``, ``[auth]`` and the top-level keys
-   in ``SECRETS_FILE_KEYS``;
+   ``WORKBENCH_SECRETS``): ``[alerts]``, ``[broker]``, ``[auth]``, ``[tracking]`` and the
+   top-level keys in ``SECRETS_FILE_KEYS``;
 4. the defaults below.
 
 Sections merge key by key: ``WORKBENCH_SLACK_WEBHOOK`` replaces ``[alerts]
@@ -55,6 +56,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "WORKBENCH_BROKER_MODE": ("broker", "broker_mode"),
     "ALPACA_API_KEY_ID": ("broker", "api_key_id"),
     "ALPACA_API_SECRET_KEY": ("broker", "api_secret_key"),
+    "MLFLOW_TRACKING_URI": ("tracking", "tracking_uri"),
+    "MLFLOW_EXPERIMENT_NAME": ("tracking", "experiment_name"),
     **{
         f"WORKBENCH_{name.upper()}": ("alerts", name)
         for name in (
@@ -77,7 +80,7 @@ SECRETS_FILE_KEYS: dict[str, tuple[str, str]] = {
     "bundle_signing_key": ("signing", "bundle_signing_key"),
     "require_signed_bundles": ("signing", "require_signed_bundles"),
 }
-SECRETS_FILE_TABLES = ("alerts", "broker", "auth")
+SECRETS_FILE_TABLES = ("alerts", "broker", "auth", "tracking")
 
 
 class SettingsError(ValueError):
@@ -147,6 +150,14 @@ class BrokerSection(Section):
     timeout_s: float | None = None
 
 
+class TrackingSection(Section):
+    """``[tracking]``: MLflow experiment tracking (``engine.workflows.modeling.tracking``);
+    off while no tracking URI is set. The URI is a secret: a server's may carry a token."""
+
+    tracking_uri: SecretStr | None = Field(default=None, min_length=1)
+    experiment_name: str = Field(default="workbench", min_length=1)
+
+
 class AuthSection(Section):
     """``[auth]``: Streamlit's OIDC login (its keys, and provider sub-tables, pass through)
     and the allow-list, validated by ``engine.access.parse_allow_list``."""
@@ -171,6 +182,7 @@ class WorkbenchSettings(BaseSettings):
     sources: SourcesSection = SourcesSection()
     alerts: AlertsSection = AlertsSection()
     broker: BrokerSection = BrokerSection()
+    tracking: TrackingSection = TrackingSection()
     auth: AuthSection | None = None  # None: no [auth] table, no login
 
     @classmethod

@@ -1,7 +1,9 @@
 """The broker mirror: one row per local order mirrored to the broker (``broker_orders``).
 
 The mirror has a table of its own: the broker's ids, statuses, fills and timestamps land
-here and never in ``paper_orders`` / ``paper_fills``, which stay the local journal.
+here and never in ``paper_orders`` / ``paper_fills``, which stay the local journal. An
+order a pre-trade check refused is "failed" with ``refused_by`` (the check) set: it is
+never sent, nor tried again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from store.migrations import utc_now
 BROKER_ORDER_COLUMNS = (
     "client_order_id", "ticker", "mode", "state", "request_json", "attempts", "reason",
     "broker_order_id", "broker_status", "filled_qty", "filled_avg_price", "submitted_at",
-    "filled_at", "broker_updated_at", "updated_utc",
+    "filled_at", "broker_updated_at", "updated_utc", "refused_by",
 )  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """The champion's history (``champions``): each promotion, each challenger kept as a
-challenger and each rollback, with its reason."""
+challenger and each rollback, with its reason; and the retraining policy in force."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 from sqlite_utils import Database
@@ -44,3 +46,26 @@ class ChampionRepository:
             f"SELECT {', '.join(CHAMPION_COLUMNS)} FROM champions ORDER BY id"
         ).fetchall()
         return pd.DataFrame(rows, columns=list(CHAMPION_COLUMNS))
+
+
+class RetrainPolicyRepository:
+    """The retraining policy in force (``retrain_policy``: one row, or none: no policy)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self) -> dict | None:
+        row = self.db.execute("SELECT policy_json FROM retrain_policy WHERE id = 1").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set(self, policy: dict | None) -> None:
+        """Store ``policy`` (None: remove it, so nothing retrains by itself)."""
+        with write_transaction(self.db):
+            if policy is None:
+                self.db.execute("DELETE FROM retrain_policy")
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO retrain_policy (id, policy_json, updated_utc) "
+                    "VALUES (1, ?, ?)",
+                    (json.dumps(policy), utc_now()),
+                )

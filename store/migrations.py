@@ -558,6 +558,72 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        25,
+        "guardrail trips and resumes; orders refused by a pre-trade check",
+        (
+            """CREATE TABLE guardrail_trips (
+                id INTEGER PRIMARY KEY,
+                step_date TEXT NOT NULL,      -- the step that tripped (resumed: the last step)
+                check_name TEXT NOT NULL,     -- resumed: 'resume'
+                reading REAL,
+                threshold REAL,
+                reason TEXT NOT NULL,
+                event TEXT NOT NULL CHECK (event IN ('tripped', 'resumed')),
+                actor TEXT NOT NULL DEFAULT '',  -- who resumed
+                recorded_utc TEXT NOT NULL,
+                UNIQUE (step_date, check_name, event)
+            )""",
+            "ALTER TABLE paper_orders ADD COLUMN refused_by TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE broker_orders ADD COLUMN refused_by TEXT NOT NULL DEFAULT ''",
+        ),
+    ),
+    (
+        26,
+        "live recalibration: each version of a run's live map, append-only",
+        (
+            """CREATE TABLE live_calibrations (
+                run_id TEXT NOT NULL,
+                version INTEGER NOT NULL,     -- 1, 2, ... per run
+                fitted_as_of TEXT NOT NULL,   -- fitted on outcomes dated on or before it
+                outcomes INTEGER NOT NULL,    -- scored forecasts the fit used
+                first_outcome_date TEXT,
+                last_outcome_date TEXT,
+                params TEXT NOT NULL,         -- JSON: the map and its fit
+                shrinkage REAL NOT NULL CHECK (shrinkage BETWEEN 0 AND 1),  -- weight on the fit
+                created_utc TEXT NOT NULL,
+                PRIMARY KEY (run_id, version)
+            ) WITHOUT ROWID""",
+            *(
+                f"""CREATE TRIGGER live_calibrations_no_{verb} BEFORE {verb.upper()}
+                ON live_calibrations
+                BEGIN SELECT RAISE(ABORT, 'live calibrations are append-only'); END"""
+                for verb in ("update", "delete")
+            ),
+            """CREATE TRIGGER live_calibrations_keep_first BEFORE INSERT ON live_calibrations
+            WHEN EXISTS (SELECT 1 FROM live_calibrations WHERE run_id = NEW.run_id
+                         AND version = NEW.version)
+            BEGIN SELECT RAISE(IGNORE); END""",
+        ),
+    ),
+    (
+        28,
+        "retraining: the policy in force and its simulations over history",
+        (
+            """CREATE TABLE retrain_policy (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                policy_json TEXT NOT NULL,    -- engine.modeling.policies.RetrainPolicy
+                updated_utc TEXT NOT NULL
+            )""",
+            """CREATE TABLE policy_runs (
+                id INTEGER PRIMARY KEY,
+                created_utc TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                table_json TEXT NOT NULL,     -- one row per policy, the static one first
+                daily_json TEXT NOT NULL      -- each policy's rank IC by session
+            )""",
+        ),
+    ),
 )
 
 

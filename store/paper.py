@@ -19,7 +19,7 @@ from store.migrations import utc_now
 
 ORDER_COLUMNS = (
     "client_order_id", "step_date", "ticker", "quantity", "status", "target_weight", "stop",
-    "take_profit", "trailing", "p_up", "run_id", "reasons", "note", "created_utc",
+    "take_profit", "trailing", "p_up", "run_id", "reasons", "note", "created_utc", "refused_by",
 )  # fmt: skip
 FILL_COLUMNS = (
     "fill_id", "client_order_id", "fill_date", "ticker", "quantity", "price", "fees", "spread",
@@ -91,8 +91,16 @@ class PaperLedger:
 
     def add_order(self, order: dict) -> bool:
         """Insert an open order; False (and nothing written) if its id exists already."""
+        return self._insert_order(order, "open", "")
+
+    def refuse_order(self, order: dict, refused_by: str) -> bool:
+        """Record an order a pre-trade check refused (``refused_by``: the check's name and
+        why), cancelled without being placed; False if its id exists already."""
+        return self._insert_order(order, "cancelled", refused_by)
+
+    def _insert_order(self, order: dict, status: str, refused_by: str) -> bool:
         values = {**order, "step_date": iso_date(order["step_date"])}
-        values.update(status="open", created_utc=utc_now())
+        values.update(status=status, created_utc=utc_now(), refused_by=refused_by)
         values.setdefault("note", "")
         names = [c for c in ORDER_COLUMNS if c in values]
         with write_transaction(self.db):

@@ -59,6 +59,7 @@ STUDY_TABLES = {
     "ablation": ("ablation_runs", "steps_json"),  # the steps between variants
     "zoo": ("zoo_runs", "diversity_json"),  # pairs of learners, the ensembles' gains
     "signal": ("signal_studies", "path_json"),  # the average path around the events
+    "policy": ("policy_runs", "daily_json"),  # each retraining policy's daily rank IC
 }
 
 

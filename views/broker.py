@@ -5,6 +5,7 @@ import streamlit as st
 from engine import workflows
 from views.components.settings import broker_settings
 from views.components.state import global_params
+from views.components.tca import render_tca
 
 params = global_params()
 st.title("Broker")
@@ -57,3 +58,4 @@ if mirror.empty:
     st.caption("Nothing mirrored yet: run a paper step, then mirror its open orders.")
 else:
     st.dataframe(mirror, hide_index=True, key="broker.mirror_table")
+render_tca(params.db_path, params.as_of, "broker")

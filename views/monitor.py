@@ -9,8 +9,10 @@ import streamlit as st
 from engine import workflows
 from engine.display.monitor import plot_rolling_quality
 from engine.workflows.research import DriftThresholds
+from views.components.live_calibration import render_live_calibration
 from views.components.live_record import render_champion, render_live_record, render_routine
 from views.components.loaders import cached_monitor_report
+from views.components.retraining import render_retraining
 from views.components.runs import select_run
 from views.components.settings import render_alert_log
 from views.components.state import global_params
@@ -19,6 +21,7 @@ params = global_params()
 st.title("Monitor")
 render_routine(params.db_path)
 render_champion(params.db_path)
+render_retraining(params.db_path)
 run = select_run("monitor.run")
 if run is None:
     render_alert_log(params.db_path)
@@ -89,4 +92,5 @@ st.caption(
     f"their outcome is known by {params.as_of}."
 )
 render_live_record(params.db_path, run.run_id, params.as_of)
+render_live_calibration(params.db_path, run.run_id, params.as_of)
 render_alert_log(params.db_path)

@@ -8,15 +8,16 @@ import streamlit as st
 from engine import workflows
 from engine.display.trading import plot_equity_curves
 from views.components.book_risk import render_book_analysis
+from views.components.guardrails import render_guardrails
 from views.components.loaders import cached_prices
 from views.components.settings import alert_settings
 from views.components.state import global_params
+from views.components.tca import render_tca
 
 params = global_params()
 st.title("Paper trading")
 as_of = pd.Timestamp(params.as_of)
-left, right = st.columns([2, 3])
-if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.step"):
+if st.button(f"Run the step for {params.as_of}", type="primary", key="paper.step"):
     try:
         with st.spinner("Filling, marking, checking guardrails, forecasting..."):
             result = workflows.paper_step(
@@ -29,6 +30,8 @@ if left.button(f"Run the step for {params.as_of}", type="primary", key="paper.st
         show(result.message)
         if result.guardrail:
             st.warning(f"Guardrail: {result.guardrail}")
+        if result.refused:
+            st.warning(f"{result.refused} order(s) refused by a pre-trade check (journal).")
 try:
     state = workflows.load_paper_state(params.db_path, as_of)
 except workflows.StoreError:
@@ -44,11 +47,7 @@ else:
         f"Model run **{state.run.run_id}** · trained through **{state.trained_through:%Y-%m-%d}** "
         f"(its newest outcome) · as of **{params.as_of}**"
     )
-if account.halted:
-    st.error(f"Trading is paused. {account.halt_reason}")
-    if right.button("Resume trading", key="paper.resume"):
-        workflows.resume_paper_trading(params.db_path)
-        st.rerun()
+render_guardrails(params.db_path, as_of)
 held, equity, initial = state.positions, state.equity, account.initial_cash
 cols = st.columns(4)
 cols[0].metric("Equity", f"{equity:,.0f}")
@@ -96,7 +95,7 @@ journal = orders.merge(
     filled.rename(columns={"quantity": "filled"}), on="client_order_id", how="left"
 )
 c1, c2 = st.columns(2)
-status = c1.multiselect(
+status = c1.multiselect(  # refused: cancelled by a pre-trade check, its name in refused_by
     "Status", ["open", "filled", "cancelled"], ["open", "filled"], key="paper.status"
 )
 ticker = c2.text_input("Ticker contains", key="paper.ticker").strip().upper()
@@ -124,3 +123,4 @@ if not state.replay_matches:
     st.error("The journal's replay does not match the stored positions and cash.")
 else:
     st.caption("Replaying the journal rebuilds these positions and this cash exactly.")
+render_tca(params.db_path, params.as_of, "paper")

@@ -139,6 +139,8 @@ else:
 launched = st.session_state.get("training.launched")
 if launched and job is None:
     render_outcome(params.db_path, launched)
+    if tracked := workflows.load_tracking(params.db_path, launched):  # MLflow, when configured
+        st.caption(tracked.describe())
 
 st.subheader("Registered runs")
 render_runs(params.db_path, launched)

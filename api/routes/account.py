@@ -29,11 +29,13 @@ def _value(value) -> float | None:
 def portfolio_status(request: Request) -> dict:
     """The paper account now: equity, cash, positions marked at their last close, the last
     step, its P&L (``engine.trading.paper.pnl_today``, the pages' rule; null with a note
-    when a step is missing) and whether the circuit breaker has halted it."""
+    when a step is missing), whether the circuit breaker has halted it, and each
+    guardrail's reading against its threshold at the last step."""
     try:
         state = workflows.load_paper_state(request.app.state.db_path)
     except workflows.StoreError as exc:
         raise HTTPException(404, str(exc)) from None
+    guardrails = workflows.guardrail_status(request.app.state.db_path).readings
     steps, pnl = state.steps, state.pnl_today
     return {
         "equity": _value(state.equity),
@@ -58,6 +60,16 @@ def portfolio_status(request: Request) -> dict:
                 "take_profit": _value(row.take_profit),
             }
             for row in state.positions.itertuples()
+        ],
+        "guardrails": [
+            {
+                "check": row.check_name,
+                "reading": _value(row.reading),
+                "threshold": _value(row.threshold),
+                "tripped": bool(row.tripped),
+                "reason": row.reason,
+            }
+            for row in guardrails.itertuples()
         ],
     }
 

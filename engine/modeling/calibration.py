@@ -44,12 +44,12 @@ def clip_probability(p: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(p, dtype=float), EPS, 1.0 - EPS)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
     p = clip_probability(p)
     return np.log(p / (1.0 - p))
 
 
-def _fit_curve(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
+def fit_curve(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
     """An unpenalized logistic curve (``CURVE``) of ``y`` on the columns of ``x``."""
     with warnings.catch_warnings():
         # at an optimum already met to float precision the Newton line search cannot
@@ -60,11 +60,11 @@ def _fit_curve(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
 
 class _Platt:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Platt:
-        self.model = _fit_curve(_logit(s)[:, None], y)
+        self.model = fit_curve(logit(s)[:, None], y)
         return self
 
     def predict(self, s: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(_logit(s)[:, None])[:, 1]
+        return self.model.predict_proba(logit(s)[:, None])[:, 1]
 
     def to_params(self) -> dict:
         return logistic_params(self.model)
@@ -111,11 +111,11 @@ class _Beta:
     def fit(self, s: np.ndarray, y: np.ndarray) -> _Beta:
         x = self._features(s)
         self.keep = [0, 1]
-        self.model = _fit_curve(x, y)
+        self.model = fit_curve(x, y)
         negative = [i for i, c in enumerate(self.model.coef_[0]) if c < 0]
         if negative:
             self.keep = [i for i in (0, 1) if i not in negative] or [0]
-            self.model = _fit_curve(x[:, self.keep], y)
+            self.model = fit_curve(x[:, self.keep], y)
         return self
 
     @staticmethod
@@ -220,18 +220,18 @@ class ProbabilityCalibrator(BaseEstimator):
             return float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
         statistic = 2.0 * (loglik(fitted) - loglik(base))
-        statistic /= self._design_effect(scores, y - fitted, dates)
+        statistic /= self.design_effect(scores, y - fitted, dates)
         dof = {"platt": 1, "beta": 2}.get(
             self.method, max(len(getattr(self.global_, "x", [])) - 1, 1)
         )
         return float(max(0.0, 1.0 - EVIDENCE_BAR * dof / statistic)) if statistic > 0 else 0.0
 
-    def _design_effect(self, scores: np.ndarray, residuals: np.ndarray, dates: np.ndarray) -> float:
+    def design_effect(self, scores: np.ndarray, residuals: np.ndarray, dates: np.ndarray) -> float:
         """Variance of the slope score ``(logit s - mean) x residual`` summed per block of
         ``block_dates`` consecutive dates over its variance summed per row (>= 1). On the
         sample's 5-session labels it is about 4: neighbouring dates share most of their
         outcome window, and without it one fold's chance fit passed as evidence."""
-        x = _logit(scores)
+        x = logit(scores)
         contributions = (x - x.mean()) * residuals
         per_row = float(np.sum(contributions**2))
         if per_row <= 0:

@@ -23,14 +23,14 @@ from sklearn.model_selection import BaseCrossValidator
 Split = tuple[np.ndarray, np.ndarray]
 
 
-def _row_dates(X) -> np.ndarray:
+def row_dates(X) -> np.ndarray:
     index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
     if index is None or "date" not in (index.names or []):
         raise ValueError("X must be indexed by (ticker, date): splits are cut by date")
     return index.get_level_values("date").to_numpy(dtype="datetime64[ns]")
 
 
-def _end_dates(groups, dates: np.ndarray) -> np.ndarray:
+def label_end_dates(groups, dates: np.ndarray) -> np.ndarray:
     if groups is None:
         return dates
     ends = np.asarray(pd.to_datetime(groups), dtype="datetime64[ns]")
@@ -54,13 +54,13 @@ def purge(
     The embargo drops rows dated within ``embargo`` sessions after ``stop``.
     """
     keep = np.ones(len(train), dtype=bool)
-    row_dates, row_ends = dates[train], ends[train]
+    train_dates, row_ends = dates[train], ends[train]
     for start, stop in test_windows:
-        keep &= ~((row_dates <= stop) & (row_ends >= start))
+        keep &= ~((train_dates <= stop) & (row_ends >= start))
         if embargo:
             after = sessions[sessions > stop][:embargo]
             if len(after):
-                keep &= ~((row_dates > stop) & (row_dates <= after[-1]))
+                keep &= ~((train_dates > stop) & (train_dates <= after[-1]))
     return train[keep]
 
 
@@ -109,8 +109,8 @@ class PurgedWalkForward(BaseCrossValidator):
         ]
 
     def split(self, X, y=None, groups=None) -> Iterator[Split]:
-        dates = _row_dates(X)
-        ends = _end_dates(groups, dates)
+        dates = row_dates(X)
+        ends = label_end_dates(groups, dates)
         sessions = pd.DatetimeIndex(np.unique(dates))
         values = sessions.to_numpy()
         for train_dates, test_dates in self._date_folds(sessions):
@@ -134,7 +134,7 @@ class PurgedWalkForward(BaseCrossValidator):
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         if X is None:
             raise ValueError("the number of walk-forward folds depends on X's dates")
-        return len(self._date_folds(pd.DatetimeIndex(np.unique(_row_dates(X)))))
+        return len(self._date_folds(pd.DatetimeIndex(np.unique(row_dates(X)))))
 
 
 class CombinatorialPurgedCV(BaseCrossValidator):
@@ -151,8 +151,8 @@ class CombinatorialPurgedCV(BaseCrossValidator):
     def split(self, X, y=None, groups=None) -> Iterator[Split]:
         if not 0 < self.n_test_groups < self.n_groups:
             raise ValueError("n_test_groups must be at least 1 and below n_groups")
-        dates = _row_dates(X)
-        ends = _end_dates(groups, dates)
+        dates = row_dates(X)
+        ends = label_end_dates(groups, dates)
         values = np.unique(dates)
         if len(values) < self.n_groups:
             raise ValueError(f"{len(values)} dates cannot form {self.n_groups} groups")

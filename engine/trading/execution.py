@@ -34,7 +34,7 @@ import pandas as pd
 from engine.features.microstructure import corwin_schultz
 from engine.features.panel import WidePanel, pct_change, rolling_mean, rolling_std, shift
 from engine.modeling.param_limits import Limit, check_limits
-from engine.trading.simulation import REASONS, STATE_FIELDS, simulate
+from engine.trading.simulation import REASONS, REBALANCE, STATE_FIELDS, fill_kernel, simulate
 
 Execution = Literal["next_open", "next_close"]
 HISTORY_SESSIONS = 30  # rows before the first traded day that the cost inputs need (>= 22)
@@ -257,6 +257,53 @@ def corwin_schultz_half_spread(panel: WidePanel) -> np.ndarray:
     return shift(rolling_mean(corwin_schultz(panel.high, panel.low), COST_WINDOW)) / 2.0
 
 
+@dataclass(frozen=True, eq=False)
+class CostInputs:
+    """The cost inputs per session and ticker, ``(T, N)`` each, from rows < t only: the half
+    spread (a fraction of the price), the 20-day daily volatility and average volume."""
+
+    half_spread: np.ndarray
+    daily_vol: np.ndarray
+    adv: np.ndarray
+
+    def pricing(self, costs: CostModel) -> tuple:
+        """The kernel's pricing tuple (half spread, impact scale, impact measured, fallback
+        impact, (commission per share, minimum)) under ``costs``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            impact_scale = costs.impact_coefficient * self.daily_vol / np.sqrt(self.adv)
+        fees = np.array([costs.commission_per_share, costs.commission_min])
+        fallback = costs.impact_unknown_bps / 1e4
+        return self.half_spread, impact_scale, np.isfinite(impact_scale), fallback, fees
+
+
+def cost_inputs(
+    panel: WidePanel, costs: CostModel, half_spread: np.ndarray | None = None
+) -> CostInputs:
+    """The inputs ``execute`` prices fills with (``half_spread`` as ``execute`` takes it)."""
+    fixed = costs.half_spread_bps / 1e4
+    shape = panel.close.shape
+    spread = np.full(shape, fixed) if half_spread is None else np.nan_to_num(half_spread, nan=fixed)
+    daily_vol = shift(rolling_std(pct_change(panel.close), COST_WINDOW, ddof=1))
+    return CostInputs(spread, daily_vol, shift(rolling_mean(panel.volume, COST_WINDOW)))
+
+
+def fill_costs(inputs: CostInputs, costs: CostModel, trades: np.ndarray) -> np.ndarray:
+    """Commission, spread and impact in money, shape (K, 3), that the kernel's own fill
+    books for each trade (row, column, signed shares, price before costs) of ``trades``,
+    shape (K, 4), on a scratch book; NaN for a trade without shares or a price."""
+    pricing = inputs.pricing(costs)
+    book = ExecutionState.empty([""] * inputs.adv.shape[1], 0.0)._kernel(pd.DatetimeIndex([]))
+    k = len(trades)
+    log = (np.zeros(1, np.int64), np.empty(k, np.int64), np.empty(k, np.int64),
+           np.empty(k, np.int8), np.empty((k, 6)))  # fmt: skip
+    out = np.full((k, 3), np.nan)
+    for n, (i, j, q, price) in enumerate(np.asarray(trades, dtype=float)):
+        if q != 0 and np.isfinite(q) and np.isfinite(price):
+            fill_kernel(book, pricing, log, int(i), int(j), q, price, REBALANCE)
+            out[n] = log[4][log[0][0] - 1, 2:5]
+    return out
+
+
 def _trade_frame(log: tuple, panel: WidePanel) -> pd.DataFrame:
     """One row per fill from the simulation's trade log."""
     days, columns, reasons, values = log
@@ -320,12 +367,7 @@ def execute(
     stops = nan if stops is None or not use_exits else stops
     take_profits = nan if take_profits is None or not use_exits else take_profits
     trailing = np.zeros(shape, dtype=bool) if trailing is None else trailing
-    fixed = costs.half_spread_bps / 1e4
-    spread = np.full(shape, fixed) if half_spread is None else np.nan_to_num(half_spread, nan=fixed)
-    daily_vol = shift(rolling_std(pct_change(panel.close), COST_WINDOW, ddof=1))
-    adv = shift(rolling_mean(panel.volume, COST_WINDOW))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        impact_scale = costs.impact_coefficient * daily_vol / np.sqrt(adv)
+    pricing = cost_inputs(panel, costs, half_spread).pricing(costs)
     # a close-only source has no open to trade at: such a bar trades at its close
     opens = np.where(np.isfinite(panel.open), panel.open, panel.close)
     arrays = state._kernel(panel.dates)
@@ -339,11 +381,7 @@ def execute(
         np.asarray(stops, dtype=float),
         np.asarray(take_profits, dtype=float),
         np.asarray(trailing, dtype=bool),
-        spread,
-        impact_scale,
-        np.isfinite(impact_scale),
-        costs.impact_unknown_bps / 1e4,
-        np.array([costs.commission_per_share, costs.commission_min]),
+        *pricing,
         arrays,
         start,
         execution == "next_open",

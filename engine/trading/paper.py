@@ -1,6 +1,7 @@
 """Paper trading rules: a session of the execution model, targets from sized forecasts,
-orders for the journal, and the guardrails. Pure functions; the store work happens in
-``engine.workflows.trading.paper``.
+orders for the journal, and the guardrails' verdict (the checks themselves are in
+``engine.trading.guardrails``, the pre-trade checks in ``engine.trading.pretrade``). Pure
+functions; the store work happens in ``engine.workflows.trading.paper``.
 
 A paper step trades exactly as a backtest of the same targets does: fills, exits and
 costs are the execution model's (``engine.trading.execution``), from the state the ledger
@@ -24,15 +25,19 @@ from engine.trading.execution import (
     corwin_schultz_half_spread,
     execute,
 )
+from engine.trading.guardrails import CheckReading, GuardrailParams, trip_reason
+from engine.trading.pretrade import PretradeParams
 
 PAPER_DIFFERENCES = (
     "A step runs one session at a time, after that session's close: the step on session d "
     "trades the targets decided at the previous step's close, on the sessions since (from "
     "the open of the first), and uses no bar after d. It never sees a bar before it has "
     "placed the targets that trade on it.",
-    "Its guardrails (daily loss limit, circuit breaker) can withhold new targets: that day "
-    "makes no decision, while positions, stops, take-profits, trailing stops and marks still "
-    "run.",
+    "Its guardrails (daily loss limit; the circuit breaker, which a drawdown, the live hit "
+    "rate or calibration, or the VIX trips) withhold new targets that open or add to a "
+    "position: only those that reduce or close one trade, while positions, stops, "
+    "take-profits, trailing stops and marks still run. Its pre-trade checks can refuse an "
+    "order: its ticker then keeps its position.",
     "Stale data (a ticker to trade or mark without a bar on d) blocks the whole step and "
     "writes nothing. The next step that runs catches the sessions it missed up: their "
     "exits, trailing and marks run, and no decision is made for them.",
@@ -54,15 +59,18 @@ class PaperParams:
     initial_cash: float = 1_000_000.0
     costs: CostModel = field(default_factory=CostModel)  # spread and impact are the slippage
     corwin_schultz_spread: bool = False  # half-spread from high/low instead of the fixed bps
-    daily_loss_limit: float = 0.02  # a day's loss beyond this withholds that day's targets
+    daily_loss_limit: float = 0.02  # a day's loss beyond this withholds that day's openings
     circuit_breaker: float = 0.10  # a fall from the equity peak beyond this pauses trading
+    guardrails: GuardrailParams = field(default_factory=GuardrailParams)  # the other trips
+    pretrade: PretradeParams = field(default_factory=PretradeParams)
 
 
 @dataclass(frozen=True)
 class Guardrail:
-    """Whether new targets may be set, and why not."""
+    """Whether positions may be opened, and why not; ``halt_account``: a check tripped
+    on this step and pauses the account until the user resumes."""
 
-    allow_orders: bool
+    allow_openings: bool
     halt_account: bool
     reason: str
 
@@ -81,15 +89,21 @@ def equity_of(cash: float, positions: pd.DataFrame, marks: pd.Series) -> float:
 
 
 def check_guardrails(
-    equity: float, previous_equity: float | None, peak: float, halted: bool, params: PaperParams
+    readings: tuple[CheckReading, ...],
+    equity: float,
+    previous_equity: float | None,
+    *,
+    halted: bool,
+    params: PaperParams,
 ) -> Guardrail:
-    """Circuit breaker first (it pauses until the user resumes), then the daily loss limit."""
+    """A paused account stays paused until the user resumes; a tripped check (``readings``:
+    the drawdown, live quality and market checks) pauses it; then the daily loss limit
+    withholds one day's openings."""
     if halted:
-        return Guardrail(False, True, "trading paused by the circuit breaker: resume to continue")
-    if peak > 0 and equity / peak - 1.0 <= -params.circuit_breaker:
-        return Guardrail(
-            False, True, f"circuit breaker: equity {equity / peak - 1:.1%} from its peak"
-        )
+        return Guardrail(False, False, "trading paused by the circuit breaker: resume to continue")
+    tripped = trip_reason(readings)
+    if tripped:
+        return Guardrail(False, True, tripped)
     if previous_equity and equity / previous_equity - 1.0 <= -params.daily_loss_limit:
         change = equity / previous_equity - 1.0
         return Guardrail(False, False, f"daily loss limit: {change:.1%} today")

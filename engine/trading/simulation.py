@@ -46,7 +46,7 @@ def _impact(pricing, i, j, q):
 
 
 @njit(cache=True, error_model="numpy")
-def _fill(state, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba kernels take flat arguments
+def fill_kernel(state, pricing, log, i, j, q, price, reason):  # noqa: PLR0917 - numba kernels take flat arguments
     """Trade ``q`` shares (signed) of ticker j at ``price`` plus spread, impact, commission.
 
     ``state`` is the STATE_FIELDS tuple; ``pricing`` is (half spread, impact scale, impact
@@ -115,7 +115,7 @@ def _rebalance(state, pricing, log, decision, i, price, whole):  # noqa: PLR0917
     before = shares.copy()
     for j in range(n):
         if delta[j] < 0:
-            _fill(state, pricing, log, i, j, delta[j], price[j], REBALANCE)
+            fill_kernel(state, pricing, log, i, j, delta[j], price[j], REBALANCE)
     scale = 1.0
     if need + minimums > cash[0]:  # not enough cash: every buy is cut in the same proportion
         # (a smaller buy has no more impact per share, and pays at most the minimum more)
@@ -124,7 +124,7 @@ def _rebalance(state, pricing, log, decision, i, price, whole):  # noqa: PLR0917
         if delta[j] > 0:
             q = round_shares(delta[j] * scale, whole) if scale < 1.0 else delta[j]
             if q > 0:
-                _fill(state, pricing, log, i, j, q, price[j], REBALANCE)
+                fill_kernel(state, pricing, log, i, j, q, price[j], REBALANCE)
     for j in range(n):  # a new position (or a flip) takes the levels of its decision
         if shares[j] != 0.0 and (before[j] == 0.0 or np.sign(before[j]) != np.sign(shares[j])):
             state[3][j], state[4][j] = stops[d, j], targets[d, j]
@@ -161,7 +161,7 @@ def _exits(state, pricing, log, bar, i, next_open):  # noqa: PLR0917
             fill = max(op, level) if side > 0 else min(op, level)
         if hit:
             state[8][j] = side
-            _fill(state, pricing, log, i, j, -shares[j], fill, reason)
+            fill_kernel(state, pricing, log, i, j, -shares[j], fill, reason)
             state[7][j] = True
             stop_level[j], target_level[j] = np.nan, np.nan
 

@@ -30,6 +30,8 @@ The subpackages, lowest first (each imports only those before it):
     ``modeling.package``: training packages (configuration, prices, code) for Colab.
     ``modeling.convert``: the one-time conversion of bundle format 1 to format 2.
     ``modeling.forecast``: forecasts with reasons.
+    ``modeling.tracking``: training runs, tuning trials and zoo members also logged to
+    MLflow when a tracking URI is set.
 ``research``: a registered model judged out of sample.
     ``research.backtests``: a run's predictions traded with its construction and costs.
     ``research.breakdowns``: a book's returns by regime and by sector.
@@ -43,16 +45,23 @@ The subpackages, lowest first (each imports only those before it):
     ``research.monitor``: the drift monitor.
     ``research.live_record``: the live record: forecasts stored as made, scored when
     their outcomes are known, judged against the backtest's interval.
+    ``research.live_calibration``: live recalibration: the probabilities remapped from the
+    live record's known outcomes, each map a version, judged on later outcomes.
+    ``research.retraining``: the retraining policy: stored, applied each session,
+    replayed over history.
     ``research.report``: HTML tear sheets of a backtest, the paper account, a series.
     ``research.analyses``: a run's calibration and signal analyses, kept with it.
     ``research.studies``: what saved studies share (rows, settings, trials, tables).
     ``research.zoos``: the model zoo (every learner on the same folds).
 ``trading``: the paper account, the broker and the analyst's book.
     ``trading.paper``: the paper-trading step, its guardrails and journal.
+    ``trading.guardrails``: the checks that pause the paper account (live hit rate and
+    calibration, VIX, drawdown), read as of a step; their trips and resumes.
     ``trading.paper_account``: the paper account as pages read it (marks, replay, P&L
     today), order notes.
     ``trading.paper_risk``: the paper book by regime, sector and factor, stressed.
     ``trading.broker``: the journal's orders mirrored to an Alpaca paper account.
+    ``trading.tca``: each fill's cost against the cost model's estimate; slippage check.
     ``trading.gate``: the Go / No-Go gate on the paper journal and the capital ramp.
     ``trading.book``: the analyst's holdings, the re-entry watch, the double-down check.
 ``routines``: the other use cases run in order.

@@ -98,6 +98,8 @@ def test_portfolio_status_after_a_step(client, trained_db) -> None:
     pnl = {"session": "2019-06-28", "value": pytest.approx(result.equity - 1e6), "note": None}
     assert body["pnl_today"] == pnl  # the first step counts from the opening cash
     assert isinstance(body["positions"], list)
+    checks = [g["check"] for g in body["guardrails"]]
+    assert checks == ["drawdown", "live hit rate", "live ECE", "VIX", "slippage"]
 
 
 def test_retrain_starts_a_job_and_a_second_is_busy(client, trained_db) -> None:

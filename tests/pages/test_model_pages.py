@@ -246,6 +246,8 @@ def test_paper_page_runs_a_step_and_a_tripped_guardrail_blocks_the_next(
     assert any("paused by the circuit breaker" in w.value for w in at.warning)
     assert any("Trading is paused" in e.value for e in at.error)
     assert workflows.load_paper_state(seeded_db).steps["orders"].iloc[-1] == 0
+    assert at.button(key="paper.resume").disabled  # until the resume is confirmed
+    at.checkbox(key="paper.resume_sure").check().run()
     at.button(key="paper.resume").click().run()
     assert not workflows.load_paper_state(seeded_db).account.halted
 

@@ -11,6 +11,7 @@ rollback.
 ``package``: training packages (configuration, prices, code) for a run trained elsewhere.
 ``convert``: the one-time conversion of bundle format 1 to format 2.
 ``forecast``: forecasts with reasons, on an as-of snapshot.
+``tracking``: training runs, their tuning trials and zoo members also logged to MLflow.
 """
 
 from engine.lazy_exports import ExportTable, lazy_exports
@@ -92,6 +93,10 @@ EXPORTS: ExportTable = {
         "run_kind",
         "train_model",
         "trained_through",
+    ),
+    "engine.workflows.modeling.tracking": (
+        "TrackingRecord",
+        "load_tracking",
     ),
     "engine.workflows.modeling.tuning": ("study_storage",),
     "store.models": (

@@ -39,6 +39,7 @@ from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
 from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.convert import ensure_current_format
+from engine.workflows.modeling.tracking import track_training_run
 from engine.workflows.modeling.tuning import tune_config
 from engine.workflows.platform.alerts import training_failed_alert
 from store.db import StoreError, open_db
@@ -186,6 +187,7 @@ def train_model(
     finally:
         with closing(open_db(db_path)) as db:
             ModelRunRepository(db).release_lock(run_id)
+    track_training_run(run_id, root / run_id, study)  # to MLflow when configured; never raises
     return load_run(db_path, run_id)
 
 

@@ -184,9 +184,10 @@ def guardrail_alert(
 ) -> AlertDispatch:
     """A paper step's guardrail tripped: one alert per step date."""
     effect = (
-        "Trading is paused until you resume it on the Paper page."
+        "No position is opened until you resume trading on the Paper page; reductions, "
+        "exits and marks keep running."
         if halted
-        else "No new targets were set today; open positions keep their exits."
+        else "No position was opened today; reductions, exits and marks keep running."
     )
     return raise_alert(
         db_path,

@@ -13,6 +13,8 @@ reports.
 ``scenarios``: a model trained before a window, traded through it.
 ``monitor``: recent features against the training baseline; recent outcomes.
 ``live_record``: forecasts stored as made, scored when known, judged against the backtest.
+``live_calibration``: the live record's known outcomes remap the probabilities, versioned.
+``retraining``: the retraining policy: stored, applied each session, replayed over history.
 ``report``: self-contained HTML tear sheets of a backtest, the paper account, a series.
 ``analyses``: a run's calibration and signal analyses computed once and kept with it.
 ``zoos``: the model zoo: every learner on the same folds, trials, saved results.
@@ -31,6 +33,11 @@ EXPORTS: ExportTable = {
     "engine.studies.ablation": (
         "VARIANT_NAMES",
         "AblationConfig",
+    ),
+    "engine.modeling.policies": (
+        "CADENCES",
+        "WINDOW_MONTHS",
+        "RetrainPolicy",
     ),
     "engine.studies.drift": ("DriftThresholds",),
     "engine.studies.zoo": (
@@ -67,11 +74,30 @@ EXPORTS: ExportTable = {
         "FactorReport",
         "factor_report",
     ),
+    "engine.workflows.research.retraining": (
+        "TRIGGER_COOLDOWN",
+        "RetrainCheck",
+        "last_training",
+        "load_retrain_policy",
+        "retrain_if_due",
+        "save_retrain_policy",
+        "simulate_retraining",
+    ),
     "engine.workflows.research.monitor": (
         "MonitorReport",
         "monitor_model",
     ),
     "engine.studies.live": ("LiveReport",),
+    "engine.modeling.live_calibration": (
+        "LiveCalibrationConfig",
+        "LiveCalibrationJudgement",
+    ),
+    "engine.workflows.research.live_calibration": (
+        "live_calibration_as_of",
+        "live_calibration_report",
+        "recalibrated",
+        "update_live_calibration",
+    ),
     "engine.workflows.research.live_record": (
         "live_report",
         "reasons_digest",

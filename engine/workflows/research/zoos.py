@@ -9,6 +9,7 @@ from engine.modeling.labels import LabelParams
 from engine.modeling.learners import learner_families
 from engine.studies.zoo import ZooConfig, ZooResult, run_zoo
 from engine.workflows.data.prices import DbPath
+from engine.workflows.modeling.tracking import track_zoo_study
 from engine.workflows.research.studies import save_study, study_rows, study_settings
 
 
@@ -43,4 +44,5 @@ def run_zoo_study(
     study_id = save_study(
         db_path, "zoo", settings, result.table, result.diversity, returns=result.returns
     )
+    track_zoo_study(study_id, config, result)  # to MLflow when configured; never raises
     return study_id, result

@@ -2,10 +2,13 @@
 
 For every session whose close has passed and whose steps are not all done, in order:
 refresh the watchlist and the market context, bring the feature cache up to date,
-forecast with the active model, keep the forecasts in the live record and score those
-whose outcome is now known, run the paper step, mirror its orders to the broker (when one
-is configured), check the model for drift and watch the re-entry conditions (both alert
-once per event), and write the paper account's tear sheet beside the store
+forecast with the active model, keep the forecasts in the live record, score those whose
+outcome is now known and refit the live recalibration when enough new outcomes arrived
+(``engine.workflows.research.live_calibration``), run the paper step, mirror its orders
+to the broker (when one is configured), check the model for drift, retrain it when the
+retraining policy in force says so (``engine.workflows.research.retraining``), watch the
+re-entry conditions (drift and re-entry alert once per event), and write the paper
+account's tear sheet beside the store
 (``reports/paper-<session>.html``).
 
 - **Once per session.** Each step's outcome is stored (``routine_steps``); a rerun does
@@ -45,9 +48,11 @@ from engine.workflows.data.prices import DbPath, refresh_data, store_path
 from engine.workflows.data.snapshot import build_snapshot
 from engine.workflows.modeling.forecast import forecast
 from engine.workflows.modeling.runs import LookaheadError, active_run
+from engine.workflows.research.live_calibration import update_live_calibration
 from engine.workflows.research.live_record import record_live_forecasts, score_live_record
 from engine.workflows.research.monitor import monitor_model
 from engine.workflows.research.report import paper_report_html
+from engine.workflows.research.retraining import retrain_if_due
 from engine.workflows.routines.daily import alert_reentry
 from engine.workflows.trading.broker import mirror_orders
 from engine.workflows.trading.paper import paper_step
@@ -58,7 +63,9 @@ if TYPE_CHECKING:
     from engine.trading.broker import BrokerSettings
 
 AFTER_CLOSE = pd.Timedelta(minutes=30)  # a scheduler runs the routine this long after a close
-STEPS = ("refresh", "features", "forecasts", "paper", "broker", "monitor", "alerts", "report")
+STEPS = (
+    "refresh", "features", "forecasts", "paper", "broker", "monitor", "retrain", "alerts", "report"
+)  # fmt: skip
 MAY_FAIL = ("broker",)  # a step whose failure does not stop the day
 
 
@@ -171,7 +178,9 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
             raise Skip("no forecast: no active model, or no prices on the session")
         kept = record_live_forecasts(db_path, made)
         scored = score_live_record(db_path, day)
-        return f"{len(made)} forecasts, {kept} new in the live record, {scored} scored"
+        version = update_live_calibration(db_path, day)
+        refit = "" if version is None else f", live calibration version {version}"
+        return f"{len(made)} forecasts, {kept} new in the live record, {scored} scored{refit}"
 
     def paper(day: pd.Timestamp) -> str:
         needs_model(day)
@@ -190,6 +199,13 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
         needs_model(day)
         report = monitor_model(db_path, day, alerts=config.alerts)
         return "retrain recommended: " + "; ".join(report.reasons) if report.retrain else "no drift"
+
+    def retrain(day: pd.Timestamp) -> str:
+        needs_model(day)
+        check = retrain_if_due(db_path, day)
+        if check.result is None:
+            raise Skip(check.message)
+        return check.message
 
     def alerts(day: pd.Timestamp) -> str:
         met = alert_reentry(db_path, day, config.alerts)
@@ -216,6 +232,7 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
         "paper": paper,
         "broker": broker,
         "monitor": monitor,
+        "retrain": retrain,
         "alerts": alerts,
         "report": report,
     }

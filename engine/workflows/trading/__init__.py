@@ -2,9 +2,11 @@
 own book.
 
 ``paper``: the paper-trading step, its guardrails and journal.
+``guardrails``: the checks that pause the paper account, read as of a step; trips.
 ``paper_account``: the paper account as pages read it (marks, replay, P&L today), notes.
 ``paper_risk``: the paper book by regime, sector and factor; stressed and decomposed.
 ``broker``: the journal's orders mirrored to an Alpaca paper account, and reconciled.
+``tca``: transaction-cost analysis of paper and broker fills; the slippage check.
 ``gate``: the Go / No-Go gate on the paper journal and the capital ramp.
 ``book``: the analyst's holdings, their risk and forecasts, the re-entry watch, the
 double-down check.
@@ -37,6 +39,14 @@ EXPORTS: ExportTable = {
     "engine.trading.neutral": ("NEUTRAL_TO",),
     "engine.trading.risk_construction": ("COVARIANCE_SOURCES",),
     "engine.trading.execution": ("COST_LIMITS",),
+    "engine.trading.guardrails": (
+        "GUARDRAIL_LIMITS",
+        "GuardrailParams",
+    ),
+    "engine.trading.pretrade": (
+        "PRETRADE_LIMITS",
+        "PretradeParams",
+    ),
     "engine.trading.gate": (
         "GO",
         "RAMP_STAGES",
@@ -76,6 +86,13 @@ EXPORTS: ExportTable = {
         "change_ramp",
         "run_gate",
     ),
+    "engine.workflows.trading.guardrails": (
+        "CHECKS",
+        "GuardrailStatus",
+        "external_check",
+        "guardrail_status",
+    ),
+    "engine.workflows.trading.tca": ("TcaReport", "slippage_check", "transaction_costs"),
     "engine.workflows.trading.paper": (
         "PaperStepResult",
         "paper_step",

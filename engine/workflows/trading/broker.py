@@ -5,7 +5,10 @@ open (to trade at the next open) and mirrors each to the broker under the same c
 order id, recording the outcome in ``broker_orders`` only. The local journal (orders,
 fills, positions, cash) is read and never written, so a broker that is down or refuses
 leaves it exactly as it was; the order's mirror state becomes "failed" with the reason,
-and the next run resends it (idempotently: see ``engine.trading.broker.submit``).
+and the next run resends it (idempotently: see ``engine.trading.broker.submit``). Before
+it is sent, each order passes the pre-trade checks (``engine.trading.pretrade``) against
+the prices stored up to its step's date; one refused is recorded "failed" with the
+refusing check in ``refused_by`` and is never sent nor tried again.
 
 ``reconcile_broker`` reads the broker's orders and positions, stores the broker's side of
 each mirrored order in ``broker_orders`` (its ids, status, fills, timestamps) and reports
@@ -39,13 +42,14 @@ from engine.trading.broker import (
     request_body,
     submit,
 )
+from engine.trading.pretrade import PretradeParams, check_orders, market_inputs
 from engine.trading.reconcile import (
     ORDER_REPORT_COLUMNS,
     POSITION_REPORT_COLUMNS,
     ReconciliationReport,
     reconcile,
 )
-from engine.workflows.data.prices import DbPath
+from engine.workflows.data.prices import DbPath, load_prices
 from store.broker import BrokerRepository
 from store.db import open_db
 from store.paper import PaperLedger
@@ -63,12 +67,14 @@ class MirrorResult:
     failed: int
     already: int  # mirrored before: not sent again
     messages: tuple[str, ...]
+    refused: int = 0  # refused by a pre-trade check: never sent
 
     @property
     def message(self) -> str:
         if self.mode == "dry_run":
             return f"Dry run: {self.recorded} order(s) recorded as they would be sent, none sent."
         text = f"{self.sent} order(s) sent to the broker, {self.failed} failed"
+        text += f" ({self.refused} refused by a pre-trade check)" if self.refused else ""
         return text + (f", {self.already} mirrored before." if self.already else ".")
 
 
@@ -83,23 +89,61 @@ def _describe(order: dict) -> str:
     return f"{side} {abs(quantity):g} {order['ticker']} (market, day)"
 
 
+def _refusals(
+    db_path: DbPath, todo: list[dict], open_orders: pd.DataFrame, sent: set, params: PretradeParams
+) -> dict[str, tuple[str, str]]:
+    """The pre-trade refusals of the orders in ``todo``, by client order id: (check,
+    reason). Each step's orders are checked against the prices stored up to its date, the
+    shares the local journal holds, and that step's orders already sent."""
+    if not todo:
+        return {}
+    frame = pd.DataFrame(todo)
+    tickers = sorted(set(frame["ticker"]))
+    start = frame["step_date"].min() - pd.Timedelta(days=3 * params.adv_sessions)
+    prices = load_prices(db_path, tickers, start, frame["step_date"].max())
+    with closing(open_db(db_path)) as db:
+        held = PaperLedger(db).positions().set_index("ticker")["quantity"].astype(float)
+    refused = {}
+    for day, orders in frame.groupby("step_date"):
+        same_day = open_orders[open_orders["step_date"] == day]
+        placed = same_day[same_day["client_order_id"].isin(sent)]
+        market = market_inputs(prices, day, params.adv_sessions)
+        verdicts = check_orders(orders, market, held, params, placed)
+        for verdict in verdicts[verdicts["check"] != ""].itertuples():
+            refused[verdict.client_order_id] = (verdict.check, verdict.reason)
+    return refused
+
+
 def mirror_orders(
-    db_path: DbPath, settings: BrokerSettings, *, client: TradingClient | None = None
+    db_path: DbPath,
+    settings: BrokerSettings,
+    *,
+    client: TradingClient | None = None,
+    pretrade: PretradeParams | None = None,
 ) -> MirrorResult:
     """Mirror the journal's open orders to the broker (``settings.mode``).
 
-    Dry run: record each order's body as it would be sent; no HTTP call. Paper: send each
-    order not yet at the broker; after the broker is found down or refuses the keys, the
-    remaining orders are not tried (each is recorded failed with that reason). ``client``
-    replaces the one ``make_client`` builds (tests).
+    Every order not yet mirrored passes the pre-trade checks (``pretrade``, default
+    limits) first: one refused is recorded failed with the check (``refused_by``) and its
+    reason, is not sent, and is not tried again. Dry run: record each order's body as it
+    would be sent; no HTTP call. Paper: send each order not yet at the broker; after the
+    broker is found down or refuses the keys, the remaining orders are not tried (each is
+    recorded failed with that reason). ``client`` replaces the one ``make_client`` builds
+    (tests).
     """
     with closing(open_db(db_path)) as db:
         open_orders = PaperLedger(db).orders("open")
         mirror = BrokerRepository(db).orders().set_index("client_order_id")
-    states = mirror["state"]
-    todo = [o for o in open_orders.to_dict("records") if states.get(o["client_order_id"]) != "sent"]
-    already = len(open_orders) - len(todo)
-    if settings.mode == "paper" and todo and client is None:
+    states, refused_before = mirror["state"], mirror.index[mirror["refused_by"] != ""]
+    sent = set(mirror.index[states == "sent"])
+    todo = [
+        o
+        for o in open_orders.to_dict("records")
+        if o["client_order_id"] not in sent and o["client_order_id"] not in refused_before
+    ]
+    already = int(open_orders["client_order_id"].isin(sent).sum())
+    refusals = _refusals(db_path, todo, open_orders, sent, pretrade or PretradeParams())
+    if settings.mode == "paper" and len(todo) > len(refusals) and client is None:
         client = make_client(settings)
     messages, counts, stopped = [], {"sent": 0, "dry_run": 0, "failed": 0}, ""
     with closing(open_db(db_path)) as db:
@@ -108,6 +152,12 @@ def mirror_orders(
             cid = order["client_order_id"]
             attempts = int(mirror["attempts"].get(cid, 0))
             row = {"ticker": order["ticker"], "mode": settings.mode, "request_json": ""}
+            if cid in refusals:
+                check, reason = refusals[cid]
+                text = f"refused by the pre-trade check {check}: {reason}"
+                repository.record(cid, **row, state="failed", reason=text, refused_by=check)
+                messages.append(f"{cid}: not sent: {text}")
+                continue
             try:
                 request = order_request(order)
                 row["request_json"] = request_body(request)
@@ -134,7 +184,13 @@ def mirror_orders(
             how = "already at the broker (a resend), found by client order id" if resent else "sent"
             messages.append(f"{cid}: {how}: {_describe(order)}, broker status {placed.status}")
     return MirrorResult(
-        settings.mode, counts["sent"], counts["dry_run"], counts["failed"], already, tuple(messages)
+        settings.mode,
+        counts["sent"],
+        counts["dry_run"],
+        counts["failed"],
+        already,
+        tuple(messages),
+        len(refusals),
     )
 
 

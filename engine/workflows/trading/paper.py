@@ -19,6 +19,7 @@ from engine.features.regime import REGIME_NAMES
 from engine.trading.construction import ConstructionParams, construct_row, rebalance_due
 from engine.trading.execution import HISTORY_SESSIONS, ExecutionResult, ExecutionState
 from engine.trading.gate import RAMP_STAGES
+from engine.trading.guardrails import reducing_targets
 from engine.trading.paper import (
     TARGET_COLUMNS,
     PaperParams,
@@ -30,6 +31,7 @@ from engine.trading.paper import (
     plan_orders,
     run_session,
 )
+from engine.trading.pretrade import screen_orders
 from engine.trading.sizing import SizingParams, sizing_inputs, win_loss_ratio
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.data.snapshot import build_snapshot
@@ -38,13 +40,16 @@ from engine.workflows.modeling.runs import load_model_as_of, run_for_as_of, run_
 from engine.workflows.platform.alerts import guardrail_alert
 from engine.workflows.research.backtests import run_construction
 from engine.workflows.research.risk_models import construction_risk
+from engine.workflows.trading.guardrails import GuardrailInputs, evaluate_guardrails, trip_rows
 from store.db import StoreError, open_db, write_transaction
+from store.guardrails import GuardrailRepository
 from store.paper import PaperLedger
 
 
 @dataclass(frozen=True)
 class PaperStepResult:
-    """What a step did. ``status``: done, already done, or blocked (nothing written)."""
+    """What a step did. ``status``: done, already done, or blocked (nothing written);
+    ``refused``: orders a pre-trade check refused (recorded, not placed)."""
 
     step_date: pd.Timestamp
     status: str
@@ -53,6 +58,7 @@ class PaperStepResult:
     orders: int = 0
     equity: float = np.nan
     guardrail: str = ""
+    refused: int = 0
 
 
 def _stale(prices: pd.DataFrame, tickers: set[str], day: pd.Timestamp) -> list[str]:
@@ -183,18 +189,61 @@ def _legacy_targets(
     )
 
 
+def _decide(
+    db_path: DbPath,
+    day: pd.Timestamp,
+    tickers: list[str],
+    *,
+    targets: pd.DataFrame | None,
+    run_id: str | None,
+    run: ExecutionResult,
+    equity: float,
+    stage: int,
+    sizing: SizingParams | None,
+) -> tuple[pd.DataFrame, str | None, pd.DataFrame]:
+    """The step's forecasts, the run that made them, and its targets (``TARGET_COLUMNS``):
+    ``targets`` as given, or on a rebalance session (or when nothing is held) the model's
+    construction scaled by the capital ramp's ``stage``; no targets otherwise."""
+    forecasts, chosen = pd.DataFrame(columns=["p_up", "reasons"]), None
+    if targets is None:
+        model, record = load_model_as_of(db_path, day, run_id)
+        chosen = record.run_id
+        construction, weights = run_construction(record), held_weights(run.state, equity)
+        targets = pd.DataFrame(columns=list(TARGET_COLUMNS))  # not a rebalance session
+        if (
+            rebalance_due(pd.DatetimeIndex([day]), construction.rebalance)[0]
+            or not (weights != 0).any()
+        ):
+            forecasts, sized = _book(
+                db_path,
+                tickers,
+                day,
+                chosen,
+                sizing=sizing or SizingParams(),
+                outcome_returns=model.outcome_returns_,
+                horizon=run_horizon(record),
+                construction=construction,
+                held=weights,
+            )
+            held = [t for t, q in zip(run.state.tickers, run.state.shares, strict=True) if q != 0]
+            targets = complete_targets(sized, held)
+            targets["target_weight"] *= RAMP_STAGES[stage]  # the capital ramp's share
+    return forecasts, chosen, decided_targets(targets)
+
+
 def _write(
     ledger: PaperLedger,
     run: ExecutionResult,
     journal: tuple[list[dict], list[dict], list[str]],
     *,
     targets: pd.DataFrame,
-    orders: list[dict],
+    orders: tuple[list[dict], list[tuple[dict, str]]],
     step: dict,
-    halt: str | None,
+    halt: tuple[str, pd.DataFrame] | None,
 ) -> None:
     """Everything a step writes, inside the caller's transaction: the session's orders and
-    fills, the state after it, the next targets and their orders, the step."""
+    fills, the state after it, the next targets and their orders (placed, or refused by a
+    pre-trade check), a pause with the checks that tripped, the step."""
     placed, fills, cancelled = journal
     for order in placed:
         ledger.add_order(order)
@@ -204,10 +253,14 @@ def _write(
     ledger.cancel_orders(cancelled)
     ledger.save_state(run.state.to_rows(), list(run.state.tickers))
     ledger.save_targets(step["step_date"], targets)
-    for order in orders:
+    passed, refused = orders
+    for order in passed:
         ledger.add_order(order)
+    for order, refusal in refused:
+        ledger.refuse_order(order, refusal)
     if halt is not None:
-        ledger.set_halt(True, halt)
+        ledger.set_halt(True, halt[0])
+        GuardrailRepository(ledger.db).record_trips(step["step_date"], halt[1])
     ledger.record_step(step)
 
 
@@ -235,6 +288,10 @@ def paper_step(
     the step lands in one transaction; running the same step twice changes nothing. See
     ``engine.trading.paper.PAPER_DIFFERENCES`` for how it differs from a backtest.
 
+    The guardrails (``engine.workflows.trading.guardrails.CHECKS``, read as of the step's
+    date) pause the account when one trips, recording the trip: until the user resumes,
+    only targets that reduce or close a position trade. Each order passes the pre-trade
+    checks (``params.pretrade``) or is recorded refused, its ticker keeping its position.
     A guardrail that trips (not one already paused) raises an alert through ``alerts``
     once the step has committed; alerting never blocks or fails the step.
     """
@@ -275,36 +332,27 @@ def paper_step(
     run = run_session(panel, state, pending, int(panel.dates.searchsorted(first)), params)
     equity = float(run.equity.iloc[-1])
     peak = max([account.initial_cash, equity, *steps["peak_equity"].tolist()])
-    guard = check_guardrails(equity, previous, peak, account.halted, params)
-    decided, orders = pd.DataFrame(columns=list(TARGET_COLUMNS)), []
-    if guard.allow_orders:
-        forecasts, chosen = pd.DataFrame(columns=["p_up", "reasons"]), None
-        if targets is None:
-            model, record = load_model_as_of(db_path, day, run_id)
-            chosen = record.run_id
-            construction, weights = run_construction(record), held_weights(run.state, equity)
-            targets = pd.DataFrame(columns=list(TARGET_COLUMNS))  # not a rebalance session
-            if (
-                rebalance_due(pd.DatetimeIndex([day]), construction.rebalance)[0]
-                or not (weights != 0).any()
-            ):
-                forecasts, sized = _book(
-                    db_path,
-                    tickers,
-                    day,
-                    chosen,
-                    sizing=sizing or SizingParams(),
-                    outcome_returns=model.outcome_returns_,
-                    horizon=run_horizon(record),
-                    construction=construction,
-                    held=weights,
-                )
-                held = [t for t, q in zip(panel.tickers, run.state.shares, strict=True) if q != 0]
-                targets = complete_targets(sized, held)
-                targets["target_weight"] *= RAMP_STAGES[stage]  # the capital ramp's share
-        decided = decided_targets(targets)
-        shares = indicative_shares(panel, run.state, decided, params)
-        orders = plan_orders(decided, shares, forecasts, day, chosen)
+    inputs = GuardrailInputs(db_path, day, run_id, equity, peak, params)
+    readings = () if account.halted else evaluate_guardrails(inputs)
+    guard = check_guardrails(readings, equity, previous, halted=account.halted, params=params)
+    forecasts, chosen, decided = _decide(
+        db_path,
+        day,
+        tickers,
+        targets=targets,
+        run_id=run_id,
+        run=run,
+        equity=equity,
+        stage=stage,
+        sizing=sizing,
+    )
+    if not guard.allow_openings:  # paused: only what reduces or closes a position trades
+        decided = reducing_targets(decided, held_weights(run.state, equity))
+    shares = indicative_shares(panel, run.state, decided, params)
+    planned = plan_orders(decided, shares, forecasts, day, chosen)
+    held_shares = pd.Series(run.state.shares, index=list(run.state.tickers))
+    orders, refused = screen_orders(planned, prices, held_shares, params.pretrade)
+    decided = decided.drop(index=[order["ticker"] for order, _ in refused])  # keeps its position
     journal = journal_entries(
         run.trades,
         pending,
@@ -328,10 +376,16 @@ def paper_step(
         latest = ledger.steps()["step_date"]
         if (latest.iloc[-1] if len(latest) else None) != last_step:  # ... or another one
             return PaperStepResult(day, "blocked", "Another step ran meanwhile: run it again.")
-        halt = guard.reason if guard.halt_account else None
-        _write(ledger, run, journal, targets=decided, orders=orders, step=step, halt=halt)
+        halt = (guard.reason, trip_rows(readings)) if guard.halt_account else None
+        _write(
+            ledger, run, journal, targets=decided, orders=(orders, refused), step=step, halt=halt
+        )
     if guard.reason and not account.halted:  # ALERT: a guardrail tripped (after the commit)
         guardrail_alert(db_path, key, guard.reason, guard.halt_account, alerts)
     fills = len(run.trades)
     message = f"Step {key}: {fills} fill(s), {len(orders)} new order(s), equity {equity:,.2f}."
-    return PaperStepResult(day, "done", message, fills, len(orders), equity, guard.reason)
+    if refused:
+        message += f" {len(refused)} order(s) refused by a pre-trade check."
+    return PaperStepResult(
+        day, "done", message, fills, len(orders), equity, guard.reason, len(refused)
+    )

@@ -12,15 +12,25 @@ from engine.data.calendar import exchange_today
 from engine.trading.paper import PnlToday, equity_of, pnl_today
 from engine.workflows.data.prices import DbPath, load_prices
 from engine.workflows.modeling.runs import active_run, trained_through
-from store.db import StoreError, open_db
+from store.db import StoreError, open_db, write_transaction
+from store.guardrails import GuardrailRepository
 from store.models import ModelRun
 from store.paper import PaperAccount, PaperLedger
 
 
-def resume_paper_trading(db_path: DbPath) -> None:
-    """Clear the circuit breaker (the user's decision, recorded as such)."""
-    with closing(open_db(db_path)) as db:
-        PaperLedger(db).set_halt(False, "")
+def resume_paper_trading(db_path: DbPath, actor: str = "") -> bool:
+    """Clear the circuit breaker: the user's decision, recorded with ``actor`` (who) and
+    the time in the guardrail trips, in one transaction. False, recording nothing, when
+    trading is not paused."""
+    with closing(open_db(db_path)) as db, write_transaction(db):
+        ledger = PaperLedger(db)
+        account, steps = ledger.account(), ledger.steps()
+        if account is None or not account.halted:
+            return False
+        last = steps["step_date"].iloc[-1] if len(steps) else exchange_today()
+        GuardrailRepository(db).record_resume(last, account.halt_reason, actor or "unknown")
+        ledger.set_halt(False, "")
+    return True
 
 
 @dataclass(frozen=True)

@@ -71,4 +71,4 @@ def test_a_trip_alerts_once_and_a_paused_account_does_not_alert_again(seeded_db)
     assert len(hook.received) == 1
     text = hook.received[0][1]["text"]
     assert text.startswith("*Paper guardrail on 2018-07-02: circuit breaker")
-    assert "Trading is paused until you resume it" in text
+    assert "No position is opened until you resume trading on the Paper page" in text

@@ -23,6 +23,7 @@ from engine.data.schema import FetchResult
 from engine.features.panel import to_wide
 from engine.trading.backtest import BacktestConfig, run_backtest
 from engine.trading.paper import PAPER_DIFFERENCES, PaperParams
+from engine.trading.pretrade import PretradeParams
 from store import migrations
 from store.db import open_db
 from store.paper import PaperLedger
@@ -32,7 +33,10 @@ T = 44
 DATES = sessions_between(pd.Timestamp("2022-01-03"), pd.Timestamp("2022-04-29"))[:T]
 TICKERS = ("BIG", "CLO", "GAP", "TRL")  # the panel's (sorted) order
 BIG, CLO, GAP, TRL = range(4)
-LOOSE = PaperParams(daily_loss_limit=1.0, circuit_breaker=1.0)
+NO_CAPS = PretradeParams(  # the scenario's orders are large for its volumes
+    max_adv_fraction=1.0, price_band=1.0, max_order_notional=1e12, max_daily_notional=1e13
+)
+LOOSE = PaperParams(daily_loss_limit=1.0, circuit_breaker=1.0, pretrade=NO_CAPS)
 CHECKPOINT = 25  # the shared run is copied after this step for the tests that diverge
 EVENTS = {  # (ticker, day): (open, high, low, close)
     (GAP, 27): (18.0, 18.3, 17.8, 18.1),  # gaps through the stop at 19: filled at the open

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from engine import workflows
+from engine.modeling.policies import RetrainPolicy
 from engine.trading.broker import BrokerSettings
 from engine.workflows.routines import routine
 from engine.workflows.routines.routine import (
@@ -75,7 +76,8 @@ def test_each_step_runs_once_a_session_and_missed_sessions_in_order(trained_db, 
     statuses = first.steps.set_index("step")["status"]
     assert statuses["broker"] == "skipped"  # no broker configured
     assert statuses["report"] == "skipped"  # a tear sheet needs three steps
-    assert (statuses.drop(["broker", "report"]) == "done").all(), first.steps
+    assert statuses["retrain"] == "skipped"  # no retraining policy
+    assert (statuses.drop(["broker", "report", "retrain"]) == "done").all(), first.steps
     again = run_routine(db, config, now=at("2022-12-22 23:30"))
     assert (again.steps["status"] == "done before").all()
     # three sessions later (a holiday between): caught up oldest first
@@ -146,3 +148,16 @@ def test_a_broker_that_is_down_does_not_stop_the_days_and_is_retried(
         pd.Timestamp(d) for d in ("2022-12-22", "2022-12-23", "2022-12-27")
     }
     assert (workflows.load_routine_history(db).query("step == 'broker'")["status"] == "done").all()
+
+
+def test_the_policy_in_force_retrains_once_in_a_new_month(trained_db, config) -> None:
+    db, champion = trained_db
+    workflows.save_retrain_policy(db, RetrainPolicy("monthly", 12))
+    first = run_routine(db, config, now=at("2022-12-22 22:00")).steps.set_index("step")
+    assert first.loc["retrain", "status"] == "done", first
+    assert first.loc["retrain", "detail"].startswith("retrained (monthly schedule (last 2018-")
+    events = workflows.champion_history(db).events
+    assert len(events) == 1 and events["previous_run_id"].iloc[0] == champion.run_id
+    later = run_routine(db, config, now=at("2022-12-23 22:00")).steps.set_index("step")
+    assert later.loc["retrain", "status"] == "skipped"
+    assert later.loc["retrain", "detail"].startswith("not due (monthly; 12-month window)")

@@ -1,11 +1,17 @@
 """Thirty sessions through the daily routine, as a machine would run it: one run after
 each close, with a missed day, a holiday, a run at 23:59 UTC and another at 00:01 UTC, and
-a broker that is down for two of the sessions. Every session is stepped once, in order."""
+a broker that is down for two of the sessions. Every session is stepped once, in order.
+
+What is simulated is the routine's bookkeeping of sessions: the forecasts, the live record,
+the paper step and the report run for real each session, while the refresh (the sample
+source never changes), the drift monitor and the re-entry watch are stubbed here; each of
+those runs for real in tests/engine/workflows/routines/test_routine.py."""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -51,6 +57,13 @@ def test_thirty_sessions_each_once_and_in_order(trained_db, monkeypatch) -> None
         return MirrorResult("dry_run", 0, 0, 0, 0, ())
 
     monkeypatch.setattr(routine, "mirror_orders", mirror)
+    monkeypatch.setattr(
+        routine, "refresh_data", lambda *a: SimpleNamespace(status="done", message="no new bars")
+    )
+    monkeypatch.setattr(
+        routine, "monitor_model", lambda *a, **k: SimpleNamespace(retrain=False, reasons=())
+    )
+    monkeypatch.setattr(routine, "alert_reentry", lambda *a: [])
     config = RoutineConfig(tickers, "sample", broker=BrokerSettings())
     seen: list[pd.Timestamp] = []
     for now in _evenings():
