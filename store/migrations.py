@@ -607,7 +607,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        28,
+        27,
         "retraining: the policy in force and its simulations over history",
         (
             """CREATE TABLE retrain_policy (
