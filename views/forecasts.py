@@ -51,6 +51,8 @@ except workflows.LookaheadError as exc:
 except (workflows.StoreError, ValueError) as exc:  # a refused bundle names its file
     st.error(f"Cannot forecast with run {run.run_id}: {exc}")
     st.stop()
+frame = workflows.recalibrated(params.db_path, frame, pd.Timestamp(params.as_of))
+live = frame["live_calibration_version"].dropna()
 
 verdict = workflows.ranking_skill(run.metrics)
 (st.success if verdict.shown else st.warning)(verdict.text)
@@ -91,6 +93,10 @@ shown = shown.sort_values(["rank", "confidence"], ascending=[True, False])
 shown = shown.rename_axis("ticker").reset_index()
 columns = ["rank", "ticker", "score_vs_average", "percentile", "p_up", "expected_return"]
 columns += ["direction", "confidence", "regime", "date", "reasons"]
+if len(live):  # the live record's recalibration in force at the as-of date, beside p
+    columns.insert(columns.index("p_up") + 1, "p_live")
+    st.caption(f"p_live: {event} remapped by live recalibration version {live.iloc[0]} "
+               "(fitted on the live record's outcomes known by then; see Monitor).")  # fmt: skip
 
 counts = frame["direction"].value_counts()
 cols = st.columns(4)
@@ -106,6 +112,7 @@ st.dataframe(
         "score_vs_average": st.column_config.NumberColumn("score vs average", format="%+.3f"),
         "percentile": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
         "p_up": st.column_config.NumberColumn(event, format="%.3f"),
+        "p_live": st.column_config.NumberColumn(f"{event}, live-recalibrated", format="%.3f"),
         "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
         "expected_return": st.column_config.NumberColumn(
             "expected excess return" if relative else "expected return", format="percent"

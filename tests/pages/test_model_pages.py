@@ -8,6 +8,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -22,6 +23,7 @@ from engine.trading.execution import CostModel
 from engine.trading.sizing import SizingParams
 from engine.workflows.modeling.jobs import training_log_path
 from store.db import open_db
+from store.live_calibration import LiveCalibrationRepository
 from store.models import ModelRunRepository
 from store.paper import PaperLedger
 from store.studies import study_repository
@@ -80,6 +82,24 @@ def test_forecasts_page_lists_the_watchlist_with_reasons(trained_app) -> None:
     at.slider(key="forecasts.sell").set_value(0.5).run()
     at.slider(key="forecasts.buy").set_value(0.5).run()
     assert any("must be below" in e.value for e in at.error)
+
+
+def test_forecasts_page_shows_the_live_recalibration_in_force(trained_app, trained_db) -> None:
+    app, record = trained_app
+    with closing(open_db(trained_db[0])) as db:  # a version fitted before the as-of date
+        LiveCalibrationRepository(db).append(
+            record.run_id,
+            pd.Timestamp("2018-07-02"),
+            outcomes=50,
+            outcome_dates=(pd.Timestamp("2018-06-01"), pd.Timestamp("2018-07-02")),
+            params={"intercept": -1.0, "slope": 1.0},
+            shrinkage=1.0,
+        )
+    at = open_page(app, "forecasts")
+    table = at.dataframe[0].value
+    logit = np.log(table["p_up"] / (1 - table["p_up"]))
+    np.testing.assert_allclose(table["p_live"], 1 / (1 + np.exp(-(logit - 1.0))), rtol=1e-9)
+    assert any("live recalibration version 1" in c.value for c in at.caption)
 
 
 def test_forecasts_page_refuses_a_tampered_bundle(trained_app) -> None:
