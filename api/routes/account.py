@@ -150,15 +150,18 @@ def job_status(request: Request, job_id: str) -> dict:
 
 @router.get("/champion", tags=["training"])
 def champion(request: Request) -> dict:
-    """The active run, the previous champion and every change of champion, oldest first."""
+    """The active run, the previous champion, every change of champion (oldest first) and
+    the retraining policy in force (None: retraining only on request)."""
     history = workflows.champion_history(request.app.state.db_path)
     run = workflows.active_run(request.app.state.db_path)
+    policy = workflows.load_retrain_policy(request.app.state.db_path)
     events = history.events.astype(object).where(history.events.notna(), None)
     return {
         "active": None if run is None else run.run_id,
         "previous": history.previous,
         "kept": list(history.kept),
         "events": events.to_dict("records"),
+        "policy": None if policy is None else policy.as_dict() | {"text": policy.describe()},
     }
 
 

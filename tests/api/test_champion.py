@@ -1,5 +1,6 @@
-"""GET /champion and POST /champion/rollback: the champion's history, and a rollback that
-goes back one champion or answers 409 when there is none."""
+"""GET /champion and POST /champion/rollback: the champion's history and the retraining
+policy in force, and a rollback that goes back one champion or answers 409 when there is
+none."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ def test_the_champion_is_read_and_rolled_back_once(client, trained_db, monkeypat
         "previous": None,
         "kept": [],
         "events": [],
+        "policy": None,
+    }
+    workflows.save_retrain_policy(db, workflows.RetrainPolicy("monthly", 12, on_drift=True))
+    assert client.get("/champion").json()["policy"] == {
+        "cadence": "monthly",
+        "window_months": 12,
+        "on_drift": True,
+        "on_performance": False,
+        "text": "monthly, on drift; 12-month window",
     }
     assert client.post("/champion/rollback").status_code == 409
     rigged(monkeypatch, champion.run_id, -1.0)  # any challenger beats a wrong champion
