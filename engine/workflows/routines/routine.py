@@ -21,9 +21,10 @@ account's tear sheet beside the store
   holiday adds no session, and a run at 23:59 UTC and another at 00:01 UTC both see the
   same session (closes are compared in UTC, sessions counted in New York).
 - **Failures.** A failed step stops its session and the later ones (they wait for it), so
-  the paper account never steps over a day; the broker mirror alone may fail without
-  stopping the day (its next run sends every order still unsent), and is retried on
-  every run until it succeeds.
+  the paper account never steps over a day. The broker mirror and the retrain may fail
+  without stopping the day (the mirror's next run sends every order still unsent; a
+  retrain that failed, say because another training holds the lock, leaves the champion
+  as it was), and each is retried on every run until it succeeds.
 - **One at a time.** The routine holds an exclusive lock on a file beside the store (the
   operating system releases it when the process ends, however it ends).
 """
@@ -66,7 +67,7 @@ AFTER_CLOSE = pd.Timedelta(minutes=30)  # a scheduler runs the routine this long
 STEPS = (
     "refresh", "features", "forecasts", "paper", "broker", "monitor", "retrain", "alerts", "report"
 )  # fmt: skip
-MAY_FAIL = ("broker",)  # a step whose failure does not stop the day
+MAY_FAIL = ("broker", "retrain")  # steps whose failure does not stop the day
 
 
 class RoutineBusyError(RuntimeError):

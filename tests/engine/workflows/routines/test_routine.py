@@ -5,6 +5,7 @@ step that stops its day until a rerun completes it."""
 from __future__ import annotations
 
 from contextlib import closing
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -161,3 +162,26 @@ def test_the_policy_in_force_retrains_once_in_a_new_month(trained_db, config) ->
     later = run_routine(db, config, now=at("2022-12-23 22:00")).steps.set_index("step")
     assert later.loc["retrain", "status"] == "skipped"
     assert later.loc["retrain", "detail"].startswith("not due (monthly; 12-month window)")
+
+
+def test_a_failed_retrain_does_not_stop_the_day_and_is_retried(
+    trained_db, config, monkeypatch
+) -> None:
+    db, _ = trained_db
+    busy = {"yes": True}
+
+    def retrain_if_due(path, day):
+        if busy["yes"]:
+            raise RuntimeError("another training job holds the lock")
+        return SimpleNamespace(result=object(), message=f"retrained as of {day:%Y-%m-%d}")
+
+    monkeypatch.setattr(routine, "retrain_if_due", retrain_if_due)
+    first = run_routine(db, config, now=at("2022-12-22 22:00")).steps.set_index("step")
+    assert first.loc["retrain", "status"] == "failed"
+    assert first.loc["retrain", "detail"] == "RuntimeError: another training job holds the lock"
+    assert first.loc["alerts", "status"] == "done"  # the day went on
+    busy["yes"] = False
+    again = run_routine(db, config, now=at("2022-12-22 23:00")).steps
+    assert again.query("status != 'done before'")[["step", "status", "detail"]].values.tolist() == [
+        ["retrain", "done", "retrained as of 2022-12-22"]
+    ]
