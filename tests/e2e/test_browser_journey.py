@@ -259,6 +259,8 @@ def journey(app: Session) -> None:
     app.page.get_by_text("Analyse the book: regimes, sectors, factors, stress").click()
     app.settle(240)
     app.wait_text("Stress tests of the book on 2022-12-28", 120)
+    app.wait_text("Guardrails", 30)  # each check's reading at the step
+    app.wait_text("Transaction costs", 30)  # the fills against the cost model
     app.check("paper", charts=1)
 
     # Portfolio: the analyst's own holding, valued and ranked as of the 28th
@@ -299,6 +301,8 @@ def journey(app: Session) -> None:
     app.check("gate", charts=0)
 
     app.open("Monitor")
+    app.wait_text("Retraining policy", 60)
+    app.wait_text("Live recalibration", 60)
     app.check("monitor", charts=1)
 
     app.open("Daily review")
