@@ -68,9 +68,16 @@ else:
 drifted = int(report.drift["drifted"].sum())
 cols = st.columns(3)
 cols[0].metric("Drifted features", f"{drifted} of {len(report.drift)}")
-cols[1].metric("Out-of-sample Sharpe (sign of P(up) - 0.5)", f"{report.baseline_sharpe:.2f}")
+REFERENCE = (  # what the two Sharpe figures are, and are not
+    "Trading the sign of P - 0.5 on each forecast's overlapping outcome, before costs and "
+    "without an interval: the yardstick the drift monitor compares the rolling figure "
+    "with, not a performance figure (the Backtest page reports that, after costs)."
+)
+cols[1].metric("Sign-trading Sharpe, walk-forward (drift yardstick)",
+               f"{report.baseline_sharpe:.2f}", help=REFERENCE)  # fmt: skip
 latest = report.quality.dropna(how="all").iloc[-1] if len(report.quality) else None
-cols[2].metric("Rolling Sharpe now", f"{latest['sharpe']:.2f}" if latest is not None else "n/a")
+now = f"{latest['sharpe']:.2f}" if latest is not None else "n/a"
+cols[2].metric("Sign-trading Sharpe, rolling now", now, help=REFERENCE)
 st.subheader(f"Feature drift: last {window} sessions vs the training baseline")
 st.dataframe(
     report.drift,
