@@ -27,6 +27,7 @@ from engine.bench.features import run_features_bench
 from engine.bench.first_launch import REPO, run_first_launch_bench, run_make_run_bench
 from engine.bench.pages import run_pages_bench
 from engine.bench.risk import run_risk_bench
+from engine.bench.routine import run_routine_bench
 from engine.bench.signals import run_signal_study_bench
 from engine.bench.store import run_store_bench
 from engine.bench.studies import run_ablation_bench, run_zoo_bench
@@ -146,6 +147,17 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, dict[str, str]]] = {
             "attribution_gap": "< 1e-10 (parts add up)",
         },
     ),
+    "routine": (
+        run_routine_bench,
+        "the daily routine's evening on six large caps, with and without a retrain; a replay",
+        {
+            "session_s": "< 60 s (refresh to report, no retrain)",
+            "catch_up_s": "the rest of the week in one run",
+            "retrain_session_s": "a session with a challenger trained and judged",
+            "replay_s": "static + quarterly over the model's history",
+            "replay_s_per_retrain": "",
+        },
+    ),
     "api": (
         run_api_bench,
         "GET /forecast/{ticker} through uvicorn on loopback, warm cache",
@@ -207,6 +219,12 @@ def add_options(name: str, parser: argparse.ArgumentParser) -> None:
         return
     if name == "api":
         parser.add_argument("--requests", type=int, default=1000)
+        return
+    if name == "routine":
+        parser.add_argument(
+            "--store", type=Path, default=None, metavar="FOLDER",
+            help="where the model's first-launch store is built (default: a temporary folder)",
+        )  # fmt: skip
         return
     if name == "pages":
         parser.add_argument(

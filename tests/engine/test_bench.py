@@ -11,6 +11,7 @@ import pytest
 from engine.bench.__main__ import main
 from engine.bench.first_launch import run_first_launch_bench
 from engine.bench.pages import render_pages, run_pages_bench
+from engine.bench.routine import run_routine_bench
 from engine.modeling.learners import TABULAR_LEARNERS, LearnerParams
 from engine.modeling.training import TrainConfig
 from engine.studies.ablation import VARIANT_NAMES
@@ -261,3 +262,17 @@ def test_make_run_benchmark_times_the_daily_review_in_chromium(capsys) -> None:
     assert json.loads(capsys.readouterr().out) == result
     assert result["ok"] and len(result["runs_s"]) == 1
     assert result["make_run_to_first_page_s"] == result["runs_s"][0] > 0
+
+
+def test_routine_benchmark_routes_a_week_a_retrain_and_a_replay(tmp_path: Path) -> None:
+    result = run_routine_bench(config=TINY_TRAIN, store=tmp_path / "routine")
+    assert result["session"] == "2018-07-02"  # the first session after the model's outcomes
+    assert result["catch_up_sessions"] == 3  # 07-03, 07-05 and 07-06: the 4th is a holiday
+    assert result["retrain_sessions"] == 1 and result["retrain_decision"] in ("promoted", "kept")
+    assert result["replay_retrains"] >= 2 and result["tickers"] == 3
+    for key in ("session_s", "catch_up_s", "retrain_session_s", "replay_s"):
+        assert result[key] > 0
+    assert result["replay_s_per_retrain"] == pytest.approx(
+        result["replay_s"] / result["replay_retrains"],
+        abs=0.005,  # both rounded
+    )
