@@ -82,6 +82,12 @@ class LiveRecordRepository:
         ``scored_utc``; ``as_of`` and ``outcome_date`` parsed."""
         return self._read("live_outcomes", OUTCOME_COLUMNS, "scored_utc", run_id)
 
+    def scored(self, run_id: str) -> pd.DataFrame:
+        """The run's forecasts that have an outcome, ordered as ``forecasts``: the
+        forecast's columns with ``outcome_date``, ``excess`` and ``beat``."""
+        outcomes = self.outcomes(run_id)[list(OUTCOME_COLUMNS)]
+        return self.forecasts(run_id).merge(outcomes, on=list(KEY))
+
     def unscored(self, run_id: str | None = None) -> pd.DataFrame:
         """The recorded forecasts that have no outcome yet (columns as ``forecasts``)."""
         scored = (

@@ -100,3 +100,15 @@ def expected_max_sharpe(n_trials: int, trial_sharpe_variance: float) -> float:
 def deflated_sharpe(returns: np.ndarray, n_trials: int, trial_sharpe_variance: float) -> float:
     """DSR: the PSR against the Sharpe that the best of ``n_trials`` lucky trials would show."""
     return probabilistic_sharpe(returns, expected_max_sharpe(n_trials, trial_sharpe_variance))
+
+
+def deflated_sharpes(returns: dict[str, pd.Series]) -> dict[str, float]:
+    """Each series' DSR with every series of ``returns`` counted as a trial (a table read
+    as one: the zoo's learners, the replayed retraining policies), the trials' Sharpe
+    variance taken from them; NaN for a series of fewer than 3 returns."""
+    per_period = np.array([sharpe(r.to_numpy()) / np.sqrt(TRADING_DAYS) for r in returns.values()])
+    variance = float(np.nanvar(per_period, ddof=1)) if len(per_period) > 1 else 0.0
+    return {
+        name: deflated_sharpe(r.to_numpy(), len(returns), variance) if len(r) > 2 else np.nan
+        for name, r in returns.items()
+    }

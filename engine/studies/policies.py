@@ -35,7 +35,7 @@ from engine.metrics import (
     TRADING_DAYS,
     Interval,
     bootstrap_interval,
-    deflated_sharpe,
+    deflated_sharpes,
     ic_block,
     sharpe,
 )
@@ -44,7 +44,7 @@ from engine.modeling.evaluation import walk_forward
 from engine.modeling.learners import LearnerParams
 from engine.modeling.policies import RetrainPolicy, ScheduledRetrain
 from engine.modeling.tuning import trial_returns
-from engine.studies.zoo import universe_returns
+from engine.studies.zoo import interval_columns, universe_returns
 
 STATIC = RetrainPolicy(cadence="static")
 RETURN_BLOCK = 21  # sessions per resampled block of daily returns
@@ -60,10 +60,6 @@ class PolicySimulation:
     table: pd.DataFrame
     daily: pd.DataFrame
     returns: dict[str, pd.Series]
-
-
-def _columns(name: str, value: Interval) -> dict:
-    return {name: value.estimate, f"{name}_low": value.low, f"{name}_high": value.high}
 
 
 def _verdict(difference: Interval) -> str:
@@ -107,12 +103,7 @@ def simulate_policies(
     block = ic_block(horizon)
     universe = universe_returns(panel)
     returns = {name: trial_returns(panel, frame, learner.kind) for name, frame in frames.items()}
-    per_period = np.array([sharpe(r.to_numpy()) / np.sqrt(TRADING_DAYS) for r in returns.values()])
-    variance = float(np.nanvar(per_period, ddof=1)) if len(per_period) > 1 else 0.0
-
-    def deflated(net: np.ndarray) -> float:
-        return deflated_sharpe(net, len(names), variance) if len(net) > 2 else np.nan
-
+    deflated = deflated_sharpes(returns)
     rows = []
     for name, frame in frames.items():
         ic = daily[name].dropna().to_numpy()
@@ -133,16 +124,12 @@ def simulate_policies(
                 "policy": name,
                 "retrains": int(frame["fold"].nunique()),
                 "sessions": len(ic),
-                **_columns("rank_ic", rank_ic),
-                **_columns("vs_static", difference),
+                **interval_columns("rank_ic", rank_ic),
+                **interval_columns("vs_static", difference),
                 "verdict": "the baseline" if name == names[0] else _verdict(difference),
-                **_columns("excess", annual),
+                **interval_columns("excess", annual),
                 "net_sharpe": sharpe(net.to_numpy()),
-                "deflated_sharpe": (
-                    deflated_sharpe(net.to_numpy(), len(names), variance)
-                    if len(net) > 2
-                    else np.nan
-                ),
+                "deflated_sharpe": deflated[name],
             }
         )
     daily.index.name = "date"

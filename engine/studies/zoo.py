@@ -33,7 +33,7 @@ import pandas as pd
 
 from engine.data.schema import Progress
 from engine.features.panel import WidePanel
-from engine.metrics import N_BOOT, TRADING_DAYS, Interval, deflated_sharpe, over_folds, sharpe
+from engine.metrics import N_BOOT, TRADING_DAYS, Interval, deflated_sharpes, over_folds, sharpe
 from engine.modeling.ensemble_diversity import compute_diversity, compute_ensemble_gain
 from engine.modeling.ensembles import compute_stacked_score, member_scores, rank_average
 from engine.modeling.evaluation import fold_of_date
@@ -106,7 +106,7 @@ class ZooResult:
     predictions: dict[str, pd.DataFrame]
 
 
-def _interval_columns(name: str, value: Interval) -> dict:
+def interval_columns(name: str, value: Interval) -> dict:
     return {name: value.estimate, f"{name}_low": value.low, f"{name}_high": value.high}
 
 
@@ -139,12 +139,12 @@ def _row(
     deviation = float(excess.std(ddof=1)) if len(excess) > 1 else np.nan
     return {
         "model": name,
-        **_interval_columns("ic", over_folds(daily["ic"], folds, level)),
+        **interval_columns("ic", over_folds(daily["ic"], folds, level)),
         "icir": sheet.icir,
-        **_interval_columns("rank_ic", over_folds(daily["rank_ic"], folds, level)),
+        **interval_columns("rank_ic", over_folds(daily["rank_ic"], folds, level)),
         "rank_icir": sheet.rank_icir,
-        **_interval_columns("spread", over_folds(daily["spread"], folds, level)),
-        **_interval_columns("excess", over_folds(excess, excess_folds, level, TRADING_DAYS)),
+        **interval_columns("spread", over_folds(daily["spread"], folds, level)),
+        **interval_columns("excess", over_folds(excess, excess_folds, level, TRADING_DAYS)),
         "information_ratio": (
             float(excess.mean()) / deviation * np.sqrt(TRADING_DAYS) if deviation > 0 else np.nan
         ),
@@ -201,12 +201,7 @@ def run_zoo(
         returns[name] = trial_returns(panel, frame, kind)
         rows.append(_row(name, frame, returns[name], universe, horizon=config.horizon, level=level))
     table = pd.DataFrame(rows)
-    per_period = np.array([sharpe(r.to_numpy()) / np.sqrt(TRADING_DAYS) for r in returns.values()])
-    variance = float(np.nanvar(per_period, ddof=1)) if len(per_period) > 1 else 0.0
-    table["deflated_sharpe"] = [
-        deflated_sharpe(r.to_numpy(), len(frames), variance) if len(r) > 2 else np.nan
-        for r in returns.values()
-    ]
+    table["deflated_sharpe"] = list(deflated_sharpes(returns).values())
     table["seconds"] = [seconds[name] for name in frames]
     table["reference_ic"] = [QLIB_REFERENCES.get(name, (np.nan, np.nan))[0] for name in frames]
     table["reference_ir"] = [QLIB_REFERENCES.get(name, (np.nan, np.nan))[1] for name in frames]
@@ -230,6 +225,6 @@ def _diversity(
             frames[name]["score"], scores, outcomes, horizon=config.horizon, n_boot=config.n_boot
         )
         gains.append(
-            {"first": name, "second": gain.best_member, **_interval_columns("gain", gain.gain)}
+            {"first": name, "second": gain.best_member, **interval_columns("gain", gain.gain)}
         )
     return pd.concat([result.as_frame(), pd.DataFrame(gains)], ignore_index=True)

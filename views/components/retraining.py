@@ -12,6 +12,7 @@ from engine import workflows
 from engine.display.monitor import plot_policy_record
 from engine.workflows.research import CADENCES, WINDOW_MONTHS, RetrainPolicy
 from views.components.progress import StreamlitProgress
+from views.components.studies import choose_study
 
 FIGURE = st.column_config.NumberColumn(format="%.4f")
 PERCENT = st.column_config.NumberColumn(format="%.2f%%")
@@ -63,19 +64,14 @@ def _replay(path: str, window: int) -> None:
         st.error(str(exc))
     else:
         progress.finish(f"Replay {study} saved", ok=True)
+        st.session_state["policy.study"] = study  # the one shown below
 
 
 def _saved_replay(path: str) -> None:
-    studies = workflows.load_studies(path, "policy")
-    if studies.empty:
+    study = choose_study(path, "policy", "Saved replay")
+    if study is None:
         st.caption("No replay saved yet.")
         return
-    study = st.selectbox(
-        "Saved replay",
-        studies["id"].tolist(),
-        format_func=lambda i: f"#{i} ({studies.set_index('id').at[i, 'created_utc']})",
-        key="retrain.saved",
-    )
     settings, table, daily = workflows.load_study(path, "policy", study)
     st.caption(f"Run {settings['run_id']}, replayed from {settings['start']}.")
     shown = table.assign(**{c: table[c] * 100 for c in ("excess", "excess_low", "excess_high")})

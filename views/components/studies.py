@@ -1,5 +1,6 @@
-"""What the study pages share (Ablation, Model zoo): a study run on the watchlist's
-point-in-time universe with its progress, and the saved studies to choose from."""
+"""What the study pages share (Ablation, Model zoo, Signal studies, the Monitor page's
+policy replays): a study run on the watchlist's point-in-time universe with its progress,
+and the saved studies to choose from."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -52,20 +53,28 @@ def run_on_watchlist(params, kind: str, label: str, run: Callable[..., int]) -> 
         st.session_state[f"{kind}.study"] = study
 
 
-def saved_study(params, kind: str, empty: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """The saved study of ``kind`` the analyst picks (the newest, or the one just run):
-    its settings and two tables. With none saved, ``empty`` is shown and the page stops."""
-    studies = workflows.load_studies(params.db_path, kind)
+def choose_study(path: str, kind: str, label: str = "Saved study") -> int | None:
+    """The saved study of ``kind`` the analyst picks (the newest, or the one just run,
+    ``st.session_state[f"{kind}.study"]``); None when none is saved."""
+    studies = workflows.load_studies(path, kind)
     if studies.empty:
-        st.info(empty)
-        st.stop()
+        return None
     ids = studies["id"].tolist()
     chosen = st.session_state.get(f"{kind}.study", ids[0])
-    study = st.selectbox(
-        "Saved study",
+    return st.selectbox(
+        label,
         ids,
         index=ids.index(chosen) if chosen in ids else 0,
         format_func=lambda i: f"#{i} ({studies.set_index('id').at[i, 'created_utc']})",
         key=f"{kind}.saved",
     )
+
+
+def saved_study(params, kind: str, empty: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """The saved study of ``kind`` the analyst picks (``choose_study``): its settings and
+    two tables. With none saved, ``empty`` is shown and the page stops."""
+    study = choose_study(params.db_path, kind)
+    if study is None:
+        st.info(empty)
+        st.stop()
     return workflows.load_study(params.db_path, kind, study)

@@ -46,6 +46,7 @@ from engine.features.registry import (
     resolve_families,
 )
 from engine.modeling.labels import LabelParams, compute_labels
+from engine.modeling.training import TrainConfig, build_dataset
 from engine.workflows.data.features import update_feature_cache
 from engine.workflows.data.prices import DbPath, store_path
 from store.db import open_db
@@ -136,6 +137,17 @@ class AsOfSnapshot:
             self.regimes["regime_id"],
             self.index_close,
             membership,
+        )
+
+    def training_rows(self, config: TrainConfig) -> pd.DataFrame:
+        """The labelled rows a run of ``config`` trains on (``build_dataset``): its
+        learner's feature families, its labels, outcomes known by ``config.as_of``."""
+        return build_dataset(
+            self.features_for(config.learner.families),
+            self.prices,
+            self.regimes["regime_id"],
+            config,
+            self.index_close,
         )
 
 

@@ -33,7 +33,7 @@ from engine.modeling.artifacts import (
 )
 from engine.modeling.labels import MAX_VERTICAL
 from engine.modeling.learners import Learner
-from engine.modeling.training import TrainConfig, build_dataset, data_hash, summarize_scores, train
+from engine.modeling.training import TrainConfig, data_hash, summarize_scores, train
 from engine.modeling.tuning import TuningConfig
 from engine.settings import load_settings
 from engine.workflows.data.prices import DbPath
@@ -112,13 +112,7 @@ def train_model(
         if progress:
             progress(0.01, f"Loading features for {len(config.tickers)} tickers")
         snapshot = build_snapshot(db_path, config.tickers, config.as_of)
-        data = build_dataset(
-            snapshot.features_for(config.learner.families),
-            snapshot.prices,
-            snapshot.regimes["regime_id"],
-            config,
-            snapshot.index_close,
-        )
+        data = snapshot.training_rows(config)
         study = None
         if tuning is not None:
             config, study = tune_config(

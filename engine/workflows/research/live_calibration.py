@@ -27,14 +27,8 @@ from engine.modeling.live_calibration import (
 from engine.workflows.data.prices import DbPath
 from engine.workflows.modeling.runs import active_run, load_run, run_horizon, run_kind
 from store.db import StoreError, open_db, write_transaction
-from store.live import KEY, LiveRecordRepository
+from store.live import LiveRecordRepository
 from store.live_calibration import LiveCalibrationRecord, LiveCalibrationRepository
-
-
-def _scored(live: LiveRecordRepository, run_id: str) -> pd.DataFrame:
-    """The run's forecasts that have an outcome: ``SCORED``."""
-    outcomes = live.outcomes(run_id)[[*KEY, "outcome_date", "beat"]]
-    return live.forecasts(run_id).merge(outcomes, on=list(KEY))[SCORED]
 
 
 def update_live_calibration(
@@ -74,7 +68,7 @@ def update_live_calibration(
         since = None if newest is None else newest.fitted_as_of
         if since is not None and as_of < since:
             return None
-        scored = _scored(LiveRecordRepository(db), record.run_id)
+        scored = LiveRecordRepository(db).scored(record.run_id)[SCORED]
         if new_outcomes(scored, since, as_of) < config.refit_after:
             return None
         block = run_horizon(record)
@@ -143,7 +137,7 @@ def live_calibration_report(
     if record is None:
         raise StoreError("no active model: train one or make one active")
     with closing(open_db(db_path)) as db:
-        scored = _scored(LiveRecordRepository(db), record.run_id)
+        scored = LiveRecordRepository(db).scored(record.run_id)[SCORED]
         versions = LiveCalibrationRepository(db).versions(record.run_id, as_of)
     bound = pd.Timestamp.max if as_of is None else pd.Timestamp(as_of)
     maps = pd.DataFrame(list(versions["params"]), columns=["intercept", "slope"], dtype=float)

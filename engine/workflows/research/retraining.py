@@ -25,7 +25,7 @@ from engine.data.calendar import sessions_between
 from engine.data.schema import Progress
 from engine.features.panel import to_wide
 from engine.modeling.policies import RetrainPolicy, retrain_reasons
-from engine.modeling.training import TrainConfig, build_dataset
+from engine.modeling.training import TrainConfig
 from engine.studies.policies import PolicySimulation, simulate_policies
 from engine.workflows.data.prices import DbPath
 from engine.workflows.data.snapshot import build_snapshot
@@ -78,10 +78,16 @@ def last_training(db_path: DbPath) -> pd.Timestamp | None:
 
 
 def retrain_if_due(
-    db_path: DbPath, day: pd.Timestamp, *, progress: Progress | None = None
+    db_path: DbPath,
+    day: pd.Timestamp,
+    *,
+    drift: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
 ) -> RetrainCheck:
-    """Apply the policy in force at session ``day`` (module doc). StoreError without a
-    champion to retrain."""
+    """Apply the policy in force at session ``day`` (module doc). ``drift``: the drift
+    monitor's reasons to retrain at ``day`` when the caller has them (the routine's monitor
+    step); None: the monitor runs here when the policy has the drift trigger. StoreError
+    without a champion to retrain."""
     day = pd.Timestamp(day)
     policy = load_retrain_policy(db_path)
     if policy is None:
@@ -90,8 +96,9 @@ def retrain_if_due(
     if champion is None:
         raise StoreError("no champion to retrain: train a model and make it active first")
     last = last_training(db_path)
-    drift = ()
-    if policy.on_drift:
+    if not policy.on_drift:
+        drift = ()
+    elif drift is None:
         report = monitor_model(db_path, day)
         drift = report.reasons if report.retrain else ()
     standing = live_report(db_path, as_of=day).standing if policy.on_performance else "unjudged"
@@ -135,9 +142,7 @@ def simulate_retraining(
         raise StoreError("no champion: choose a run to replay the policies on")
     config = TrainConfig.from_dict(record.params)
     snapshot = build_snapshot(db_path, config.tickers, config.as_of)
-    features = snapshot.features_for(config.learner.families)
-    regimes = snapshot.regimes["regime_id"]
-    data = build_dataset(features, snapshot.prices, regimes, config, snapshot.index_close)
+    data = snapshot.training_rows(config)
     first = data.index.get_level_values("date").min()
     longest = max([18, *(p.window_months for p in policies)])
     start = start if start is not None else first + pd.DateOffset(months=longest + 1)

@@ -196,14 +196,17 @@ def _steps(db_path: DbPath, config: RoutineConfig) -> dict[str, Callable[[pd.Tim
             raise StoreError(f"{mirrored.failed} order(s) not mirrored; {first}")
         return mirrored.message
 
+    drift: dict[pd.Timestamp, tuple[str, ...]] = {}  # the monitor's reasons, for retrain
+
     def monitor(day: pd.Timestamp) -> str:
         needs_model(day)
         report = monitor_model(db_path, day, alerts=config.alerts)
+        drift[day] = report.reasons if report.retrain else ()
         return "retrain recommended: " + "; ".join(report.reasons) if report.retrain else "no drift"
 
     def retrain(day: pd.Timestamp) -> str:
         needs_model(day)
-        check = retrain_if_due(db_path, day)
+        check = retrain_if_due(db_path, day, drift=drift.get(day))  # None: monitored before
         if check.result is None:
             raise Skip(check.message)
         return check.message

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from engine.workflows.modeling.runs import active_run
 from engine.workflows.trading.tca import slippage_check
 from store.db import open_db
 from store.guardrails import GuardrailRepository
-from store.live import KEY, LiveRecordRepository
+from store.live import LiveRecordRepository
 from store.paper import PaperLedger
 
 READING_COLUMNS = ("check_name", "reading", "threshold", "tripped", "reason")
@@ -50,6 +51,11 @@ class GuardrailInputs:
     peak: float
     params: PaperParams
 
+    @cached_property
+    def scored(self) -> pd.DataFrame:
+        """``scored_live_forecasts`` of the run at ``day``, read once for every check."""
+        return scored_live_forecasts(self.db_path, self.run_id, self.day)
+
 
 GuardrailCheck = Callable[[GuardrailInputs], CheckReading]
 
@@ -61,22 +67,19 @@ def scored_live_forecasts(db_path: DbPath, run_id: str | None, day: pd.Timestamp
     if run is None:
         return pd.DataFrame(columns=["p", "beat"], dtype=float)
     with closing(open_db(db_path)) as db:
-        live = LiveRecordRepository(db)
-        forecasts, outcomes = live.forecasts(run), live.outcomes(run)
-    known = outcomes[(outcomes["outcome_date"] <= day) & (outcomes["as_of"] <= day)]
-    return forecasts.merge(known, on=list(KEY))[["p", "beat"]]
+        scored = LiveRecordRepository(db).scored(run)
+    known = (scored["outcome_date"] <= day) & (scored["as_of"] <= day)
+    return scored.loc[known, ["p", "beat"]].reset_index(drop=True)
 
 
 def live_hit_rate(inputs: GuardrailInputs) -> CheckReading:
     """``hit_rate_check`` on the run's scored live forecasts as of the step's date."""
-    scored = scored_live_forecasts(inputs.db_path, inputs.run_id, inputs.day)
-    return hit_rate_check(scored["p"], scored["beat"], inputs.params.guardrails)
+    return hit_rate_check(inputs.scored["p"], inputs.scored["beat"], inputs.params.guardrails)
 
 
 def live_ece(inputs: GuardrailInputs) -> CheckReading:
     """``ece_check`` on the run's scored live forecasts as of the step's date."""
-    scored = scored_live_forecasts(inputs.db_path, inputs.run_id, inputs.day)
-    return ece_check(scored["p"], scored["beat"], inputs.params.guardrails)
+    return ece_check(inputs.scored["p"], inputs.scored["beat"], inputs.params.guardrails)
 
 
 def vix_level(inputs: GuardrailInputs) -> CheckReading:

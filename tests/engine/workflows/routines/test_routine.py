@@ -170,7 +170,7 @@ def test_a_failed_retrain_does_not_stop_the_day_and_is_retried(
     db, _ = trained_db
     busy = {"yes": True}
 
-    def retrain_if_due(path, day):
+    def retrain_if_due(path, day, **options):
         if busy["yes"]:
             raise RuntimeError("another training job holds the lock")
         return SimpleNamespace(result=object(), message=f"retrained as of {day:%Y-%m-%d}")
